@@ -1,0 +1,142 @@
+//! `node.toml`: the node's configuration, and the commented template that
+//! `tudashalo-node init` writes.
+//!
+//! Unknown keys are errors, so that a typo never silently falls back to a
+//! default. Relative paths are relative to the data folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+pub const FILE_NAME: &str = "node.toml";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7701";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The node's slug, e.g. `edelenyi`; also the name in its certificate.
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: default_max_body(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.to_string()
+}
+
+fn default_max_body() -> usize {
+    crate::import::Limits::default().max_body_bytes
+}
+
+impl NodeConfig {
+    /// Reads and validates `DIR/node.toml`, resolving relative paths against DIR.
+    pub fn load(dir: &Path) -> Result<NodeConfig> {
+        let path = dir.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotInitialised { dir: dir.to_path_buf() });
+            }
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
+        let mut config: NodeConfig = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        config.validate().map_err(|message| Error::Config { path, message })?;
+        if let Some(tls) = &mut config.tls {
+            for p in [&mut tls.cert, &mut tls.key, &mut tls.ca] {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        validate_slug(&self.name).map_err(|e| format!("name: {e}"))?;
+        self.listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| format!("listen: {:?} is not an address such as 127.0.0.1:7701 ({e})", self.listen))?;
+        if self.limits.max_body_bytes == 0 {
+            return Err("limits.max_body_bytes must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// A name for nodes, hubs and members: lowercase ASCII letters, digits, `-`
+/// and `_`, starting with a letter or digit, at most 63 characters.
+pub fn validate_slug(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a valid name (lowercase letters a-z, digits, '-' and '_', at most 63, e.g. \"edelenyi\")"
+        ))
+    }
+}
+
+/// The commented `node.toml` that `init` writes.
+pub fn template(name: &str, display_name: &str) -> String {
+    format!(
+        r#"# Tudásháló node configuration. Relative paths are relative to this folder.
+
+# The node's name (slug). It must match the name in the node's certificate.
+name = "{name}"
+# How people call this kistérség.
+display_name = "{display_name}"
+# Where `tudashalo-node serve` listens (gRPC over mTLS).
+listen = "{DEFAULT_LISTEN}"
+
+# The node's identity and the federation CA. `tudashalo-hub pki issue` writes
+# these files; `serve --cert/--key/--ca` override them.
+# [tls]
+# cert = "pki/{name}.pem"
+# key = "pki/{name}.key"
+# ca = "pki/ca.pem"
+
+[limits]
+# The largest document body accepted at import, in bytes (8 MiB).
+max_body_bytes = {max_body}
+"#,
+        display_name = display_name.replace('\\', "\\\\").replace('"', "\\\""),
+        max_body = default_max_body(),
+    )
+}

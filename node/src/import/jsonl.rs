@@ -1,0 +1,769 @@
+//! The JSON Lines document importer (`.jsonl` / `.ndjson`): one JSON object
+//! per line, validated field by field into [`Document`]s.
+//!
+//! A bad line never spoils the file: it becomes a [`Rejection`] naming the
+//! line, the field and what was found, and the other lines are still
+//! imported. Only a file without any document at all is a [`FileError`].
+//!
+//! This module also owns a few small helpers that the other importers share:
+//! quoting values in messages ([`quote`]), cleaning label lists
+//! ([`clean_list`]), checking document ids ([`check_id`]) and the per-record
+//! fault type ([`Fault`]).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::{FileError, Limits, Parsed, Rejection};
+use crate::model::{Document, Kind, Visibility};
+
+/// The longest document id accepted, in bytes. Ids are sled keys and appear
+/// in every hit, so they are kept short.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// The earliest and latest `year` accepted on a document.
+pub const YEARS: std::ops::RangeInclusive<i64> = 1900..=2100;
+
+/// How many characters of a found value a message shows before cutting it.
+const QUOTE_CHARS: usize = 40;
+
+/// The UTF-8 byte order mark, which some Windows editors write at the start.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses a JSON Lines file of documents.
+///
+/// Lines are split on `\n` (a trailing `\r` is dropped) and decoded as UTF-8
+/// one by one, so that a single mangled line costs only that line. Blank
+/// lines are skipped. Within the file an id may occur once: a later line with
+/// the same id is rejected and the first one stays.
+pub fn parse_documents(
+    file: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Parsed<Document>, FileError> {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let mut parsed = Parsed::default();
+    // Only accepted documents are remembered, so that a duplicate always
+    // points at the line whose document is actually imported.
+    let mut first_line_of: HashMap<String, usize> = HashMap::new();
+    let mut non_blank = 0usize;
+
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = index + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        non_blank += 1;
+        match parse_line(raw, limits) {
+            Ok(doc) => match first_line_of.get(&doc.id) {
+                Some(&first) => parsed.rejected.push(
+                    Fault::line(format!(
+                        "duplicate id {} (first at line {first})",
+                        quote(&doc.id)
+                    ))
+                    .with_field("id")
+                    .at(file, line),
+                ),
+                None => {
+                    first_line_of.insert(doc.id.clone(), line);
+                    parsed.records.push((line, doc));
+                }
+            },
+            Err(fault) => parsed.rejected.push(fault.at(file, line)),
+        }
+    }
+
+    if non_blank == 0 {
+        return Err(FileError::new(file, "empty file: no documents"));
+    }
+    Ok(parsed)
+}
+
+/// Turns one non-blank line into a document, or says why it cannot be one.
+fn parse_line(raw: &[u8], limits: &Limits) -> Result<Document, Fault> {
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        // Byte positions are 1-based, like line numbers, so that they match
+        // what a hex editor's "offset + 1" or a column counter shows.
+        Fault::line(format!(
+            "invalid UTF-8 at byte {} of the line",
+            e.valid_up_to() + 1
+        ))
+    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| Fault::line(format!("not valid JSON: {}", json_error(&e))))?;
+    let Value::Object(object) = value else {
+        return Err(Fault::line(format!(
+            "expected a JSON object, found {}",
+            describe(&value)
+        )));
+    };
+
+    // The known fields are taken out in one pass; everything else goes to
+    // `extra` in the order it was written, so that it comes back unchanged.
+    let mut known = KnownFields::default();
+    let mut extra = Map::new();
+    for (key, value) in object {
+        let slot = match key.as_str() {
+            "id" => &mut known.id,
+            "title" => &mut known.title,
+            "body" => &mut known.body,
+            "kind" => &mut known.kind,
+            "sectors" => &mut known.sectors,
+            "settlements" => &mut known.settlements,
+            "tags" => &mut known.tags,
+            "year" => &mut known.year,
+            "org" => &mut known.org,
+            "visibility" => &mut known.visibility,
+            "url" => &mut known.url,
+            _ => {
+                extra.insert(key, value);
+                continue;
+            }
+        };
+        *slot = Some(value);
+    }
+
+    // Fields are checked in a fixed order, and the first fault is the one
+    // reported, so the same line always gives the same message.
+    let id =
+        check_id(&required_string("id", known.id)?).map_err(|reason| Fault::field("id", reason))?;
+    let title = required_string("title", known.title)?.trim().to_string();
+    if title.is_empty() {
+        return Err(Fault::field("title", "empty"));
+    }
+    let body = required_string("body", known.body)?;
+    if body.len() > limits.max_body_bytes {
+        return Err(Fault::field(
+            "body",
+            format!(
+                "{} bytes exceeds the limit of {} bytes (max_body_bytes in node.toml)",
+                body.len(),
+                limits.max_body_bytes
+            ),
+        ));
+    }
+    let kind = match optional_string("kind", known.kind)? {
+        None => Kind::Other,
+        Some(s) => s
+            .trim()
+            .parse()
+            .map_err(|reason: String| Fault::field("kind", reason))?,
+    };
+    let sectors = string_list("sectors", known.sectors)?;
+    let settlements = string_list("settlements", known.settlements)?;
+    let tags = string_list("tags", known.tags)?;
+    let year = year("year", known.year)?;
+    let org = optional_string("org", known.org)?.and_then(non_empty);
+    let visibility = match optional_string("visibility", known.visibility)? {
+        None => Visibility::default(),
+        Some(s) => s
+            .trim()
+            .parse()
+            .map_err(|reason: String| Fault::field("visibility", reason))?,
+    };
+    let url = optional_string("url", known.url)?.and_then(non_empty);
+
+    Ok(Document {
+        id,
+        title,
+        body,
+        kind,
+        sectors,
+        settlements,
+        year,
+        org,
+        visibility,
+        tags,
+        url,
+        extra,
+    })
+}
+
+/// The fields of a document line that the importer understands, as found.
+#[derive(Default)]
+struct KnownFields {
+    id: Option<Value>,
+    title: Option<Value>,
+    body: Option<Value>,
+    kind: Option<Value>,
+    sectors: Option<Value>,
+    settlements: Option<Value>,
+    tags: Option<Value>,
+    year: Option<Value>,
+    org: Option<Value>,
+    visibility: Option<Value>,
+    url: Option<Value>,
+}
+
+/// A string field that must be present. An explicit `null` is a wrong type
+/// rather than a missing field, because the key was written.
+fn required_string(name: &str, value: Option<Value>) -> Result<String, Fault> {
+    match value {
+        None => Err(Fault::line(format!("missing required field \"{name}\"")).with_field(name)),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(Fault::field(
+            name,
+            format!("expected a string, found {}", describe(&other)),
+        )),
+    }
+}
+
+/// A string field that may be absent or `null`.
+fn optional_string(name: &str, value: Option<Value>) -> Result<Option<String>, Fault> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(Fault::field(
+            name,
+            format!("expected a string, found {}", describe(&other)),
+        )),
+    }
+}
+
+/// An array of strings that may be absent or `null`. A lone string is
+/// refused rather than wrapped, since it usually means a comma-separated list
+/// that would otherwise become one strange label.
+fn string_list(name: &str, value: Option<Value>) -> Result<Vec<String>, Fault> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => {
+            let mut strings = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                match item {
+                    Value::String(s) => strings.push(s),
+                    other => {
+                        return Err(Fault::field(
+                            name,
+                            format!(
+                                "expected an array of strings, but item {} is {}",
+                                index + 1,
+                                describe(&other)
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ok(clean_list(strings))
+        }
+        Some(other) => Err(Fault::field(
+            name,
+            format!("expected an array of strings, found {}", describe(&other)),
+        )),
+    }
+}
+
+/// An integer year within [`YEARS`], absent or `null` meaning unknown.
+/// Floats (even `2014.0`) and numeric strings are refused, so that a
+/// spreadsheet's formatting accident is noticed instead of guessed at.
+fn year(name: &str, value: Option<Value>) -> Result<Option<i32>, Fault> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(y) if YEARS.contains(&y) => Ok(i32::try_from(y).ok()),
+            Some(y) => Err(Fault::field(
+                name,
+                format!("{y} is outside {}..={}", YEARS.start(), YEARS.end()),
+            )),
+            None => Err(Fault::field(
+                name,
+                format!("expected an integer, found a number {n}"),
+            )),
+        },
+        Some(other) => Err(Fault::field(
+            name,
+            format!("expected an integer, found {}", describe(&other)),
+        )),
+    }
+}
+
+/// Drops strings that are empty after trimming.
+fn non_empty(s: String) -> Option<String> {
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        None
+    } else {
+        Some(trimmed.to_string())
+    }
+}
+
+/// serde_json's message without its "line 1", which is always 1 here and
+/// would contradict the file line in front of it; the column stays.
+fn json_error(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    match full.strip_suffix(&suffix) {
+        Some(message) => format!("{message} at column {}", e.column()),
+        None => full,
+    }
+}
+
+/// Describes a JSON value for a message: its type, and the value itself when
+/// it is short enough to help.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => format!("a boolean {b}"),
+        Value::Number(n) => format!("a number {n}"),
+        Value::String(s) => quote(s),
+        Value::Array(_) => "an array".to_string(),
+        Value::Object(_) => "an object".to_string(),
+    }
+}
+
+/// Quotes a found value for a message, JSON-style (control characters
+/// escaped), cut after [`QUOTE_CHARS`] characters.
+pub(crate) fn quote(s: &str) -> String {
+    quote_at_most(s, QUOTE_CHARS)
+}
+
+/// Like [`quote`], with a chosen length; cutting is by characters, so it
+/// never splits a multi-byte character.
+pub(crate) fn quote_at_most(s: &str, max_chars: usize) -> String {
+    let shown: String = match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    };
+    serde_json::to_string(&shown).unwrap_or_else(|_| format!("{shown:?}"))
+}
+
+/// Trims every entry, drops the empty ones and removes repeats, keeping the
+/// first occurrence's position.
+pub(crate) fn clean_list<I>(items: I) -> Vec<String>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        let trimmed = item.as_ref().trim();
+        if !trimmed.is_empty() && !out.iter().any(|seen| seen == trimmed) {
+            out.push(trimmed.to_string());
+        }
+    }
+    out
+}
+
+/// Checks a document id and returns it trimmed. Ids are sled keys and travel
+/// to hubs, so they must be non-empty, free of control characters and at
+/// most [`MAX_ID_BYTES`] long. The error is the reason alone, without a field
+/// name, so that each importer can frame it.
+pub(crate) fn check_id(raw: &str) -> Result<String, String> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err("empty".to_string());
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "contains a control character (U+{:04X})",
+            u32::from(c)
+        ));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(format!(
+            "{} bytes exceeds the limit of {MAX_ID_BYTES} bytes",
+            id.len()
+        ));
+    }
+    Ok(id.to_string())
+}
+
+/// Why one record was rejected, before the file and line are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+impl Fault {
+    /// A fault of the record as a whole.
+    pub fn line(reason: impl Into<String>) -> Self {
+        Fault {
+            field: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// A fault in one field; the reason is prefixed with `field "name": `.
+    pub fn field(name: &str, reason: impl std::fmt::Display) -> Self {
+        Fault {
+            field: Some(name.to_string()),
+            reason: format!("field \"{name}\": {reason}"),
+        }
+    }
+
+    /// Names the field without changing the reason, for messages that
+    /// already say which field they are about.
+    pub fn with_field(mut self, name: &str) -> Self {
+        self.field = Some(name.to_string());
+        self
+    }
+
+    /// Places the fault in a file.
+    pub fn at(self, file: &str, line: usize) -> Rejection {
+        Rejection {
+            file: file.to_string(),
+            line,
+            field: self.field,
+            reason: self.reason,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Parsed<Document> {
+        parse_documents("docs.jsonl", text.as_bytes(), &Limits::default()).unwrap()
+    }
+
+    fn only_rejection(text: &str) -> Rejection {
+        let parsed = parse(text);
+        assert!(
+            parsed.records.is_empty(),
+            "unexpected records: {:?}",
+            parsed.records
+        );
+        assert_eq!(parsed.rejected.len(), 1, "{:?}", parsed.rejected);
+        parsed.rejected.into_iter().next().unwrap()
+    }
+
+    const MINIMAL: &str = r#"{"id":"a","title":"Cím","body":"Szöveg"}"#;
+
+    #[test]
+    fn minimal_document_gets_defaults() {
+        let parsed = parse(MINIMAL);
+        assert!(parsed.rejected.is_empty());
+        let (line, doc) = &parsed.records[0];
+        assert_eq!(*line, 1);
+        assert_eq!(doc.id, "a");
+        assert_eq!(doc.title, "Cím");
+        assert_eq!(doc.body, "Szöveg");
+        assert_eq!(doc.kind, Kind::Other);
+        assert_eq!(doc.visibility, Visibility::Federated);
+        assert!(doc.sectors.is_empty() && doc.settlements.is_empty() && doc.tags.is_empty());
+        assert_eq!(doc.year, None);
+        assert_eq!(doc.org, None);
+        assert_eq!(doc.url, None);
+        assert!(doc.extra.is_empty());
+    }
+
+    #[test]
+    fn full_document() {
+        let line = r#"{"id":"  strat-2021 ","title":"Stratégia","body":"","kind":"project_plan","sectors":[" víz ","","víz","energia"],"settlements":["Edelény"],"tags":null,"year":2021,"org":"KSH","visibility":"public","url":"https://x.hu/a"}"#;
+        let parsed = parse(line);
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let doc = &parsed.records[0].1;
+        assert_eq!(doc.id, "strat-2021");
+        assert_eq!(doc.body, "");
+        assert_eq!(doc.kind, Kind::ProjectPlan);
+        assert_eq!(doc.sectors, vec!["víz", "energia"]);
+        assert_eq!(doc.settlements, vec!["Edelény"]);
+        assert!(doc.tags.is_empty());
+        assert_eq!(doc.year, Some(2021));
+        assert_eq!(doc.org.as_deref(), Some("KSH"));
+        assert_eq!(doc.visibility, Visibility::Public);
+        assert_eq!(doc.url.as_deref(), Some("https://x.hu/a"));
+    }
+
+    #[test]
+    fn blank_lines_crlf_and_bom_are_handled() {
+        let text = "\u{feff}{\"id\":\"a\",\"title\":\"t\",\"body\":\"b\"}\r\n\r\n   \n{\"id\":\"b\",\"title\":\"t\",\"body\":\"b\"}\r\n";
+        let parsed = parse(text);
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let lines: Vec<usize> = parsed.records.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, vec![1, 4]);
+    }
+
+    #[test]
+    fn malformed_json_line_is_rejected_with_column() {
+        let text = format!("{MINIMAL}\n{{\"id\": \"b\", \"title\": }}\n");
+        let parsed = parse(&text);
+        assert_eq!(parsed.records.len(), 1);
+        let r = &parsed.rejected[0];
+        assert_eq!(r.line, 2);
+        assert_eq!(r.field, None);
+        assert!(r.reason.starts_with("not valid JSON: "), "{}", r.reason);
+        assert!(r.reason.contains("column"), "{}", r.reason);
+        assert!(!r.reason.contains("line 1"), "{}", r.reason);
+        assert!(r.to_string().starts_with("docs.jsonl:2: not valid JSON: "));
+    }
+
+    #[test]
+    fn trailing_garbage_is_not_json() {
+        let r = only_rejection(&format!("{MINIMAL} x"));
+        assert!(
+            r.reason.starts_with("not valid JSON: trailing characters"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn non_object_line_is_rejected() {
+        let r = only_rejection("[1, 2]");
+        assert_eq!(
+            r.to_string(),
+            "docs.jsonl:1: expected a JSON object, found an array"
+        );
+        let r = only_rejection("\"hello\"");
+        assert_eq!(r.reason, "expected a JSON object, found \"hello\"");
+    }
+
+    #[test]
+    fn missing_required_fields() {
+        let r = only_rejection(r#"{"id":"a","body":"b"}"#);
+        assert_eq!(
+            r.to_string(),
+            "docs.jsonl:1: missing required field \"title\""
+        );
+        assert_eq!(r.field.as_deref(), Some("title"));
+        let r = only_rejection(r#"{"title":"t","body":"b"}"#);
+        assert_eq!(r.reason, "missing required field \"id\"");
+        let r = only_rejection(r#"{"id":"a","title":"t"}"#);
+        assert_eq!(r.reason, "missing required field \"body\"");
+    }
+
+    #[test]
+    fn empty_id_and_title_are_rejected() {
+        let r = only_rejection(r#"{"id":"   ","title":"t","body":"b"}"#);
+        assert_eq!(r.reason, "field \"id\": empty");
+        let r = only_rejection(r#"{"id":"a","title":" ","body":"b"}"#);
+        assert_eq!(r.reason, "field \"title\": empty");
+    }
+
+    #[test]
+    fn bad_ids_are_rejected() {
+        let r = only_rejection(r#"{"id":"a\tb","title":"t","body":"b"}"#);
+        assert_eq!(
+            r.reason,
+            "field \"id\": contains a control character (U+0009)"
+        );
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        let r = only_rejection(&format!(r#"{{"id":"{long}","title":"t","body":"b"}}"#));
+        assert_eq!(
+            r.reason,
+            "field \"id\": 257 bytes exceeds the limit of 256 bytes"
+        );
+        // Exactly at the limit is fine.
+        let ok = "x".repeat(MAX_ID_BYTES);
+        let parsed = parse(&format!(r#"{{"id":"{ok}","title":"t","body":"b"}}"#));
+        assert_eq!(parsed.records.len(), 1);
+    }
+
+    #[test]
+    fn year_of_wrong_type_is_rejected() {
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","year":"2014."}"#);
+        assert_eq!(
+            r.to_string(),
+            "docs.jsonl:1: field \"year\": expected an integer, found \"2014.\""
+        );
+        assert_eq!(r.field.as_deref(), Some("year"));
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","year":2014.5}"#);
+        assert_eq!(
+            r.reason,
+            "field \"year\": expected an integer, found a number 2014.5"
+        );
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","year":2014.0}"#);
+        assert_eq!(
+            r.reason,
+            "field \"year\": expected an integer, found a number 2014.0"
+        );
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","year":"2014"}"#);
+        assert_eq!(
+            r.reason,
+            "field \"year\": expected an integer, found \"2014\""
+        );
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","year":1800}"#);
+        assert_eq!(r.reason, "field \"year\": 1800 is outside 1900..=2100");
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","year":[2014]}"#);
+        assert_eq!(
+            r.reason,
+            "field \"year\": expected an integer, found an array"
+        );
+    }
+
+    #[test]
+    fn other_wrong_types_are_rejected() {
+        let r = only_rejection(r#"{"id":5,"title":"t","body":"b"}"#);
+        assert_eq!(
+            r.reason,
+            "field \"id\": expected a string, found a number 5"
+        );
+        let r = only_rejection(r#"{"id":"a","title":null,"body":"b"}"#);
+        assert_eq!(r.reason, "field \"title\": expected a string, found null");
+        let r = only_rejection(r#"{"id":"a","title":"t","body":{"x":1}}"#);
+        assert_eq!(
+            r.reason,
+            "field \"body\": expected a string, found an object"
+        );
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","tags":"víz"}"#);
+        assert_eq!(
+            r.reason,
+            "field \"tags\": expected an array of strings, found \"víz\""
+        );
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","sectors":["a",true]}"#);
+        assert_eq!(
+            r.reason,
+            "field \"sectors\": expected an array of strings, but item 2 is a boolean true"
+        );
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","org":1}"#);
+        assert_eq!(
+            r.reason,
+            "field \"org\": expected a string, found a number 1"
+        );
+    }
+
+    #[test]
+    fn long_strings_are_cut_in_messages() {
+        let long = "é".repeat(100);
+        let r = only_rejection(&format!(
+            r#"{{"id":"a","title":"t","body":"b","year":"{long}"}}"#
+        ));
+        let expected = format!(
+            "field \"year\": expected an integer, found \"{}…\"",
+            "é".repeat(40)
+        );
+        assert_eq!(r.reason, expected);
+    }
+
+    #[test]
+    fn unknown_kind_and_visibility_are_rejected() {
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","kind":"strategia"}"#);
+        assert!(
+            r.reason.starts_with(
+                "field \"kind\": unknown kind \"strategia\" (expected one of strategy, "
+            ),
+            "{}",
+            r.reason
+        );
+        assert_eq!(r.field.as_deref(), Some("kind"));
+        let r = only_rejection(r#"{"id":"a","title":"t","body":"b","visibility":"secret"}"#);
+        assert!(
+            r.reason
+                .starts_with("field \"visibility\": unknown visibility \"secret\"")
+        );
+    }
+
+    #[test]
+    fn null_kind_and_visibility_take_defaults() {
+        let parsed =
+            parse(r#"{"id":"a","title":"t","body":"b","kind":null,"visibility":null,"org":"  "}"#);
+        let doc = &parsed.records[0].1;
+        assert_eq!(doc.kind, Kind::Other);
+        assert_eq!(doc.visibility, Visibility::Federated);
+        assert_eq!(doc.org, None);
+    }
+
+    #[test]
+    fn invalid_utf8_rejects_only_that_line() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MINIMAL.as_bytes());
+        bytes.push(b'\n');
+        bytes.extend_from_slice(b"{\"id\":\"b\",\"title\":\"\xff\",\"body\":\"b\"}\n");
+        let parsed = parse_documents("docs.jsonl", &bytes, &Limits::default()).unwrap();
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.rejected.len(), 1);
+        assert_eq!(
+            parsed.rejected[0].to_string(),
+            "docs.jsonl:2: invalid UTF-8 at byte 20 of the line"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_in_order() {
+        let parsed =
+            parse(r#"{"zeta":1,"id":"a","alpha":{"x":[1,2]},"title":"t","body":"b","mid":null}"#);
+        let doc = &parsed.records[0].1;
+        let keys: Vec<&str> = doc.extra.keys().map(String::as_str).collect();
+        assert_eq!(keys, vec!["zeta", "alpha", "mid"]);
+        assert_eq!(doc.extra["alpha"], serde_json::json!({"x": [1, 2]}));
+        assert_eq!(doc.extra["mid"], Value::Null);
+    }
+
+    #[test]
+    fn duplicate_ids_keep_the_first() {
+        let text = "{\"id\":\"x\",\"title\":\"first\",\"body\":\"\"}\n\
+                    {\"id\":\"y\",\"title\":\"t\",\"body\":\"\"}\n\
+                    {\"id\":\" x \",\"title\":\"second\",\"body\":\"\"}\n";
+        let parsed = parse(text);
+        assert_eq!(parsed.records.len(), 2);
+        assert_eq!(parsed.records[0].1.title, "first");
+        assert_eq!(parsed.rejected.len(), 1);
+        let r = &parsed.rejected[0];
+        assert_eq!(
+            r.to_string(),
+            "docs.jsonl:3: duplicate id \"x\" (first at line 1)"
+        );
+        assert_eq!(r.field.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn rejected_line_does_not_claim_its_id() {
+        let text = "{\"id\":\"x\",\"title\":\"\",\"body\":\"\"}\n{\"id\":\"x\",\"title\":\"t\",\"body\":\"\"}\n";
+        let parsed = parse(text);
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.records[0].0, 2);
+        assert_eq!(parsed.rejected.len(), 1);
+        assert_eq!(parsed.rejected[0].line, 1);
+    }
+
+    #[test]
+    fn empty_file_is_an_error() {
+        for text in ["", "\n\n", "  \r\n\t\n", "\u{feff}"] {
+            let err =
+                parse_documents("docs.jsonl", text.as_bytes(), &Limits::default()).unwrap_err();
+            assert_eq!(err.to_string(), "docs.jsonl: empty file: no documents");
+        }
+    }
+
+    #[test]
+    fn all_lines_rejected_is_still_ok() {
+        let parsed = parse("nope\n[]\n");
+        assert!(parsed.records.is_empty());
+        assert_eq!(parsed.rejected.len(), 2);
+    }
+
+    #[test]
+    fn body_over_the_limit_is_rejected() {
+        let body = "a".repeat(10 * 1024 * 1024);
+        let line = format!(r#"{{"id":"big","title":"t","body":"{body}"}}"#);
+        let r = only_rejection(&line);
+        assert_eq!(
+            r.reason,
+            "field \"body\": 10485760 bytes exceeds the limit of 8388608 bytes (max_body_bytes in node.toml)"
+        );
+        assert_eq!(r.field.as_deref(), Some("body"));
+        // A smaller configured limit applies as well.
+        let limits = Limits { max_body_bytes: 3 };
+        let parsed = parse_documents("docs.jsonl", MINIMAL.as_bytes(), &limits).unwrap();
+        assert_eq!(parsed.rejected.len(), 1);
+    }
+
+    #[test]
+    fn arbitrary_bytes_do_not_panic() {
+        let samples: [&[u8]; 6] = [
+            b"\xff\xfe\n\xc3\n\xe2\x82\n",
+            b"{\"id\":\"\xe2\x82\"}",
+            b"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{",
+            b"\r\r\r\n\r",
+            b"\xef\xbb\xbf\xef\xbb\xbf{}",
+            b"{\"id\":\"a\",\"title\":\"t\",\"body\":\"b\",\"year\":1e400}",
+        ];
+        for bytes in samples {
+            let _ = parse_documents("docs.jsonl", bytes, &Limits::default());
+        }
+        let deep = "[".repeat(10_000);
+        let parsed = parse(&deep);
+        assert_eq!(parsed.rejected.len(), 1);
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(clean_list([" a ", "", "b", "a", "  "]), vec!["a", "b"]);
+        assert_eq!(quote("a\"b\n"), r#""a\"b\n""#);
+        assert_eq!(check_id(" ok "), Ok("ok".to_string()));
+    }
+}

@@ -1,0 +1,177 @@
+//! Importers: turn the operator's files into validated domain records.
+//!
+//! Parsing is pure: bytes in, records and rejections out. Nothing here touches
+//! sled or tantivy; the store applies a parsed file as one unit. Every
+//! rejection names the file, the line and, where there is one, the field, so
+//! that an operator can fix the input without guessing.
+//!
+//! Formats:
+//! - `.jsonl`: documents, one JSON object per line ([`jsonl`]);
+//! - `.txt` / `.md`: one document per file, metadata from flags ([`text`]);
+//! - `.csv`: observations (`indicator,settlement,period,value,unit`) or the
+//!   indicator catalogue (`code,name,unit,aggregation`), told apart by the
+//!   header; `,` `;` or tab; UTF-8 (with or without BOM) or Windows-1250
+//!   ([`table`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use crate::model::{Document, Indicator, Kind, Observation, Visibility};
+
+pub mod jsonl;
+pub mod table;
+pub mod text;
+
+/// One rejected record: `file:line: reason`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rejection {
+    pub file: String,
+    /// 1-based line number in the file (for CSV: the physical line where the
+    /// record starts).
+    pub line: usize,
+    /// The field at fault, if the fault is in one field.
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// The outcome of parsing one file: the valid records (with their line
+/// numbers) and every rejected line.
+#[derive(Debug, Clone)]
+pub struct Parsed<T> {
+    pub records: Vec<(usize, T)>,
+    pub rejected: Vec<Rejection>,
+}
+
+impl<T> Default for Parsed<T> {
+    fn default() -> Self {
+        Parsed {
+            records: Vec::new(),
+            rejected: Vec::new(),
+        }
+    }
+}
+
+/// A fault that makes a whole file unusable (nothing of it is imported).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {reason}")]
+pub struct FileError {
+    pub file: String,
+    pub reason: String,
+}
+
+impl FileError {
+    pub fn new(file: &str, reason: impl Into<String>) -> Self {
+        FileError {
+            file: file.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Text encoding of a CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8 if the bytes are valid UTF-8 (a BOM is skipped), else Windows-1250.
+    #[default]
+    Auto,
+    Utf8,
+    Windows1250,
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "auto" => Ok(Encoding::Auto),
+            "utf-8" | "utf8" => Ok(Encoding::Utf8),
+            "windows-1250" | "cp1250" | "win1250" => Ok(Encoding::Windows1250),
+            _ => Err(format!("unknown encoding {s:?} (expected auto, utf-8 or windows-1250)")),
+        }
+    }
+}
+
+/// What a file holds, decided by its extension and (for CSV) its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Documents,
+    Text,
+    Observations,
+    Catalogue,
+}
+
+/// Limits that protect the node from inputs it cannot serve.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The largest document body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Metadata for `.txt` / `.md` documents, from the import command's flags.
+#[derive(Debug, Clone, Default)]
+pub struct TextMeta {
+    pub kind: Option<Kind>,
+    pub sectors: Vec<String>,
+    pub settlements: Vec<String>,
+    pub year: Option<i32>,
+    pub org: Option<String>,
+    pub visibility: Option<Visibility>,
+    pub tags: Vec<String>,
+}
+
+/// Decides what `path` holds. `.jsonl` / `.ndjson` are documents, `.txt` /
+/// `.md` text documents, `.csv` / `.tsv` observations or catalogue by header.
+pub fn detect(path: &Path, bytes: &[u8], encoding: Encoding) -> Result<FileFormat, FileError> {
+    let label = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jsonl" | "ndjson" => Ok(FileFormat::Documents),
+        "txt" | "md" | "markdown" => Ok(FileFormat::Text),
+        "csv" | "tsv" => table::sniff(&label, bytes, encoding),
+        other => Err(FileError::new(
+            &label,
+            format!(
+                "unknown file type {:?}: expected .jsonl (documents), .csv (observations or catalogue), .txt or .md",
+                if other.is_empty() { "(none)" } else { other }
+            ),
+        )),
+    }
+}
+
+/// The catalogue as the importers see it: code → indicator.
+pub type Catalogue = BTreeMap<String, Indicator>;
+
+pub use jsonl::parse_documents;
+pub use table::{parse_catalogue, parse_observations};
+pub use text::parse_text;
+
+// The contract spells out full function types on purpose, so clippy's
+// type-complexity lint does not apply here.
+#[allow(dead_code, clippy::type_complexity)]
+fn _signatures() {
+    // The importers' contract, checked by the compiler.
+    let _: fn(&str, &[u8], &Limits) -> Result<Parsed<Document>, FileError> = parse_documents;
+    let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_text;
+    let _: fn(&str, &[u8], Encoding, &Catalogue) -> Result<Parsed<Observation>, FileError> =
+        parse_observations;
+    let _: fn(&str, &[u8], Encoding, &Catalogue) -> Result<Parsed<Indicator>, FileError> =
+        parse_catalogue;
+}

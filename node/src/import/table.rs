@@ -1,0 +1,1318 @@
+//! The CSV importer: indicator observations
+//! (`indicator,settlement,period,value,unit`) and the indicator catalogue
+//! (`code,name,unit,aggregation`), told apart by the header.
+//!
+//! Hungarian statistics reach the operator as spreadsheet exports, so this
+//! module accepts what Excel and the KSH tools write: `,`, `;` or tab as the
+//! delimiter, UTF-8 with or without BOM or Windows-1250, Hungarian column
+//! names, decimal commas and thousands separators (space, no-break space,
+//! narrow no-break space, and `.` in decimal-comma files). Everything else is
+//! strict: a value that is not clearly a number is rejected, never guessed.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use csv::{Reader, ReaderBuilder, StringRecord};
+
+use super::jsonl::{Fault, UTF8_BOM, quote, quote_at_most};
+use super::{Catalogue, Encoding, FileError, FileFormat, Parsed, Rejection};
+use crate::model::{Aggregation, Indicator, Observation};
+
+/// How many characters of the header a message shows.
+const HEADER_QUOTE_CHARS: usize = 120;
+
+/// Decides from the header whether a CSV file holds observations or the
+/// catalogue.
+pub fn sniff(file: &str, bytes: &[u8], enc: Encoding) -> Result<FileFormat, FileError> {
+    let text = decode(file, bytes, enc)?;
+    let (header, _) = read_header(file, &text)?;
+    header.classify(file)
+}
+
+/// Parses an observations file against the catalogue. Rows that fail a check
+/// are rejected one by one; the file as a whole fails only when it cannot be
+/// read as a table of observations at all.
+pub fn parse_observations(
+    file: &str,
+    bytes: &[u8],
+    enc: Encoding,
+    catalogue: &Catalogue,
+) -> Result<Parsed<Observation>, FileError> {
+    let text = decode(file, bytes, enc)?;
+    let (header, mut reader) = read_header(file, &text)?;
+    let columns = header.require(file, &OBSERVATION_COLUMNS)?;
+    let [indicator_at, settlement_at, period_at, value_at, unit_at] = columns;
+
+    let mut parsed = Parsed::default();
+    // Only accepted rows are remembered, so that a duplicate always points at
+    // the line whose value is actually imported.
+    let mut first_line_of: HashMap<(String, String, String), usize> = HashMap::new();
+    let rows = for_each_row(
+        file,
+        &text,
+        &header,
+        &mut reader,
+        &mut parsed.rejected,
+        |line, record| {
+            let field = |at: usize| record.get(at).unwrap_or("").trim();
+            let observation = observation(
+                header.delimiter,
+                catalogue,
+                field(indicator_at),
+                field(settlement_at),
+                field(period_at),
+                field(value_at),
+                field(unit_at),
+            )?;
+            let key = (
+                observation.indicator.clone(),
+                observation.settlement.clone(),
+                observation.period.clone(),
+            );
+            if let Some(first) = first_line_of.get(&key) {
+                return Err(Fault::line(format!(
+                    "duplicate of line {first} (same indicator, settlement and period)"
+                )));
+            }
+            first_line_of.insert(key, line);
+            parsed.records.push((line, observation));
+            Ok(())
+        },
+    );
+    if rows == 0 {
+        return Err(FileError::new(file, "no rows after the header"));
+    }
+    Ok(parsed)
+}
+
+/// Parses a catalogue file. `existing` is the catalogue already in the
+/// store, which weighted means may refer to.
+pub fn parse_catalogue(
+    file: &str,
+    bytes: &[u8],
+    enc: Encoding,
+    existing: &Catalogue,
+) -> Result<Parsed<Indicator>, FileError> {
+    let text = decode(file, bytes, enc)?;
+    let (header, mut reader) = read_header(file, &text)?;
+    let [code_at, name_at, unit_at, aggregation_at] = header.require(file, &CATALOGUE_COLUMNS)?;
+
+    let mut parsed = Parsed::default();
+    let mut first_line_of: HashMap<String, usize> = HashMap::new();
+    let rows = for_each_row(
+        file,
+        &text,
+        &header,
+        &mut reader,
+        &mut parsed.rejected,
+        |line, record| {
+            let field = |at: usize| record.get(at).unwrap_or("").trim();
+            let indicator = indicator(
+                field(code_at),
+                field(name_at),
+                field(unit_at),
+                field(aggregation_at),
+            )?;
+            if let Some(first) = first_line_of.get(&indicator.code) {
+                return Err(Fault::line(format!(
+                    "duplicate code {} (first at line {first})",
+                    quote(&indicator.code)
+                ))
+                .with_field("code"));
+            }
+            first_line_of.insert(indicator.code.clone(), line);
+            parsed.records.push((line, indicator));
+            Ok(())
+        },
+    );
+    if rows == 0 {
+        return Err(FileError::new(file, "no rows after the header"));
+    }
+
+    // A weighted mean needs its weight indicator, from the store or from
+    // this file. Rejecting one entry can orphan another that uses it as a
+    // weight, so the check repeats until nothing more is rejected.
+    loop {
+        let codes: HashSet<&str> = parsed
+            .records
+            .iter()
+            .map(|(_, i)| i.code.as_str())
+            .collect();
+        let orphaned: Vec<usize> = parsed
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, indicator))| match &indicator.aggregation {
+                Aggregation::WeightedMean(weight) => {
+                    !codes.contains(weight.as_str()) && !existing.contains_key(weight)
+                }
+                _ => false,
+            })
+            .map(|(position, _)| position)
+            .collect();
+        if orphaned.is_empty() {
+            break;
+        }
+        for position in orphaned.into_iter().rev() {
+            let (line, indicator) = parsed.records.remove(position);
+            if let Aggregation::WeightedMean(weight) = &indicator.aggregation {
+                parsed.rejected.push(
+                    Fault::field(
+                        "aggregation",
+                        format!("weight indicator {} is not in the catalogue", quote(weight)),
+                    )
+                    .at(file, line),
+                );
+            }
+        }
+    }
+    parsed.rejected.sort_by_key(|r| r.line);
+    Ok(parsed)
+}
+
+/// The columns this module knows, under any of their accepted names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Column {
+    Indicator,
+    Settlement,
+    Period,
+    Value,
+    Unit,
+    Code,
+    Name,
+    Aggregation,
+}
+
+const OBSERVATION_COLUMNS: [Column; 5] = [
+    Column::Indicator,
+    Column::Settlement,
+    Column::Period,
+    Column::Value,
+    Column::Unit,
+];
+
+const CATALOGUE_COLUMNS: [Column; 4] = [
+    Column::Code,
+    Column::Name,
+    Column::Unit,
+    Column::Aggregation,
+];
+
+impl Column {
+    fn name(self) -> &'static str {
+        match self {
+            Column::Indicator => "indicator",
+            Column::Settlement => "settlement",
+            Column::Period => "period",
+            Column::Value => "value",
+            Column::Unit => "unit",
+            Column::Code => "code",
+            Column::Name => "name",
+            Column::Aggregation => "aggregation",
+        }
+    }
+
+    /// Recognises a header cell: case-insensitive, trimmed, English or
+    /// Hungarian (with or without accents, since exports lose them).
+    fn from_header(cell: &str) -> Option<Column> {
+        let name = cell.trim_start_matches('\u{feff}').trim().to_lowercase();
+        let column = match name.as_str() {
+            "indicator" | "mutató" | "mutato" => Column::Indicator,
+            "settlement" | "település" | "telepules" => Column::Settlement,
+            "period" | "időszak" | "idoszak" | "év" | "ev" => Column::Period,
+            "value" | "érték" | "ertek" => Column::Value,
+            "unit" | "mértékegység" | "mertekegyseg" | "egység" | "egyseg" => Column::Unit,
+            "code" | "kód" | "kod" => Column::Code,
+            "name" | "név" | "nev" => Column::Name,
+            "aggregation" | "aggregálás" | "aggregalas" => Column::Aggregation,
+            _ => return None,
+        };
+        Some(column)
+    }
+}
+
+/// Lists column names for messages: `indicator,settlement,…`.
+fn column_list(columns: &[Column], separator: &str) -> String {
+    columns
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// What the header says about the table.
+struct Header {
+    delimiter: u8,
+    /// The header line as written, for messages.
+    line: String,
+    /// How many fields every row must have.
+    width: usize,
+    /// Where each known column is.
+    positions: HashMap<Column, usize>,
+}
+
+impl Header {
+    fn missing(&self, wanted: &[Column]) -> Vec<Column> {
+        wanted
+            .iter()
+            .copied()
+            .filter(|c| !self.positions.contains_key(c))
+            .collect()
+    }
+
+    fn quoted(&self) -> String {
+        quote_at_most(&self.line, HEADER_QUOTE_CHARS)
+    }
+
+    /// Observations or catalogue. When neither is complete, the message
+    /// names the missing columns of the kind the header comes closer to, so
+    /// that a typo in one column name is easy to spot.
+    fn classify(&self, file: &str) -> Result<FileFormat, FileError> {
+        let missing_observation = self.missing(&OBSERVATION_COLUMNS);
+        let missing_catalogue = self.missing(&CATALOGUE_COLUMNS);
+        match (missing_observation.is_empty(), missing_catalogue.is_empty()) {
+            (true, true) => Err(FileError::new(
+                file,
+                format!(
+                    "header {} has the columns of both observations and a catalogue; put them in separate files",
+                    self.quoted()
+                ),
+            )),
+            (true, false) => Ok(FileFormat::Observations),
+            (false, true) => Ok(FileFormat::Catalogue),
+            (false, false) => {
+                // The unit column is shared, so it says nothing about which
+                // kind was meant; only the other columns count.
+                let hits = |wanted: &[Column], missing: &[Column]| {
+                    wanted
+                        .iter()
+                        .filter(|c| **c != Column::Unit && !missing.contains(c))
+                        .count()
+                };
+                let observation_hits = hits(&OBSERVATION_COLUMNS, &missing_observation);
+                let catalogue_hits = hits(&CATALOGUE_COLUMNS, &missing_catalogue);
+                if observation_hits >= 2 && observation_hits >= catalogue_hits {
+                    Err(self.missing_error(file, &OBSERVATION_COLUMNS, &missing_observation))
+                } else if catalogue_hits >= 2 {
+                    Err(self.missing_error(file, &CATALOGUE_COLUMNS, &missing_catalogue))
+                } else {
+                    Err(FileError::new(
+                        file,
+                        format!(
+                            "header {} is neither observations ({}) nor a catalogue ({})",
+                            self.quoted(),
+                            column_list(&OBSERVATION_COLUMNS, ","),
+                            column_list(&CATALOGUE_COLUMNS, ",")
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    fn missing_error(&self, file: &str, wanted: &[Column], missing: &[Column]) -> FileError {
+        let what = if wanted.len() == OBSERVATION_COLUMNS.len() {
+            "observations"
+        } else {
+            "a catalogue"
+        };
+        FileError::new(
+            file,
+            format!(
+                "header {} lacks the column{} {} needed for {what} ({})",
+                self.quoted(),
+                if missing.len() == 1 { "" } else { "s" },
+                column_list(missing, ", "),
+                column_list(wanted, ",")
+            ),
+        )
+    }
+
+    /// The positions of the wanted columns, in the order asked for.
+    fn require<const N: usize>(
+        &self,
+        file: &str,
+        wanted: &[Column; N],
+    ) -> Result<[usize; N], FileError> {
+        let missing = self.missing(wanted);
+        if !missing.is_empty() {
+            return Err(self.missing_error(file, wanted, &missing));
+        }
+        let mut positions = [0; N];
+        for (slot, column) in positions.iter_mut().zip(wanted) {
+            *slot = self.positions.get(column).copied().unwrap_or_default();
+        }
+        Ok(positions)
+    }
+}
+
+/// Turns the file's bytes into text, as the chosen encoding says.
+fn decode<'a>(file: &str, bytes: &'a [u8], enc: Encoding) -> Result<Cow<'a, str>, FileError> {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let windows_1250 = |bytes: &'a [u8]| {
+        encoding_rs::WINDOWS_1250
+            .decode_without_bom_handling(bytes)
+            .0
+    };
+    match enc {
+        Encoding::Auto => Ok(match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => windows_1250(bytes),
+        }),
+        Encoding::Utf8 => match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Cow::Borrowed(text)),
+            Err(e) => {
+                let line = bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1;
+                Err(FileError::new(
+                    file,
+                    format!("not valid UTF-8 (line {line}); use --encoding windows-1250"),
+                ))
+            }
+        },
+        Encoding::Windows1250 => Ok(windows_1250(bytes)),
+    }
+}
+
+/// Finds the header, picks the delimiter from it and maps its columns.
+/// Returns the reader positioned after the header.
+fn read_header<'t>(file: &str, text: &'t str) -> Result<(Header, Reader<&'t [u8]>), FileError> {
+    if text.trim().is_empty() {
+        return Err(FileError::new(file, "empty file"));
+    }
+    // The csv reader skips empty lines, so the header is the first line that
+    // is not empty.
+    let line = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    let delimiter = sniff_delimiter(line);
+    let mut reader = ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut cells = StringRecord::new();
+    match reader.read_record(&mut cells) {
+        Ok(true) => {}
+        Ok(false) => return Err(FileError::new(file, "empty file")),
+        Err(e) => return Err(FileError::new(file, format!("cannot read the header: {e}"))),
+    }
+
+    let mut positions = HashMap::new();
+    for (at, cell) in cells.iter().enumerate() {
+        if let Some(column) = Column::from_header(cell)
+            && let Some(first) = positions.insert(column, at)
+        {
+            return Err(FileError::new(
+                file,
+                format!(
+                    "column \"{}\" appears twice in the header (columns {} and {})",
+                    column.name(),
+                    first + 1,
+                    at + 1
+                ),
+            ));
+        }
+    }
+    let header = Header {
+        delimiter,
+        line: line.to_string(),
+        width: cells.len(),
+        positions,
+    };
+    Ok((header, reader))
+}
+
+/// The delimiter of a header line: the most frequent of `;`, tab and `,`
+/// outside double quotes. Ties go to `;`, then tab, because a comma is also
+/// a decimal mark in Hungarian data while the other two never are.
+fn sniff_delimiter(line: &str) -> u8 {
+    let (mut semicolons, mut tabs, mut commas) = (0usize, 0usize, 0usize);
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => semicolons += 1,
+            '\t' if !quoted => tabs += 1,
+            ',' if !quoted => commas += 1,
+            _ => {}
+        }
+    }
+    if semicolons >= tabs && semicolons >= commas && semicolons > 0 {
+        b';'
+    } else if tabs >= commas && tabs > 0 {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// Runs `check` on every data row after the header, turning its faults into
+/// rejections. Rows of the wrong width are rejected before `check` sees
+/// them, and rows whose fields are all blank (what spreadsheets leave below
+/// the data) are skipped. Returns how many rows there were.
+fn for_each_row<F>(
+    file: &str,
+    text: &str,
+    header: &Header,
+    reader: &mut Reader<&[u8]>,
+    rejected: &mut Vec<Rejection>,
+    mut check: F,
+) -> usize
+where
+    F: FnMut(usize, &StringRecord) -> Result<(), Fault>,
+{
+    let lines = LineIndex::new(text);
+    let line_of =
+        |position: Option<&csv::Position>| position.map_or(0, |p| lines.line_at(p.byte()));
+    let mut rows = 0;
+    let mut record = StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // The text is valid UTF-8 and rows may vary in width, so the
+                // reader has no reason left to fail; should it anyway, the
+                // row is rejected rather than the file.
+                rows += 1;
+                rejected.push(
+                    Fault::line(format!("unreadable row: {e}")).at(file, line_of(e.position())),
+                );
+                continue;
+            }
+        }
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        rows += 1;
+        let line = line_of(record.position());
+        let outcome = if record.len() == header.width {
+            check(line, &record)
+        } else {
+            Err(Fault::line(format!(
+                "expected {} fields, found {}",
+                header.width,
+                record.len()
+            )))
+        };
+        if let Err(fault) = outcome {
+            rejected.push(fault.at(file, line));
+        }
+    }
+    rows
+}
+
+/// Physical line numbers for the csv reader's records.
+///
+/// The reader's own line count is not usable: it counts a CRLF line ending
+/// as it goes and includes skipped empty lines in the next record, so after
+/// the first CRLF or blank line its numbers drift. Its byte offsets are
+/// exact up to those same skipped line endings, so the line is computed
+/// from the offset instead.
+struct LineIndex<'t> {
+    text: &'t [u8],
+    /// The byte offset where each line starts; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> Self {
+        let text = text.as_bytes();
+        let starts = std::iter::once(0)
+            .chain(
+                text.iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(at, _)| at + 1),
+            )
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// The 1-based line of the record the reader reports at `byte`. A record
+    /// cannot begin with a line ending (empty lines are skipped and a quoted
+    /// field starts with `"`), so any line endings at `byte` are the skipped
+    /// ones and are stepped over.
+    fn line_at(&self, byte: u64) -> usize {
+        let mut at = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while self
+            .text
+            .get(at)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            at += 1;
+        }
+        self.starts.partition_point(|&start| start <= at)
+    }
+}
+
+/// Checks one observation row; the fields arrive trimmed.
+fn observation(
+    delimiter: u8,
+    catalogue: &Catalogue,
+    indicator: &str,
+    settlement: &str,
+    period: &str,
+    value: &str,
+    unit: &str,
+) -> Result<Observation, Fault> {
+    if indicator.is_empty() {
+        return Err(Fault::field("indicator", "empty"));
+    }
+    let Some(entry) = catalogue.get(indicator) else {
+        return Err(Fault::line(format!(
+            "indicator {} is not in the catalogue (import the catalogue first)",
+            quote(indicator)
+        ))
+        .with_field("indicator"));
+    };
+    if settlement.is_empty() {
+        return Err(Fault::field("settlement", "empty"));
+    }
+    // Settlement names are part of the store key, which uses NUL as its
+    // separator; no control character has a place in a name anyway.
+    if let Some(c) = settlement.chars().find(|c| c.is_control()) {
+        return Err(Fault::field(
+            "settlement",
+            format!("contains a control character (U+{:04X})", u32::from(c)),
+        ));
+    }
+    let period = normalise_period(period).ok_or_else(|| {
+        Fault::field(
+            "period",
+            format!(
+                "{} is not a period (expected YYYY, YYYY-Qn or YYYY-MM)",
+                quote(period)
+            ),
+        )
+    })?;
+    if value.is_empty() {
+        return Err(Fault::field("value", "empty"));
+    }
+    let number = parse_number(value, decimal_comma(delimiter, value))
+        .ok_or_else(|| Fault::field("value", format!("{} is not a number", quote(value))))?;
+    let catalogue_unit = entry.unit.trim();
+    if !unit.is_empty() && unit != catalogue_unit {
+        return Err(Fault::field(
+            "unit",
+            format!(
+                "{} differs from the catalogue's unit {} for indicator {}",
+                quote(unit),
+                quote(catalogue_unit),
+                quote(indicator)
+            ),
+        ));
+    }
+    Ok(Observation {
+        indicator: entry.code.clone(),
+        settlement: settlement.to_string(),
+        period,
+        value: number,
+        unit: catalogue_unit.to_string(),
+    })
+}
+
+/// Checks one catalogue row, except for the weight indicator, which needs
+/// the whole file; the fields arrive trimmed.
+fn indicator(code: &str, name: &str, unit: &str, aggregation: &str) -> Result<Indicator, Fault> {
+    if code.is_empty() {
+        return Err(Fault::field("code", "empty"));
+    }
+    // Codes are store keys and appear in queries, so they keep to a small,
+    // unambiguous alphabet (which also keeps NUL out of observation keys).
+    if !code
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        return Err(Fault::field(
+            "code",
+            format!(
+                "{} may contain only the letters A-Z and a-z, digits and _ . -",
+                quote(code)
+            ),
+        ));
+    }
+    if name.is_empty() {
+        return Err(Fault::field("name", "empty"));
+    }
+    let aggregation: Aggregation = aggregation
+        .parse()
+        .map_err(|reason: String| Fault::field("aggregation", reason))?;
+    if let Aggregation::WeightedMean(weight) = &aggregation
+        && weight == code
+    {
+        return Err(Fault::field(
+            "aggregation",
+            format!("indicator {} cannot be its own weight", quote(code)),
+        ));
+    }
+    Ok(Indicator {
+        code: code.to_string(),
+        name: name.to_string(),
+        unit: unit.to_string(),
+        aggregation,
+    })
+}
+
+/// `YYYY`, `YYYY-Qn` (n from 1 to 4) or `YYYY-MM` (01 to 12). A lower-case
+/// `q` is accepted and written upper-case, so that the same quarter always
+/// has the same store key.
+fn normalise_period(period: &str) -> Option<String> {
+    let bytes = period.as_bytes();
+    let year_ok = bytes.len() >= 4 && bytes[..4].iter().all(u8::is_ascii_digit);
+    if !year_ok {
+        return None;
+    }
+    match bytes[4..] {
+        [] => Some(period.to_string()),
+        [b'-', b'Q' | b'q', quarter @ b'1'..=b'4'] => {
+            Some(format!("{}-Q{}", &period[..4], char::from(quarter)))
+        }
+        [b'-', tens @ (b'0' | b'1'), ones @ b'0'..=b'9'] => {
+            let month = (tens - b'0') * 10 + (ones - b'0');
+            (1..=12).contains(&month).then(|| period.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Whether a value uses the decimal comma: always in `;` files (the
+/// Hungarian Excel default), in tab files when the value has a comma and no
+/// dot, never in `,` files (where a comma would have split the field).
+fn decimal_comma(delimiter: u8, value: &str) -> bool {
+    match delimiter {
+        b';' => true,
+        b'\t' => value.contains(',') && !value.contains('.'),
+        _ => false,
+    }
+}
+
+/// Parses a number written by a person or a spreadsheet.
+///
+/// Accepted: an optional sign, digits, an optional fraction after the
+/// decimal mark, and thousands separators (space, U+00A0, U+202F, and `.`
+/// when the decimal mark is a comma) between groups of exactly three digits.
+/// Grouping is checked so that `12.5` in a decimal-comma file, or `1 2`, is
+/// rejected instead of silently becoming 125 or 12. No exponents, no NaN, no
+/// infinities.
+fn parse_number(value: &str, decimal_comma: bool) -> Option<f64> {
+    let value = value.trim();
+    let (negative, unsigned) = match value.as_bytes().first() {
+        Some(b'-') => (true, &value[1..]),
+        Some(b'+') => (false, &value[1..]),
+        _ => (false, value),
+    };
+    let decimal_mark = if decimal_comma { ',' } else { '.' };
+    let is_group_separator =
+        |c: char| matches!(c, ' ' | '\u{a0}' | '\u{202f}') || (decimal_comma && c == '.');
+
+    let (whole, fraction) = match unsigned.split_once(decimal_mark) {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+
+    let groups: Vec<&str> = whole.split(is_group_separator).collect();
+    let mut digits = String::with_capacity(unsigned.len() + 2);
+    match groups.as_slice() {
+        [single] => {
+            if !all_digits(single) {
+                return None;
+            }
+            digits.push_str(single);
+        }
+        [first, rest @ ..] => {
+            if first.is_empty() || first.len() > 3 || !all_digits(first) {
+                return None;
+            }
+            if !rest.iter().all(|g| g.len() == 3 && all_digits(g)) {
+                return None;
+            }
+            digits.push_str(first);
+            rest.iter().for_each(|g| digits.push_str(g));
+        }
+        [] => return None,
+    }
+    match fraction {
+        Some(fraction) => {
+            if fraction.is_empty() || !all_digits(fraction) {
+                return None;
+            }
+            if digits.is_empty() {
+                digits.push('0');
+            }
+            digits.push('.');
+            digits.push_str(fraction);
+        }
+        None if digits.is_empty() => return None,
+        None => {}
+    }
+    let magnitude: f64 = digits.parse().ok()?;
+    if !magnitude.is_finite() {
+        return None;
+    }
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        let mut catalogue = Catalogue::new();
+        for (code, unit, aggregation) in [
+            ("nepesseg", "fő", Aggregation::Sum),
+            (
+                "munkanelkuliseg",
+                "%",
+                Aggregation::WeightedMean("nepesseg".into()),
+            ),
+            ("lakas", "db", Aggregation::Sum),
+        ] {
+            catalogue.insert(
+                code.to_string(),
+                Indicator {
+                    code: code.to_string(),
+                    name: code.to_string(),
+                    unit: unit.to_string(),
+                    aggregation,
+                },
+            );
+        }
+        catalogue
+    }
+
+    fn observations(text: &str) -> Parsed<Observation> {
+        parse_observations("obs.csv", text.as_bytes(), Encoding::Auto, &catalogue()).unwrap()
+    }
+
+    fn reasons(rejected: &[Rejection]) -> Vec<String> {
+        rejected.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn comma_file_with_decimal_dot() {
+        let parsed = observations(
+            "indicator,settlement,period,value,unit\n\
+             nepesseg,Edelény,2021,10234,fő\n\
+             munkanelkuliseg, Szendrő ,2021-Q3,12.5,\n\
+             munkanelkuliseg,Szendrő,2021-07,-0.25,%\n",
+        );
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let got: Vec<(usize, &str, &str, f64, &str)> = parsed
+            .records
+            .iter()
+            .map(|(l, o)| {
+                (
+                    *l,
+                    o.settlement.as_str(),
+                    o.period.as_str(),
+                    o.value,
+                    o.unit.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, "Edelény", "2021", 10234.0, "fő"),
+                (3, "Szendrő", "2021-Q3", 12.5, "%"),
+                (4, "Szendrő", "2021-07", -0.25, "%"),
+            ]
+        );
+    }
+
+    #[test]
+    fn semicolon_decimal_comma_and_thousands() {
+        let text = "Indicator;Settlement;Period;Value;Unit\r\n\
+                    nepesseg;Edelény;2020;1\u{a0}234,5;fő\r\n\
+                    nepesseg;Szendrő;2020;1.234.567,5;fő\r\n\
+                    nepesseg;Abod;2020;1\u{202f}000;fő\r\n\
+                    nepesseg;Balajt;2020;\"2 000\";fő\r\n\
+                    nepesseg;Damak;2020;+7;fő\r\n";
+        let parsed = observations(text);
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let values: Vec<f64> = parsed.records.iter().map(|(_, o)| o.value).collect();
+        assert_eq!(values, vec![1234.5, 1_234_567.5, 1000.0, 2000.0, 7.0]);
+    }
+
+    #[test]
+    fn bad_numbers_are_rejected() {
+        let text = "indicator;settlement;period;value;unit\n\
+                    nepesseg;A;2020;\"12,3,4\";fő\n\
+                    nepesseg;B;2020;;fő\n\
+                    nepesseg;C;2020;NaN;fő\n\
+                    nepesseg;D;2020;inf;fő\n\
+                    nepesseg;E;2020;12.5;fő\n\
+                    nepesseg;F;2020;1 23;fő\n\
+                    nepesseg;G;2020;1e5;fő\n\
+                    nepesseg;H;2020;-;fő\n";
+        let parsed = observations(text);
+        assert!(parsed.records.is_empty(), "{:?}", parsed.records);
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec![
+                "obs.csv:2: field \"value\": \"12,3,4\" is not a number",
+                "obs.csv:3: field \"value\": empty",
+                "obs.csv:4: field \"value\": \"NaN\" is not a number",
+                "obs.csv:5: field \"value\": \"inf\" is not a number",
+                "obs.csv:6: field \"value\": \"12.5\" is not a number",
+                "obs.csv:7: field \"value\": \"1 23\" is not a number",
+                "obs.csv:8: field \"value\": \"1e5\" is not a number",
+                "obs.csv:9: field \"value\": \"-\" is not a number",
+            ]
+        );
+        assert!(
+            parsed
+                .rejected
+                .iter()
+                .all(|r| r.field.as_deref() == Some("value"))
+        );
+    }
+
+    #[test]
+    fn number_parsing() {
+        assert_eq!(parse_number("1 234,5", true), Some(1234.5));
+        assert_eq!(parse_number("-1.234", true), Some(-1234.0));
+        assert_eq!(parse_number(",5", true), Some(0.5));
+        assert_eq!(parse_number("1,234.5", false), None);
+        assert_eq!(parse_number("1 234.5", false), Some(1234.5));
+        assert_eq!(parse_number("0.001", false), Some(0.001));
+        assert_eq!(parse_number("5.", false), None);
+        assert_eq!(parse_number("", false), None);
+        assert_eq!(parse_number("+", false), None);
+        assert_eq!(parse_number("--1", false), None);
+        assert_eq!(parse_number("1234 567", false), None);
+        assert_eq!(parse_number("é", true), None);
+        assert_eq!(parse_number(&"9".repeat(400), false), None);
+    }
+
+    #[test]
+    fn tab_delimited() {
+        let text = "indicator\tsettlement\tperiod\tvalue\tunit\n\
+                    nepesseg\tEdelény\t2020\t12,5\tfő\n\
+                    nepesseg\tSzendrő\t2020\t1 234.5\tfő\n\
+                    nepesseg\tAbod\t2020\t1.234,5\tfő\n";
+        let parsed = observations(text);
+        let values: Vec<f64> = parsed.records.iter().map(|(_, o)| o.value).collect();
+        assert_eq!(values, vec![12.5, 1234.5]);
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec!["obs.csv:4: field \"value\": \"1.234,5\" is not a number"]
+        );
+    }
+
+    #[test]
+    fn utf8_bom_is_skipped() {
+        let text = "\u{feff}indicator,settlement,period,value,unit\nnepesseg,Edelény,2020,5,fő\n";
+        assert_eq!(
+            sniff("obs.csv", text.as_bytes(), Encoding::Auto).unwrap(),
+            FileFormat::Observations
+        );
+        let parsed =
+            parse_observations("obs.csv", text.as_bytes(), Encoding::Utf8, &catalogue()).unwrap();
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.records[0].1.settlement, "Edelény");
+    }
+
+    #[test]
+    fn windows_1250_bytes() {
+        let text = "mutató;település;időszak;érték;mértékegység\nnepesseg;Edelény;2020;5;fő\nnepesseg;Szendrő;2020;6;Fő\n";
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_1250.encode(text);
+        assert!(!unmappable);
+        assert!(bytes.contains(&0xF5), "ő is 0xF5 in Windows-1250");
+        for enc in [Encoding::Auto, Encoding::Windows1250] {
+            let parsed = parse_observations("obs.csv", &bytes, enc, &catalogue()).unwrap();
+            assert_eq!(parsed.records.len(), 1);
+            assert_eq!(parsed.records[0].1.settlement, "Edelény");
+            assert_eq!(
+                reasons(&parsed.rejected),
+                vec![
+                    "obs.csv:3: field \"unit\": \"Fő\" differs from the catalogue's unit \"fő\" for indicator \"nepesseg\""
+                ]
+            );
+        }
+        let plain = encoding_rs::WINDOWS_1250.encode("Edelény;Szendrő;Fő").0;
+        assert_eq!(&plain[..], b"Edel\xe9ny;Szendr\xf5;F\xf5");
+    }
+
+    #[test]
+    fn forced_utf8_names_the_bad_line() {
+        let mut bytes = b"indicator;settlement;period;value;unit\n".to_vec();
+        for _ in 0..5 {
+            bytes.extend_from_slice("nepesseg;Abod;2020;1;fő\n".as_bytes());
+        }
+        bytes.extend_from_slice(b"nepesseg;Edel\xe9ny;2020;1;f\xf5\n");
+        let err = parse_observations("obs.csv", &bytes, Encoding::Utf8, &catalogue()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "obs.csv: not valid UTF-8 (line 7); use --encoding windows-1250"
+        );
+    }
+
+    #[test]
+    fn unknown_indicator() {
+        let parsed = observations("indicator,settlement,period,value,unit\nxyz,Abod,2020,1,fő\n");
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec![
+                "obs.csv:2: indicator \"xyz\" is not in the catalogue (import the catalogue first)"
+            ]
+        );
+        assert_eq!(parsed.rejected[0].field.as_deref(), Some("indicator"));
+    }
+
+    #[test]
+    fn unit_mismatch_and_missing_unit() {
+        let parsed = observations(
+            "indicator,settlement,period,value,unit\nnepesseg,Abod,2020,1,%\nnepesseg,Balajt,2020,1,  \n",
+        );
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec![
+                "obs.csv:2: field \"unit\": \"%\" differs from the catalogue's unit \"fő\" for indicator \"nepesseg\""
+            ]
+        );
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.records[0].1.unit, "fő");
+    }
+
+    #[test]
+    fn bad_periods() {
+        let parsed = observations(
+            "indicator,settlement,period,value,unit\n\
+             nepesseg,A,2014/1,1,fő\n\
+             nepesseg,B,2014-Q5,1,fő\n\
+             nepesseg,C,2014-13,1,fő\n\
+             nepesseg,D,2014-00,1,fő\n\
+             nepesseg,E,14,1,fő\n\
+             nepesseg,F,2014-1,1,fő\n\
+             nepesseg,G,ÉÉÉÉ,1,fő\n\
+             nepesseg,H,2014-q2,1,fő\n\
+             nepesseg,I,2014-12,1,fő\n",
+        );
+        assert_eq!(
+            parsed.rejected[0].to_string(),
+            "obs.csv:2: field \"period\": \"2014/1\" is not a period (expected YYYY, YYYY-Qn or YYYY-MM)"
+        );
+        let lines: Vec<usize> = parsed.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5, 6, 7, 8]);
+        let periods: Vec<&str> = parsed
+            .records
+            .iter()
+            .map(|(_, o)| o.period.as_str())
+            .collect();
+        assert_eq!(periods, vec!["2014-Q2", "2014-12"]);
+    }
+
+    #[test]
+    fn wrong_width_empty_fields_and_duplicates() {
+        let text = "indicator,settlement,period,value,unit\n\
+                    nepesseg,Abod,2020\n\
+                    \n\
+                    nepesseg,Abod,2020,1,fő\n\
+                    ,,,,\n\
+                    nepesseg, Abod ,2020,2,fő\n\
+                    nepesseg,,2020,2,fő\n\
+                    ,Abod,2020,2,fő\n\
+                    nepesseg,Abod,2020,1,fő,extra\n";
+        let parsed = observations(text);
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.records[0].0, 4);
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec![
+                "obs.csv:2: expected 5 fields, found 3",
+                "obs.csv:6: duplicate of line 4 (same indicator, settlement and period)",
+                "obs.csv:7: field \"settlement\": empty",
+                "obs.csv:8: field \"indicator\": empty",
+                "obs.csv:9: expected 5 fields, found 6",
+            ]
+        );
+    }
+
+    #[test]
+    fn line_numbers_survive_crlf_and_blank_lines() {
+        let text = "\r\nindicator;settlement;period;value;unit\r\n\r\n\r\n\
+                    nepesseg;Abod;2020;1;fő\r\n\
+                    nepesseg;Abod;2020;x;fő\r\n\n\
+                    nepesseg;\"Új\r\nfalu\";2020;1;fő\r\n\
+                    nepesseg;Balajt;2020;y;fő";
+        let parsed = observations(text);
+        let accepted: Vec<usize> = parsed.records.iter().map(|(l, _)| *l).collect();
+        assert_eq!(accepted, vec![5]);
+        // Line 8 starts a quoted settlement spanning two lines; a line break
+        // has no place in a settlement name, and the row after it is still
+        // counted from the physical lines.
+        let rejected: Vec<(usize, Option<&str>)> = parsed
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.field.as_deref()))
+            .collect();
+        assert_eq!(
+            rejected,
+            vec![
+                (6, Some("value")),
+                (8, Some("settlement")),
+                (10, Some("value"))
+            ]
+        );
+    }
+
+    #[test]
+    fn extra_columns_any_order_and_quoted_newlines() {
+        let text = "Megjegyzés,UNIT,Value,Period,Settlement,Indicator\n\
+                    \"két\nsoros\",fő,3,2020,Edelény,nepesseg\n\
+                    x,fő,4,2021,Edelény,nepesseg\n";
+        let parsed = observations(text);
+        assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+        let got: Vec<(usize, f64)> = parsed.records.iter().map(|(l, o)| (*l, o.value)).collect();
+        assert_eq!(got, vec![(2, 3.0), (4, 4.0)]);
+    }
+
+    #[test]
+    fn hungarian_aliases() {
+        let text = "Mutató;Település;Év;Érték;Egység\nnepesseg;Edelény;2020;10;fő\n";
+        assert_eq!(
+            sniff("obs.csv", text.as_bytes(), Encoding::Auto).unwrap(),
+            FileFormat::Observations
+        );
+        assert_eq!(observations(text).records.len(), 1);
+        let text = "mutato;telepules;idoszak;ertek;mertekegyseg\nnepesseg;Edelény;2020;10;fő\n";
+        assert_eq!(observations(text).records.len(), 1);
+
+        let text = "KÓD;Név;Mértékegység;Aggregálás\nnep;Népesség;fő;sum\n";
+        assert_eq!(
+            sniff("cat.csv", text.as_bytes(), Encoding::Auto).unwrap(),
+            FileFormat::Catalogue
+        );
+        let parsed = parse_catalogue(
+            "cat.csv",
+            text.as_bytes(),
+            Encoding::Auto,
+            &Catalogue::new(),
+        )
+        .unwrap();
+        assert_eq!(parsed.records[0].1.name, "Népesség");
+        let text = "kod,nev,mertekegyseg,aggregalas\nnep,Népesség,fő,sum\n";
+        let parsed = parse_catalogue(
+            "cat.csv",
+            text.as_bytes(),
+            Encoding::Auto,
+            &Catalogue::new(),
+        )
+        .unwrap();
+        assert_eq!(parsed.records.len(), 1);
+    }
+
+    #[test]
+    fn sniff_kinds_and_garbage() {
+        let sniffed = |text: &str| sniff("t.csv", text.as_bytes(), Encoding::Auto);
+        assert_eq!(
+            sniffed("indicator,settlement,period,value,unit\n").unwrap(),
+            FileFormat::Observations
+        );
+        assert_eq!(
+            sniffed("\n\ncode;name;unit;aggregation;comment\n").unwrap(),
+            FileFormat::Catalogue
+        );
+        assert_eq!(
+            sniffed("a;b;c\n1;2;3\n").unwrap_err().to_string(),
+            "t.csv: header \"a;b;c\" is neither observations (indicator,settlement,period,value,unit) \
+             nor a catalogue (code,name,unit,aggregation)"
+        );
+        assert_eq!(
+            sniffed("indicator;settlement;periode;value\n")
+                .unwrap_err()
+                .reason,
+            "header \"indicator;settlement;periode;value\" lacks the columns period, unit needed for \
+             observations (indicator,settlement,period,value,unit)"
+        );
+        assert_eq!(
+            sniffed("code,name,unit\n").unwrap_err().reason,
+            "header \"code,name,unit\" lacks the column aggregation needed for a catalogue \
+             (code,name,unit,aggregation)"
+        );
+        assert!(
+            sniffed("value;value;x\n")
+                .unwrap_err()
+                .reason
+                .starts_with("column \"value\" appears twice")
+        );
+        assert!(
+            sniffed("indicator,settlement,period,value,unit,code,name,aggregation\n")
+                .unwrap_err()
+                .reason
+                .contains("both")
+        );
+        assert_eq!(sniffed("").unwrap_err().reason, "empty file");
+        assert_eq!(sniffed("\u{feff}\r\n \n").unwrap_err().reason, "empty file");
+        assert_eq!(
+            sniff("b.csv", b"\x00\xff\xfe\x01garbage", Encoding::Auto)
+                .unwrap_err()
+                .reason
+                .split(' ')
+                .next(),
+            Some("header")
+        );
+    }
+
+    #[test]
+    fn delimiter_detection() {
+        assert_eq!(sniff_delimiter("a;b,c;d"), b';');
+        assert_eq!(sniff_delimiter("a\tb\tc,d"), b'\t');
+        assert_eq!(sniff_delimiter("a,b,c;d"), b',');
+        assert_eq!(sniff_delimiter("\"a;b;c\",d"), b',');
+        assert_eq!(sniff_delimiter("a;b\tc,d"), b';');
+        assert_eq!(sniff_delimiter("a\tb,c"), b'\t');
+        assert_eq!(sniff_delimiter("abc"), b',');
+    }
+
+    #[test]
+    fn header_only_and_empty_files() {
+        let err = parse_observations(
+            "obs.csv",
+            b"indicator,settlement,period,value,unit\r\n\r\n",
+            Encoding::Auto,
+            &catalogue(),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "obs.csv: no rows after the header");
+        let err = parse_observations("obs.csv", b"", Encoding::Auto, &catalogue()).unwrap_err();
+        assert_eq!(err.to_string(), "obs.csv: empty file");
+        let err = parse_catalogue(
+            "cat.csv",
+            b"code;name;unit;aggregation\n;;;\n",
+            Encoding::Auto,
+            &Catalogue::new(),
+        )
+        .unwrap_err();
+        assert_eq!(err.reason, "no rows after the header");
+    }
+
+    #[test]
+    fn wrong_kind_of_file() {
+        let err = parse_observations(
+            "cat.csv",
+            b"code,name,unit,aggregation\nx,X,db,sum\n",
+            Encoding::Auto,
+            &catalogue(),
+        )
+        .unwrap_err();
+        assert!(
+            err.reason
+                .contains("lacks the columns indicator, settlement, period, value"),
+            "{}",
+            err.reason
+        );
+    }
+
+    #[test]
+    fn catalogue_checks() {
+        let text = "code,name,unit,aggregation\n\
+                    nep,Népesség,fő,sum\n\
+                    munk,Munkanélküliség,%,weighted_mean:nep\n\
+                    ber,Átlagbér,Ft,weighted_mean:dolgozok\n\
+                    lak,Lakások,db,weighted_mean:lakas\n\
+                    nep,Népesség újra,fő,sum\n\
+                    rossz kód,X,db,sum\n\
+                    ,X,db,sum\n\
+                    ures,,db,sum\n\
+                    agg,X,db,average\n\
+                    sajat,X,db,weighted_mean:sajat\n\
+                    lanc,X,db,weighted_mean:ber\n\
+                    ures_suly,X,db,weighted_mean:\n";
+        let parsed =
+            parse_catalogue("cat.csv", text.as_bytes(), Encoding::Auto, &catalogue()).unwrap();
+        let codes: Vec<&str> = parsed
+            .records
+            .iter()
+            .map(|(_, i)| i.code.as_str())
+            .collect();
+        assert_eq!(codes, vec!["nep", "munk", "lak"]);
+        assert_eq!(
+            parsed.records[1].1.aggregation,
+            Aggregation::WeightedMean("nep".into())
+        );
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec![
+                "cat.csv:4: field \"aggregation\": weight indicator \"dolgozok\" is not in the catalogue",
+                "cat.csv:6: duplicate code \"nep\" (first at line 2)",
+                "cat.csv:7: field \"code\": \"rossz kód\" may contain only the letters A-Z and a-z, digits and _ . -",
+                "cat.csv:8: field \"code\": empty",
+                "cat.csv:9: field \"name\": empty",
+                "cat.csv:10: field \"aggregation\": unknown aggregation \"average\" \
+                 (expected sum, weighted_mean:<code>, min, max or none)",
+                "cat.csv:11: field \"aggregation\": indicator \"sajat\" cannot be its own weight",
+                "cat.csv:12: field \"aggregation\": weight indicator \"ber\" is not in the catalogue",
+                "cat.csv:13: field \"aggregation\": weighted_mean needs a weight indicator: weighted_mean:<code>",
+            ]
+        );
+    }
+
+    #[test]
+    fn catalogue_weight_missing_everywhere() {
+        let text = "code;name;unit;aggregation\nmunk;Munkanélküliség;%;weighted_mean:W\n";
+        let parsed = parse_catalogue(
+            "cat.csv",
+            text.as_bytes(),
+            Encoding::Auto,
+            &Catalogue::new(),
+        )
+        .unwrap();
+        assert!(parsed.records.is_empty());
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec![
+                "cat.csv:2: field \"aggregation\": weight indicator \"W\" is not in the catalogue"
+            ]
+        );
+        // The same entry is fine once the weight is in the store.
+        let mut existing = Catalogue::new();
+        existing.insert(
+            "W".into(),
+            Indicator {
+                code: "W".into(),
+                name: "Súly".into(),
+                unit: "fő".into(),
+                aggregation: Aggregation::Sum,
+            },
+        );
+        let parsed =
+            parse_catalogue("cat.csv", text.as_bytes(), Encoding::Auto, &existing).unwrap();
+        assert_eq!(parsed.records.len(), 1);
+    }
+
+    #[test]
+    fn arbitrary_bytes_do_not_panic() {
+        let samples: [&[u8]; 8] = [
+            b"\xff\xfe\x00\x00",
+            b"\"",
+            b"\"\"\"\n\"",
+            b"indicator,settlement,period,value,unit\n\"unterminated",
+            b"indicator;settlement;period;value;unit\nnepesseg;\xe9;\xf5\xf5\xf5\xf5-Q1;-\xa0;\n",
+            b"indicator,settlement,period,value,unit\nnepesseg,a,\xc3\xa9\xc3\xa9,1,\n",
+            b"indicator,settlement,period,value,unit\nnepesseg,a,2020,1,\nnepesseg,a\x00b,2020,1,\n",
+            b"\r\r\r",
+        ];
+        for bytes in samples {
+            for enc in [Encoding::Auto, Encoding::Utf8, Encoding::Windows1250] {
+                let _ = sniff("x.csv", bytes, enc);
+                let _ = parse_observations("x.csv", bytes, enc, &catalogue());
+                let _ = parse_catalogue("x.csv", bytes, enc, &catalogue());
+            }
+        }
+        assert_eq!(normalise_period("éééé"), None);
+        assert_eq!(normalise_period("2020-Qé"), None);
+    }
+}

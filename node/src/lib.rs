@@ -1,0 +1,31 @@
+//! # The kistérség node
+//!
+//! A node owns one kistérség's data: documents in a Hungarian full-text index
+//! and indicator observations per settlement, in its own sled store. It
+//! serves them to the federation over mTLS gRPC, deciding itself what leaves.
+//!
+//! ## Layout
+//! - [`model`]: documents, observations, the indicator catalogue.
+//! - [`import`]: files → validated records, with `file:line: reason` rejections.
+//! - [`store`]: sled, the source of truth.
+//! - [`analysis`]: Hungarian tokenizers (stemming, accent folding).
+//! - [`index`]: tantivy, derived from the store; federated BM25 statistics.
+//! - [`search`]: the search vocabulary (requests, hits, facets, statistics).
+//! - [`node`]: the domain service that ties store and index together.
+//! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
+//! - [`config`]: `node.toml`.
+
+pub mod analysis;
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod import;
+pub mod index;
+pub mod model;
+pub mod node;
+pub mod search;
+pub mod server;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use node::Node;

@@ -1,0 +1,490 @@
+//! `tudashalo-node`: the kistérség operator's command line.
+//!
+//! Every command opens the data folder itself; sled's lock makes a second
+//! process fail with a plain "the node is running" instead of corrupting it.
+//! `--json` output is one JSON document per command, documented in the README.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tudashalo_node::import::{Encoding, FileFormat, TextMeta};
+use tudashalo_node::model::{Document, Kind, Visibility};
+use tudashalo_node::node::{FileReport, ImportOptions, ImportProgress};
+use tudashalo_node::search::{Audience, Filters, SearchQuery, SearchResults};
+use tudashalo_node::{Error, Node};
+use tudashalo_proto::tls::TlsFiles;
+
+#[derive(Parser)]
+#[command(name = "tudashalo-node", version, about = "A Tudásháló kistérség node: its own store, Hungarian search, served over mTLS gRPC")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data folder with a commented node.toml.
+    Init {
+        #[arg(long)]
+        data: PathBuf,
+        /// The node's slug, e.g. edelenyi.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Import documents (.jsonl, .txt, .md), observations or a catalogue (.csv).
+    Import(ImportArgs),
+    /// Search the node's documents (all of them, local ones included).
+    Search(SearchArgs),
+    /// Show one document.
+    Get {
+        #[arg(long)]
+        data: PathBuf,
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count documents, observations and indicators.
+    Stats {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the search index from the store, from scratch.
+    Reindex {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Serve the federation contract over mTLS gRPC.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Reject a whole file if any line of it is rejected.
+    #[arg(long)]
+    strict: bool,
+    /// CSV encoding: auto (UTF-8, else Windows-1250), utf-8 or windows-1250.
+    #[arg(long, default_value = "auto")]
+    encoding: Encoding,
+    /// For .txt/.md: the document kind.
+    #[arg(long)]
+    kind: Option<Kind>,
+    /// For .txt/.md: a sector (repeatable).
+    #[arg(long = "sector")]
+    sectors: Vec<String>,
+    /// For .txt/.md: a settlement (repeatable).
+    #[arg(long = "settlement")]
+    settlements: Vec<String>,
+    #[arg(long)]
+    year: Option<i32>,
+    #[arg(long)]
+    org: Option<String>,
+    #[arg(long)]
+    visibility: Option<Visibility>,
+    /// For .txt/.md: a tag (repeatable).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct SearchArgs {
+    #[arg(long)]
+    data: PathBuf,
+    /// The query: words, "phrases", AND / OR / NOT, -word.
+    query: Vec<String>,
+    #[arg(long = "kind")]
+    kinds: Vec<String>,
+    #[arg(long = "sector")]
+    sectors: Vec<String>,
+    #[arg(long = "settlement")]
+    settlements: Vec<String>,
+    #[arg(long)]
+    year_from: Option<i32>,
+    #[arg(long)]
+    year_to: Option<i32>,
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long)]
+    data: PathBuf,
+    /// Address to listen on; default from node.toml.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    #[arg(long)]
+    key: Option<PathBuf>,
+    #[arg(long)]
+    ca: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TUDASHALO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init {
+            data,
+            name,
+            display_name,
+        } => {
+            let path = Node::init(&data, &name, display_name.as_deref())?;
+            println!("created {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(args) => import(args),
+        Command::Search(args) => search(args),
+        Command::Get { data, id, json } => {
+            let node = Node::open(&data)?;
+            let doc = node.get(&id, Audience::Operator)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&document_json(&doc))?);
+            } else {
+                print_document(&doc);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { data, json } => {
+            let node = Node::open(&data)?;
+            let stats = node.stats()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                println!("{} ({})", stats.display_name, stats.name);
+                let mut vis: Vec<_> = stats.documents_by_visibility.iter().collect();
+                vis.sort();
+                let vis: Vec<String> = vis.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                println!("documents:    {} ({})", stats.documents, vis.join(", "));
+                println!("observations: {}", stats.observations);
+                println!("indicators:   {}", stats.indicators);
+                println!("generation:   {}", stats.generation);
+                println!("store:        {:.1} MiB", stats.store_bytes as f64 / 1048576.0);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex { data } => {
+            let node = Node::open(&data)?;
+            let started = std::time::Instant::now();
+            let count = node.reindex()?;
+            println!("reindexed {count} documents in {:.2} s", started.elapsed().as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve(args),
+    }
+}
+
+/// Exit codes: 0 when everything was imported, 2 when some lines were
+/// rejected (the rest of their files landed), 1 when a file was not imported.
+fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let node = Node::open(&args.data)?;
+    let options = ImportOptions {
+        strict: args.strict,
+        encoding: args.encoding,
+        text: TextMeta {
+            kind: args.kind,
+            sectors: args.sectors,
+            settlements: args.settlements,
+            year: args.year,
+            org: args.org,
+            visibility: args.visibility,
+            tags: args.tags,
+        },
+    };
+    // Catalogues first, so that observations in the same command can use them.
+    let mut files: Vec<(u8, PathBuf)> = args
+        .files
+        .into_iter()
+        .map(|p| {
+            let order = match node.detect(&p, &options) {
+                Ok(FileFormat::Catalogue) => 0,
+                _ => 1,
+            };
+            (order, p)
+        })
+        .collect();
+    files.sort_by_key(|(order, _)| *order);
+
+    let mut reports: Vec<FileReport> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    for (_, path) in &files {
+        let bar = progress_bar(path, args.json);
+        let result = node.import_file(path, &options, &|p| match p {
+            ImportProgress::Total(n) => bar.set_length(n),
+            ImportProgress::Done(n) => bar.inc(n),
+        });
+        bar.finish_and_clear();
+        match result {
+            Ok(report) => {
+                if !args.json {
+                    for r in &report.rejections {
+                        eprintln!("{r}");
+                    }
+                    println!(
+                        "{}: {} added, {} updated, {} unchanged, {} rejected, {:.2} s",
+                        report.file, report.added, report.updated, report.unchanged, report.rejected, report.seconds
+                    );
+                }
+                reports.push(report);
+            }
+            Err(e) => {
+                if !args.json {
+                    eprintln!("error: {e}");
+                }
+                failures.push(e.to_string());
+            }
+        }
+    }
+    let rejected: usize = reports.iter().map(|r| r.rejected).sum();
+    if args.json {
+        let out = json!({
+            "files": reports,
+            "errors": failures,
+            "totals": {
+                "added": reports.iter().map(|r| r.added).sum::<usize>(),
+                "updated": reports.iter().map(|r| r.updated).sum::<usize>(),
+                "unchanged": reports.iter().map(|r| r.unchanged).sum::<usize>(),
+                "rejected": rejected,
+                "seconds": reports.iter().map(|r| r.seconds).sum::<f64>(),
+            }
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(if !failures.is_empty() {
+        ExitCode::FAILURE
+    } else if rejected > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn progress_bar(path: &Path, json: bool) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message(path.display().to_string());
+    bar
+}
+
+fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let node = Node::open(&args.data)?;
+    let query = SearchQuery {
+        text: args.query.join(" "),
+        filters: Filters {
+            kinds: args.kinds,
+            sectors: args.sectors,
+            settlements: args.settlements,
+            year_from: args.year_from,
+            year_to: args.year_to,
+        },
+        offset: args.offset,
+        limit: args.limit,
+        after: None,
+        snippets: true,
+        facets: true,
+    };
+    let results = node.search(&query, Audience::Operator, None)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print_results(&query.text, &results);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_results(query: &str, results: &SearchResults) {
+    let bold = std::io::stdout().is_terminal();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{} of {} matching documents for {query:?}", results.hits.len(), results.total);
+    for (i, hit) in results.hits.iter().enumerate() {
+        let year = hit.year.map(|y| format!(" {y}")).unwrap_or_default();
+        let _ = writeln!(out, "{:>3}. {}  [{}{}]  id={} score={:.3}", i + 1, hit.title, hit.kind, year, hit.id, hit.score);
+        if !hit.settlements.is_empty() || !hit.sectors.is_empty() {
+            let _ = writeln!(out, "     {} · {}", hit.settlements.join(", "), hit.sectors.join(", "));
+        }
+        if let Some(snippet) = &hit.snippet {
+            let _ = writeln!(out, "     {}", highlight(&snippet.text, &snippet.highlights, bold));
+        }
+    }
+    for facet in &results.facets {
+        if facet.values.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = facet.values.iter().take(8).map(|v| format!("{} {}", v.value, v.count)).collect();
+        let _ = writeln!(out, "  {}: {}", facet.name, values.join(", "));
+    }
+    for ignored in &results.ignored {
+        let _ = writeln!(out, "  ignored: {ignored}");
+    }
+}
+
+/// Marks highlighted ranges: bold on a terminal, «guillemets» otherwise.
+fn highlight(text: &str, ranges: &[(usize, usize)], bold: bool) -> String {
+    let (open, close) = if bold { ("\x1b[1m", "\x1b[0m") } else { ("«", "»") };
+    let mut out = String::with_capacity(text.len() + ranges.len() * 8);
+    let mut at = 0;
+    for &(start, end) in ranges {
+        if start < at || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(open);
+        out.push_str(&text[start..end]);
+        out.push_str(close);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out.replace('\n', " ")
+}
+
+/// A document as JSON, in the shape it was imported in: known fields, then
+/// the unknown ones at the top level.
+fn document_json(doc: &Document) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    object.insert("id".into(), json!(doc.id));
+    object.insert("title".into(), json!(doc.title));
+    object.insert("body".into(), json!(doc.body));
+    object.insert("kind".into(), json!(doc.kind.as_str()));
+    object.insert("sectors".into(), json!(doc.sectors));
+    object.insert("settlements".into(), json!(doc.settlements));
+    object.insert("year".into(), json!(doc.year));
+    object.insert("org".into(), json!(doc.org));
+    object.insert("visibility".into(), json!(doc.visibility.as_str()));
+    object.insert("tags".into(), json!(doc.tags));
+    object.insert("url".into(), json!(doc.url));
+    for (k, v) in &doc.extra {
+        object.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    serde_json::Value::Object(object)
+}
+
+fn print_document(doc: &Document) {
+    println!("{}", doc.title);
+    println!("id: {}  kind: {}  visibility: {}", doc.id, doc.kind, doc.visibility);
+    if let Some(year) = doc.year {
+        println!("year: {year}");
+    }
+    if !doc.settlements.is_empty() {
+        println!("settlements: {}", doc.settlements.join(", "));
+    }
+    if !doc.sectors.is_empty() {
+        println!("sectors: {}", doc.sectors.join(", "));
+    }
+    if let Some(org) = &doc.org {
+        println!("org: {org}");
+    }
+    if !doc.tags.is_empty() {
+        println!("tags: {}", doc.tags.join(", "));
+    }
+    if let Some(url) = &doc.url {
+        println!("url: {url}");
+    }
+    for (k, v) in &doc.extra {
+        println!("{k}: {v}");
+    }
+    println!();
+    println!("{}", doc.body);
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let node = match Node::open(&args.data) {
+        Ok(node) => node,
+        Err(e @ Error::Locked { .. }) => bail!("{e}"),
+        Err(e) => return Err(e.into()),
+    };
+    let configured = node.config().tls.clone();
+    let pick = |flag: Option<PathBuf>, from_config: Option<PathBuf>, what: &str| {
+        flag.or(from_config)
+            .with_context(|| format!("no TLS {what}: give --{what} or set [tls] {what} in node.toml (there is no plaintext mode)"))
+    };
+    let files = TlsFiles {
+        cert: pick(args.cert, configured.as_ref().map(|t| t.cert.clone()), "cert")?,
+        key: pick(args.key, configured.as_ref().map(|t| t.key.clone()), "key")?,
+        ca: pick(args.ca, configured.as_ref().map(|t| t.ca.clone()), "ca")?,
+    };
+    let tls = files.load()?;
+    let listen: SocketAddr = match args.listen {
+        Some(addr) => addr,
+        None => node.config().listen.parse()?,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(node = node.name(), %addr, "serving over mTLS");
+        println!("listening on https://{addr}");
+        tudashalo_node::server::serve(Arc::new(node), listener, &tls, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

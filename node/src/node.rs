@@ -1,0 +1,312 @@
+//! The node as a plain Rust service: open a data folder, import files,
+//! search, get, count, reindex. The CLI calls it directly; the gRPC adapter
+//! calls it through `spawn_blocking`.
+//!
+//! It owns the ordering that keeps store and index consistent: a file's
+//! records are parsed, committed to sled (with a new generation) and flushed,
+//! and only then written to the index, whose commit records that generation.
+//! At open, an index whose generation differs from the store's is rebuilt.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::{self, NodeConfig};
+use crate::error::{Error, Result};
+use crate::import::{self, Encoding, FileError, FileFormat, Limits, Rejection, TextMeta};
+use crate::index::SearchIndex;
+use crate::model::{Document, Indicator};
+use crate::search::{Audience, CorpusStats, SearchQuery, SearchResults};
+use crate::store::{Counts, Store};
+
+/// How to import a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Reject the whole file if any line is rejected.
+    pub strict: bool,
+    pub encoding: Encoding,
+    /// Metadata for `.txt` / `.md` documents.
+    pub text: TextMeta,
+}
+
+/// What importing one file did. Its JSON form is part of `import --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    /// `documents`, `observations` or `catalogue`.
+    pub kind: &'static str,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+    pub rejections: Vec<Rejection>,
+    pub seconds: f64,
+}
+
+/// Counts for `stats`. Its JSON form is part of `stats --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStats {
+    pub name: String,
+    pub display_name: String,
+    pub documents: usize,
+    pub documents_by_visibility: HashMap<String, usize>,
+    pub observations: usize,
+    pub indicators: usize,
+    pub generation: u64,
+    pub store_bytes: u64,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    dir: PathBuf,
+    config: NodeConfig,
+    store: Store,
+    index: SearchIndex,
+}
+
+impl Node {
+    /// Creates a data folder with a commented `node.toml`. Refuses to
+    /// overwrite an existing configuration.
+    pub fn init(dir: &Path, name: &str, display_name: Option<&str>) -> Result<PathBuf> {
+        config::validate_slug(name).map_err(Error::InvalidRequest)?;
+        let path = dir.join(config::FILE_NAME);
+        if path.exists() {
+            return Err(Error::InvalidRequest(format!(
+                "{} already exists; the node is initialised",
+                path.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let display = display_name.map_or_else(|| name.to_string(), str::to_string);
+        std::fs::write(&path, config::template(name, &display))
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        Ok(path)
+    }
+
+    /// Opens the node in `dir`: reads `node.toml`, locks and opens the store,
+    /// opens the index and repairs it if it disagrees with the store.
+    pub fn open(dir: &Path) -> Result<Node> {
+        let config = NodeConfig::load(dir)?;
+        let store = Store::open(&dir.join("store"), dir)?;
+        let index = SearchIndex::open(&dir.join("index"))?;
+        let node = Node {
+            dir: dir.to_path_buf(),
+            config,
+            store,
+            index,
+        };
+        node.repair()?;
+        Ok(node)
+    }
+
+    /// Rebuilds the index if it does not reflect the store's generation
+    /// (behind after a crash mid-import, ahead if the store lost a write, or
+    /// missing).
+    fn repair(&self) -> Result<()> {
+        let generation = self.store.generation()?;
+        match self.index.state() {
+            Some(state) if state.generation == generation => Ok(()),
+            None if generation == 0 => {
+                // A new node: commit an empty index that records generation 0.
+                self.index.rebuild(std::iter::empty(), 0)?;
+                Ok(())
+            }
+            state => {
+                tracing::warn!(
+                    index_generation = state.map(|s| s.generation),
+                    store_generation = generation,
+                    "index disagrees with the store: rebuilding it"
+                );
+                self.index.rebuild(self.store.documents(), generation)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Rebuilds the index from the store, from scratch. Returns the number of
+    /// documents indexed.
+    pub fn reindex(&self) -> Result<usize> {
+        let generation = self.store.generation()?;
+        self.index.rebuild(self.store.documents(), generation)
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.config.display_name.as_deref().unwrap_or(&self.config.name)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_body_bytes: self.config.limits.max_body_bytes,
+        }
+    }
+
+    /// What a file holds, for ordering a multi-file import (catalogues first).
+    pub fn detect(&self, path: &Path, options: &ImportOptions) -> Result<FileFormat> {
+        let bytes = read_file(path)?;
+        Ok(import::detect(path, &bytes, options.encoding)?)
+    }
+
+    /// Imports one file as one unit. `progress` is told how many records
+    /// there are to store, then how many have been indexed so far.
+    pub fn import_file(
+        &self,
+        path: &Path,
+        options: &ImportOptions,
+        progress: &dyn Fn(ImportProgress),
+    ) -> Result<FileReport> {
+        let started = Instant::now();
+        let label = path.display().to_string();
+        let bytes = read_file(path)?;
+        let format = import::detect(path, &bytes, options.encoding)?;
+        let (kind, counts, rejections) = match format {
+            FileFormat::Documents => {
+                let parsed = import::parse_documents(&label, &bytes, &self.limits())?;
+                self.check_strict(&label, options, &parsed.rejected)?;
+                let docs: Vec<Document> = parsed.records.into_iter().map(|(_, d)| d).collect();
+                ("documents", self.store_documents(&docs, progress)?, parsed.rejected)
+            }
+            FileFormat::Text => {
+                let doc = import::parse_text(&label, path, &bytes, &options.text, &self.limits())?;
+                ("documents", self.store_documents(&[doc], progress)?, Vec::new())
+            }
+            FileFormat::Observations => {
+                let catalogue = self.store.catalogue()?;
+                let parsed = import::parse_observations(&label, &bytes, options.encoding, &catalogue)?;
+                self.check_strict(&label, options, &parsed.rejected)?;
+                let obs: Vec<_> = parsed.records.into_iter().map(|(_, o)| o).collect();
+                progress(ImportProgress::Total(obs.len() as u64));
+                let counts = self.store.upsert_observations(&obs)?;
+                progress(ImportProgress::Done(obs.len() as u64));
+                ("observations", counts, parsed.rejected)
+            }
+            FileFormat::Catalogue => {
+                let catalogue = self.store.catalogue()?;
+                let parsed = import::parse_catalogue(&label, &bytes, options.encoding, &catalogue)?;
+                self.check_strict(&label, options, &parsed.rejected)?;
+                let entries: Vec<Indicator> = parsed.records.into_iter().map(|(_, i)| i).collect();
+                progress(ImportProgress::Total(entries.len() as u64));
+                let counts = self.store.upsert_catalogue(&entries)?;
+                progress(ImportProgress::Done(entries.len() as u64));
+                ("catalogue", counts, parsed.rejected)
+            }
+        };
+        Ok(FileReport {
+            file: label,
+            kind,
+            added: counts.added,
+            updated: counts.updated,
+            unchanged: counts.unchanged,
+            rejected: rejections.len(),
+            rejections,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn check_strict(&self, file: &str, options: &ImportOptions, rejected: &[Rejection]) -> Result<()> {
+        if options.strict && !rejected.is_empty() {
+            for r in rejected {
+                tracing::debug!(%r, "rejected");
+            }
+            return Err(Error::Strict {
+                file: file.to_string(),
+                count: rejected.len(),
+            });
+        }
+        Ok(())
+    }
+
+    fn store_documents(&self, docs: &[Document], progress: &dyn Fn(ImportProgress)) -> Result<Counts> {
+        progress(ImportProgress::Total(docs.len() as u64));
+        let upsert = self.store.upsert_documents(docs)?;
+        // Unchanged documents need no indexing; count them as done at once.
+        progress(ImportProgress::Done(upsert.counts.unchanged as u64));
+        if !upsert.changed.is_empty() {
+            self.index
+                .apply(&upsert.changed, upsert.generation, &|n| progress(ImportProgress::Done(n)))?;
+        }
+        Ok(upsert.counts)
+    }
+
+    pub fn search(&self, query: &SearchQuery, audience: Audience, global: Option<&CorpusStats>) -> Result<SearchResults> {
+        let body_of = |id: &str| self.store.document(id).ok().flatten().map(|d| d.body);
+        self.index.search(query, audience, global, &body_of)
+    }
+
+    pub fn term_stats(&self, text: &str, audience: Audience) -> Result<(CorpusStats, Vec<String>)> {
+        self.index.term_stats(text, audience)
+    }
+
+    /// One document, if `audience` may see it. A document it may not see is
+    /// reported as not found, so that its existence does not leak.
+    pub fn get(&self, id: &str, audience: Audience) -> Result<Document> {
+        match self.store.document(id)? {
+            Some(doc) if audience.sees(doc.visibility.code()) => Ok(doc),
+            _ => Err(Error::NotFound(id.to_string())),
+        }
+    }
+
+    pub fn catalogue(&self) -> Result<Vec<Indicator>> {
+        Ok(self.store.catalogue()?.into_values().collect())
+    }
+
+    pub fn generation(&self) -> Result<u64> {
+        self.store.generation()
+    }
+
+    pub fn visible_documents(&self, audience: Audience) -> Result<u64> {
+        self.index.visible_docs(audience)
+    }
+
+    pub fn observation_count(&self) -> usize {
+        self.store.observation_count()
+    }
+
+    pub fn stats(&self) -> Result<NodeStats> {
+        let mut by_visibility: HashMap<String, usize> = HashMap::new();
+        for doc in self.store.documents() {
+            *by_visibility.entry(doc?.visibility.as_str().to_string()).or_default() += 1;
+        }
+        Ok(NodeStats {
+            name: self.name().to_string(),
+            display_name: self.display_name().to_string(),
+            documents: self.store.document_count(),
+            documents_by_visibility: by_visibility,
+            observations: self.store.observation_count(),
+            indicators: self.store.catalogue()?.len(),
+            generation: self.store.generation()?,
+            store_bytes: self.store.size_on_disk(),
+        })
+    }
+}
+
+/// Progress of one file's import.
+#[derive(Debug, Clone, Copy)]
+pub enum ImportProgress {
+    /// The number of records to store.
+    Total(u64),
+    /// This many more records are stored (and indexed).
+    Done(u64),
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        Error::File(FileError::new(
+            &path.display().to_string(),
+            format!("cannot read: {e}"),
+        ))
+    })
+}

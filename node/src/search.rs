@@ -1,0 +1,128 @@
+//! The search vocabulary shared by the index, the node service and the gRPC
+//! adapter: requests, hits, facets and BM25 corpus statistics.
+//!
+//! These are domain types; `grpc.rs` converts them to and from protobuf.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+/// Who is asking, as far as document visibility is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// The node's own operator, on its own machine: sees everything.
+    Operator,
+    /// Hubs and federation operators: `public` and `federated` documents.
+    Federation,
+    /// Any other authenticated principal: `public` documents only.
+    Public,
+}
+
+impl Audience {
+    /// Whether a document with this visibility code (see
+    /// [`crate::model::Visibility::code`]) may be seen.
+    pub fn sees(self, visibility_code: u64) -> bool {
+        match self {
+            Audience::Operator => true,
+            Audience::Federation => visibility_code <= 1,
+            Audience::Public => visibility_code == 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub kinds: Vec<String>,
+    pub sectors: Vec<String>,
+    pub settlements: Vec<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+}
+
+/// Where the next page starts: the sort key of the previous page's last hit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor {
+    pub score: f32,
+    pub tie: u64,
+}
+
+/// The deepest `offset + limit` a search may reach; beyond it, use a cursor.
+pub const MAX_DEPTH: usize = 1_000;
+/// The most hits one page may hold.
+pub const MAX_LIMIT: usize = 200;
+pub const DEFAULT_LIMIT: usize = 10;
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub filters: Filters,
+    pub offset: usize,
+    pub limit: usize,
+    pub after: Option<Cursor>,
+    pub snippets: bool,
+    pub facets: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snippet {
+    pub text: String,
+    /// Byte ranges of `text` that matched the query.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub year: Option<i32>,
+    pub settlements: Vec<String>,
+    pub sectors: Vec<String>,
+    pub score: f32,
+    pub tie: u64,
+    pub snippet: Option<Snippet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Facet {
+    pub name: String,
+    pub values: Vec<FacetCount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    pub total: u64,
+    pub hits: Vec<Hit>,
+    pub facets: Vec<Facet>,
+    /// Parts of the query that lenient parsing ignored, in words.
+    pub ignored: Vec<String>,
+}
+
+/// BM25 statistics over the documents one audience may see. A hub sums these
+/// over its members and hands the sum back, so that every member scores as
+/// if all documents sat in one index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CorpusStats {
+    pub total_docs: u64,
+    /// Field name → total number of tokens.
+    pub total_tokens: HashMap<String, u64>,
+    /// (field name, analysed term) → number of documents containing it.
+    pub doc_freq: HashMap<(String, String), u64>,
+}
+
+/// The deterministic tie-breaker of a document id: FNV-1a, 64 bits. The same
+/// on every node, so that equal scores sort the same everywhere.
+pub fn tie_of(id: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}

@@ -1,0 +1,224 @@
+//! The node's source of truth: sled.
+//!
+//! Trees: `docs` (id → JSON document), `obs` (indicator NUL settlement NUL
+//! period → JSON observation), `catalogue` (code → JSON indicator) and `meta`
+//! (counters). Each imported file lands in one sled transaction together with
+//! the bump of the document generation, and is flushed before the index hears
+//! of it: a crash leaves either the old or the new state of that file, and
+//! the index, which records the generation it reflects, can tell that it is
+//! behind.
+//!
+//! The store must not know about tantivy or gRPC.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::{Transactional, Tree};
+
+use crate::error::{Error, Result};
+use crate::import::Catalogue;
+use crate::model::{Document, Indicator, Observation};
+
+const GENERATION: &[u8] = b"doc_generation";
+
+/// How many records an upsert added, changed and left as they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// The outcome of upserting documents: counts, the documents that changed
+/// (for the index), and the generation they were committed as.
+#[derive(Debug, Default)]
+pub struct DocumentUpsert {
+    pub counts: Counts,
+    pub changed: Vec<Document>,
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    docs: Tree,
+    obs: Tree,
+    catalogue: Tree,
+    meta: Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`. sled holds an exclusive lock on
+    /// it, so a second process gets [`Error::Locked`] instead of a corrupt store.
+    pub fn open(dir: &Path, node_dir: &Path) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(dir)
+            // The node is small; a modest cache keeps the idle footprint low.
+            .cache_capacity(32 * 1024 * 1024)
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => Error::Locked {
+                    dir: PathBuf::from(node_dir),
+                },
+                _ => Error::Store(e),
+            })?;
+        Ok(Store {
+            docs: db.open_tree("docs")?,
+            obs: db.open_tree("obs")?,
+            catalogue: db.open_tree("catalogue")?,
+            meta: db.open_tree("meta")?,
+            db,
+        })
+    }
+
+    /// The document generation: bumped by every import that changes a document.
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self.meta.get(GENERATION)?.map_or(0, |v| u64_of(&v)))
+    }
+
+    pub fn document(&self, id: &str) -> Result<Option<Document>> {
+        self.docs.get(id.as_bytes())?.map(|v| decode(&v, "document")).transpose()
+    }
+
+    /// Every document, in id order.
+    pub fn documents(&self) -> impl Iterator<Item = Result<Document>> + '_ {
+        self.docs
+            .iter()
+            .values()
+            .map(|v| v.map_err(Error::from).and_then(|v| decode(&v, "document")))
+    }
+
+    pub fn document_count(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn observation_count(&self) -> usize {
+        self.obs.len()
+    }
+
+    /// Every observation, in key order (indicator, settlement, period).
+    pub fn observations(&self) -> impl Iterator<Item = Result<Observation>> + '_ {
+        self.obs
+            .iter()
+            .values()
+            .map(|v| v.map_err(Error::from).and_then(|v| decode(&v, "observation")))
+    }
+
+    pub fn catalogue(&self) -> Result<Catalogue> {
+        let mut out = Catalogue::new();
+        for v in self.catalogue.iter().values() {
+            let indicator: Indicator = decode(&v?, "indicator")?;
+            out.insert(indicator.code.clone(), indicator);
+        }
+        Ok(out)
+    }
+
+    /// Upserts documents by id in one transaction, bumping the generation if
+    /// anything changed, and flushes to disk before returning.
+    pub fn upsert_documents(&self, docs: &[Document]) -> Result<DocumentUpsert> {
+        let mut out = DocumentUpsert::default();
+        let mut writes: Vec<(&str, Vec<u8>)> = Vec::new();
+        for doc in docs {
+            let bytes = encode(doc)?;
+            match self.docs.get(doc.id.as_bytes())? {
+                Some(old) if old.as_ref() == bytes.as_slice() => out.counts.unchanged += 1,
+                Some(_) => {
+                    out.counts.updated += 1;
+                    out.changed.push(doc.clone());
+                    writes.push((&doc.id, bytes));
+                }
+                None => {
+                    out.counts.added += 1;
+                    out.changed.push(doc.clone());
+                    writes.push((&doc.id, bytes));
+                }
+            }
+        }
+        let current = self.generation()?;
+        if writes.is_empty() {
+            out.generation = current;
+            return Ok(out);
+        }
+        let next = current + 1;
+        (&self.docs, &self.meta)
+            .transaction(|(docs, meta)| {
+                for (id, bytes) in &writes {
+                    docs.insert(id.as_bytes(), bytes.as_slice())?;
+                }
+                meta.insert(GENERATION, &next.to_be_bytes())?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(transaction_error)?;
+        self.db.flush()?;
+        out.generation = next;
+        Ok(out)
+    }
+
+    /// Upserts observations by (indicator, settlement, period), atomically.
+    pub fn upsert_observations(&self, observations: &[Observation]) -> Result<Counts> {
+        let records: Vec<(Vec<u8>, Vec<u8>)> = observations
+            .iter()
+            .map(|o| Ok((o.key(), encode(o)?)))
+            .collect::<Result<_>>()?;
+        self.upsert_batch(&self.obs, records)
+    }
+
+    /// Upserts catalogue entries by code, atomically.
+    pub fn upsert_catalogue(&self, indicators: &[Indicator]) -> Result<Counts> {
+        let records: Vec<(Vec<u8>, Vec<u8>)> = indicators
+            .iter()
+            .map(|i| Ok((i.code.as_bytes().to_vec(), encode(i)?)))
+            .collect::<Result<_>>()?;
+        self.upsert_batch(&self.catalogue, records)
+    }
+
+    fn upsert_batch(&self, tree: &Tree, records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Counts> {
+        let mut counts = Counts::default();
+        let mut batch = sled::Batch::default();
+        for (key, value) in records {
+            match tree.get(&key)? {
+                Some(old) if old.as_ref() == value.as_slice() => {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                Some(_) => counts.updated += 1,
+                None => counts.added += 1,
+            }
+            batch.insert(key, value);
+        }
+        // A batch on one tree is applied atomically.
+        tree.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(counts)
+    }
+
+    /// Bytes on disk, for `stats`.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn transaction_error(e: TransactionError<()>) -> Error {
+    match e {
+        TransactionError::Storage(e) => Error::Store(e),
+        TransactionError::Abort(()) => Error::Transaction("aborted".into()),
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("encoding a record: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
+}
+
+fn u64_of(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    if bytes.len() == 8 {
+        buf.copy_from_slice(bytes);
+    }
+    u64::from_be_bytes(buf)
+}
