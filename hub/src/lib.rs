@@ -1,4 +1,20 @@
-//! Tudásháló regional hub: federated search and aggregates over kistérség
-//! nodes, and the federation's PKI tooling.
+//! # The Tudásháló hub
+//!
+//! A hub federates search (and, later, aggregates) across its members —
+//! kistérség nodes or other hubs — over mTLS gRPC, serving the very contract
+//! its members serve. It keeps certificates and configuration, never a
+//! document or an observation: restarting it loses nothing.
+//!
+//! ## Layout
+//! - [`config`]: `hub.toml`, validated at start.
+//! - [`member`]: one persistent channel per member, health probed in the background.
+//! - [`federation`]: fan-out under one deadline, two-round global ranking, merging.
+//! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
+//! - [`pki`]: the federation's certificate tooling.
 
+pub mod config;
+pub mod federation;
+pub mod grpc;
+pub mod member;
 pub mod pki;
+pub mod server;

@@ -11,7 +11,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use tudashalo_hub::config::HubConfig;
+use tudashalo_hub::federation::Hub;
+
+mod client;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use tudashalo_hub::pki::{self, IssueRequest, Role};
@@ -30,7 +34,13 @@ enum Command {
     /// Certificate tooling for the federation's mutual TLS.
     #[command(subcommand)]
     Pki(PkiCommand),
-    // Planned, implemented elsewhere: Serve, Search, Demo, Pull.
+    /// Serve the federation contract over mTLS, fanning out to the members in hub.toml.
+    Serve {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Search a hub (or a node: they serve the same contract).
+    Search(client::SearchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +95,7 @@ fn role_parser() -> impl TypedValueParser<Value = Role> {
 }
 
 fn main() -> ExitCode {
+    init_tracing();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,6 +109,58 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Pki(cmd) => run_pki(cmd),
+        Command::Serve { config } => serve(&config),
+        Command::Search(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(client::search(args))
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TUDASHALO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn serve(config_path: &std::path::Path) -> Result<()> {
+    let config = HubConfig::load(config_path)?;
+    let tls = config.tls_files().load()?;
+    let listen: std::net::SocketAddr = config.listen.parse()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let hub = std::sync::Arc::new(Hub::new(&config, &tls)?);
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(hub = %config.name, %addr, members = config.members.len(), "serving over mTLS");
+        println!("listening on https://{addr}");
+        tudashalo_hub::server::serve(hub, listener, &tls, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
     }
 }
 

@@ -25,3 +25,5 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The largest gRPC message either side accepts. Large enough for the biggest
 /// document body a node stores (see `max_body_bytes`), with room for metadata.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
+pub mod serve;

@@ -1,0 +1,187 @@
+//! The command-line client: `tudashalo-hub search` against a hub or a node.
+//!
+//! `--json` prints one JSON document whose shape the README documents; it is
+//! derived from the protobuf answer field by field, so that scripts do not
+//! depend on protobuf's JSON mapping.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+use tudashalo_proto::pb::{self, MemberState};
+use tudashalo_proto::tls::TlsFiles;
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The hub's (or a node's) URL, e.g. https://127.0.0.1:7700.
+    #[arg(long)]
+    hub: String,
+    #[arg(long)]
+    cert: PathBuf,
+    #[arg(long)]
+    key: PathBuf,
+    #[arg(long)]
+    ca: PathBuf,
+    /// The query: words, "phrases", AND / OR / NOT, -word.
+    query: Vec<String>,
+    #[arg(long = "kind")]
+    kinds: Vec<String>,
+    #[arg(long = "sector")]
+    sectors: Vec<String>,
+    #[arg(long = "settlement")]
+    settlements: Vec<String>,
+    #[arg(long)]
+    year_from: Option<i32>,
+    #[arg(long)]
+    year_to: Option<i32>,
+    /// Only these members (paths such as edelenyi or del-alfold/kisteleki).
+    #[arg(long = "member")]
+    members: Vec<String>,
+    #[arg(long, default_value_t = 10)]
+    limit: u32,
+    #[arg(long, default_value_t = 0)]
+    offset: u32,
+    /// The request's deadline; the hub's default when not given.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn search(args: SearchArgs) -> Result<()> {
+    let tls = TlsFiles {
+        cert: args.cert,
+        key: args.key,
+        ca: args.ca,
+    }
+    .load()?;
+    let mut client = tls.connect(&args.hub).await?;
+    let mut request = tonic::Request::new(pb::SearchRequest {
+        query: args.query.join(" "),
+        filters: Some(pb::Filters {
+            kinds: args.kinds,
+            sectors: args.sectors,
+            settlements: args.settlements,
+            year_from: args.year_from,
+            year_to: args.year_to,
+        }),
+        offset: args.offset,
+        limit: args.limit,
+        members: args.members,
+        ..Default::default()
+    });
+    if let Some(ms) = args.timeout_ms {
+        request.set_timeout(Duration::from_millis(ms));
+    }
+    let query = request.get_ref().query.clone();
+    let response = client
+        .search(request)
+        .await
+        .with_context(|| format!("search at {}", args.hub))?
+        .into_inner();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&response_json(&response))?);
+    } else {
+        print_response(&query, &response);
+    }
+    Ok(())
+}
+
+pub fn state_name(state: i32) -> &'static str {
+    match MemberState::try_from(state).unwrap_or(MemberState::Unspecified) {
+        MemberState::Ok => "ok",
+        MemberState::TimedOut => "timed_out",
+        MemberState::Unavailable => "unavailable",
+        MemberState::Refused => "refused",
+        MemberState::Error => "error",
+        MemberState::Unspecified => "unknown",
+    }
+}
+
+/// The stable `--json` shape of a search answer.
+pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
+    json!({
+        "total": r.total,
+        "partial": r.partial,
+        "hits": r.hits.iter().map(|h| json!({
+            "member": h.member,
+            "id": h.id,
+            "title": h.title,
+            "kind": h.kind,
+            "year": h.year,
+            "settlements": h.settlements,
+            "sectors": h.sectors,
+            "score": h.score,
+            "snippet": h.snippet.as_ref().map(|s| json!({
+                "text": s.text,
+                "highlights": s.highlights.iter().map(|x| [x.start, x.end]).collect::<Vec<_>>(),
+            })),
+        })).collect::<Vec<_>>(),
+        "facets": r.facets.iter().map(|f| json!({
+            "name": f.name,
+            "values": f.values.iter().map(|v| json!({"value": v.value, "count": v.count})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "members": r.members.iter().map(|m| json!({
+            "member": m.member,
+            "state": state_name(m.state),
+            "latency_ms": m.latency_ms,
+            "total": m.total,
+            "message": m.message,
+        })).collect::<Vec<_>>(),
+        "ignored": r.ignored,
+    })
+}
+
+fn print_response(query: &str, r: &pb::SearchResponse) {
+    let bold = std::io::stdout().is_terminal();
+    let (open, close) = if bold { ("\x1b[1m", "\x1b[0m") } else { ("«", "»") };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{} of {} matching documents for {query:?}", r.hits.len(), r.total);
+    for (i, h) in r.hits.iter().enumerate() {
+        let year = h.year.map(|y| format!(" {y}")).unwrap_or_default();
+        let member = if h.member.is_empty() { String::new() } else { format!("{}: ", h.member) };
+        let _ = writeln!(out, "{:>3}. {member}{}  [{}{}]  id={} score={:.3}", i + 1, h.title, h.kind, year, h.id, h.score);
+        if let Some(s) = &h.snippet {
+            let mut text = String::new();
+            let mut at = 0usize;
+            for x in &s.highlights {
+                let (start, end) = (x.start as usize, x.end as usize);
+                if start < at || end > s.text.len() || !s.text.is_char_boundary(start) || !s.text.is_char_boundary(end) {
+                    continue;
+                }
+                text.push_str(&s.text[at..start]);
+                text.push_str(open);
+                text.push_str(&s.text[start..end]);
+                text.push_str(close);
+                at = end;
+            }
+            text.push_str(&s.text[at..]);
+            let _ = writeln!(out, "     {}", text.replace('\n', " "));
+        }
+    }
+    for f in &r.facets {
+        if f.values.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = f.values.iter().take(8).map(|v| format!("{} {}", v.value, v.count)).collect();
+        let _ = writeln!(out, "  {}: {}", f.name, values.join(", "));
+    }
+    for i in &r.ignored {
+        let _ = writeln!(out, "  ignored: {i}");
+    }
+    if !r.members.is_empty() {
+        let _ = writeln!(out, "members:");
+        for m in &r.members {
+            let message = if m.message.is_empty() { String::new() } else { format!("  {}", m.message) };
+            let _ = writeln!(out, "  {:<28} {:<12} {:>6} ms {:>6} hits{message}", m.member, state_name(m.state), m.latency_ms, m.total);
+        }
+        if r.members.iter().all(|m| m.state != MemberState::Ok as i32) {
+            let _ = writeln!(out, "no member contributed to this answer");
+        } else if r.partial {
+            let _ = writeln!(out, "partial answer: not every member contributed");
+        }
+    }
+}

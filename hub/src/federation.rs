@@ -1,0 +1,591 @@
+//! The hub as a plain service: fan a request out to its members under one
+//! deadline, and combine what comes back.
+//!
+//! A federated search takes two rounds at most. Round one gathers the query
+//! terms' statistics from every member (counting only what the requester may
+//! see) and sums them; round two asks every member to score with the sums, so
+//! that scores are comparable and the merged top k equals the top k of one
+//! index holding all the documents. When the caller already supplies
+//! statistics (this hub is itself a member of a higher hub), round one is
+//! skipped and the statistics are passed down unchanged.
+//!
+//! Invariants:
+//! - No member, slow or dead, can stall or fail the whole answer: every call
+//!   runs under the request's deadline, and every member gets a status.
+//! - A member that missed round one is left out of round two: its scores
+//!   would not be comparable.
+//! - The hub keeps no document, snippet or observation: it logs counts,
+//!   members and timings, never contents.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use tudashalo_proto::pb::federation_client::FederationClient;
+use tudashalo_proto::pb::{self, MemberState};
+use tudashalo_proto::tls::{TlsError, TlsMaterial};
+
+use crate::config::HubConfig;
+use crate::member::{Health, Member};
+
+/// The deepest page a hub serves with offset + limit; beyond, a cursor.
+pub const MAX_DEPTH: u32 = 1_000;
+pub const DEFAULT_LIMIT: u32 = 10;
+
+/// What one member's call came to.
+#[derive(Debug)]
+struct Outcome<T> {
+    member: Arc<Member>,
+    /// The member path below this member that the request was narrowed to.
+    latency: Duration,
+    result: Result<T, (MemberState, String)>,
+}
+
+#[derive(Debug)]
+pub struct Hub {
+    pub name: String,
+    pub display_name: String,
+    default_deadline: Duration,
+    members: Vec<Arc<Member>>,
+    probers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        for prober in &self.probers {
+            prober.abort();
+        }
+    }
+}
+
+impl Hub {
+    /// Creates the hub and starts probing its members. Must run inside a
+    /// tokio runtime.
+    pub fn new(config: &HubConfig, tls: &TlsMaterial) -> Result<Hub, TlsError> {
+        let members: Vec<Arc<Member>> = config
+            .members
+            .iter()
+            .filter(|m| m.enabled)
+            .map(|m| Member::new(m, tls).map(Arc::new))
+            .collect::<Result<_, _>>()?;
+        let probers = members
+            .iter()
+            .map(|m| tokio::spawn(m.clone().probe_forever()))
+            .collect();
+        Ok(Hub {
+            name: config.name.clone(),
+            display_name: config.display_name.clone().unwrap_or_else(|| config.name.clone()),
+            default_deadline: config.deadline(),
+            members,
+            probers,
+        })
+    }
+
+    pub fn members(&self) -> &[Arc<Member>] {
+        &self.members
+    }
+
+    /// The deadline of a request: the client's gRPC timeout if it set one,
+    /// else the hub's default.
+    pub fn deadline(&self, client_timeout: Option<Duration>) -> Instant {
+        Instant::now() + client_timeout.unwrap_or(self.default_deadline)
+    }
+
+    /// Splits member paths (`a`, `a/b`) into the direct members to ask and
+    /// what to narrow each of them to. An empty selection means everyone.
+    fn select(&self, paths: &[String]) -> Result<Vec<(Arc<Member>, Vec<String>)>, Status> {
+        if paths.is_empty() {
+            return Ok(self.members.iter().map(|m| (m.clone(), Vec::new())).collect());
+        }
+        let mut chosen: BTreeMap<String, (Arc<Member>, Vec<String>)> = BTreeMap::new();
+        for path in paths {
+            let (head, rest) = match path.split_once('/') {
+                Some((h, r)) => (h, Some(r)),
+                None => (path.as_str(), None),
+            };
+            let member = self
+                .members
+                .iter()
+                .find(|m| m.name == head)
+                .ok_or_else(|| Status::invalid_argument(format!("hub {} has no member {head:?}", self.name)))?;
+            let entry = chosen
+                .entry(head.to_string())
+                .or_insert_with(|| (member.clone(), Vec::new()));
+            if let Some(rest) = rest {
+                entry.1.push(rest.to_string());
+            }
+        }
+        Ok(chosen.into_values().collect())
+    }
+
+    /// Calls every target in parallel, each under the deadline (or the
+    /// member's tighter one). A member known to be down is not waited on.
+    async fn fan_out<T, F, Fut>(
+        &self,
+        targets: Vec<(Arc<Member>, Vec<String>)>,
+        deadline: Instant,
+        call: F,
+    ) -> Vec<Outcome<T>>
+    where
+        T: Send + 'static,
+        F: Fn(FederationClient<Channel>, Vec<String>, Duration) -> Fut,
+        Fut: Future<Output = Result<T, Status>> + Send + 'static,
+    {
+        let mut set = JoinSet::new();
+        let mut outcomes = Vec::with_capacity(targets.len());
+        for (index, (member, narrowed)) in targets.into_iter().enumerate() {
+            if let Health::Down { since, error } = member.health() {
+                outcomes.push((
+                    index,
+                    Outcome {
+                        member,
+                        latency: Duration::ZERO,
+                        result: Err((
+                            MemberState::Unavailable,
+                            format!("down for {} s: {error}", since.elapsed().as_secs()),
+                        )),
+                    },
+                ));
+                continue;
+            }
+            let member_deadline = match member.deadline {
+                Some(d) => deadline.min(Instant::now() + d),
+                None => deadline,
+            };
+            let budget = member_deadline.saturating_duration_since(Instant::now());
+            let future = call(member.client(), narrowed, budget);
+            set.spawn(async move {
+                let started = Instant::now();
+                let result = tokio::time::timeout_at(member_deadline.into(), future).await;
+                let latency = started.elapsed();
+                let result = match result {
+                    Ok(Ok(value)) => {
+                        member.report_ok();
+                        Ok(value)
+                    }
+                    Ok(Err(status)) => Err(classify(&member, &status)),
+                    Err(_) => Err((
+                        MemberState::TimedOut,
+                        format!("no answer within {} ms", budget.as_millis()),
+                    )),
+                };
+                (index, Outcome { member, latency, result })
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => tracing::error!(error = %e, "member call task failed"),
+            }
+        }
+        outcomes.sort_by_key(|(index, _)| *index);
+        outcomes.into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// Round one, served to callers (a higher hub) and used by [`Hub::search`].
+    pub async fn term_stats(&self, request: pb::SearchRequest, deadline: Instant) -> Result<pb::TermStatsResponse, Status> {
+        let targets = self.select(&request.members)?;
+        let outcomes = self
+            .fan_out(targets, deadline, move |mut client, narrowed, budget| {
+                let mut request = request.clone();
+                request.members = narrowed;
+                async move {
+                    let mut request = tonic::Request::new(request);
+                    request.set_timeout(budget);
+                    client.term_stats(request).await.map(|r| r.into_inner())
+                }
+            })
+            .await;
+        let mut sum = StatsSum::default();
+        let mut statuses = Vec::new();
+        let mut ignored = Vec::new();
+        for outcome in outcomes {
+            let total_docs = match &outcome.result {
+                Ok(r) => r.stats.as_ref().map_or(0, |s| s.total_docs),
+                Err(_) => 0,
+            };
+            statuses.push(status_of(&outcome, total_docs));
+            if let Ok(response) = outcome.result {
+                if let Some(stats) = &response.stats {
+                    sum.add(stats);
+                }
+                push_unique(&mut ignored, response.ignored);
+                statuses.extend(nested(&outcome.member.name, response.members));
+            }
+        }
+        Ok(pb::TermStatsResponse {
+            stats: Some(sum.into_pb()),
+            ignored,
+            members: statuses,
+        })
+    }
+
+    /// A federated search: statistics round (unless supplied), then scoring
+    /// round, then the merge.
+    pub async fn search(&self, request: pb::SearchRequest, deadline: Instant) -> Result<pb::SearchResponse, Status> {
+        let started = Instant::now();
+        let limit = if request.limit == 0 { DEFAULT_LIMIT } else { request.limit };
+        if request.offset.saturating_add(limit) > MAX_DEPTH {
+            return Err(Status::invalid_argument(format!(
+                "offset + limit must not exceed {MAX_DEPTH}; use a search_after cursor to page deeper"
+            )));
+        }
+        let mut statuses: Vec<pb::MemberStatus> = Vec::new();
+        let mut ignored: Vec<String> = Vec::new();
+        let mut targets = self.select(&request.members)?;
+
+        let stats = match &request.stats {
+            Some(stats) => stats.clone(),
+            None => {
+                let round_one = self.term_stats(request.clone(), deadline).await?;
+                ignored = round_one.ignored;
+                narrow_to_answered(&mut targets, &round_one.members);
+                statuses.extend(round_one.members.into_iter().filter(|s| s.state != MemberState::Ok as i32));
+                round_one.stats.unwrap_or_default()
+            }
+        };
+
+        let depth = request.offset + limit;
+        let member_request = pb::SearchRequest {
+            offset: 0,
+            limit: depth,
+            stats: Some(stats),
+            ..request.clone()
+        };
+        let outcomes = self
+            .fan_out(targets, deadline, move |mut client, narrowed, budget| {
+                let mut request = member_request.clone();
+                request.members = narrowed;
+                async move {
+                    let mut request = tonic::Request::new(request);
+                    request.set_timeout(budget);
+                    client.search(request).await.map(|r| r.into_inner())
+                }
+            })
+            .await;
+
+        let mut hits: Vec<pb::Hit> = Vec::new();
+        let mut total = 0u64;
+        let mut facets: BTreeMap<String, HashMap<String, u64>> = BTreeMap::new();
+        let mut member_facet: HashMap<String, u64> = HashMap::new();
+        for outcome in outcomes {
+            let member_total = outcome.result.as_ref().map_or(0, |r| r.total);
+            statuses.push(status_of(&outcome, member_total));
+            let name = outcome.member.name.clone();
+            let Ok(response) = outcome.result else { continue };
+            statuses.extend(nested(&name, response.members));
+            push_unique(&mut ignored, response.ignored);
+            total += response.total;
+            member_facet.insert(name.clone(), response.total);
+            for facet in response.facets {
+                if facet.name == "member" {
+                    continue;
+                }
+                let counts = facets.entry(facet.name).or_default();
+                for value in facet.values {
+                    *counts.entry(value.value).or_default() += value.count;
+                }
+            }
+            for mut hit in response.hits {
+                hit.member = if hit.member.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{name}/{}", hit.member)
+                };
+                hits.push(hit);
+            }
+        }
+        hits.sort_by(compare_hits);
+        let hits: Vec<pb::Hit> = hits
+            .into_iter()
+            .skip(request.offset as usize)
+            .take(limit as usize)
+            .collect();
+
+        let mut facet_list: Vec<pb::Facet> = facets
+            .into_iter()
+            .map(|(name, counts)| pb::Facet {
+                name,
+                values: sorted_values(counts),
+            })
+            .collect();
+        if !request.no_facets {
+            facet_list.push(pb::Facet {
+                name: "member".into(),
+                values: sorted_values(member_facet),
+            });
+        }
+        let statuses = dedupe_statuses(statuses);
+        let partial = statuses.iter().any(|s| s.state != MemberState::Ok as i32);
+        let answered = statuses
+            .iter()
+            .filter(|s| s.state == MemberState::Ok as i32)
+            .count();
+        tracing::info!(
+            hub = %self.name,
+            members = statuses.len(),
+            answered,
+            total,
+            hits = hits.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "federated search"
+        );
+        Ok(pb::SearchResponse {
+            hits,
+            total,
+            facets: facet_list,
+            ignored,
+            members: statuses,
+            partial,
+        })
+    }
+
+    /// Routes a document request to the member that holds it; the member
+    /// decides whether the requester may see it, and its refusal or
+    /// not-found is passed on as it is.
+    pub async fn get_document(&self, request: pb::GetDocumentRequest, deadline: Instant) -> Result<pb::GetDocumentResponse, Status> {
+        let path = request.member.clone();
+        if path.is_empty() {
+            return Err(Status::invalid_argument(
+                "at a hub, a document is named by member path and id (member = \"edelenyi\")",
+            ));
+        }
+        let targets = self.select(std::slice::from_ref(&path))?;
+        let Some((member, narrowed)) = targets.into_iter().next() else {
+            return Err(Status::invalid_argument("no member selected"));
+        };
+        if let Health::Down { error, .. } = member.health() {
+            return Err(Status::unavailable(format!("member {path} is down: {error}")));
+        }
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let mut forwarded = tonic::Request::new(pb::GetDocumentRequest {
+            id: request.id,
+            member: narrowed.join("/"),
+        });
+        forwarded.set_timeout(budget);
+        let mut client = member.client();
+        match tokio::time::timeout(budget, client.get_document(forwarded)).await {
+            Ok(Ok(response)) => {
+                let mut response = response.into_inner();
+                response.member = path;
+                Ok(response)
+            }
+            Ok(Err(status)) => {
+                let (state, message) = classify(&member, &status);
+                let code = if state == MemberState::Error { status.code() } else { code_of(state) };
+                Err(Status::new(code, format!("member {path}: {}", status.message().is_empty().then(|| message.clone()).unwrap_or_else(|| status.message().to_string()))))
+            }
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "member {path}: no answer within {} ms",
+                budget.as_millis()
+            ))),
+        }
+    }
+
+    /// The hub's own description: counts summed over the members that answer.
+    pub async fn info(&self, deadline: Instant) -> pb::InfoResponse {
+        let targets = self.select(&[]).unwrap_or_default();
+        let outcomes = self
+            .fan_out(targets, deadline, |mut client, _, budget| async move {
+                let mut request = tonic::Request::new(pb::InfoRequest {});
+                request.set_timeout(budget);
+                client.info(request).await.map(|r| r.into_inner())
+            })
+            .await;
+        let mut info = pb::InfoResponse {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            role: "hub".into(),
+            schema_version: tudashalo_proto::SCHEMA_VERSION,
+            version: env!("CARGO_PKG_VERSION").into(),
+            ..Default::default()
+        };
+        let mut indicators: BTreeMap<String, pb::Indicator> = BTreeMap::new();
+        for outcome in outcomes {
+            if let Ok(member) = outcome.result {
+                info.documents += member.documents;
+                info.observations += member.observations;
+                info.generation = info.generation.wrapping_add(member.generation);
+                for i in member.indicators {
+                    indicators.entry(i.code.clone()).or_insert(i);
+                }
+            }
+        }
+        info.indicators = indicators.into_values().collect();
+        info
+    }
+}
+
+/// Sums member statistics. Field totals and document counts add up; so do
+/// document frequencies, term by term.
+#[derive(Debug, Default)]
+struct StatsSum {
+    total_docs: u64,
+    fields: BTreeMap<String, u64>,
+    terms: BTreeMap<(String, String), u64>,
+}
+
+impl StatsSum {
+    fn add(&mut self, stats: &pb::CorpusStats) {
+        self.total_docs += stats.total_docs;
+        for f in &stats.fields {
+            *self.fields.entry(f.field.clone()).or_default() += f.total_tokens;
+        }
+        for t in &stats.terms {
+            *self.terms.entry((t.field.clone(), t.text.clone())).or_default() += t.doc_freq;
+        }
+    }
+
+    fn into_pb(self) -> pb::CorpusStats {
+        pb::CorpusStats {
+            total_docs: self.total_docs,
+            fields: self
+                .fields
+                .into_iter()
+                .map(|(field, total_tokens)| pb::FieldStats { field, total_tokens })
+                .collect(),
+            terms: self
+                .terms
+                .into_iter()
+                .map(|((field, text), doc_freq)| pb::TermStat { field, text, doc_freq })
+                .collect(),
+        }
+    }
+}
+
+/// Score descending, then the id-derived tie-breaker, member path and id
+/// ascending: the same order a single node uses, extended by member.
+pub fn compare_hits(a: &pb::Hit, b: &pb::Hit) -> std::cmp::Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then_with(|| a.tie.cmp(&b.tie))
+        .then_with(|| a.member.cmp(&b.member))
+        .then_with(|| a.id.cmp(&b.id))
+}
+
+fn sorted_values(counts: HashMap<String, u64>) -> Vec<pb::FacetValue> {
+    let mut values: Vec<pb::FacetValue> = counts
+        .into_iter()
+        .map(|(value, count)| pb::FacetValue { value, count })
+        .collect();
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    values
+}
+
+fn status_of<T>(outcome: &Outcome<T>, total: u64) -> pb::MemberStatus {
+    let (state, message) = match &outcome.result {
+        Ok(_) => (MemberState::Ok, String::new()),
+        Err((state, message)) => (*state, message.clone()),
+    };
+    pb::MemberStatus {
+        member: outcome.member.name.clone(),
+        state: state as i32,
+        latency_ms: outcome.latency.as_millis().min(u128::from(u32::MAX)) as u32,
+        message,
+        total,
+    }
+}
+
+/// After round one: leave out of round two every member that did not
+/// answer, and narrow a member hub to the members below it that did, so that
+/// nobody scores with statistics that lack its own.
+fn narrow_to_answered(targets: &mut Vec<(Arc<Member>, Vec<String>)>, round_one: &[pb::MemberStatus]) {
+    let ok = MemberState::Ok as i32;
+    let mut kept = Vec::with_capacity(targets.len());
+    for (member, narrowed) in targets.drain(..) {
+        if !round_one.iter().any(|s| s.member == member.name && s.state == ok) {
+            continue;
+        }
+        let prefix = format!("{}/", member.name);
+        let below: Vec<&pb::MemberStatus> = round_one.iter().filter(|s| s.member.starts_with(&prefix)).collect();
+        if below.iter().all(|s| s.state == ok) {
+            kept.push((member, narrowed));
+            continue;
+        }
+        // The answering leaves below this member, as paths relative to it.
+        let leaves: Vec<String> = below
+            .iter()
+            .filter(|s| s.state == ok)
+            .filter(|s| {
+                let inner = format!("{}/", s.member);
+                !below.iter().any(|other| other.member.starts_with(&inner))
+            })
+            .map(|s| s.member[prefix.len()..].to_string())
+            .collect();
+        // When nothing below answered, the member hub takes no part.
+        if !leaves.is_empty() {
+            kept.push((member, leaves));
+        }
+    }
+    *targets = kept;
+}
+
+/// One status per member path, sorted. A failure recorded in round one
+/// stands even if a later entry for the same path says ok.
+fn dedupe_statuses(statuses: Vec<pb::MemberStatus>) -> Vec<pb::MemberStatus> {
+    let mut by_path: BTreeMap<String, pb::MemberStatus> = BTreeMap::new();
+    for status in statuses {
+        match by_path.get(&status.member) {
+            Some(existing) if existing.state != MemberState::Ok as i32 => {}
+            _ => {
+                by_path.insert(status.member.clone(), status);
+            }
+        }
+    }
+    by_path.into_values().collect()
+}
+
+/// A member hub's own member statuses, with paths below this member.
+fn nested(member: &str, statuses: Vec<pb::MemberStatus>) -> Vec<pb::MemberStatus> {
+    statuses
+        .into_iter()
+        .map(|mut s| {
+            s.member = format!("{member}/{}", s.member);
+            s
+        })
+        .collect()
+}
+
+fn push_unique(into: &mut Vec<String>, items: Vec<String>) {
+    for item in items {
+        if !into.contains(&item) {
+            into.push(item);
+        }
+    }
+}
+
+/// How a member's error shows in its status, and whether it means the member
+/// is unreachable.
+fn classify(member: &Member, status: &Status) -> (MemberState, String) {
+    let message = if status.message().is_empty() {
+        format!("{:?}", status.code())
+    } else {
+        status.message().to_string()
+    };
+    match status.code() {
+        Code::DeadlineExceeded | Code::Cancelled => (MemberState::TimedOut, message),
+        Code::Unavailable => {
+            member.report_unreachable(message.clone());
+            (MemberState::Unavailable, message)
+        }
+        Code::PermissionDenied | Code::Unauthenticated => (MemberState::Refused, message),
+        Code::Unknown if message.contains("transport") || message.contains("connect") => {
+            member.report_unreachable(message.clone());
+            (MemberState::Unavailable, message)
+        }
+        _ => (MemberState::Error, format!("{:?}: {message}", status.code())),
+    }
+}
+
+fn code_of(state: MemberState) -> Code {
+    match state {
+        MemberState::TimedOut => Code::DeadlineExceeded,
+        MemberState::Unavailable => Code::Unavailable,
+        MemberState::Refused => Code::PermissionDenied,
+        MemberState::Ok | MemberState::Unspecified | MemberState::Error => Code::Internal,
+    }
+}

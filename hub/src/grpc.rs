@@ -1,0 +1,80 @@
+//! The thin gRPC adapter of the hub: it reads the client's deadline from the
+//! `grpc-timeout` header and hands the request to [`Hub`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::{Request, Response, Status};
+use tudashalo_proto::pb;
+
+use crate::federation::Hub;
+
+#[derive(Debug, Clone)]
+pub struct HubService {
+    hub: Arc<Hub>,
+}
+
+impl HubService {
+    pub fn new(hub: Arc<Hub>) -> Self {
+        HubService { hub }
+    }
+}
+
+/// The client's gRPC timeout (`grpc-timeout: 1500m`), if it sent one.
+pub fn client_timeout<T>(request: &Request<T>) -> Option<Duration> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[tonic::async_trait]
+impl pb::federation_server::Federation for HubService {
+    async fn info(&self, request: Request<pb::InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
+        let deadline = self.hub.deadline(client_timeout(&request));
+        Ok(Response::new(self.hub.info(deadline).await))
+    }
+
+    async fn term_stats(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::TermStatsResponse>, Status> {
+        let deadline = self.hub.deadline(client_timeout(&request));
+        self.hub.term_stats(request.into_inner(), deadline).await.map(Response::new)
+    }
+
+    async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
+        let deadline = self.hub.deadline(client_timeout(&request));
+        self.hub.search(request.into_inner(), deadline).await.map(Response::new)
+    }
+
+    async fn get_document(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
+        let deadline = self.hub.deadline(client_timeout(&request));
+        self.hub.get_document(request.into_inner(), deadline).await.map(Response::new)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_grpc_timeouts() {
+        let mut r = Request::new(());
+        r.metadata_mut().insert("grpc-timeout", "1500m".parse().unwrap());
+        assert_eq!(client_timeout(&r), Some(Duration::from_millis(1500)));
+        r.metadata_mut().insert("grpc-timeout", "2S".parse().unwrap());
+        assert_eq!(client_timeout(&r), Some(Duration::from_secs(2)));
+        r.metadata_mut().insert("grpc-timeout", "x".parse().unwrap());
+        assert_eq!(client_timeout(&r), None);
+    }
+}

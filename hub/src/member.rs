@@ -1,0 +1,146 @@
+//! One member of a hub: a node or another hub, reached over one persistent
+//! mTLS channel, with its health watched in the background.
+//!
+//! A member that is down is known to be down without waiting on it in every
+//! request: a prober checks it with the standard gRPC health service, backs
+//! off while it stays down (up to [`MAX_BACKOFF`]) and marks it up again as
+//! soon as it answers. A request that fails with `Unavailable` marks it down
+//! at once and wakes the prober.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tonic::transport::Channel;
+use tudashalo_proto::pb::federation_client::FederationClient;
+use tudashalo_proto::tls::{TlsError, TlsMaterial};
+
+use crate::config::MemberConfig;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+const PROBE_INTERVAL_UP: Duration = Duration::from_secs(10);
+const MIN_BACKOFF: Duration = Duration::from_millis(200);
+/// The longest a member that came back stays marked down.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What the hub believes about a member right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// Not probed yet: requests go to it.
+    Unknown,
+    Up,
+    Down { since: Instant, error: String },
+}
+
+#[derive(Debug)]
+pub struct Member {
+    pub name: String,
+    pub display_name: String,
+    pub endpoint: String,
+    /// A tighter deadline for this member than the request's.
+    pub deadline: Option<Duration>,
+    channel: Channel,
+    /// A std lock: held for a clone or an assignment, never across an await.
+    health: RwLock<Health>,
+    wake: Notify,
+}
+
+impl Member {
+    /// Creates the member's channel. The connection is made lazily and
+    /// re-made by tonic whenever it breaks; nothing blocks here.
+    pub fn new(config: &MemberConfig, tls: &TlsMaterial) -> Result<Member, TlsError> {
+        let channel = tls.endpoint(&config.endpoint)?.connect_lazy();
+        Ok(Member {
+            name: config.name.clone(),
+            display_name: config.display_name.clone().unwrap_or_else(|| config.name.clone()),
+            endpoint: config.endpoint.clone(),
+            deadline: config.deadline_ms.map(Duration::from_millis),
+            channel,
+            health: RwLock::new(Health::Unknown),
+            wake: Notify::new(),
+        })
+    }
+
+    pub fn client(&self) -> FederationClient<Channel> {
+        tudashalo_proto::tls::client(self.channel.clone())
+    }
+
+    pub fn health(&self) -> Health {
+        self.health.read().map(|h| h.clone()).unwrap_or(Health::Unknown)
+    }
+
+    fn set_health(&self, new: Health) {
+        if let Ok(mut h) = self.health.write() {
+            let was_down = matches!(*h, Health::Down { .. });
+            match (&new, was_down) {
+                (Health::Up, true) => tracing::info!(member = %self.name, "member is back up"),
+                (Health::Down { error, .. }, false) => {
+                    tracing::warn!(member = %self.name, %error, "member is down")
+                }
+                _ => {}
+            }
+            // Keep the first time it went down, so "down since" stays true.
+            if let (Health::Down { since, .. }, Health::Down { error, .. }) = (&*h, &new) {
+                *h = Health::Down {
+                    since: *since,
+                    error: error.clone(),
+                };
+            } else {
+                *h = new;
+            }
+        }
+    }
+
+    /// A request found the member unreachable: mark it down and re-probe.
+    pub fn report_unreachable(&self, error: String) {
+        self.set_health(Health::Down {
+            since: Instant::now(),
+            error,
+        });
+        self.wake.notify_one();
+    }
+
+    pub fn report_ok(&self) {
+        if self.health() != Health::Up {
+            self.set_health(Health::Up);
+        }
+    }
+
+    /// Probes the member until the task is aborted.
+    pub async fn probe_forever(self: Arc<Self>) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+            let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+            let outcome = tokio::time::timeout(PROBE_TIMEOUT, health.check(request)).await;
+            let wait = match outcome {
+                Ok(Ok(_)) => {
+                    self.set_health(Health::Up);
+                    backoff = MIN_BACKOFF;
+                    PROBE_INTERVAL_UP
+                }
+                Ok(Err(status)) => {
+                    self.set_health(Health::Down {
+                        since: Instant::now(),
+                        error: status.message().to_string(),
+                    });
+                    backoff
+                }
+                Err(_) => {
+                    self.set_health(Health::Down {
+                        since: Instant::now(),
+                        error: format!("no health answer within {} ms", PROBE_TIMEOUT.as_millis()),
+                    });
+                    backoff
+                }
+            };
+            if matches!(self.health(), Health::Down { .. }) {
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+}

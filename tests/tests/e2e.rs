@@ -1,0 +1,15 @@
+//! End-to-end tests: real nodes (sled, tantivy) served over real mTLS gRPC on
+//! loopback, with certificates minted by the hub's PKI in temporary folders.
+//!
+//! One test binary, so that the fixtures in `support` are compiled once and
+//! shared; later hub tests go in `e2e/hub.rs`.
+
+#![allow(clippy::unwrap_used)]
+
+mod e2e {
+    pub mod support;
+
+    mod cli;
+    mod node_grpc;
+    mod node_import;
+}
