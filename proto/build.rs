@@ -11,7 +11,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile([proto], ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     // Server reflection serves this descriptor set to stock gRPC tools.
-    std::fs::write(out_dir.join("federation_descriptor.bin"), fds.encode_to_vec())?;
+    std::fs::write(
+        out_dir.join("federation_descriptor.bin"),
+        fds.encode_to_vec(),
+    )?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

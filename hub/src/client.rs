@@ -83,7 +83,10 @@ pub async fn search(args: SearchArgs) -> Result<()> {
         .with_context(|| format!("search at {}", args.hub))?
         .into_inner();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&response_json(&response))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&response_json(&response))?
+        );
     } else {
         print_response(&query, &response);
     }
@@ -137,19 +140,45 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
 
 fn print_response(query: &str, r: &pb::SearchResponse) {
     let bold = std::io::stdout().is_terminal();
-    let (open, close) = if bold { ("\x1b[1m", "\x1b[0m") } else { ("«", "»") };
+    let (open, close) = if bold {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("«", "»")
+    };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{} of {} matching documents for {query:?}", r.hits.len(), r.total);
+    let _ = writeln!(
+        out,
+        "{} of {} matching documents for {query:?}",
+        r.hits.len(),
+        r.total
+    );
     for (i, h) in r.hits.iter().enumerate() {
         let year = h.year.map(|y| format!(" {y}")).unwrap_or_default();
-        let member = if h.member.is_empty() { String::new() } else { format!("{}: ", h.member) };
-        let _ = writeln!(out, "{:>3}. {member}{}  [{}{}]  id={} score={:.3}", i + 1, h.title, h.kind, year, h.id, h.score);
+        let member = if h.member.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", h.member)
+        };
+        let _ = writeln!(
+            out,
+            "{:>3}. {member}{}  [{}{}]  id={} score={:.3}",
+            i + 1,
+            h.title,
+            h.kind,
+            year,
+            h.id,
+            h.score
+        );
         if let Some(s) = &h.snippet {
             let mut text = String::new();
             let mut at = 0usize;
             for x in &s.highlights {
                 let (start, end) = (x.start as usize, x.end as usize);
-                if start < at || end > s.text.len() || !s.text.is_char_boundary(start) || !s.text.is_char_boundary(end) {
+                if start < at
+                    || end > s.text.len()
+                    || !s.text.is_char_boundary(start)
+                    || !s.text.is_char_boundary(end)
+                {
                     continue;
                 }
                 text.push_str(&s.text[at..start]);
@@ -166,7 +195,12 @@ fn print_response(query: &str, r: &pb::SearchResponse) {
         if f.values.is_empty() {
             continue;
         }
-        let values: Vec<String> = f.values.iter().take(8).map(|v| format!("{} {}", v.value, v.count)).collect();
+        let values: Vec<String> = f
+            .values
+            .iter()
+            .take(8)
+            .map(|v| format!("{} {}", v.value, v.count))
+            .collect();
         let _ = writeln!(out, "  {}: {}", f.name, values.join(", "));
     }
     for i in &r.ignored {
@@ -175,8 +209,19 @@ fn print_response(query: &str, r: &pb::SearchResponse) {
     if !r.members.is_empty() {
         let _ = writeln!(out, "members:");
         for m in &r.members {
-            let message = if m.message.is_empty() { String::new() } else { format!("  {}", m.message) };
-            let _ = writeln!(out, "  {:<28} {:<12} {:>6} ms {:>6} hits{message}", m.member, state_name(m.state), m.latency_ms, m.total);
+            let message = if m.message.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", m.message)
+            };
+            let _ = writeln!(
+                out,
+                "  {:<28} {:<12} {:>6} ms {:>6} hits{message}",
+                m.member,
+                state_name(m.state),
+                m.latency_ms,
+                m.total
+            );
         }
         if r.members.iter().all(|m| m.state != MemberState::Ok as i32) {
             let _ = writeln!(out, "no member contributed to this answer");

@@ -78,7 +78,11 @@ impl HubConfig {
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let mut config: HubConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut config.tls.cert, &mut config.tls.key, &mut config.tls.ca] {
+        for p in [
+            &mut config.tls.cert,
+            &mut config.tls.key,
+            &mut config.tls.ca,
+        ] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -90,9 +94,12 @@ impl HubConfig {
     /// Checks everything that can be checked without the network.
     pub fn validate(&self) -> Result<(), String> {
         validate_slug(&self.name).map_err(|e| format!("name: {e}"))?;
-        self.listen
-            .parse::<std::net::SocketAddr>()
-            .map_err(|e| format!("listen: {:?} is not an address such as 127.0.0.1:7700 ({e})", self.listen))?;
+        self.listen.parse::<std::net::SocketAddr>().map_err(|e| {
+            format!(
+                "listen: {:?} is not an address such as 127.0.0.1:7700 ({e})",
+                self.listen
+            )
+        })?;
         if self.deadline_ms == 0 {
             return Err("deadline_ms must be positive".into());
         }
@@ -126,9 +133,9 @@ impl HubConfig {
 
 /// Checks that `endpoint` is `https://host:port` with nothing after it.
 pub fn validate_endpoint(endpoint: &str) -> Result<(), String> {
-    let rest = endpoint
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("{endpoint:?} must start with https:// (the federation has no plaintext mode)"))?;
+    let rest = endpoint.strip_prefix("https://").ok_or_else(|| {
+        format!("{endpoint:?} must start with https:// (the federation has no plaintext mode)")
+    })?;
     let authority = rest.strip_suffix('/').unwrap_or(rest);
     if authority.is_empty() || authority.contains('/') || authority.contains('?') {
         return Err(format!("{endpoint:?} must be https://host:port"));
@@ -146,12 +153,19 @@ pub fn validate_endpoint(endpoint: &str) -> Result<(), String> {
 pub fn validate_slug(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
-        Err(format!("{name:?} is not a valid name (lowercase letters, digits, '-', '_')"))
+        Err(format!(
+            "{name:?} is not a valid name (lowercase letters, digits, '-', '_')"
+        ))
     }
 }
 
@@ -178,7 +192,10 @@ ca = "pki/ca.pem"
 
     #[test]
     fn accepts_the_documented_example() {
-        let c = parse(&format!("{BASE}\n[[member]]\nname = \"edelenyi\"\nendpoint = \"https://127.0.0.1:7701\"\n")).unwrap();
+        let c = parse(&format!(
+            "{BASE}\n[[member]]\nname = \"edelenyi\"\nendpoint = \"https://127.0.0.1:7701\"\n"
+        ))
+        .unwrap();
         assert_eq!(c.members.len(), 1);
         assert!(c.members[0].enabled);
     }

@@ -78,7 +78,10 @@ impl Hub {
             .collect();
         Ok(Hub {
             name: config.name.clone(),
-            display_name: config.display_name.clone().unwrap_or_else(|| config.name.clone()),
+            display_name: config
+                .display_name
+                .clone()
+                .unwrap_or_else(|| config.name.clone()),
             default_deadline: config.deadline(),
             members,
             probers,
@@ -99,7 +102,11 @@ impl Hub {
     /// what to narrow each of them to. An empty selection means everyone.
     fn select(&self, paths: &[String]) -> Result<Vec<(Arc<Member>, Vec<String>)>, Status> {
         if paths.is_empty() {
-            return Ok(self.members.iter().map(|m| (m.clone(), Vec::new())).collect());
+            return Ok(self
+                .members
+                .iter()
+                .map(|m| (m.clone(), Vec::new()))
+                .collect());
         }
         let mut chosen: BTreeMap<String, (Arc<Member>, Vec<String>)> = BTreeMap::new();
         for path in paths {
@@ -111,7 +118,9 @@ impl Hub {
                 .members
                 .iter()
                 .find(|m| m.name == head)
-                .ok_or_else(|| Status::invalid_argument(format!("hub {} has no member {head:?}", self.name)))?;
+                .ok_or_else(|| {
+                    Status::invalid_argument(format!("hub {} has no member {head:?}", self.name))
+                })?;
             let entry = chosen
                 .entry(head.to_string())
                 .or_insert_with(|| (member.clone(), Vec::new()));
@@ -173,7 +182,14 @@ impl Hub {
                         format!("no answer within {} ms", budget.as_millis()),
                     )),
                 };
-                (index, Outcome { member, latency, result })
+                (
+                    index,
+                    Outcome {
+                        member,
+                        latency,
+                        result,
+                    },
+                )
             });
         }
         while let Some(joined) = set.join_next().await {
@@ -187,7 +203,11 @@ impl Hub {
     }
 
     /// Round one, served to callers (a higher hub) and used by [`Hub::search`].
-    pub async fn term_stats(&self, request: pb::SearchRequest, deadline: Instant) -> Result<pb::TermStatsResponse, Status> {
+    pub async fn term_stats(
+        &self,
+        request: pb::SearchRequest,
+        deadline: Instant,
+    ) -> Result<pb::TermStatsResponse, Status> {
         let targets = self.select(&request.members)?;
         let outcomes = self
             .fan_out(targets, deadline, move |mut client, narrowed, budget| {
@@ -226,9 +246,17 @@ impl Hub {
 
     /// A federated search: statistics round (unless supplied), then scoring
     /// round, then the merge.
-    pub async fn search(&self, request: pb::SearchRequest, deadline: Instant) -> Result<pb::SearchResponse, Status> {
+    pub async fn search(
+        &self,
+        request: pb::SearchRequest,
+        deadline: Instant,
+    ) -> Result<pb::SearchResponse, Status> {
         let started = Instant::now();
-        let limit = if request.limit == 0 { DEFAULT_LIMIT } else { request.limit };
+        let limit = if request.limit == 0 {
+            DEFAULT_LIMIT
+        } else {
+            request.limit
+        };
         if request.offset.saturating_add(limit) > MAX_DEPTH {
             return Err(Status::invalid_argument(format!(
                 "offset + limit must not exceed {MAX_DEPTH}; use a search_after cursor to page deeper"
@@ -241,10 +269,19 @@ impl Hub {
         let stats = match &request.stats {
             Some(stats) => stats.clone(),
             None => {
-                let round_one = self.term_stats(request.clone(), deadline).await?;
+                // Round one may use half of the time left, so that a member
+                // that stalls in it leaves the others time for round two.
+                let now = Instant::now();
+                let half = now + deadline.saturating_duration_since(now) / 2;
+                let round_one = self.term_stats(request.clone(), half).await?;
                 ignored = round_one.ignored;
                 narrow_to_answered(&mut targets, &round_one.members);
-                statuses.extend(round_one.members.into_iter().filter(|s| s.state != MemberState::Ok as i32));
+                statuses.extend(
+                    round_one
+                        .members
+                        .into_iter()
+                        .filter(|s| s.state != MemberState::Ok as i32),
+                );
                 round_one.stats.unwrap_or_default()
             }
         };
@@ -276,7 +313,9 @@ impl Hub {
             let member_total = outcome.result.as_ref().map_or(0, |r| r.total);
             statuses.push(status_of(&outcome, member_total));
             let name = outcome.member.name.clone();
-            let Ok(response) = outcome.result else { continue };
+            let Ok(response) = outcome.result else {
+                continue;
+            };
             statuses.extend(nested(&name, response.members));
             push_unique(&mut ignored, response.ignored);
             total += response.total;
@@ -347,7 +386,11 @@ impl Hub {
     /// Routes a document request to the member that holds it; the member
     /// decides whether the requester may see it, and its refusal or
     /// not-found is passed on as it is.
-    pub async fn get_document(&self, request: pb::GetDocumentRequest, deadline: Instant) -> Result<pb::GetDocumentResponse, Status> {
+    pub async fn get_document(
+        &self,
+        request: pb::GetDocumentRequest,
+        deadline: Instant,
+    ) -> Result<pb::GetDocumentResponse, Status> {
         let path = request.member.clone();
         if path.is_empty() {
             return Err(Status::invalid_argument(
@@ -359,7 +402,9 @@ impl Hub {
             return Err(Status::invalid_argument("no member selected"));
         };
         if let Health::Down { error, .. } = member.health() {
-            return Err(Status::unavailable(format!("member {path} is down: {error}")));
+            return Err(Status::unavailable(format!(
+                "member {path} is down: {error}"
+            )));
         }
         let budget = deadline.saturating_duration_since(Instant::now());
         let mut forwarded = tonic::Request::new(pb::GetDocumentRequest {
@@ -376,8 +421,22 @@ impl Hub {
             }
             Ok(Err(status)) => {
                 let (state, message) = classify(&member, &status);
-                let code = if state == MemberState::Error { status.code() } else { code_of(state) };
-                Err(Status::new(code, format!("member {path}: {}", status.message().is_empty().then(|| message.clone()).unwrap_or_else(|| status.message().to_string()))))
+                let code = if state == MemberState::Error {
+                    status.code()
+                } else {
+                    code_of(state)
+                };
+                Err(Status::new(
+                    code,
+                    format!(
+                        "member {path}: {}",
+                        status
+                            .message()
+                            .is_empty()
+                            .then(|| message.clone())
+                            .unwrap_or_else(|| status.message().to_string())
+                    ),
+                ))
             }
             Err(_) => Err(Status::deadline_exceeded(format!(
                 "member {path}: no answer within {} ms",
@@ -436,7 +495,10 @@ impl StatsSum {
             *self.fields.entry(f.field.clone()).or_default() += f.total_tokens;
         }
         for t in &stats.terms {
-            *self.terms.entry((t.field.clone(), t.text.clone())).or_default() += t.doc_freq;
+            *self
+                .terms
+                .entry((t.field.clone(), t.text.clone()))
+                .or_default() += t.doc_freq;
         }
     }
 
@@ -446,12 +508,19 @@ impl StatsSum {
             fields: self
                 .fields
                 .into_iter()
-                .map(|(field, total_tokens)| pb::FieldStats { field, total_tokens })
+                .map(|(field, total_tokens)| pb::FieldStats {
+                    field,
+                    total_tokens,
+                })
                 .collect(),
             terms: self
                 .terms
                 .into_iter()
-                .map(|((field, text), doc_freq)| pb::TermStat { field, text, doc_freq })
+                .map(|((field, text), doc_freq)| pb::TermStat {
+                    field,
+                    text,
+                    doc_freq,
+                })
                 .collect(),
         }
     }
@@ -493,15 +562,24 @@ fn status_of<T>(outcome: &Outcome<T>, total: u64) -> pb::MemberStatus {
 /// After round one: leave out of round two every member that did not
 /// answer, and narrow a member hub to the members below it that did, so that
 /// nobody scores with statistics that lack its own.
-fn narrow_to_answered(targets: &mut Vec<(Arc<Member>, Vec<String>)>, round_one: &[pb::MemberStatus]) {
+fn narrow_to_answered(
+    targets: &mut Vec<(Arc<Member>, Vec<String>)>,
+    round_one: &[pb::MemberStatus],
+) {
     let ok = MemberState::Ok as i32;
     let mut kept = Vec::with_capacity(targets.len());
     for (member, narrowed) in targets.drain(..) {
-        if !round_one.iter().any(|s| s.member == member.name && s.state == ok) {
+        if !round_one
+            .iter()
+            .any(|s| s.member == member.name && s.state == ok)
+        {
             continue;
         }
         let prefix = format!("{}/", member.name);
-        let below: Vec<&pb::MemberStatus> = round_one.iter().filter(|s| s.member.starts_with(&prefix)).collect();
+        let below: Vec<&pb::MemberStatus> = round_one
+            .iter()
+            .filter(|s| s.member.starts_with(&prefix))
+            .collect();
         if below.iter().all(|s| s.state == ok) {
             kept.push((member, narrowed));
             continue;
@@ -577,7 +655,10 @@ fn classify(member: &Member, status: &Status) -> (MemberState, String) {
             member.report_unreachable(message.clone());
             (MemberState::Unavailable, message)
         }
-        _ => (MemberState::Error, format!("{:?}: {message}", status.code())),
+        _ => (
+            MemberState::Error,
+            format!("{:?}: {message}", status.code()),
+        ),
     }
 }
 

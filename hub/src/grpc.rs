@@ -38,19 +38,34 @@ pub fn client_timeout<T>(request: &Request<T>) -> Option<Duration> {
 
 #[tonic::async_trait]
 impl pb::federation_server::Federation for HubService {
-    async fn info(&self, request: Request<pb::InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
+    async fn info(
+        &self,
+        request: Request<pb::InfoRequest>,
+    ) -> Result<Response<pb::InfoResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
         Ok(Response::new(self.hub.info(deadline).await))
     }
 
-    async fn term_stats(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::TermStatsResponse>, Status> {
+    async fn term_stats(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::TermStatsResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        self.hub.term_stats(request.into_inner(), deadline).await.map(Response::new)
+        self.hub
+            .term_stats(request.into_inner(), deadline)
+            .await
+            .map(Response::new)
     }
 
-    async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        self.hub.search(request.into_inner(), deadline).await.map(Response::new)
+        self.hub
+            .search(request.into_inner(), deadline)
+            .await
+            .map(Response::new)
     }
 
     async fn get_document(
@@ -58,7 +73,10 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        self.hub.get_document(request.into_inner(), deadline).await.map(Response::new)
+        self.hub
+            .get_document(request.into_inner(), deadline)
+            .await
+            .map(Response::new)
     }
 }
 
@@ -70,11 +88,14 @@ mod tests {
     #[test]
     fn reads_grpc_timeouts() {
         let mut r = Request::new(());
-        r.metadata_mut().insert("grpc-timeout", "1500m".parse().unwrap());
+        r.metadata_mut()
+            .insert("grpc-timeout", "1500m".parse().unwrap());
         assert_eq!(client_timeout(&r), Some(Duration::from_millis(1500)));
-        r.metadata_mut().insert("grpc-timeout", "2S".parse().unwrap());
+        r.metadata_mut()
+            .insert("grpc-timeout", "2S".parse().unwrap());
         assert_eq!(client_timeout(&r), Some(Duration::from_secs(2)));
-        r.metadata_mut().insert("grpc-timeout", "x".parse().unwrap());
+        r.metadata_mut()
+            .insert("grpc-timeout", "x".parse().unwrap());
         assert_eq!(client_timeout(&r), None);
     }
 }

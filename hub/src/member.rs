@@ -29,7 +29,10 @@ pub enum Health {
     /// Not probed yet: requests go to it.
     Unknown,
     Up,
-    Down { since: Instant, error: String },
+    Down {
+        since: Instant,
+        error: String,
+    },
 }
 
 #[derive(Debug)]
@@ -52,7 +55,10 @@ impl Member {
         let channel = tls.endpoint(&config.endpoint)?.connect_lazy();
         Ok(Member {
             name: config.name.clone(),
-            display_name: config.display_name.clone().unwrap_or_else(|| config.name.clone()),
+            display_name: config
+                .display_name
+                .clone()
+                .unwrap_or_else(|| config.name.clone()),
             endpoint: config.endpoint.clone(),
             deadline: config.deadline_ms.map(Duration::from_millis),
             channel,
@@ -66,7 +72,10 @@ impl Member {
     }
 
     pub fn health(&self) -> Health {
-        self.health.read().map(|h| h.clone()).unwrap_or(Health::Unknown)
+        self.health
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or(Health::Unknown)
     }
 
     fn set_health(&self, new: Health) {
@@ -110,8 +119,11 @@ impl Member {
     pub async fn probe_forever(self: Arc<Self>) {
         let mut backoff = MIN_BACKOFF;
         loop {
-            let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
-            let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+            let mut health =
+                tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+            let request = tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            };
             let outcome = tokio::time::timeout(PROBE_TIMEOUT, health.check(request)).await;
             let wait = match outcome {
                 Ok(Ok(_)) => {

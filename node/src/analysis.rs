@@ -27,8 +27,8 @@
 
 use tantivy::Index;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    StopWordFilter, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
+    Stemmer, StopWordFilter, TextAnalyzer,
 };
 
 pub const HU_STEM: &str = "hu_stem";
@@ -115,8 +115,15 @@ mod tests {
     }
 
     fn same(a: &str, b: &str) {
-        for (name, make) in [("hu_stem", hu_stem as fn() -> TextAnalyzer), ("hu_ascii", hu_ascii)] {
-            assert_eq!(tokens(make(), a), tokens(make(), b), "{name}: {a:?} vs {b:?}");
+        for (name, make) in [
+            ("hu_stem", hu_stem as fn() -> TextAnalyzer),
+            ("hu_ascii", hu_ascii),
+        ] {
+            assert_eq!(
+                tokens(make(), a),
+                tokens(make(), b),
+                "{name}: {a:?} vs {b:?}"
+            );
         }
     }
 

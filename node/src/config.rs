@@ -66,7 +66,9 @@ impl NodeConfig {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotInitialised { dir: dir.to_path_buf() });
+                return Err(Error::NotInitialised {
+                    dir: dir.to_path_buf(),
+                });
             }
             Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
         };
@@ -74,7 +76,9 @@ impl NodeConfig {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        config.validate().map_err(|message| Error::Config { path, message })?;
+        config
+            .validate()
+            .map_err(|message| Error::Config { path, message })?;
         if let Some(tls) = &mut config.tls {
             for p in [&mut tls.cert, &mut tls.key, &mut tls.ca] {
                 if p.is_relative() {
@@ -87,9 +91,12 @@ impl NodeConfig {
 
     fn validate(&self) -> std::result::Result<(), String> {
         validate_slug(&self.name).map_err(|e| format!("name: {e}"))?;
-        self.listen
-            .parse::<std::net::SocketAddr>()
-            .map_err(|e| format!("listen: {:?} is not an address such as 127.0.0.1:7701 ({e})", self.listen))?;
+        self.listen.parse::<std::net::SocketAddr>().map_err(|e| {
+            format!(
+                "listen: {:?} is not an address such as 127.0.0.1:7701 ({e})",
+                self.listen
+            )
+        })?;
         if self.limits.max_body_bytes == 0 {
             return Err("limits.max_body_bytes must be positive".into());
         }
@@ -102,8 +109,13 @@ impl NodeConfig {
 pub fn validate_slug(name: &str) -> std::result::Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {

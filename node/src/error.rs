@@ -16,7 +16,9 @@ pub enum Error {
         "the node at {dir} is in use by another process (is `tudashalo-node serve` running?); stop it first, or ask the running server"
     )]
     Locked { dir: PathBuf },
-    #[error("{dir}: not a node data folder (no node.toml); create one with `tudashalo-node init --data {dir} --name NAME`")]
+    #[error(
+        "{dir}: not a node data folder (no node.toml); create one with `tudashalo-node init --data {dir} --name NAME`"
+    )]
     NotInitialised { dir: PathBuf },
     #[error("{path}: {message}")]
     Config { path: PathBuf, message: String },
@@ -61,7 +63,9 @@ impl Error {
         use tonic::Code;
         match self {
             Error::NotFound(_) => Code::NotFound,
-            Error::InvalidRequest(_) | Error::File(_) | Error::Strict { .. } => Code::InvalidArgument,
+            Error::InvalidRequest(_) | Error::File(_) | Error::Strict { .. } => {
+                Code::InvalidArgument
+            }
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::Locked { .. } => Code::Unavailable,
             Error::NotInitialised { .. } | Error::Config { .. } => Code::FailedPrecondition,

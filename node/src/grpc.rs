@@ -36,7 +36,9 @@ fn audience<T>(_request: &Request<T>) -> Audience {
 }
 
 /// Runs a domain call on the blocking pool and maps its error.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T, Status> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T, Status> {
     match tokio::task::spawn_blocking(f).await {
         Ok(result) => result.map_err(Status::from),
         Err(e) => {
@@ -48,7 +50,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 #[tonic::async_trait]
 impl pb::federation_server::Federation for FederationService {
-    async fn info(&self, request: Request<pb::InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
+    async fn info(
+        &self,
+        request: Request<pb::InfoRequest>,
+    ) -> Result<Response<pb::InfoResponse>, Status> {
         let audience = audience(&request);
         let node = self.node.clone();
         let info = blocking(move || {
@@ -92,7 +97,10 @@ impl pb::federation_server::Federation for FederationService {
         }))
     }
 
-    async fn search(&self, request: Request<pb::SearchRequest>) -> Result<Response<pb::SearchResponse>, Status> {
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
         let audience = audience(&request);
         let request = request.into_inner();
         let global = request.stats.as_ref().map(stats_from_pb);
@@ -136,11 +144,15 @@ pub fn query_from_pb(request: pb::SearchRequest) -> Result<SearchQuery> {
     if let (Some(from), Some(to)) = (filters.year_from, filters.year_to)
         && from > to
     {
-        return Err(Error::InvalidRequest(format!("year_from {from} is after year_to {to}")));
+        return Err(Error::InvalidRequest(format!(
+            "year_from {from} is after year_to {to}"
+        )));
     }
     let after = match request.search_after {
         Some(c) if !c.score.is_finite() => {
-            return Err(Error::InvalidRequest("search_after: score is not a finite number".into()));
+            return Err(Error::InvalidRequest(
+                "search_after: score is not a finite number".into(),
+            ));
         }
         Some(c) => Some(Cursor {
             score: c.score,
@@ -199,7 +211,11 @@ pub fn stats_to_pb(stats: &CorpusStats) -> pb::CorpusStats {
 pub fn stats_from_pb(stats: &pb::CorpusStats) -> CorpusStats {
     CorpusStats {
         total_docs: stats.total_docs,
-        total_tokens: stats.fields.iter().map(|f| (f.field.clone(), f.total_tokens)).collect(),
+        total_tokens: stats
+            .fields
+            .iter()
+            .map(|f| (f.field.clone(), f.total_tokens))
+            .collect(),
         doc_freq: stats
             .terms
             .iter()

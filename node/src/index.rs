@@ -25,21 +25,25 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, Bm25StatisticsProvider, ConstScoreQuery, Occur, Query, QueryParser,
+    AllQuery, Bm25StatisticsProvider, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser,
     RangeQuery, TermQuery,
 };
 use tantivy::schema::{
-    FAST, Facet as TantivyFacet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
-    TextFieldIndexing, TextOptions, Value,
+    FAST, Facet as TantivyFacet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING,
+    Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher,
+    SegmentReader, TantivyDocument, Term,
+};
 
 use crate::analysis;
 use crate::error::{Error, Result};
 use crate::model::Document;
 use crate::search::{
-    Audience, CorpusStats, Facet, FacetCount, Hit, MAX_DEPTH, MAX_LIMIT, SearchQuery, SearchResults, Snippet, tie_of,
+    Audience, CorpusStats, Facet, FacetCount, Hit, MAX_DEPTH, MAX_LIMIT, SearchQuery,
+    SearchResults, Snippet, tie_of,
 };
 
 /// Bumped whenever the schema or the analysers change; an index of another
@@ -158,7 +162,8 @@ impl SearchIndex {
     /// the caller rebuilds it from the store).
     pub fn open(dir: &Path) -> Result<SearchIndex> {
         let (schema, fields) = schema();
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let existing = Index::open_in_dir(dir).ok().filter(|index| {
             index.schema() == schema
                 && read_state(index).is_some_and(|s| s.version == INDEX_VERSION)
@@ -172,10 +177,18 @@ impl SearchIndex {
             }
         };
         analysis::register(&index);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
         let mut parser = QueryParser::new(
             schema,
-            vec![fields.title_hu, fields.title_ascii, fields.body_hu, fields.body_ascii],
+            vec![
+                fields.title_hu,
+                fields.title_ascii,
+                fields.body_hu,
+                fields.body_ascii,
+            ],
             index.tokenizers().clone(),
         );
         parser.set_conjunction_by_default();
@@ -196,7 +209,11 @@ impl SearchIndex {
     }
 
     /// Replaces the whole index with `docs`, committed as `generation`.
-    pub fn rebuild<'a>(&self, docs: impl Iterator<Item = Result<Document>>, generation: u64) -> Result<usize> {
+    pub fn rebuild<'a>(
+        &self,
+        docs: impl Iterator<Item = Result<Document>>,
+        generation: u64,
+    ) -> Result<usize> {
         let writer = self.writer()?;
         writer.delete_all_documents()?;
         let mut count = 0;
@@ -211,7 +228,12 @@ impl SearchIndex {
     /// Replaces the given documents (by id) and commits as `generation`.
     /// One commit for the whole set: a commit that carries the new generation
     /// is never a partial one. `progress` hears of every 64 documents added.
-    pub fn apply(&self, changed: &[Document], generation: u64, progress: &dyn Fn(u64)) -> Result<()> {
+    pub fn apply(
+        &self,
+        changed: &[Document],
+        generation: u64,
+        progress: &dyn Fn(u64),
+    ) -> Result<()> {
         let writer = self.writer()?;
         for chunk in changed.chunks(64) {
             for doc in chunk {
@@ -224,8 +246,12 @@ impl SearchIndex {
     }
 
     fn writer(&self) -> Result<IndexWriter> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-        Ok(self.index.writer_with_num_threads(threads, WRITER_MEMORY * threads)?)
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4);
+        Ok(self
+            .index
+            .writer_with_num_threads(threads, WRITER_MEMORY * threads)?)
     }
 
     fn commit(&self, mut writer: IndexWriter, generation: u64) -> Result<()> {
@@ -257,7 +283,10 @@ impl SearchIndex {
             sectors: d.sectors.clone(),
         };
         // Serialising a struct of strings and numbers cannot fail.
-        doc.add_bytes(f.meta, serde_json::to_vec(&meta).unwrap_or_default().as_slice());
+        doc.add_bytes(
+            f.meta,
+            serde_json::to_vec(&meta).unwrap_or_default().as_slice(),
+        );
         doc.add_text(f.title_hu, &d.title);
         doc.add_text(f.title_ascii, &d.title);
         doc.add_text(f.body_hu, &d.body);
@@ -294,7 +323,11 @@ impl SearchIndex {
 
     /// The full query: the user's query, the filters, and what the audience
     /// may see. Filters and visibility do not contribute to the score.
-    fn full_query(&self, request: &SearchQuery, audience: Audience) -> (Box<dyn Query>, Vec<String>) {
+    fn full_query(
+        &self,
+        request: &SearchQuery,
+        audience: Audience,
+    ) -> (Box<dyn Query>, Vec<String>) {
         let f = &self.fields;
         let (user, ignored) = self.user_query(&request.text);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -306,13 +339,22 @@ impl SearchIndex {
             let terms: Vec<(Occur, Box<dyn Query>)> = values
                 .iter()
                 .map(|v| {
-                    let value = if keyword { analysis::keyword_form(v) } else { v.trim().to_string() };
-                    let q: Box<dyn Query> =
-                        Box::new(TermQuery::new(Term::from_field_text(field, &value), IndexRecordOption::Basic));
+                    let value = if keyword {
+                        analysis::keyword_form(v)
+                    } else {
+                        v.trim().to_string()
+                    };
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(field, &value),
+                        IndexRecordOption::Basic,
+                    ));
                     (Occur::Should, q)
                 })
                 .collect();
-            Some(Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(terms)), 0.0)))
+            Some(Box::new(ConstScoreQuery::new(
+                Box::new(BooleanQuery::new(terms)),
+                0.0,
+            )))
         };
         if let Some(q) = any_of(f.kind, &request.filters.kinds, false) {
             clauses.push((Occur::Must, q));
@@ -328,8 +370,14 @@ impl SearchIndex {
                 Some(y) => Bound::Included(Term::from_field_i64(f.year, i64::from(y))),
                 None => Bound::Unbounded,
             };
-            let range = RangeQuery::new(bound(request.filters.year_from), bound(request.filters.year_to));
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(range), 0.0))));
+            let range = RangeQuery::new(
+                bound(request.filters.year_from),
+                bound(request.filters.year_to),
+            );
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(range), 0.0)),
+            ));
         }
         if audience != Audience::Operator {
             let allowed: Vec<(Occur, Box<dyn Query>)> = (0..3u64)
@@ -344,7 +392,10 @@ impl SearchIndex {
                 .collect();
             clauses.push((
                 Occur::Must,
-                Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(allowed)), 0.0)),
+                Box::new(ConstScoreQuery::new(
+                    Box::new(BooleanQuery::new(allowed)),
+                    0.0,
+                )),
             ));
         }
         (Box::new(BooleanQuery::new(clauses)), ignored)
@@ -362,7 +413,9 @@ impl SearchIndex {
             ..CorpusStats::default()
         };
         for (field, tokens) in &totals.tokens {
-            stats.total_tokens.insert(schema.get_field_name(*field).to_string(), *tokens);
+            stats
+                .total_tokens
+                .insert(schema.get_field_name(*field).to_string(), *tokens);
         }
         if let Some(query) = query {
             let mut terms: Vec<Term> = Vec::new();
@@ -370,7 +423,10 @@ impl SearchIndex {
             for term in terms {
                 let value = term.value();
                 let Some(text) = value.as_str() else { continue };
-                let key = (schema.get_field_name(term.field()).to_string(), text.to_string());
+                let key = (
+                    schema.get_field_name(term.field()).to_string(),
+                    text.to_string(),
+                );
                 if stats.doc_freq.contains_key(&key) {
                     continue;
                 }
@@ -411,21 +467,27 @@ impl SearchIndex {
 
         let after = request.after;
         let tie_field = "tie";
-        let top = TopDocs::with_limit(limit).and_offset(request.offset).tweak_score(
-            move |segment: &SegmentReader| {
-                let ties = segment.fast_fields().u64(tie_field).ok().map(|c| c.first_or_default_col(0));
+        let top = TopDocs::with_limit(limit)
+            .and_offset(request.offset)
+            .tweak_score(move |segment: &SegmentReader| {
+                let ties = segment
+                    .fast_fields()
+                    .u64(tie_field)
+                    .ok()
+                    .map(|c| c.first_or_default_col(0));
                 move |doc: DocId, score: Score| {
                     let tie = ties.as_ref().map_or(0, |c| c.get_val(doc));
                     let key = (score, Reverse(tie));
                     match after {
                         // Everything at or before the cursor sorts below every real
                         // hit and is dropped after collection.
-                        Some(c) if key >= (c.score, Reverse(c.tie)) => (Score::NEG_INFINITY, Reverse(u64::MAX)),
+                        Some(c) if key >= (c.score, Reverse(c.tie)) => {
+                            (Score::NEG_INFINITY, Reverse(u64::MAX))
+                        }
                         _ => key,
                     }
                 }
-            },
-        );
+            });
         let mut facets = (
             FacetCollector::for_field("kind_f"),
             FacetCollector::for_field("sector_f"),
@@ -438,10 +500,12 @@ impl SearchIndex {
         facets.3.add_facet("/");
 
         let (docs, count, facet_counts) = if request.facets {
-            let (d, c, f) = searcher.search_with_statistics_provider(&*query, &(top, Count, facets), &stats)?;
+            let (d, c, f) =
+                searcher.search_with_statistics_provider(&*query, &(top, Count, facets), &stats)?;
             (d, c, Some(f))
         } else {
-            let (d, c) = searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?;
+            let (d, c) =
+                searcher.search_with_statistics_provider(&*query, &(top, Count), &stats)?;
             (d, c, None)
         };
 
@@ -450,10 +514,12 @@ impl SearchIndex {
             match user {
                 Some(q) => {
                     let make = |field| {
-                        SnippetGenerator::create(&searcher, &*q, field).ok().map(|mut g| {
-                            g.set_max_num_chars(SNIPPET_CHARS);
-                            g
-                        })
+                        SnippetGenerator::create(&searcher, &*q, field)
+                            .ok()
+                            .map(|mut g| {
+                                g.set_max_num_chars(SNIPPET_CHARS);
+                                g
+                            })
                     };
                     Some((make(self.fields.body_hu), make(self.fields.body_ascii)))
                 }
@@ -542,7 +608,10 @@ impl SearchIndex {
         let mut docs = 0u64;
         let mut tokens: HashMap<Field, u64> = text_fields.iter().map(|f| (*f, 0)).collect();
         for segment in searcher.segment_readers() {
-            let visibility = segment.fast_fields().u64("visibility")?.first_or_default_col(u64::MAX);
+            let visibility = segment
+                .fast_fields()
+                .u64("visibility")?
+                .first_or_default_col(u64::MAX);
             let norms: Vec<_> = text_fields
                 .iter()
                 .map(|f| segment.get_fieldnorms_reader(*f).map(|r| (*f, r)))
@@ -571,7 +640,12 @@ impl SearchIndex {
 }
 
 /// The number of live documents that contain `term` and that `audience` may see.
-fn visible_doc_freq(searcher: &Searcher, term: &Term, visibility: Field, audience: Audience) -> Result<u64> {
+fn visible_doc_freq(
+    searcher: &Searcher,
+    term: &Term,
+    visibility: Field,
+    audience: Audience,
+) -> Result<u64> {
     use tantivy::{DocSet, TERMINATED};
     let mut count = 0u64;
     for segment in searcher.segment_readers() {
@@ -611,7 +685,9 @@ struct Stats<'a> {
 impl Stats<'_> {
     fn total_docs(&self) -> u64 {
         // An empty corpus would make the average field length 0/0.
-        self.global.map_or(self.totals.docs, |g| g.total_docs).max(1)
+        self.global
+            .map_or(self.totals.docs, |g| g.total_docs)
+            .max(1)
     }
 }
 
@@ -619,7 +695,9 @@ impl Bm25StatisticsProvider for Stats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
         let name = self.schema.get_field_name(field);
         let supplied = self.global.and_then(|g| g.total_tokens.get(name).copied());
-        Ok(supplied.unwrap_or_else(|| self.totals.tokens.get(&field).copied().unwrap_or(0)).max(1))
+        Ok(supplied
+            .unwrap_or_else(|| self.totals.tokens.get(&field).copied().unwrap_or(0))
+            .max(1))
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
@@ -631,7 +709,10 @@ impl Bm25StatisticsProvider for Stats<'_> {
             let value = term.value();
             let text = value.as_str()?;
             g.doc_freq
-                .get(&(self.schema.get_field_name(term.field()).to_string(), text.to_string()))
+                .get(&(
+                    self.schema.get_field_name(term.field()).to_string(),
+                    text.to_string(),
+                ))
                 .copied()
         });
         let df = match supplied {
@@ -655,7 +736,11 @@ fn make_snippet(
             if !snippet.is_empty() && !snippet.highlighted().is_empty() {
                 return Snippet {
                     text: snippet.fragment().to_string(),
-                    highlights: snippet.highlighted().iter().map(|r| (r.start, r.end)).collect(),
+                    highlights: snippet
+                        .highlighted()
+                        .iter()
+                        .map(|r| (r.start, r.end))
+                        .collect(),
                 };
             }
         }
@@ -681,7 +766,11 @@ fn facet(name: &str, counts: &FacetCounts) -> Facet {
     let mut values: Vec<FacetCount> = counts
         .get("/")
         .map(|(facet, count)| FacetCount {
-            value: facet.to_path().last().map(|s| s.to_string()).unwrap_or_default(),
+            value: facet
+                .to_path()
+                .last()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
             count,
         })
         .collect();
@@ -698,9 +787,12 @@ fn read_state(index: &Index) -> Option<IndexState> {
 }
 
 fn wipe_dir(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
     for entry in entries {
-        let path = entry.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?.path();
+        let path = entry
+            .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+            .path();
         let removed = if path.is_dir() {
             std::fs::remove_dir_all(&path)
         } else {

@@ -22,7 +22,11 @@ use tudashalo_node::{Error, Node};
 use tudashalo_proto::tls::TlsFiles;
 
 #[derive(Parser)]
-#[command(name = "tudashalo-node", version, about = "A Tudásháló kistérség node: its own store, Hungarian search, served over mTLS gRPC")]
+#[command(
+    name = "tudashalo-node",
+    version,
+    about = "A Tudásháló kistérség node: its own store, Hungarian search, served over mTLS gRPC"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -199,7 +203,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("observations: {}", stats.observations);
                 println!("indicators:   {}", stats.indicators);
                 println!("generation:   {}", stats.generation);
-                println!("store:        {:.1} MiB", stats.store_bytes as f64 / 1048576.0);
+                println!(
+                    "store:        {:.1} MiB",
+                    stats.store_bytes as f64 / 1048576.0
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -207,7 +214,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let node = Node::open(&data)?;
             let started = std::time::Instant::now();
             let count = node.reindex()?;
-            println!("reindexed {count} documents in {:.2} s", started.elapsed().as_secs_f64());
+            println!(
+                "reindexed {count} documents in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve(args),
@@ -262,7 +272,12 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
                     }
                     println!(
                         "{}: {} added, {} updated, {} unchanged, {} rejected, {:.2} s",
-                        report.file, report.added, report.updated, report.unchanged, report.rejected, report.seconds
+                        report.file,
+                        report.added,
+                        report.updated,
+                        report.unchanged,
+                        report.rejected,
+                        report.seconds
                     );
                 }
                 reports.push(report);
@@ -341,22 +356,50 @@ fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
 fn print_results(query: &str, results: &SearchResults) {
     let bold = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{} of {} matching documents for {query:?}", results.hits.len(), results.total);
+    let _ = writeln!(
+        out,
+        "{} of {} matching documents for {query:?}",
+        results.hits.len(),
+        results.total
+    );
     for (i, hit) in results.hits.iter().enumerate() {
         let year = hit.year.map(|y| format!(" {y}")).unwrap_or_default();
-        let _ = writeln!(out, "{:>3}. {}  [{}{}]  id={} score={:.3}", i + 1, hit.title, hit.kind, year, hit.id, hit.score);
+        let _ = writeln!(
+            out,
+            "{:>3}. {}  [{}{}]  id={} score={:.3}",
+            i + 1,
+            hit.title,
+            hit.kind,
+            year,
+            hit.id,
+            hit.score
+        );
         if !hit.settlements.is_empty() || !hit.sectors.is_empty() {
-            let _ = writeln!(out, "     {} · {}", hit.settlements.join(", "), hit.sectors.join(", "));
+            let _ = writeln!(
+                out,
+                "     {} · {}",
+                hit.settlements.join(", "),
+                hit.sectors.join(", ")
+            );
         }
         if let Some(snippet) = &hit.snippet {
-            let _ = writeln!(out, "     {}", highlight(&snippet.text, &snippet.highlights, bold));
+            let _ = writeln!(
+                out,
+                "     {}",
+                highlight(&snippet.text, &snippet.highlights, bold)
+            );
         }
     }
     for facet in &results.facets {
         if facet.values.is_empty() {
             continue;
         }
-        let values: Vec<String> = facet.values.iter().take(8).map(|v| format!("{} {}", v.value, v.count)).collect();
+        let values: Vec<String> = facet
+            .values
+            .iter()
+            .take(8)
+            .map(|v| format!("{} {}", v.value, v.count))
+            .collect();
         let _ = writeln!(out, "  {}: {}", facet.name, values.join(", "));
     }
     for ignored in &results.ignored {
@@ -366,11 +409,19 @@ fn print_results(query: &str, results: &SearchResults) {
 
 /// Marks highlighted ranges: bold on a terminal, «guillemets» otherwise.
 fn highlight(text: &str, ranges: &[(usize, usize)], bold: bool) -> String {
-    let (open, close) = if bold { ("\x1b[1m", "\x1b[0m") } else { ("«", "»") };
+    let (open, close) = if bold {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("«", "»")
+    };
     let mut out = String::with_capacity(text.len() + ranges.len() * 8);
     let mut at = 0;
     for &(start, end) in ranges {
-        if start < at || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        if start < at
+            || end > text.len()
+            || !text.is_char_boundary(start)
+            || !text.is_char_boundary(end)
+        {
             continue;
         }
         out.push_str(&text[at..start]);
@@ -406,7 +457,10 @@ fn document_json(doc: &Document) -> serde_json::Value {
 
 fn print_document(doc: &Document) {
     println!("{}", doc.title);
-    println!("id: {}  kind: {}  visibility: {}", doc.id, doc.kind, doc.visibility);
+    println!(
+        "id: {}  kind: {}  visibility: {}",
+        doc.id, doc.kind, doc.visibility
+    );
     if let Some(year) = doc.year {
         println!("year: {year}");
     }
@@ -444,7 +498,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("no TLS {what}: give --{what} or set [tls] {what} in node.toml (there is no plaintext mode)"))
     };
     let files = TlsFiles {
-        cert: pick(args.cert, configured.as_ref().map(|t| t.cert.clone()), "cert")?,
+        cert: pick(
+            args.cert,
+            configured.as_ref().map(|t| t.cert.clone()),
+            "cert",
+        )?,
         key: pick(args.key, configured.as_ref().map(|t| t.key.clone()), "key")?,
         ca: pick(args.ca, configured.as_ref().map(|t| t.ca.clone()), "ca")?,
     };

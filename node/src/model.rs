@@ -191,8 +191,12 @@ impl FromStr for Aggregation {
             "max" => Ok(Aggregation::Max),
             "none" => Ok(Aggregation::None),
             _ => match s.strip_prefix("weighted_mean:") {
-                Some(w) if !w.trim().is_empty() => Ok(Aggregation::WeightedMean(w.trim().to_string())),
-                Some(_) => Err("weighted_mean needs a weight indicator: weighted_mean:<code>".into()),
+                Some(w) if !w.trim().is_empty() => {
+                    Ok(Aggregation::WeightedMean(w.trim().to_string()))
+                }
+                Some(_) => {
+                    Err("weighted_mean needs a weight indicator: weighted_mean:<code>".into())
+                }
                 None => Err(format!(
                     "unknown aggregation {s:?} (expected sum, weighted_mean:<code>, min, max or none)"
                 )),
@@ -226,7 +230,9 @@ impl Observation {
     /// The upsert key: re-importing the same indicator, settlement and period
     /// replaces the value. NUL cannot occur in any of the three parts.
     pub fn key(&self) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.indicator.len() + self.settlement.len() + self.period.len() + 2);
+        let mut k = Vec::with_capacity(
+            self.indicator.len() + self.settlement.len() + self.period.len() + 2,
+        );
         k.extend_from_slice(self.indicator.as_bytes());
         k.push(0);
         k.extend_from_slice(self.settlement.as_bytes());

@@ -78,7 +78,8 @@ impl Node {
                 path.display()
             )));
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let display = display_name.map_or_else(|| name.to_string(), str::to_string);
         std::fs::write(&path, config::template(name, &display))
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
@@ -145,7 +146,10 @@ impl Node {
     }
 
     pub fn display_name(&self) -> &str {
-        self.config.display_name.as_deref().unwrap_or(&self.config.name)
+        self.config
+            .display_name
+            .as_deref()
+            .unwrap_or(&self.config.name)
     }
 
     fn limits(&self) -> Limits {
@@ -177,15 +181,24 @@ impl Node {
                 let parsed = import::parse_documents(&label, &bytes, &self.limits())?;
                 self.check_strict(&label, options, &parsed.rejected)?;
                 let docs: Vec<Document> = parsed.records.into_iter().map(|(_, d)| d).collect();
-                ("documents", self.store_documents(&docs, progress)?, parsed.rejected)
+                (
+                    "documents",
+                    self.store_documents(&docs, progress)?,
+                    parsed.rejected,
+                )
             }
             FileFormat::Text => {
                 let doc = import::parse_text(&label, path, &bytes, &options.text, &self.limits())?;
-                ("documents", self.store_documents(&[doc], progress)?, Vec::new())
+                (
+                    "documents",
+                    self.store_documents(&[doc], progress)?,
+                    Vec::new(),
+                )
             }
             FileFormat::Observations => {
                 let catalogue = self.store.catalogue()?;
-                let parsed = import::parse_observations(&label, &bytes, options.encoding, &catalogue)?;
+                let parsed =
+                    import::parse_observations(&label, &bytes, options.encoding, &catalogue)?;
                 self.check_strict(&label, options, &parsed.rejected)?;
                 let obs: Vec<_> = parsed.records.into_iter().map(|(_, o)| o).collect();
                 progress(ImportProgress::Total(obs.len() as u64));
@@ -216,7 +229,12 @@ impl Node {
         })
     }
 
-    fn check_strict(&self, file: &str, options: &ImportOptions, rejected: &[Rejection]) -> Result<()> {
+    fn check_strict(
+        &self,
+        file: &str,
+        options: &ImportOptions,
+        rejected: &[Rejection],
+    ) -> Result<()> {
         if options.strict && !rejected.is_empty() {
             for r in rejected {
                 tracing::debug!(%r, "rejected");
@@ -229,19 +247,29 @@ impl Node {
         Ok(())
     }
 
-    fn store_documents(&self, docs: &[Document], progress: &dyn Fn(ImportProgress)) -> Result<Counts> {
+    fn store_documents(
+        &self,
+        docs: &[Document],
+        progress: &dyn Fn(ImportProgress),
+    ) -> Result<Counts> {
         progress(ImportProgress::Total(docs.len() as u64));
         let upsert = self.store.upsert_documents(docs)?;
         // Unchanged documents need no indexing; count them as done at once.
         progress(ImportProgress::Done(upsert.counts.unchanged as u64));
         if !upsert.changed.is_empty() {
-            self.index
-                .apply(&upsert.changed, upsert.generation, &|n| progress(ImportProgress::Done(n)))?;
+            self.index.apply(&upsert.changed, upsert.generation, &|n| {
+                progress(ImportProgress::Done(n))
+            })?;
         }
         Ok(upsert.counts)
     }
 
-    pub fn search(&self, query: &SearchQuery, audience: Audience, global: Option<&CorpusStats>) -> Result<SearchResults> {
+    pub fn search(
+        &self,
+        query: &SearchQuery,
+        audience: Audience,
+        global: Option<&CorpusStats>,
+    ) -> Result<SearchResults> {
         let body_of = |id: &str| self.store.document(id).ok().flatten().map(|d| d.body);
         self.index.search(query, audience, global, &body_of)
     }
@@ -278,7 +306,9 @@ impl Node {
     pub fn stats(&self) -> Result<NodeStats> {
         let mut by_visibility: HashMap<String, usize> = HashMap::new();
         for doc in self.store.documents() {
-            *by_visibility.entry(doc?.visibility.as_str().to_string()).or_default() += 1;
+            *by_visibility
+                .entry(doc?.visibility.as_str().to_string())
+                .or_default() += 1;
         }
         Ok(NodeStats {
             name: self.name().to_string(),

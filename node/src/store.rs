@@ -59,9 +59,11 @@ impl Store {
             .cache_capacity(32 * 1024 * 1024)
             .open()
             .map_err(|e| match &e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => Error::Locked {
-                    dir: PathBuf::from(node_dir),
-                },
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                    Error::Locked {
+                        dir: PathBuf::from(node_dir),
+                    }
+                }
                 _ => Error::Store(e),
             })?;
         Ok(Store {
@@ -79,7 +81,10 @@ impl Store {
     }
 
     pub fn document(&self, id: &str) -> Result<Option<Document>> {
-        self.docs.get(id.as_bytes())?.map(|v| decode(&v, "document")).transpose()
+        self.docs
+            .get(id.as_bytes())?
+            .map(|v| decode(&v, "document"))
+            .transpose()
     }
 
     /// Every document, in id order.
@@ -100,10 +105,10 @@ impl Store {
 
     /// Every observation, in key order (indicator, settlement, period).
     pub fn observations(&self) -> impl Iterator<Item = Result<Observation>> + '_ {
-        self.obs
-            .iter()
-            .values()
-            .map(|v| v.map_err(Error::from).and_then(|v| decode(&v, "observation")))
+        self.obs.iter().values().map(|v| {
+            v.map_err(Error::from)
+                .and_then(|v| decode(&v, "observation"))
+        })
     }
 
     pub fn catalogue(&self) -> Result<Catalogue> {

@@ -10,6 +10,7 @@ mod e2e {
     pub mod support;
 
     mod cli;
+    mod hub;
     mod node_grpc;
     mod node_import;
 }

@@ -92,7 +92,9 @@ impl std::str::FromStr for Encoding {
             "auto" => Ok(Encoding::Auto),
             "utf-8" | "utf8" => Ok(Encoding::Utf8),
             "windows-1250" | "cp1250" | "win1250" => Ok(Encoding::Windows1250),
-            _ => Err(format!("unknown encoding {s:?} (expected auto, utf-8 or windows-1250)")),
+            _ => Err(format!(
+                "unknown encoding {s:?} (expected auto, utf-8 or windows-1250)"
+            )),
         }
     }
 }

@@ -199,7 +199,10 @@ async fn info_counts_only_what_leaves_the_node() {
     assert_eq!(info.role, "node");
     assert_eq!(info.schema_version, tudashalo_proto::SCHEMA_VERSION);
     // The local document is in the store, but not in the count.
-    assert_eq!(node.node.stats().expect("stats").documents, VISIBLE_DOCS + 1);
+    assert_eq!(
+        node.node.stats().expect("stats").documents,
+        VISIBLE_DOCS + 1
+    );
     assert_eq!(info.documents, VISIBLE_DOCS as u64);
     assert_eq!(info.generation, 1);
     assert_eq!(info.observations, 0);
@@ -227,7 +230,11 @@ async fn hungarian_queries_meet_their_forms() {
         let response = search(&mut client, query(text)).await;
         assert_eq!(sorted_ids(&response), strings(expected), "query {text:?}");
         assert_eq!(response.total, expected.len() as u64, "query {text:?}");
-        assert!(response.ignored.is_empty(), "query {text:?}: {:?}", response.ignored);
+        assert!(
+            response.ignored.is_empty(),
+            "query {text:?}: {:?}",
+            response.ignored
+        );
     }
 }
 
@@ -478,7 +485,11 @@ async fn snippets_highlight_valid_byte_ranges() {
     let node = start(&pki).await;
     let mut client = client(&node.url, &pki, "hub").await;
 
-    for text in ["kistérség", "óvodai férőhelyek", "kozossegi szolgaltato ter"] {
+    for text in [
+        "kistérség",
+        "óvodai férőhelyek",
+        "kozossegi szolgaltato ter",
+    ] {
         let response = search(&mut client, query(text)).await;
         assert!(!response.hits.is_empty(), "query {text:?}");
         for hit in &response.hits {
@@ -593,7 +604,10 @@ async fn local_documents_never_leave_the_node() {
     let facets = facets(&all);
     assert!(!facets["kind"].contains_key("minutes"), "{facets:?}");
     assert!(!facets["sector"].contains_key("titkos"), "{facets:?}");
-    assert!(!facets["settlement"].contains_key("Titkosfalu"), "{facets:?}");
+    assert!(
+        !facets["settlement"].contains_key("Titkosfalu"),
+        "{facets:?}"
+    );
     assert!(!facets["year"].contains_key("2030"), "{facets:?}");
     assert_eq!(facets["kind"]["other"], PALYAZAT_DOCS as u64);
 
@@ -608,7 +622,10 @@ async fn local_documents_never_leave_the_node() {
             },
         )
         .await;
-        assert!(!ids(&response).contains(&"local-1".to_string()), "query {text:?}");
+        assert!(
+            !ids(&response).contains(&"local-1".to_string()),
+            "query {text:?}"
+        );
         assert_eq!(response.total, response.hits.len() as u64, "query {text:?}");
     }
 }
@@ -619,7 +636,12 @@ async fn malformed_queries_are_answered_leniently() {
     let node = start(&pki).await;
     let mut client = client(&node.url, &pki, "hub").await;
 
-    for text in ["title:(", "\"unclosed", "kistérség AND (", "nincsilyenmezo:víz"] {
+    for text in [
+        "title:(",
+        "\"unclosed",
+        "kistérség AND (",
+        "nincsilyenmezo:víz",
+    ] {
         let result = guard("search", client.search(query(text))).await;
         let response = match result {
             Ok(response) => response.into_inner(),
@@ -720,14 +742,22 @@ async fn search_after_cursor_visits_every_hit_once() {
     let distinct_scores: HashSet<u32> = all.hits.iter().map(|h| h.score.to_bits()).collect();
     assert!(distinct_scores.len() < all.hits.len(), "no equal scores");
     for hit in &all.hits {
-        assert_eq!(hit.tie, tudashalo_node::search::tie_of(&hit.id), "{}", hit.id);
+        assert_eq!(
+            hit.tie,
+            tudashalo_node::search::tie_of(&hit.id),
+            "{}",
+            hit.id
+        );
     }
 
     for limit in [1u32, 4, 7, 30] {
         let mut seen: Vec<String> = Vec::new();
         let mut cursor: Option<Cursor> = None;
         for round in 0.. {
-            assert!(round <= PALYAZAT_DOCS, "limit {limit}: the cursor does not advance");
+            assert!(
+                round <= PALYAZAT_DOCS,
+                "limit {limit}: the cursor does not advance"
+            );
             let response = search(
                 &mut client,
                 SearchRequest {
@@ -889,7 +919,8 @@ async fn get_document_returns_what_may_leave() {
     assert_eq!(doc.year, Some(2021));
     assert_eq!(doc.sectors, vec!["gazdaság"]);
     assert_eq!(doc.settlements, vec!["Edelény"]);
-    let extra: serde_json::Value = serde_json::from_str(&doc.extra_json).expect("extra_json is JSON");
+    let extra: serde_json::Value =
+        serde_json::from_str(&doc.extra_json).expect("extra_json is JSON");
     assert_eq!(
         extra,
         json!({"forras": "KSH", "megjegyzes": {"oldal": 12, "cimkek": ["a", "b"]}})
@@ -912,8 +943,14 @@ async fn get_document_returns_what_may_leave() {
         assert_eq!(status.code(), Code::NotFound, "{id}: {status:?}");
     }
     // A local document and a missing one are indistinguishable.
-    let local = client.get_document(get("local-1")).await.expect_err("local");
-    let missing = client.get_document(get("local-2")).await.expect_err("missing");
+    let local = client
+        .get_document(get("local-1"))
+        .await
+        .expect_err("local");
+    let missing = client
+        .get_document(get("local-2"))
+        .await
+        .expect_err("missing");
     assert_eq!(
         local.message().replace("local-1", "X"),
         missing.message().replace("local-2", "X")
@@ -953,7 +990,9 @@ async fn mtls_refuses_unauthenticated_clients() {
 
     // The well-behaved client works, so a refusal below is about the client.
     let mut good = client(&node.url, &pki, "hub").await;
-    guard("info", good.info(InfoRequest {})).await.expect("info");
+    guard("info", good.info(InfoRequest {}))
+        .await
+        .expect("info");
 
     // No client certificate at all.
     let endpoint = Endpoint::from_shared(node.url.clone())
@@ -980,7 +1019,10 @@ async fn mtls_refuses_unauthenticated_clients() {
         .expect("a client certificate of another CA must be refused");
 
     // The other CA's client that trusts only its own CA refuses our server.
-    let endpoint = other.material("hub", Role::Hub).endpoint(&node.url).expect("endpoint");
+    let endpoint = other
+        .material("hub", Role::Hub)
+        .endpoint(&node.url)
+        .expect("endpoint");
     refused(endpoint)
         .await
         .expect("a server certificate of another CA must be refused");
@@ -995,7 +1037,9 @@ async fn mtls_refuses_unauthenticated_clients() {
     assert!(pki.material("hub", Role::Hub).endpoint(&plain_url).is_err());
 
     // The server survived all of it.
-    guard("info", good.info(InfoRequest {})).await.expect("info after refusals");
+    guard("info", good.info(InfoRequest {}))
+        .await
+        .expect("info after refusals");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1046,7 +1090,9 @@ async fn shutdown_stops_the_server() {
     let url = node.url.clone();
     // A connected client stays open across the shutdown.
     let mut client = client(&url, &pki, "hub").await;
-    guard("info", client.info(InfoRequest {})).await.expect("info");
+    guard("info", client.info(InfoRequest {}))
+        .await
+        .expect("info");
 
     node.stop().await.expect("serve returns Ok after shutdown");
 

@@ -1,0 +1,764 @@
+//! The hub over real nodes: global ranking equal to one combined index,
+//! partial answers when a member dies or stalls, hub of hubs, restarts.
+//!
+//! Faults are injected with a TCP proxy in front of a real node (it can stop
+//! forwarding bytes) and by shutting real servers down; nothing of ours is
+//! mocked.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tudashalo_hub::config::{HubConfig, MemberConfig, TlsSection};
+use tudashalo_hub::federation::Hub;
+use tudashalo_hub::pki::Role;
+use tudashalo_proto::pb::federation_client::FederationClient;
+use tudashalo_proto::pb::{self, MemberState};
+use tudashalo_proto::serve::ServeError;
+
+use super::support::{Pki, TestNode, client_as, guard, jsonl};
+
+/// A hub served over mTLS on an ephemeral port.
+struct TestHub {
+    url: String,
+    config: HubConfig,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServeError>>>,
+}
+
+impl TestHub {
+    async fn start(pki: &Pki, name: &str, members: &[(&str, &str)], deadline_ms: u64) -> TestHub {
+        let files = pki.files(name, Role::Hub);
+        let config = HubConfig {
+            name: name.to_string(),
+            display_name: None,
+            listen: "127.0.0.1:0".into(),
+            deadline_ms,
+            tls: TlsSection {
+                cert: files.cert.clone(),
+                key: files.key.clone(),
+                ca: files.ca.clone(),
+            },
+            members: members
+                .iter()
+                .map(|(name, url)| MemberConfig {
+                    name: name.to_string(),
+                    display_name: None,
+                    endpoint: url.to_string(),
+                    deadline_ms: None,
+                    enabled: true,
+                })
+                .collect(),
+        };
+        TestHub::with_config(config).await
+    }
+
+    async fn with_config(config: HubConfig) -> TestHub {
+        config.validate().expect("valid hub config");
+        let tls = config.tls_files().load().expect("hub TLS files");
+        let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            tudashalo_hub::server::serve(hub, listener, &tls, async {
+                let _ = signal.await;
+            })
+            .await
+        });
+        TestHub {
+            url,
+            config,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(task) = self.task.take() {
+            guard("hub shutdown", task)
+                .await
+                .expect("hub task")
+                .expect("hub served");
+        }
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// A TCP proxy in front of a real server that can stop forwarding bytes,
+/// the way a stalled machine or a black-holed link behaves.
+struct StallProxy {
+    url: String,
+    stall: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl StallProxy {
+    async fn start(target: std::net::SocketAddr) -> StallProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        let (stall, stalled) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = TcpStream::connect(target).await else {
+                    continue;
+                };
+                let (ri, wi) = inbound.into_split();
+                let (ro, wo) = outbound.into_split();
+                tokio::spawn(pump(ri, wo, stalled.clone()));
+                tokio::spawn(pump(ro, wi, stalled.clone()));
+            }
+        });
+        StallProxy { url, stall, task }
+    }
+
+    fn stall(&self) {
+        let _ = self.stall.send(true);
+    }
+}
+
+impl Drop for StallProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut stalled: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        // While stalled, bytes are held back (forever, in these tests).
+        if stalled.wait_for(|s| !*s).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A deterministic Hungarian corpus: `n` documents with ids `prefix-i`.
+fn corpus(prefix: &str, n: usize, seed: u64) -> Vec<serde_json::Value> {
+    const WORDS: &[&str] = &[
+        "fejlesztés",
+        "fejlesztési",
+        "fejlesztések",
+        "önkormányzat",
+        "önkormányzatok",
+        "önkormányzati",
+        "óvoda",
+        "óvodai",
+        "férőhely",
+        "férőhelyek",
+        "közösségi",
+        "szolgáltató",
+        "tér",
+        "iskola",
+        "iskolai",
+        "egészségügyi",
+        "szociális",
+        "foglalkoztatás",
+        "turizmus",
+        "kerékpárút",
+        "víziközmű",
+        "ifjúsági",
+        "sport",
+        "kultúra",
+        "stratégia",
+        "pályázat",
+        "beruházás",
+        "munkahely",
+        "képzés",
+        "hátrányos",
+        "helyzetű",
+        "település",
+        "kistérség",
+        "együttműködés",
+        "program",
+        "programok",
+        "projekt",
+        "projektek",
+    ];
+    const KINDS: &[&str] = &[
+        "strategy",
+        "concept",
+        "project_plan",
+        "study",
+        "evaluation",
+        "best_practice",
+        "report",
+    ];
+    const SETTLEMENTS: &[&str] = &[
+        "Edelény",
+        "Szendrő",
+        "Kistelek",
+        "Balástya",
+        "Őrség",
+        "Szécsény",
+    ];
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move |m: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % m
+    };
+    (0..n)
+        .map(|i| {
+            let title: Vec<&str> = (0..3 + next(4)).map(|_| WORDS[next(WORDS.len())]).collect();
+            let body: Vec<&str> = (0..20 + next(60))
+                .map(|_| WORDS[next(WORDS.len())])
+                .collect();
+            let visibility = if next(10) == 0 { "local" } else { "federated" };
+            let sectors = ["oktatás", "szociális", "turizmus"][next(3)..].to_vec();
+            json!({
+                "id": format!("{prefix}-{i}"),
+                "title": title.join(" "),
+                "body": body.join(" "),
+                "kind": KINDS[next(KINDS.len())],
+                "sectors": sectors,
+                "settlements": [SETTLEMENTS[next(SETTLEMENTS.len())]],
+                "year": 2008 + next(13) as i64,
+                "visibility": visibility,
+            })
+        })
+        .collect()
+}
+
+fn request(query: &str) -> pb::SearchRequest {
+    pb::SearchRequest {
+        query: query.into(),
+        limit: 10,
+        ..Default::default()
+    }
+}
+
+async fn search(
+    client: &mut FederationClient<Channel>,
+    request: pb::SearchRequest,
+) -> pb::SearchResponse {
+    guard("search", client.search(request))
+        .await
+        .expect("search")
+        .into_inner()
+}
+
+fn ids(response: &pb::SearchResponse) -> Vec<String> {
+    response.hits.iter().map(|h| h.id.clone()).collect()
+}
+
+fn state(response: &pb::SearchResponse, member: &str) -> MemberState {
+    let status = response
+        .members
+        .iter()
+        .find(|s| s.member == member)
+        .unwrap_or_else(|| panic!("no status for {member}: {:?}", response.members));
+    MemberState::try_from(status.state).expect("state")
+}
+
+/// Facets other than `member`, which only a hub has.
+fn facets(response: &pb::SearchResponse) -> Vec<(String, Vec<(String, u64)>)> {
+    let mut out: Vec<(String, Vec<(String, u64)>)> = response
+        .facets
+        .iter()
+        .filter(|f| f.name != "member")
+        .map(|f| {
+            let mut values: Vec<(String, u64)> = f
+                .values
+                .iter()
+                .map(|v| (v.value.clone(), v.count))
+                .collect();
+            values.sort();
+            (f.name.clone(), values)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+const QUERIES: &[&str] = &[
+    "fejlesztések",
+    "önkormányzatok",
+    "óvodai férőhelyek",
+    "kozossegi szolgaltato",
+    "\"közösségi szolgáltató\"",
+    "iskola OR sport",
+    "turizmus NOT kerékpárút",
+    "projekt program",
+    "egészségügyi szociális foglalkoztatás",
+];
+
+/// Three nodes behind a hub, and one node holding all their documents.
+struct Federation {
+    pki: Pki,
+    nodes: Vec<TestNode>,
+    combined: TestNode,
+}
+
+async fn federation() -> Federation {
+    let pki = Pki::new();
+    let parts = [("alfa", 40, 1), ("beta", 25, 2), ("gamma", 35, 3)];
+    let mut all = Vec::new();
+    let mut nodes = Vec::new();
+    for (name, n, seed) in parts {
+        let docs = corpus(name, n, seed);
+        all.extend(docs.clone());
+        nodes.push(TestNode::start(&pki, name, &jsonl(docs)).await);
+    }
+    let combined = TestNode::start(&pki, "combined", &jsonl(all)).await;
+    Federation {
+        pki,
+        nodes,
+        combined,
+    }
+}
+
+fn member_list(nodes: &[TestNode]) -> Vec<(&str, &str)> {
+    nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.url.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_top_k_equals_one_combined_node() {
+    let f = federation().await;
+    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let mut via_hub = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
+    let mut one = client_as(&f.combined.url, &f.pki, "analyst", Role::Operator).await;
+
+    let mut nonempty = 0;
+    for query in QUERIES {
+        for (offset, filters) in [
+            (0, None),
+            (5, None),
+            (
+                0,
+                Some(pb::Filters {
+                    kinds: vec!["strategy".into(), "study".into(), "report".into()],
+                    year_from: Some(2010),
+                    year_to: Some(2018),
+                    ..Default::default()
+                }),
+            ),
+        ] {
+            let r = pb::SearchRequest {
+                offset,
+                filters: filters.clone(),
+                ..request(query)
+            };
+            let federated = search(&mut via_hub, r.clone()).await;
+            let single = search(&mut one, r).await;
+            assert!(!federated.partial, "{query}: {:?}", federated.members);
+            assert_eq!(
+                ids(&federated),
+                ids(&single),
+                "{query} offset {offset} filters {filters:?}: ranking differs"
+            );
+            assert_eq!(federated.total, single.total, "{query}: totals differ");
+            assert_eq!(
+                facets(&federated),
+                facets(&single),
+                "{query}: facets differ"
+            );
+            for (a, b) in federated.hits.iter().zip(&single.hits) {
+                assert!(
+                    (a.score - b.score).abs() <= 1e-4 * b.score.abs().max(1.0),
+                    "{query}: {} vs {}",
+                    a.score,
+                    b.score
+                );
+                assert!(
+                    f.nodes.iter().any(|n| n.name == a.member),
+                    "hit names its member: {:?}",
+                    a.member
+                );
+            }
+            if !federated.hits.is_empty() {
+                nonempty += 1;
+            }
+        }
+    }
+    assert!(
+        nonempty >= QUERIES.len(),
+        "the queries must actually hit documents"
+    );
+
+    // The member facet counts each member's matches.
+    let r = search(&mut via_hub, request("fejlesztés")).await;
+    let member_facet = r
+        .facets
+        .iter()
+        .find(|f| f.name == "member")
+        .expect("member facet");
+    let sum: u64 = member_facet.values.iter().map(|v| v.count).sum();
+    assert_eq!(sum, r.total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_after_pages_through_the_federation() {
+    let f = federation().await;
+    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let mut client = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
+    let all = search(
+        &mut client,
+        pb::SearchRequest {
+            limit: 500,
+            ..request("fejlesztés OR program")
+        },
+    )
+    .await;
+    assert!(
+        all.hits.len() > 20,
+        "enough hits to page: {}",
+        all.hits.len()
+    );
+    let mut paged = Vec::new();
+    let mut cursor: Option<pb::Cursor> = None;
+    loop {
+        let page = search(
+            &mut client,
+            pb::SearchRequest {
+                limit: 7,
+                search_after: cursor.clone(),
+                ..request("fejlesztés OR program")
+            },
+        )
+        .await;
+        let Some(last) = page.hits.last() else { break };
+        cursor = Some(pb::Cursor {
+            score: last.score,
+            tie: last.tie,
+            member: last.member.clone(),
+            id: last.id.clone(),
+        });
+        paged.extend(page.hits.iter().map(|h| (h.member.clone(), h.id.clone())));
+    }
+    let expected: Vec<(String, String)> = all
+        .hits
+        .iter()
+        .map(|h| (h.member.clone(), h.id.clone()))
+        .collect();
+    assert_eq!(paged, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_member_yields_a_partial_answer_within_the_deadline() {
+    let f = federation().await;
+    let deadline = Duration::from_millis(2_000);
+    let hub = TestHub::start(
+        &f.pki,
+        "regio",
+        &member_list(&f.nodes),
+        deadline.as_millis() as u64,
+    )
+    .await;
+    let mut client = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
+    let before = search(&mut client, request("fejlesztés")).await;
+    assert!(!before.partial);
+
+    let mut nodes = f.nodes;
+    let victim = nodes.remove(1);
+    let victim_name = victim.name.clone();
+    victim.stop().await.expect("victim served");
+
+    let started = Instant::now();
+    let after = search(&mut client, request("fejlesztés")).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < deadline + Duration::from_millis(500),
+        "answered in {elapsed:?}"
+    );
+    assert!(after.partial);
+    assert_eq!(
+        state(&after, &victim_name),
+        MemberState::Unavailable,
+        "{:?}",
+        after.members
+    );
+    for n in &nodes {
+        assert_eq!(state(&after, &n.name), MemberState::Ok);
+    }
+    assert!(after.hits.iter().all(|h| h.member != victim_name));
+    assert!(!after.hits.is_empty(), "the other members' hits are there");
+    let victim_total = before
+        .members
+        .iter()
+        .find(|s| s.member == victim_name)
+        .map_or(0, |s| s.total);
+    assert_eq!(
+        after.total,
+        before.total - victim_total,
+        "the total is that of the members that answered"
+    );
+
+    // Asked again, the dead member is known to be down: no waiting at all.
+    let started = Instant::now();
+    let again = search(&mut client, request("fejlesztés")).await;
+    assert_eq!(state(&again, &victim_name), MemberState::Unavailable);
+    assert!(started.elapsed() < deadline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_member_times_out_and_the_others_answer() {
+    let f = federation().await;
+    let proxy = StallProxy::start(f.nodes[0].addr).await;
+    let stalled_name = f.nodes[0].name.clone();
+    let mut members = member_list(&f.nodes);
+    members[0].1 = &proxy.url;
+    let deadline = Duration::from_millis(800);
+    let hub = TestHub::start(&f.pki, "regio", &members, deadline.as_millis() as u64).await;
+    let mut client = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
+    let healthy = search(&mut client, request("fejlesztés")).await;
+    assert!(!healthy.partial, "{:?}", healthy.members);
+
+    proxy.stall();
+    let started = Instant::now();
+    let answer = search(&mut client, request("fejlesztés")).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < deadline + Duration::from_millis(700),
+        "deadline plus a small margin: {elapsed:?}"
+    );
+    assert_eq!(
+        state(&answer, &stalled_name),
+        MemberState::TimedOut,
+        "{:?}",
+        answer.members
+    );
+    assert!(answer.partial);
+    assert!(answer.hits.iter().all(|h| h.member != stalled_name));
+    assert!(!answer.hits.is_empty());
+
+    // The client's own, shorter gRPC timeout is honoured too.
+    let mut short = tonic::Request::new(request("fejlesztés"));
+    short.set_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let answer = guard("search", client.search(short))
+        .await
+        .expect("search")
+        .into_inner();
+    assert!(started.elapsed() < Duration::from_millis(300) + Duration::from_millis(500));
+    assert_eq!(state(&answer, &stalled_name), MemberState::TimedOut);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_of_hubs_composes_ranking_paths_and_statuses() {
+    let f = federation().await;
+    let north = TestHub::start(&f.pki, "north", &member_list(&f.nodes[..2]), 5_000).await;
+    let south = TestHub::start(&f.pki, "south", &member_list(&f.nodes[2..]), 5_000).await;
+    let national = TestHub::start(
+        &f.pki,
+        "orszagos",
+        &[("north", north.url.as_str()), ("south", south.url.as_str())],
+        5_000,
+    )
+    .await;
+    let mut client = client_as(&national.url, &f.pki, "ksh", Role::Operator).await;
+    let mut one = client_as(&f.combined.url, &f.pki, "ksh", Role::Operator).await;
+    for query in QUERIES {
+        let federated = search(&mut client, request(query)).await;
+        let single = search(&mut one, request(query)).await;
+        assert_eq!(ids(&federated), ids(&single), "{query}");
+        assert_eq!(federated.total, single.total, "{query}");
+        assert_eq!(facets(&federated), facets(&single), "{query}");
+        for hit in &federated.hits {
+            let (region, node) = hit.member.split_once('/').expect("member path region/node");
+            assert!(["north", "south"].contains(&region));
+            assert!(f.nodes.iter().any(|n| n.name == node), "{}", hit.member);
+        }
+    }
+    let r = search(&mut client, request("fejlesztés")).await;
+    let paths: Vec<&str> = r.members.iter().map(|s| s.member.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["north", "north/alfa", "north/beta", "south", "south/gamma"]
+    );
+
+    // A narrowed search reaches one node below a regional hub.
+    let narrowed = search(
+        &mut client,
+        pb::SearchRequest {
+            members: vec!["north/beta".into()],
+            ..request("fejlesztés")
+        },
+    )
+    .await;
+    assert!(!narrowed.hits.is_empty());
+    assert!(narrowed.hits.iter().all(|h| h.member == "north/beta"));
+
+    // Get a document through two hubs.
+    let hit = &r.hits[0];
+    let doc = guard(
+        "get",
+        client.get_document(pb::GetDocumentRequest {
+            id: hit.id.clone(),
+            member: hit.member.clone(),
+        }),
+    )
+    .await
+    .expect("get through hubs")
+    .into_inner();
+    assert_eq!(doc.member, hit.member);
+    assert_eq!(doc.document.expect("document").id, hit.id);
+
+    // A regional hub going down makes the national answer partial, with the
+    // rest still there.
+    south.stop().await;
+    let partial = search(&mut client, request("fejlesztés")).await;
+    assert!(partial.partial);
+    assert_eq!(state(&partial, "south"), MemberState::Unavailable);
+    assert!(partial.hits.iter().all(|h| h.member.starts_with("north/")));
+    drop(north);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_through_the_hub_respect_visibility() {
+    let pki = Pki::new();
+    let docs = jsonl([
+        json!({"id": "nyilt", "title": "Fejlesztési terv", "body": "fejlesztés", "visibility": "federated", "extra_field": 7}),
+        json!({"id": "belso", "title": "Belső fejlesztés", "body": "fejlesztés", "visibility": "local"}),
+    ]);
+    let node = TestNode::start(&pki, "edelenyi", &docs).await;
+    let hub = TestHub::start(&pki, "regio", &[("edelenyi", node.url.as_str())], 5_000).await;
+    let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
+    let found = guard(
+        "get",
+        client.get_document(pb::GetDocumentRequest {
+            id: "nyilt".into(),
+            member: "edelenyi".into(),
+        }),
+    )
+    .await
+    .expect("federated document")
+    .into_inner();
+    assert!(
+        found
+            .document
+            .expect("doc")
+            .extra_json
+            .contains("extra_field")
+    );
+    let hidden = guard(
+        "get",
+        client.get_document(pb::GetDocumentRequest {
+            id: "belso".into(),
+            member: "edelenyi".into(),
+        }),
+    )
+    .await
+    .expect_err("local document stays at the node");
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
+    let unnamed = guard(
+        "get",
+        client.get_document(pb::GetDocumentRequest {
+            id: "nyilt".into(),
+            member: String::new(),
+        }),
+    )
+    .await
+    .expect_err("a hub needs the member");
+    assert_eq!(unnamed.code(), tonic::Code::InvalidArgument);
+    let r = search(&mut client, request("fejlesztés")).await;
+    assert_eq!(ids(&r), ["nyilt"]);
+    assert_eq!(r.total, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_hub_loses_nothing() {
+    let f = federation().await;
+    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let mut client = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
+    let before = search(&mut client, request("önkormányzatok")).await;
+    let config = hub.config.clone();
+    hub.stop().await;
+    let again = TestHub::with_config(config).await;
+    let mut client = client_as(&again.url, &f.pki, "analyst", Role::Operator).await;
+    let after = search(&mut client, request("önkormányzatok")).await;
+    assert_eq!(ids(&before), ids(&after));
+    assert_eq!(before.total, after.total);
+    assert!(!after.partial);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_with_no_member_says_so() {
+    let pki = Pki::new();
+    let node = TestNode::start(&pki, "edelenyi", &jsonl(corpus("e", 5, 9))).await;
+    let url = node.url.clone();
+    node.stop().await.expect("stopped");
+    let hub = TestHub::start(&pki, "regio", &[("edelenyi", url.as_str())], 1_000).await;
+    let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
+    let r = search(&mut client, request("fejlesztés")).await;
+    assert!(r.partial);
+    assert_eq!(r.total, 0);
+    assert!(r.hits.is_empty());
+    assert_eq!(state(&r, "edelenyi"), MemberState::Unavailable);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_config_errors_name_the_problem() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = pki.files("regio", Role::Hub);
+    let write = |text: String| {
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let tls = format!(
+        "[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
+        files.cert, files.key, files.ca
+    );
+    let err = HubConfig::load(&write(format!(
+        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\nbogus = 1\n{tls}"
+    )))
+    .expect_err("unknown key");
+    assert!(err.to_string().contains("bogus"), "{err}");
+    let err = HubConfig::load(&write(format!(
+        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\n{tls}[[member]]\nname = \"a\"\nendpoint = \"https://h:1\"\n[[member]]\nname = \"a\"\nendpoint = \"https://h:2\"\n"
+    )))
+    .expect_err("duplicate");
+    assert!(
+        err.to_string().contains("duplicate member name \"a\""),
+        "{err}"
+    );
+    let err = HubConfig::load(&write(format!(
+        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\n{tls}[[member]]\nname = \"a\"\nendpoint = \"127.0.0.1:7701\"\n"
+    )))
+    .expect_err("malformed endpoint");
+    assert!(err.to_string().contains("https://"), "{err}");
+    let config = HubConfig::load(&write(format!(
+        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\n[tls]\ncert = \"missing.pem\"\nkey = {:?}\nca = {:?}\n",
+        files.key, files.ca
+    )))
+    .expect("syntactically fine");
+    let err = config
+        .tls_files()
+        .load()
+        .expect_err("unreadable certificate");
+    assert!(err.to_string().contains("missing.pem"), "{err}");
+}
