@@ -68,6 +68,16 @@ impl pb::federation_server::Federation for HubService {
             .map(Response::new)
     }
 
+    type AggregateStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::AggregateChunk, Status>>;
+
+    async fn aggregate(
+        &self,
+        _request: Request<pb::AggregateRequest>,
+    ) -> Result<Response<Self::AggregateStream>, Status> {
+        Err(Status::unimplemented("aggregates are being built"))
+    }
+
     async fn get_document(
         &self,
         request: Request<pb::GetDocumentRequest>,

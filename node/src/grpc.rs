@@ -117,6 +117,16 @@ impl pb::federation_server::Federation for FederationService {
         Ok(Response::new(results_to_pb(results)))
     }
 
+    type AggregateStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::AggregateChunk, Status>>;
+
+    async fn aggregate(
+        &self,
+        _request: Request<pb::AggregateRequest>,
+    ) -> Result<Response<Self::AggregateStream>, Status> {
+        Err(Status::unimplemented("aggregates are being built"))
+    }
+
     async fn get_document(
         &self,
         request: Request<pb::GetDocumentRequest>,

@@ -37,17 +37,22 @@ fn binary() -> &'static Path {
             "--bin",
             "tudashalo-node",
         ]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
+        }
+        // `target/debug` holds the dev and test profiles; any other folder
+        // is named after its profile.
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some(profile) => {
+                build.args(["--profile", profile]);
+            }
         }
         match build.status() {
             Ok(status) if status.success() => {}
-            Ok(status) if binary.exists() => {
-                eprintln!(
-                    "warning: building tudashalo-node failed ({status}); using the existing binary"
-                );
-            }
             Ok(status) => panic!("building tudashalo-node failed: {status}"),
+            // Run without cargo (the test executable started by hand): use
+            // what is there.
             Err(e) if binary.exists() => {
                 eprintln!("warning: cannot run cargo ({e}); using the existing binary");
             }

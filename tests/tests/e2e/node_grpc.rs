@@ -974,11 +974,17 @@ async fn get_document_returns_what_may_leave() {
 /// believes the handshake is done, so the refusal can surface at either step.
 async fn refused(endpoint: Endpoint) -> Result<(), String> {
     let channel = match guard("connect", endpoint.connect()).await {
-        Err(_) => return Ok(()),
+        Err(e) => {
+            eprintln!("refused at connect: {e:?}");
+            return Ok(());
+        }
         Ok(channel) => channel,
     };
     match guard("info", FederationClient::new(channel).info(InfoRequest {})).await {
-        Err(_) => Ok(()),
+        Err(e) => {
+            eprintln!("refused at the first call: {e:?}");
+            Ok(())
+        }
         Ok(info) => Err(format!("the server answered: {:?}", info.into_inner().name)),
     }
 }
