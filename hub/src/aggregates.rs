@@ -19,8 +19,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tonic::Status;
 use tudashalo_node::aggregate::{self, Cell, CellKey, GroupKey, Partial, TOTAL};
-use tudashalo_node::grpc::{partial_to_pb, published_to_pb, aggregate_query_from_pb, send_chunks};
 use tudashalo_node::disclosure::{self, Rules};
+use tudashalo_node::grpc::{aggregate_query_from_pb, partial_to_pb, published_to_pb, send_chunks};
 use tudashalo_node::model::Aggregation;
 use tudashalo_proto::pb::{self, MemberState};
 
@@ -37,10 +37,12 @@ struct Provenance {
 
 /// A protobuf partial cell back into the domain, for combining.
 fn cell_from_pb(cell: &pb::Cell) -> Result<Cell, String> {
-    let partial = cell
-        .partial
-        .as_ref()
-        .ok_or_else(|| format!("cell {}/{} came without its partial", cell.indicator, cell.period))?;
+    let partial = cell.partial.as_ref().ok_or_else(|| {
+        format!(
+            "cell {}/{} came without its partial",
+            cell.indicator, cell.period
+        )
+    })?;
     let aggregation: Aggregation = cell.aggregation.parse()?;
     Ok(Cell {
         key: CellKey {
@@ -97,9 +99,17 @@ impl Hub {
         // under the deadline.
         let mut set = JoinSet::new();
         let mut statuses: Vec<pb::MemberStatus> = Vec::new();
+        let mut failed: Vec<String> = Vec::new();
         for (member, narrowed) in targets {
             if let Health::Down { since, error } = member.health() {
-                statuses.push(status(&member.name, MemberState::Unavailable, Duration::ZERO, format!("down for {} s: {error}", since.elapsed().as_secs()), 0));
+                failed.push(member.name.clone());
+                statuses.push(status(
+                    &member.name,
+                    MemberState::Unavailable,
+                    Duration::ZERO,
+                    format!("down for {} s: {error}", since.elapsed().as_secs()),
+                    0,
+                ));
                 continue;
             }
             let mut req = member_request.clone();
@@ -107,13 +117,20 @@ impl Hub {
             set.spawn(fetch(member, req, deadline));
         }
         let mut combined: BTreeMap<CellKey, (Cell, Provenance)> = BTreeMap::new();
-        let mut failed: Vec<String> = Vec::new();
         let mut first_error: Option<Status> = None;
         while let Some(joined) = set.join_next().await {
-            let Ok((member, latency, result)) = joined else { continue };
+            let Ok((member, latency, result)) = joined else {
+                continue;
+            };
             match result {
                 Ok((cells, nested)) => {
-                    statuses.push(status(&member.name, MemberState::Ok, latency, String::new(), cells.len() as u64));
+                    statuses.push(status(
+                        &member.name,
+                        MemberState::Ok,
+                        latency,
+                        String::new(),
+                        cells.len() as u64,
+                    ));
                     for mut s in nested {
                         if s.state != MemberState::Ok as i32 {
                             failed.push(format!("{}/{}", member.name, s.member));
@@ -135,20 +152,38 @@ impl Hub {
                         let contributors: Vec<String> = if pb_cell.contributors.is_empty() {
                             vec![member.name.clone()]
                         } else {
-                            pb_cell.contributors.iter().map(|c| format!("{}/{c}", member.name)).collect()
+                            pb_cell
+                                .contributors
+                                .iter()
+                                .map(|c| format!("{}/{c}", member.name))
+                                .collect()
                         };
-                        let entry = combined
-                            .entry(cell.key.clone())
-                            .or_insert_with(|| (Cell { partial: Partial::empty(), ..cell.clone() }, Provenance::default()));
+                        let entry = combined.entry(cell.key.clone()).or_insert_with(|| {
+                            (
+                                Cell {
+                                    partial: Partial::empty(),
+                                    ..cell.clone()
+                                },
+                                Provenance::default(),
+                            )
+                        });
                         entry.0.partial.merge(&cell.partial);
                         entry.1.contributors.extend(contributors);
-                        entry.1.missing.extend(pb_cell.missing.iter().map(|m| format!("{}/{m}", member.name)));
+                        entry.1.missing.extend(
+                            pb_cell
+                                .missing
+                                .iter()
+                                .map(|m| format!("{}/{m}", member.name)),
+                        );
                         entry.1.incomplete |= pb_cell.incomplete;
                     }
                 }
                 Err((state, message, code)) => {
                     if first_error.is_none() && code == tonic::Code::InvalidArgument {
-                        first_error = Some(Status::invalid_argument(format!("member {}: {message}", member.name)));
+                        first_error = Some(Status::invalid_argument(format!(
+                            "member {}: {message}",
+                            member.name
+                        )));
                     }
                     failed.push(member.name.clone());
                     statuses.push(status(&member.name, state, latency, message, 0));
@@ -179,10 +214,18 @@ impl Hub {
         let out: Vec<pb::Cell> = if request.partials {
             combined
                 .into_values()
-                .map(|(cell, p)| partial_to_pb(&cell, p.contributors.into_iter().collect(), p.missing.into_iter().collect(), p.incomplete))
+                .map(|(cell, p)| {
+                    partial_to_pb(
+                        &cell,
+                        p.contributors.into_iter().collect(),
+                        p.missing.into_iter().collect(),
+                        p.incomplete,
+                    )
+                })
                 .collect()
         } else {
-            let (mut cells, mut provenance): (Vec<Cell>, BTreeMap<CellKey, Provenance>) = (Vec::with_capacity(combined.len()), BTreeMap::new());
+            let (mut cells, mut provenance): (Vec<Cell>, BTreeMap<CellKey, Provenance>) =
+                (Vec::with_capacity(combined.len()), BTreeMap::new());
             for (key, (cell, p)) in combined {
                 cells.push(cell);
                 provenance.insert(key, p);
@@ -214,7 +257,11 @@ impl Hub {
                 .into_iter()
                 .map(|p| {
                     let prov = provenance.get(&p.key).cloned().unwrap_or_default();
-                    published_to_pb(p, prov.contributors.into_iter().collect(), prov.missing.into_iter().collect())
+                    published_to_pb(
+                        p,
+                        prov.contributors.into_iter().collect(),
+                        prov.missing.into_iter().collect(),
+                    )
                 })
                 .collect()
         };
@@ -250,7 +297,11 @@ async fn fetch(
     member: Arc<Member>,
     request: pb::AggregateRequest,
     deadline: Instant,
-) -> (Arc<Member>, Duration, Result<Fetched, (MemberState, String, tonic::Code)>) {
+) -> (
+    Arc<Member>,
+    Duration,
+    Result<Fetched, (MemberState, String, tonic::Code)>,
+) {
     let started = Instant::now();
     let budget = deadline.saturating_duration_since(started);
     let mut client = member.client();
@@ -284,7 +335,13 @@ async fn fetch(
     (member.clone(), started.elapsed(), result)
 }
 
-fn status(member: &str, state: MemberState, latency: Duration, message: String, total: u64) -> pb::MemberStatus {
+fn status(
+    member: &str,
+    state: MemberState,
+    latency: Duration,
+    message: String,
+    total: u64,
+) -> pb::MemberStatus {
     pb::MemberStatus {
         member: member.to_string(),
         state: state as i32,

@@ -56,6 +56,7 @@ pub async fn search(args: SearchArgs) -> Result<()> {
         cert: args.cert,
         key: args.key,
         ca: args.ca,
+        crl: None,
     }
     .load()?;
     let mut client = tls.connect(&args.hub).await?;

@@ -123,6 +123,7 @@ impl HubConfig {
             cert: self.tls.cert.clone(),
             key: self.tls.key.clone(),
             ca: self.tls.ca.clone(),
+            crl: None,
         }
     }
 

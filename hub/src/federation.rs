@@ -100,7 +100,10 @@ impl Hub {
 
     /// Splits member paths (`a`, `a/b`) into the direct members to ask and
     /// what to narrow each of them to. An empty selection means everyone.
-    fn select(&self, paths: &[String]) -> Result<Vec<(Arc<Member>, Vec<String>)>, Status> {
+    pub(crate) fn select_members(
+        &self,
+        paths: &[String],
+    ) -> Result<Vec<(Arc<Member>, Vec<String>)>, Status> {
         if paths.is_empty() {
             return Ok(self
                 .members
@@ -208,7 +211,7 @@ impl Hub {
         request: pb::SearchRequest,
         deadline: Instant,
     ) -> Result<pb::TermStatsResponse, Status> {
-        let targets = self.select(&request.members)?;
+        let targets = self.select_members(&request.members)?;
         let outcomes = self
             .fan_out(targets, deadline, move |mut client, narrowed, budget| {
                 let mut request = request.clone();
@@ -264,7 +267,7 @@ impl Hub {
         }
         let mut statuses: Vec<pb::MemberStatus> = Vec::new();
         let mut ignored: Vec<String> = Vec::new();
-        let mut targets = self.select(&request.members)?;
+        let mut targets = self.select_members(&request.members)?;
 
         let stats = match &request.stats {
             Some(stats) => stats.clone(),
@@ -397,7 +400,7 @@ impl Hub {
                 "at a hub, a document is named by member path and id (member = \"edelenyi\")",
             ));
         }
-        let targets = self.select(std::slice::from_ref(&path))?;
+        let targets = self.select_members(std::slice::from_ref(&path))?;
         let Some((member, narrowed)) = targets.into_iter().next() else {
             return Err(Status::invalid_argument("no member selected"));
         };
@@ -447,7 +450,7 @@ impl Hub {
 
     /// The hub's own description: counts summed over the members that answer.
     pub async fn info(&self, deadline: Instant) -> pb::InfoResponse {
-        let targets = self.select(&[]).unwrap_or_default();
+        let targets = self.select_members(&[]).unwrap_or_default();
         let outcomes = self
             .fan_out(targets, deadline, |mut client, _, budget| async move {
                 let mut request = tonic::Request::new(pb::InfoRequest {});
@@ -638,7 +641,7 @@ fn push_unique(into: &mut Vec<String>, items: Vec<String>) {
 
 /// How a member's error shows in its status, and whether it means the member
 /// is unreachable.
-fn classify(member: &Member, status: &Status) -> (MemberState, String) {
+pub(crate) fn classify(member: &Member, status: &Status) -> (MemberState, String) {
     let message = if status.message().is_empty() {
         format!("{:?}", status.code())
     } else {

@@ -73,9 +73,20 @@ impl pb::federation_server::Federation for HubService {
 
     async fn aggregate(
         &self,
-        _request: Request<pb::AggregateRequest>,
+        request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
-        Err(Status::unimplemented("aggregates are being built"))
+        let deadline = self.hub.deadline(client_timeout(&request));
+        let request = request.into_inner();
+        // Reject a malformed request before anything is sent.
+        tudashalo_node::grpc::aggregate_query_from_pb(&request)?;
+        self.hub.select_members(&request.members)?;
+        // A small channel: the answer is produced no faster than the client
+        // reads it.
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(self.hub.clone().aggregate(request, deadline, tx));
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 
     async fn get_document(

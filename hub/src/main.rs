@@ -3,7 +3,9 @@
 //! Subcommands:
 //!
 //! - `pki init` / `pki issue`: create the federation CA and issue node, hub and
-//!   operator certificates for mutual TLS (see [`tudashalo_hub::pki`]).
+//!   operator certificates for mutual TLS (see [`tudashalo_hub::pki`]);
+//!   `pki csr` / `pki sign`: the same with the key generated where it is used;
+//!   `pki revoke` / `pki crl`: revocation list that servers reload.
 //!
 //! Further subcommands (`serve`, `search`, `demo`, `pull`) are added to
 //! [`Command`] as they are implemented.
@@ -15,10 +17,10 @@ use anyhow::{Context, Result};
 use tudashalo_hub::config::HubConfig;
 use tudashalo_hub::federation::Hub;
 
-mod client;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
-use tudashalo_hub::pki::{self, IssueRequest, Role};
+use tudashalo_hub::client;
+use tudashalo_hub::pki::{self, CsrRequest, IssueRequest, RevokeReason, Role, SignRequest};
 
 /// Tudásháló regional hub.
 #[derive(Debug, Parser)]
@@ -41,6 +43,8 @@ enum Command {
     },
     /// Search a hub (or a node: they serve the same contract).
     Search(client::SearchArgs),
+    /// Pull aggregated indicators as CSV, JSON or SDMX-CSV (streamed).
+    Pull(tudashalo_hub::pull::PullArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +53,83 @@ enum PkiCommand {
     Init(InitArgs),
     /// Issue a CA-signed certificate (DIR/NAME.pem and DIR/NAME.key).
     Issue(IssueArgs),
+    /// Make a key and a certificate signing request where the key will live
+    /// (DIR/NAME.key and DIR/NAME.csr); send only the .csr to the CA.
+    Csr(CsrArgs),
+    /// Sign a certificate signing request with the CA (writes CA_DIR/NAME.pem).
+    Sign(SignArgs),
+    /// Revoke a certificate: record it in DIR/revoked.json and re-issue DIR/crl.pem.
+    Revoke(RevokeArgs),
+    /// Re-issue DIR/crl.pem from DIR/revoked.json (refreshes its next-update time).
+    Crl(CrlArgs),
+}
+
+#[derive(Debug, Args)]
+struct CsrArgs {
+    /// Directory for NAME.key and NAME.csr (created if missing).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Participant name, a slug: [a-z0-9][a-z0-9_-]{0,62}.
+    #[arg(long)]
+    name: String,
+    /// Participant role.
+    #[arg(long, default_value = "node", value_parser = role_parser())]
+    role: Role,
+    /// DNS name or IP address for the certificate; comma-separated and
+    /// repeatable. Default: localhost,127.0.0.1,::1.
+    #[arg(long = "host", value_name = "HOST", value_delimiter = ',')]
+    hosts: Vec<String>,
+    /// Replace an existing NAME.key.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    /// PKI directory holding ca.pem and ca.key.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The certificate signing request (PEM), e.g. from `pki csr`.
+    #[arg(long)]
+    csr: PathBuf,
+    /// Refuse the request unless it is for this role.
+    #[arg(long, value_parser = role_parser())]
+    role: Option<Role>,
+    /// Validity in days.
+    #[arg(long, default_value_t = 825)]
+    days: u32,
+    /// Where to write the certificate. Default: DIR/NAME.pem.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an existing certificate file.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct RevokeArgs {
+    /// PKI directory holding ca.pem and ca.key.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Participant name (its serial is read from DIR/NAME.pem) or a serial
+    /// number in hex.
+    #[arg(value_name = "NAME|SERIAL")]
+    target: String,
+    /// Why the certificate is revoked.
+    #[arg(long, default_value = "unspecified", value_parser = reason_parser())]
+    reason: RevokeReason,
+}
+
+#[derive(Debug, Args)]
+struct CrlArgs {
+    /// PKI directory holding ca.pem and ca.key.
+    #[arg(long)]
+    dir: PathBuf,
+}
+
+fn reason_parser() -> impl TypedValueParser<Value = RevokeReason> {
+    PossibleValuesParser::new(RevokeReason::ALL.map(RevokeReason::as_str))
+        .try_map(|s| s.parse::<RevokeReason>())
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +194,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(client::search(args))
+        }
+        Command::Pull(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(tudashalo_hub::pull::run(args)).map(|_| ())
         }
     }
 }
@@ -182,6 +267,67 @@ fn run_pki(cmd: PkiCommand) -> Result<()> {
             let paths = pki::issue(&args.dir, &req)?;
             println!("wrote {}", paths.cert.display());
             println!("wrote {}", paths.key.display());
+        }
+        PkiCommand::Csr(args) => {
+            let req = CsrRequest {
+                name: args.name,
+                role: args.role,
+                hosts: args.hosts.iter().map(|h| h.trim().to_owned()).collect(),
+                force: args.force,
+            };
+            let paths = pki::create_csr(&args.dir, &req)?;
+            println!("wrote {}", paths.key.display());
+            println!("wrote {}", paths.csr.display());
+            println!(
+                "send {} to the CA; keep {} here",
+                paths.csr.display(),
+                paths.key.display()
+            );
+        }
+        PkiCommand::Sign(args) => {
+            let req = SignRequest {
+                csr: args.csr,
+                role: args.role,
+                days: args.days,
+                out: args.out,
+                force: args.force,
+            };
+            let signed = pki::sign_csr(&args.dir, &req)?;
+            println!(
+                "wrote {} ({}, serial {})",
+                signed.cert.display(),
+                signed.principal.uri(),
+                signed.serial
+            );
+        }
+        PkiCommand::Revoke(args) => {
+            let done = pki::revoke(&args.dir, &args.target, args.reason)?;
+            let who = done
+                .revocation
+                .principal
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            if done.newly_revoked {
+                println!(
+                    "revoked serial {}{who}: {}",
+                    done.revocation.serial, done.revocation.reason
+                );
+            } else {
+                println!(
+                    "serial {}{who} was already revoked at {}",
+                    done.revocation.serial, done.revocation.revoked_at
+                );
+            }
+            println!(
+                "wrote {} (CRL number {})",
+                done.crl.display(),
+                done.crl_number
+            );
+        }
+        PkiCommand::Crl(args) => {
+            let (path, number) = pki::write_crl(&args.dir)?;
+            println!("wrote {} (CRL number {number})", path.display());
         }
     }
     Ok(())

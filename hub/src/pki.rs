@@ -10,7 +10,11 @@
 //!
 //! - `ca.pem` / `ca.key`: the self-signed CA certificate and its private key;
 //! - `NAME.pem` / `NAME.key`: a participant's leaf certificate (just the leaf, no
-//!   chain) and private key.
+//!   chain) and private key ([`issue`]);
+//! - `NAME.csr`: a certificate signing request made where the key lives
+//!   ([`create_csr`]), which the CA turns into `NAME.pem` with [`sign_csr`];
+//! - `revoked.json` / `crl.pem`: the revocation database and the CA-signed
+//!   certificate revocation list that servers load ([`revoke`], [`write_crl`]).
 //!
 //! Keys are ECDSA P-256 in PKCS#8 PEM and are written with mode `0600` on unix.
 
@@ -20,27 +24,37 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams,
+    CertificateSigningRequestParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams, SanType,
+    SerialNumber,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use x509_parser::certificate::X509Certificate;
-use x509_parser::extensions::GeneralName;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer;
 
+pub use tudashalo_proto::identity::{
+    IdentityError, Principal, Role, URN_PREFIX, principal_of, principal_of_pem, validate_name,
+};
+
 /// Organisation (`O=`) written into every subject name.
 pub const ORGANIZATION: &str = "Tudásháló";
-/// Prefix of the URI SAN that identifies a participant: `urn:tudashalo:ROLE:NAME`.
-pub const URN_PREFIX: &str = "urn:tudashalo:";
 /// File name of the CA certificate inside a PKI directory.
 pub const CA_CERT_FILE: &str = "ca.pem";
 /// File name of the CA private key inside a PKI directory.
 pub const CA_KEY_FILE: &str = "ca.key";
+/// File name of the certificate revocation list inside a PKI directory.
+pub const CRL_FILE: &str = "crl.pem";
+/// File name of the revocation database inside a PKI directory.
+pub const REVOKED_FILE: &str = "revoked.json";
+/// How long a CRL is valid (its next-update time), in days.
+pub const CRL_VALIDITY_DAYS: i64 = 7;
 /// Longest accepted validity, in days (100 years).
 pub const MAX_DAYS: u32 = 36_525;
 
@@ -128,94 +142,39 @@ pub enum PkiError {
     /// The system random number generator failed.
     #[error("system random number generator failed")]
     Rng,
-    /// Certificate bytes (from a peer or a buffer) could not be parsed.
-    #[error("cannot parse certificate: {0}")]
-    CertParse(String),
-    /// The certificate carries no `urn:tudashalo:ROLE:NAME` URI SAN.
-    #[error("certificate has no {URN_PREFIX}ROLE:NAME URI subject alternative name")]
-    NoPrincipal,
-    /// The certificate carries more than one Tudásháló URI SAN.
-    #[error("certificate has more than one {URN_PREFIX}ROLE:NAME URI subject alternative name")]
-    AmbiguousPrincipal,
-    /// A Tudásháló URI SAN is malformed.
-    #[error("malformed principal URI {uri:?}: {reason}")]
-    BadPrincipal {
-        /// The offending URI.
-        uri: String,
-        /// Why it was rejected.
+    /// A certificate signing request is unusable.
+    #[error("bad certificate signing request {}: {reason}", path.display())]
+    Csr {
+        /// The CSR file.
+        path: PathBuf,
+        /// What is wrong with it.
         reason: String,
     },
-    /// An unknown role string.
-    #[error("unknown role {0:?} (expected node, hub, national or operator)")]
-    UnknownRole(String),
-}
-
-/// The kind of federation participant a certificate was issued to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A kistérség (sub-region) data node.
-    Node,
-    /// A regional hub.
-    Hub,
-    /// The national hub.
-    National,
-    /// A human operator or script (client-only in practice).
-    Operator,
-}
-
-impl Role {
-    /// All roles, in declaration order.
-    pub const ALL: [Role; 4] = [Role::Node, Role::Hub, Role::National, Role::Operator];
-
-    /// The lowercase name used in URIs, CLI flags and configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Node => "node",
-            Role::Hub => "hub",
-            Role::National => "national",
-            Role::Operator => "operator",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = PkiError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| PkiError::UnknownRole(s.to_owned()))
-    }
-}
-
-/// The identity a certificate was issued to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Principal {
-    /// The participant's role.
-    pub role: Role,
-    /// The participant's slug name.
-    pub name: String,
-}
-
-impl Principal {
-    /// The URI SAN form, `urn:tudashalo:ROLE:NAME`.
-    pub fn uri(&self) -> String {
-        format!("{URN_PREFIX}{}:{}", self.role, self.name)
-    }
-}
-
-impl fmt::Display for Principal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.role, self.name)
-    }
+    /// An output file already exists and `force` was not given.
+    #[error("refusing to overwrite existing {} (use --force to replace it)", path.display())]
+    FileExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// `revoke` was given neither an issued name nor a hex serial.
+    #[error("cannot revoke {target:?}: no certificate {} and not a hex serial number", path.display())]
+    UnknownRevokeTarget {
+        /// What was given.
+        target: String,
+        /// Where the certificate of that name would be.
+        path: PathBuf,
+    },
+    /// The revocation database cannot be read or written.
+    #[error("bad revocation database {}: {reason}", path.display())]
+    RevocationDb {
+        /// `DIR/revoked.json`.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A name, role, principal URI or certificate identity is invalid.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
 }
 
 /// Files written by [`init_ca`].
@@ -307,29 +266,574 @@ pub fn init_ca(dir: &Path, name: &str, days: u32, force: bool) -> Result<CaPaths
 /// extended key usages. Refuses to replace an existing `NAME.key` unless
 /// `req.force` is set, and refuses a validity that outlives the CA.
 pub fn issue(dir: &Path, req: &IssueRequest) -> Result<IssuedPaths, PkiError> {
-    validate_name(&req.name)?;
     let (not_before, not_after) = validity(req.days)?;
-    let sans = subject_alt_names(req)?;
+    issue_between(dir, req, not_before, not_after)
+}
+
+/// Like [`issue`], with an explicit validity period instead of `req.days`
+/// (which is ignored). Meant for tests of expiry handling: it happily issues
+/// certificates that are already expired or not yet valid.
+pub fn issue_valid_between(
+    dir: &Path,
+    req: &IssueRequest,
+    not_before: SystemTime,
+    not_after: SystemTime,
+) -> Result<IssuedPaths, PkiError> {
+    issue_between(dir, req, not_before.into(), not_after.into())
+}
+
+fn issue_between(
+    dir: &Path,
+    req: &IssueRequest,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<IssuedPaths, PkiError> {
+    validate_name(&req.name)?;
+    refuse_reserved(&req.name)?;
+    let sans = subject_alt_names(req.role, &req.name, &req.hosts)?;
 
     let paths = IssuedPaths {
         cert: dir.join(format!("{}.pem", req.name)),
         key: dir.join(format!("{}.key", req.name)),
     };
-    let ca_cert_path = dir.join(CA_CERT_FILE);
-    let ca_key_path = dir.join(CA_KEY_FILE);
-    if paths.key == ca_key_path {
-        return Err(PkiError::InvalidName {
-            name: req.name.clone(),
-            reason: "\"ca\" is reserved for the CA's own files",
-        });
-    }
     refuse_existing(&paths.key, req.force)?;
 
-    let issuer = load_issuer(&ca_cert_path, &ca_key_path, not_after)?;
+    let issuer = load_issuer(
+        &dir.join(CA_CERT_FILE),
+        &dir.join(CA_KEY_FILE),
+        Some(not_after),
+    )?;
+
+    let key = KeyPair::generate()?;
+    let params = leaf_params(&req.name, sans, not_before, not_after)?;
+    let cert = params.signed_by(&key, &issuer)?;
+
+    write_private(&paths.key, key.serialize_pem().as_bytes(), req.force)?;
+    write_public(&paths.cert, cert.pem().as_bytes())?;
+    Ok(paths)
+}
+
+/// What to request with [`create_csr`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrRequest {
+    /// Slug name: `[a-z0-9][a-z0-9_-]{0,62}`; also the file stem.
+    pub name: String,
+    /// The participant's role.
+    pub role: Role,
+    /// DNS names and IP literals for the SAN; empty means
+    /// `localhost`, `127.0.0.1` and `::1`.
+    pub hosts: Vec<String>,
+    /// Replace an existing `NAME.key` / `NAME.csr`.
+    pub force: bool,
+}
+
+/// Files written by [`create_csr`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrPaths {
+    /// `DIR/NAME.csr`: the PEM certificate signing request, for the CA.
+    pub csr: PathBuf,
+    /// `DIR/NAME.key`: the private key, which stays here.
+    pub key: PathBuf,
+}
+
+/// Generates a key pair and a certificate signing request for `req.name`,
+/// writing `dir/NAME.key` (mode 0600) and `dir/NAME.csr`.
+///
+/// The request carries CN=NAME, O=Tudásháló and the same subject alternative
+/// names [`issue`] would put in the certificate; it is signed with the new
+/// key, so the CA can check it without ever seeing the key. `dir` is created
+/// if missing. Refuses to replace an existing `NAME.key` unless `req.force`.
+pub fn create_csr(dir: &Path, req: &CsrRequest) -> Result<CsrPaths, PkiError> {
+    validate_name(&req.name)?;
+    refuse_reserved(&req.name)?;
+    let sans = subject_alt_names(req.role, &req.name, &req.hosts)?;
+    let paths = CsrPaths {
+        csr: dir.join(format!("{}.csr", req.name)),
+        key: dir.join(format!("{}.key", req.name)),
+    };
+    refuse_existing(&paths.key, req.force)?;
 
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     params.distinguished_name = subject(&req.name);
+    params.subject_alt_names = sans;
+    let csr = params.serialize_request(&key)?;
+
+    ensure_dir(dir)?;
+    write_private(&paths.key, key.serialize_pem().as_bytes(), req.force)?;
+    write_public(&paths.csr, csr.pem()?.as_bytes())?;
+    Ok(paths)
+}
+
+/// What to sign with [`sign_csr`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignRequest {
+    /// The PEM certificate signing request (from [`create_csr`] or any tool
+    /// that puts a `urn:tudashalo:ROLE:NAME` URI SAN in the request).
+    pub csr: PathBuf,
+    /// If set, the role the CSR must claim; a CSR for another role is refused.
+    pub role: Option<Role>,
+    /// Validity in days, counted from now.
+    pub days: u32,
+    /// Where to write the certificate; default `CA_DIR/NAME.pem`.
+    pub out: Option<PathBuf>,
+    /// Replace an existing certificate file.
+    pub force: bool,
+}
+
+/// What [`sign_csr`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The principal the certificate was issued to (from the CSR).
+    pub principal: Principal,
+    /// The certificate file written.
+    pub cert: PathBuf,
+    /// The certificate's serial number, lowercase hex.
+    pub serial: String,
+}
+
+/// Signs the certificate signing request `req.csr` with the CA in `ca_dir`.
+///
+/// The CSR's signature is verified, and it must carry exactly one
+/// `urn:tudashalo:ROLE:NAME` URI SAN (naming the principal) and otherwise only
+/// DNS names and IP addresses. Only the public key and those names are taken
+/// from the request: the subject (CN=NAME, O=Tudásháló), key usages, CA flag
+/// and validity are the CA's, exactly as for [`issue`].
+pub fn sign_csr(ca_dir: &Path, req: &SignRequest) -> Result<Signed, PkiError> {
+    let (not_before, not_after) = validity(req.days)?;
+    let bad = |reason: String| PkiError::Csr {
+        path: req.csr.clone(),
+        reason,
+    };
+    let pem = read_to_string(&req.csr)?;
+    let csr = CertificateSigningRequestParams::from_pem(&pem).map_err(|e| {
+        bad(match e {
+            rcgen::Error::CouldNotParseCertificationRequest => {
+                "not a PEM certificate signing request".to_owned()
+            }
+            rcgen::Error::InvalidCertificationRequestSignature => {
+                "the request's signature does not verify".to_owned()
+            }
+            rcgen::Error::UnsupportedExtension => {
+                "the request asks for an unsupported extension (only subjectAltName, key usage, extended key usage and basic constraints are understood)".to_owned()
+            }
+            other => other.to_string(),
+        })
+    })?;
+
+    let mut principal: Option<Principal> = None;
+    let mut sans = Vec::with_capacity(csr.params.subject_alt_names.len());
+    for san in &csr.params.subject_alt_names {
+        match san {
+            SanType::URI(uri) if uri.as_str().starts_with(URN_PREFIX) => {
+                let p = Principal::from_uri(uri.as_str()).map_err(|e| bad(e.to_string()))?;
+                if principal.is_some() {
+                    return Err(bad(IdentityError::AmbiguousPrincipal.to_string()));
+                }
+                principal = Some(p);
+            }
+            SanType::DnsName(dns) => {
+                let san = host_san(dns.as_str()).map_err(|e| bad(e.to_string()))?;
+                if !sans.contains(&san) {
+                    sans.push(san);
+                }
+            }
+            SanType::IpAddress(ip) => {
+                let san = SanType::IpAddress(*ip);
+                if !sans.contains(&san) {
+                    sans.push(san);
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "unsupported subject alternative name {other:?} (only one {URN_PREFIX}ROLE:NAME URI, DNS names and IP addresses)"
+                )));
+            }
+        }
+    }
+    let principal = principal.ok_or_else(|| {
+        bad(format!(
+            "no {URN_PREFIX}ROLE:NAME URI subject alternative name; create the request with `tudashalo-hub pki csr`"
+        ))
+    })?;
+    if let Some(expected) = req.role
+        && expected != principal.role
+    {
+        return Err(bad(format!(
+            "requests role {} ({}), but --role {expected} was given",
+            principal.role,
+            principal.uri()
+        )));
+    }
+    refuse_reserved(&principal.name)?;
+    sans.insert(0, SanType::URI(principal.uri().try_into()?));
+
+    let out = req
+        .out
+        .clone()
+        .unwrap_or_else(|| ca_dir.join(format!("{}.pem", principal.name)));
+    if out == ca_dir.join(CA_CERT_FILE) {
+        return Err(PkiError::FileExists { path: out });
+    }
+    if !req.force && out.exists() {
+        return Err(PkiError::FileExists { path: out });
+    }
+
+    let issuer = load_issuer(
+        &ca_dir.join(CA_CERT_FILE),
+        &ca_dir.join(CA_KEY_FILE),
+        Some(not_after),
+    )?;
+    let mut params = leaf_params(&principal.name, sans, not_before, not_after)?;
+    let serial = params
+        .serial_number
+        .as_ref()
+        .map(|s| serial_hex(s.as_ref()))
+        .unwrap_or_default();
+    let leaf = CertificateSigningRequestParams {
+        params: std::mem::take(&mut params),
+        public_key: csr.public_key,
+    };
+    let cert = leaf.signed_by(&issuer)?;
+    write_public(&out, cert.pem().as_bytes())?;
+    Ok(Signed {
+        principal,
+        cert: out,
+        serial,
+    })
+}
+
+/// Why a certificate is revoked (RFC 5280 reason codes that make sense here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevokeReason {
+    /// No particular reason given.
+    Unspecified,
+    /// The private key was (or may have been) disclosed.
+    KeyCompromise,
+    /// The holder's name or role changed.
+    AffiliationChanged,
+    /// Replaced by a new certificate.
+    Superseded,
+    /// The participant left the federation.
+    CessationOfOperation,
+    /// The participant may no longer take part.
+    PrivilegeWithdrawn,
+}
+
+impl RevokeReason {
+    /// All reasons, in declaration order.
+    pub const ALL: [RevokeReason; 6] = [
+        RevokeReason::Unspecified,
+        RevokeReason::KeyCompromise,
+        RevokeReason::AffiliationChanged,
+        RevokeReason::Superseded,
+        RevokeReason::CessationOfOperation,
+        RevokeReason::PrivilegeWithdrawn,
+    ];
+
+    /// The kebab-case name used on the command line and in `revoked.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeReason::Unspecified => "unspecified",
+            RevokeReason::KeyCompromise => "key-compromise",
+            RevokeReason::AffiliationChanged => "affiliation-changed",
+            RevokeReason::Superseded => "superseded",
+            RevokeReason::CessationOfOperation => "cessation-of-operation",
+            RevokeReason::PrivilegeWithdrawn => "privilege-withdrawn",
+        }
+    }
+
+    fn rcgen(self) -> RevocationReason {
+        match self {
+            RevokeReason::Unspecified => RevocationReason::Unspecified,
+            RevokeReason::KeyCompromise => RevocationReason::KeyCompromise,
+            RevokeReason::AffiliationChanged => RevocationReason::AffiliationChanged,
+            RevokeReason::Superseded => RevocationReason::Superseded,
+            RevokeReason::CessationOfOperation => RevocationReason::CessationOfOperation,
+            RevokeReason::PrivilegeWithdrawn => RevocationReason::PrivilegeWithdrawn,
+        }
+    }
+}
+
+impl fmt::Display for RevokeReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RevokeReason {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RevokeReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown revocation reason {s:?}"))
+    }
+}
+
+/// One revoked certificate, as recorded in `revoked.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Serial number, lowercase hex without separators or leading zero bytes.
+    pub serial: String,
+    /// The principal, when known (revoked by name, or read from the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// When the CA processed the revocation.
+    #[serde(with = "time::serde::rfc3339")]
+    pub revoked_at: OffsetDateTime,
+    /// Why.
+    pub reason: RevokeReason,
+}
+
+/// The CA's revocation database, `DIR/revoked.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationDb {
+    /// Number of the last CRL written (each CRL gets the next number).
+    pub crl_number: u64,
+    /// Every revoked certificate, oldest first.
+    pub revoked: Vec<Revocation>,
+}
+
+/// What [`revoke`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    /// The revocation record (the earlier one if it was already revoked).
+    pub revocation: Revocation,
+    /// `false` if the serial was already on the list (the CRL is re-issued anyway).
+    pub newly_revoked: bool,
+    /// The CRL written.
+    pub crl: PathBuf,
+    /// Its CRL number.
+    pub crl_number: u64,
+}
+
+/// Revokes a certificate issued by the CA in `dir`, recording it in
+/// `dir/revoked.json` and re-issuing `dir/crl.pem`.
+///
+/// `target` is either a participant NAME (its serial is read from
+/// `dir/NAME.pem`, which must have been issued by this CA) or a serial number
+/// in hex (colons allowed). Revoking a serial twice keeps the first record.
+pub fn revoke(dir: &Path, target: &str, reason: RevokeReason) -> Result<Revoked, PkiError> {
+    let target = target.trim();
+    let by_name = dir.join(format!("{target}.pem"));
+    let (serial, principal) = if validate_name(target).is_ok() && by_name.is_file() {
+        if target == "ca" {
+            return Err(PkiError::InvalidName {
+                name: target.to_owned(),
+                reason: "the CA cannot revoke itself; create a new CA with `pki init --force`",
+            });
+        }
+        let (serial, principal) = serial_of_issued(dir, &by_name)?;
+        (serial, principal.map(|p| p.to_string()))
+    } else if let Some(serial) = parse_serial(target) {
+        (serial, None)
+    } else {
+        return Err(PkiError::UnknownRevokeTarget {
+            target: target.to_owned(),
+            path: by_name,
+        });
+    };
+
+    let db_path = dir.join(REVOKED_FILE);
+    let mut db = read_revocation_db(&db_path)?;
+    let existing = db.revoked.iter().find(|r| r.serial == serial).cloned();
+    let newly_revoked = existing.is_none();
+    let revocation = match existing {
+        Some(r) => r,
+        None => {
+            let r = Revocation {
+                serial,
+                principal,
+                revoked_at: OffsetDateTime::now_utc(),
+                reason,
+            };
+            db.revoked.push(r.clone());
+            r
+        }
+    };
+    let (crl, crl_number) = write_crl_from(dir, &db_path, &mut db)?;
+    Ok(Revoked {
+        revocation,
+        newly_revoked,
+        crl,
+        crl_number,
+    })
+}
+
+/// Re-issues `dir/crl.pem` from `dir/revoked.json` (an empty CRL if nothing
+/// was revoked), with a fresh next-update time of [`CRL_VALIDITY_DAYS`] days.
+/// Returns the CRL file and its number.
+pub fn write_crl(dir: &Path) -> Result<(PathBuf, u64), PkiError> {
+    let db_path = dir.join(REVOKED_FILE);
+    let mut db = read_revocation_db(&db_path)?;
+    write_crl_from(dir, &db_path, &mut db)
+}
+
+/// Reads `dir/revoked.json`; a missing file is an empty database.
+pub fn read_revocations(dir: &Path) -> Result<RevocationDb, PkiError> {
+    read_revocation_db(&dir.join(REVOKED_FILE))
+}
+
+fn read_revocation_db(path: &Path) -> Result<RevocationDb, PkiError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RevocationDb::default()),
+        Err(source) => {
+            return Err(PkiError::Io {
+                action: "read",
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    serde_json::from_str(&text).map_err(|e| PkiError::RevocationDb {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn write_crl_from(
+    dir: &Path,
+    db_path: &Path,
+    db: &mut RevocationDb,
+) -> Result<(PathBuf, u64), PkiError> {
+    let issuer = load_issuer(&dir.join(CA_CERT_FILE), &dir.join(CA_KEY_FILE), None)?;
+    let crl_number = db.crl_number + 1;
+    let now = OffsetDateTime::now_utc();
+    let mut revoked_certs = Vec::with_capacity(db.revoked.len());
+    for r in &db.revoked {
+        let bytes = parse_serial(&r.serial)
+            .and_then(|s| hex_bytes(&s))
+            .ok_or_else(|| PkiError::RevocationDb {
+                path: db_path.to_owned(),
+                reason: format!("bad serial {:?}", r.serial),
+            })?;
+        revoked_certs.push(RevokedCertParams {
+            serial_number: SerialNumber::from_slice(&bytes),
+            revocation_time: r.revoked_at,
+            reason_code: Some(r.reason.rcgen()),
+            invalidity_date: None,
+        });
+    }
+    let params = CertificateRevocationListParams {
+        this_update: now - Duration::minutes(1),
+        next_update: now + Duration::days(CRL_VALIDITY_DAYS),
+        crl_number: SerialNumber::from(crl_number),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    let crl = params.signed_by(&issuer)?;
+
+    db.crl_number = crl_number;
+    let json = serde_json::to_string_pretty(db).map_err(|e| PkiError::RevocationDb {
+        path: db_path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    // The database first: a CRL never lists less than the database says.
+    write_atomically(db_path, format!("{json}\n").as_bytes())?;
+    let crl_path = dir.join(CRL_FILE);
+    write_atomically(&crl_path, crl.pem()?.as_bytes())?;
+    Ok((crl_path, crl_number))
+}
+
+/// The serial (hex) and principal of `cert_path`, checking that the CA in
+/// `dir` issued it.
+fn serial_of_issued(dir: &Path, cert_path: &Path) -> Result<(String, Option<Principal>), PkiError> {
+    let ca_path = dir.join(CA_CERT_FILE);
+    let ca_pem = read_to_string(&ca_path)?;
+    let ca_der = first_certificate(&ca_path, ca_pem.as_bytes())?;
+    let (_, ca) = X509Certificate::from_der(&ca_der).map_err(|e| PkiError::CertFile {
+        path: ca_path.clone(),
+        reason: format!("invalid X.509: {e}"),
+    })?;
+    let pem = read_to_string(cert_path)?;
+    let der = first_certificate(cert_path, pem.as_bytes())?;
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| PkiError::CertFile {
+        path: cert_path.to_owned(),
+        reason: format!("invalid X.509: {e}"),
+    })?;
+    if cert.verify_signature(Some(ca.public_key())).is_err() {
+        return Err(PkiError::CertFile {
+            path: cert_path.to_owned(),
+            reason: format!("not issued by the CA {}", ca_path.display()),
+        });
+    }
+    Ok((serial_hex(cert.raw_serial()), principal_of(&der).ok()))
+}
+
+fn first_certificate(path: &Path, pem: &[u8]) -> Result<Vec<u8>, PkiError> {
+    let bad = |reason: String| PkiError::CertFile {
+        path: path.to_owned(),
+        reason,
+    };
+    for block in Pem::iter_from_buffer(pem) {
+        let block = block.map_err(|e| bad(format!("invalid PEM: {e}")))?;
+        if block.label == "CERTIFICATE" {
+            return Ok(block.contents);
+        }
+    }
+    Err(bad("no CERTIFICATE block".to_owned()))
+}
+
+/// Lowercase hex of a serial's bytes, without leading zero bytes.
+pub fn serial_hex(bytes: &[u8]) -> String {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    let trimmed = &bytes[start..];
+    if trimmed.is_empty() {
+        return "00".to_owned();
+    }
+    trimmed.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Normalises a hex serial (`0x` prefix and `:` separators allowed) to the
+/// [`serial_hex`] form; `None` if it is not hex.
+fn parse_serial(s: &str) -> Option<String> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    let digits: String = s.chars().filter(|&c| c != ':').collect();
+    if digits.is_empty() || digits.len() > 40 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let padded = if digits.len() % 2 == 1 {
+        format!("0{digits}")
+    } else {
+        digits
+    };
+    Some(serial_hex(&hex_bytes(&padded)?))
+}
+
+fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn refuse_reserved(name: &str) -> Result<(), PkiError> {
+    if name == "ca" {
+        return Err(PkiError::InvalidName {
+            name: name.to_owned(),
+            reason: "\"ca\" is reserved for the CA's own files",
+        });
+    }
+    Ok(())
+}
+
+/// The CA-controlled parameters of every leaf certificate.
+fn leaf_params(
+    name: &str,
+    sans: Vec<SanType>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<CertificateParams, PkiError> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = subject(name);
     params.subject_alt_names = sans;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -341,98 +845,31 @@ pub fn issue(dir: &Path, req: &IssueRequest) -> Result<IssuedPaths, PkiError> {
     params.not_before = not_before;
     params.not_after = not_after;
     params.serial_number = Some(random_serial()?);
-    let cert = params.signed_by(&key, &issuer)?;
-
-    write_private(&paths.key, key.serialize_pem().as_bytes(), req.force)?;
-    write_public(&paths.cert, cert.pem().as_bytes())?;
-    Ok(paths)
+    Ok(params)
 }
 
-/// Extracts the [`Principal`] from a DER-encoded certificate's
-/// `urn:tudashalo:ROLE:NAME` URI SAN.
-///
-/// This does **not** verify the certificate; call it on a peer certificate that
-/// the TLS layer has already validated against the federation CA.
-pub fn principal_of(cert_der: &[u8]) -> Result<Principal, PkiError> {
-    let (rest, cert) = X509Certificate::from_der(cert_der)
-        .map_err(|e| PkiError::CertParse(format!("invalid DER X.509: {e}")))?;
-    if !rest.is_empty() {
-        return Err(PkiError::CertParse(format!(
-            "{} trailing bytes after the certificate",
-            rest.len()
-        )));
-    }
-    let san = cert
-        .subject_alternative_name()
-        .map_err(|e| PkiError::CertParse(format!("bad subjectAltName extension: {e}")))?
-        .ok_or(PkiError::NoPrincipal)?;
-
-    let mut found: Option<Principal> = None;
-    for gn in &san.value.general_names {
-        let GeneralName::URI(uri) = gn else { continue };
-        let Some(rest) = uri.strip_prefix(URN_PREFIX) else {
-            continue;
-        };
-        let principal = parse_principal(uri, rest)?;
-        if found.is_some() {
-            return Err(PkiError::AmbiguousPrincipal);
+/// Writes `path` through a temporary file in the same directory and a
+/// rename, so that a reader (e.g. a server reloading its CRL) never sees a
+/// half-written file.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    let io_err = |action, path: &Path| {
+        let path = path.to_owned();
+        move |source| PkiError::Io {
+            action,
+            path,
+            source,
         }
-        found = Some(principal);
-    }
-    found.ok_or(PkiError::NoPrincipal)
-}
-
-/// Like [`principal_of`], for the first `CERTIFICATE` block of a PEM buffer.
-pub fn principal_of_pem(pem: &[u8]) -> Result<Principal, PkiError> {
-    for block in Pem::iter_from_buffer(pem) {
-        let block = block.map_err(|e| PkiError::CertParse(format!("invalid PEM: {e}")))?;
-        if block.label == "CERTIFICATE" {
-            return principal_of(&block.contents);
-        }
-    }
-    Err(PkiError::CertParse(
-        "no CERTIFICATE block in PEM".to_owned(),
-    ))
-}
-
-/// Checks that `name` is a slug: `[a-z0-9][a-z0-9_-]{0,62}`.
-pub fn validate_name(name: &str) -> Result<(), PkiError> {
-    let err = |reason| {
-        Err(PkiError::InvalidName {
-            name: name.to_owned(),
-            reason,
-        })
     };
-    let mut bytes = name.bytes();
-    let Some(first) = bytes.next() else {
-        return err("must not be empty");
-    };
-    if name.len() > 63 {
-        return err("must be at most 63 characters");
-    }
-    if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
-        return err("must start with a lowercase ASCII letter or digit");
-    }
-    if !bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-') {
-        return err("may contain only lowercase ASCII letters, digits, '_' and '-'");
-    }
-    Ok(())
-}
-
-fn parse_principal(uri: &str, rest: &str) -> Result<Principal, PkiError> {
-    let bad = |reason: String| PkiError::BadPrincipal {
-        uri: uri.to_owned(),
-        reason,
-    };
-    let (role, name) = rest
-        .split_once(':')
-        .ok_or_else(|| bad("expected ROLE:NAME after the prefix".to_owned()))?;
-    let role = role.parse::<Role>().map_err(|e| bad(e.to_string()))?;
-    validate_name(name).map_err(|e| bad(e.to_string()))?;
-    Ok(Principal {
-        role,
-        name: name.to_owned(),
-    })
+    let mut file = fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
+    file.write_all(contents).map_err(io_err("write", &tmp))?;
+    file.sync_all().map_err(io_err("sync", &tmp))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(io_err("rename into place", path))
 }
 
 fn subject(common_name: &str) -> DistinguishedName {
@@ -464,14 +901,14 @@ fn random_serial() -> Result<SerialNumber, PkiError> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
-fn subject_alt_names(req: &IssueRequest) -> Result<Vec<SanType>, PkiError> {
+fn subject_alt_names(role: Role, name: &str, hosts: &[String]) -> Result<Vec<SanType>, PkiError> {
     let uri = Principal {
-        role: req.role,
-        name: req.name.clone(),
+        role,
+        name: name.to_owned(),
     }
     .uri();
     let mut sans = vec![SanType::URI(uri.try_into()?)];
-    if req.hosts.is_empty() {
+    if hosts.is_empty() {
         sans.push(SanType::DnsName("localhost".try_into()?));
         sans.push(SanType::IpAddress(IpAddr::from([127, 0, 0, 1])));
         sans.push(SanType::IpAddress(IpAddr::from([
@@ -479,7 +916,7 @@ fn subject_alt_names(req: &IssueRequest) -> Result<Vec<SanType>, PkiError> {
         ])));
         return Ok(sans);
     }
-    for host in &req.hosts {
+    for host in hosts {
         let san = host_san(host)?;
         if !sans.contains(&san) {
             sans.push(san);
@@ -531,11 +968,12 @@ fn host_san(host: &str) -> Result<SanType, PkiError> {
 }
 
 /// Loads the CA certificate and key, checks that they belong together, that
-/// the certificate is a usable CA, and that it is valid until `leaf_not_after`.
+/// the certificate is a usable CA, and that it is valid until `leaf_not_after`
+/// (if given).
 fn load_issuer(
     cert_path: &Path,
     key_path: &Path,
-    leaf_not_after: OffsetDateTime,
+    leaf_not_after: Option<OffsetDateTime>,
 ) -> Result<Issuer<'static, KeyPair>, PkiError> {
     let cert_pem = read_to_string(cert_path)?;
     let key_pem = read_to_string(key_path)?;
@@ -578,7 +1016,9 @@ fn load_issuer(
             x509.validity().not_after
         )));
     }
-    if x509.validity().not_after.timestamp() < leaf_not_after.unix_timestamp() {
+    if let Some(leaf_not_after) = leaf_not_after
+        && x509.validity().not_after.timestamp() < leaf_not_after.unix_timestamp()
+    {
         return Err(PkiError::OutlivesCa {
             path: cert_path.to_owned(),
             ca_not_after: x509.validity().not_after.to_string(),
@@ -687,8 +1127,10 @@ fn write_public(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::certificate::X509Certificate;
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
     use x509_parser::oid_registry::OID_X509_EXT_EXTENDED_KEY_USAGE;
+    use x509_parser::prelude::FromDer;
 
     fn req(name: &str, role: Role) -> IssueRequest {
         IssueRequest {
@@ -728,7 +1170,7 @@ mod tests {
         }
         assert!(matches!(
             "admin".parse::<Role>(),
-            Err(PkiError::UnknownRole(_))
+            Err(IdentityError::UnknownRole(_))
         ));
         assert!("Node".parse::<Role>().is_err());
     }
@@ -871,15 +1313,15 @@ mod tests {
         let ca_pem = fs::read(tmp.path().join("ca.pem")).unwrap();
         assert!(matches!(
             principal_of_pem(&ca_pem),
-            Err(PkiError::NoPrincipal)
+            Err(IdentityError::NoPrincipal)
         ));
         assert!(matches!(
             principal_of(b"garbage"),
-            Err(PkiError::CertParse(_))
+            Err(IdentityError::CertParse(_))
         ));
         assert!(matches!(
             principal_of_pem(b"garbage"),
-            Err(PkiError::CertParse(_))
+            Err(IdentityError::CertParse(_))
         ));
     }
 
@@ -895,7 +1337,10 @@ mod tests {
             params.subject_alt_names = vec![SanType::URI(uri.try_into().unwrap())];
             let cert = params.self_signed(&key).unwrap();
             let err = principal_of(cert.der()).unwrap_err();
-            assert!(matches!(err, PkiError::BadPrincipal { .. }), "{uri}: {err}");
+            assert!(
+                matches!(err, IdentityError::BadPrincipal { .. }),
+                "{uri}: {err}"
+            );
         }
         let mut params = CertificateParams::default();
         params.subject_alt_names = vec![
@@ -905,7 +1350,7 @@ mod tests {
         let cert = params.self_signed(&key).unwrap();
         assert!(matches!(
             principal_of(cert.der()),
-            Err(PkiError::AmbiguousPrincipal)
+            Err(IdentityError::AmbiguousPrincipal)
         ));
     }
 
@@ -929,7 +1374,11 @@ mod tests {
         ] {
             let err = issue(tmp.path(), &req(name, Role::Node)).unwrap_err();
             assert!(
-                matches!(err, PkiError::InvalidName { .. }),
+                matches!(
+                    err,
+                    PkiError::InvalidName { .. }
+                        | PkiError::Identity(IdentityError::InvalidName { .. })
+                ),
                 "{name:?}: {err}"
             );
         }
@@ -1018,5 +1467,282 @@ mod tests {
         fs::copy(other.path().join("leaf.key"), other.path().join("ca.key")).unwrap();
         let err = issue(other.path(), &req("y", Role::Node)).unwrap_err();
         assert!(matches!(err, PkiError::CertFile { .. }), "{err}");
+    }
+
+    fn x509_of(path: &Path) -> Vec<u8> {
+        pem_der(path)
+    }
+
+    #[test]
+    fn csr_then_sign_verifies_and_keeps_principal() {
+        let ca_dir = tempfile::tempdir().unwrap();
+        init_ca(ca_dir.path(), "Test CA", 365, false).unwrap();
+        let node_dir = tempfile::tempdir().unwrap();
+        let node_dir = node_dir.path().join("edeleny");
+        let csr = create_csr(
+            &node_dir,
+            &CsrRequest {
+                name: "edelenyi".into(),
+                role: Role::Node,
+                hosts: vec!["edeleny.example.hu".into(), "10.1.2.3".into()],
+                force: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(csr.key, node_dir.join("edelenyi.key"));
+        assert_eq!(csr.csr, node_dir.join("edelenyi.csr"));
+        #[cfg(unix)]
+        assert_eq!(mode(&csr.key), 0o600);
+        let csr_text = fs::read_to_string(&csr.csr).unwrap();
+        assert!(csr_text.contains("BEGIN CERTIFICATE REQUEST"), "{csr_text}");
+        assert!(!csr_text.contains("PRIVATE KEY"));
+        // A second request would replace the key: refused.
+        let again = create_csr(
+            &node_dir,
+            &CsrRequest {
+                name: "edelenyi".into(),
+                role: Role::Node,
+                hosts: Vec::new(),
+                force: false,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(again, PkiError::AlreadyExists { .. }), "{again}");
+
+        // The wrong expected role is refused, naming the file.
+        let err = sign_csr(
+            ca_dir.path(),
+            &SignRequest {
+                csr: csr.csr.clone(),
+                role: Some(Role::Hub),
+                days: 30,
+                out: None,
+                force: false,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, PkiError::Csr { .. }), "{err}");
+        assert!(err.to_string().contains("edelenyi.csr"), "{err}");
+
+        let signed = sign_csr(
+            ca_dir.path(),
+            &SignRequest {
+                csr: csr.csr.clone(),
+                role: Some(Role::Node),
+                days: 30,
+                out: None,
+                force: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(signed.cert, ca_dir.path().join("edelenyi.pem"));
+        assert_eq!(
+            signed.principal,
+            Principal {
+                role: Role::Node,
+                name: "edelenyi".into()
+            }
+        );
+        // Not twice without --force.
+        let err = sign_csr(
+            ca_dir.path(),
+            &SignRequest {
+                csr: csr.csr.clone(),
+                role: None,
+                days: 30,
+                out: None,
+                force: false,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, PkiError::FileExists { .. }), "{err}");
+
+        let ca_der = x509_of(&ca_dir.path().join("ca.pem"));
+        let (_, ca) = X509Certificate::from_der(&ca_der).unwrap();
+        let der = x509_of(&signed.cert);
+        let (_, leaf) = X509Certificate::from_der(&der).unwrap();
+        leaf.verify_signature(Some(ca.public_key())).unwrap();
+        assert_eq!(serial_hex(leaf.raw_serial()), signed.serial);
+        assert_eq!(principal_of(&der).unwrap(), signed.principal);
+        assert!(!leaf.basic_constraints().unwrap().unwrap().value.ca);
+        let sans = &leaf
+            .subject_alternative_name()
+            .unwrap()
+            .unwrap()
+            .value
+            .general_names;
+        assert!(sans.contains(&GeneralName::DNSName("edeleny.example.hu")));
+        assert!(sans.contains(&GeneralName::IPAddress(&[10, 1, 2, 3])));
+
+        // The certificate belongs to the key that stayed with the node.
+        let key = KeyPair::from_pem(&fs::read_to_string(&csr.key).unwrap()).unwrap();
+        assert_eq!(
+            leaf.public_key().subject_public_key.data.as_ref(),
+            key.public_key_raw()
+        );
+    }
+
+    #[test]
+    fn sign_refuses_requests_without_principal() {
+        let ca_dir = tempfile::tempdir().unwrap();
+        init_ca(ca_dir.path(), "Test CA", 365, false).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cases: [(&str, Vec<SanType>); 3] = [
+            ("none", vec![SanType::DnsName("x.hu".try_into().unwrap())]),
+            (
+                "bad-role",
+                vec![SanType::URI("urn:tudashalo:admin:x".try_into().unwrap())],
+            ),
+            (
+                "email",
+                vec![
+                    SanType::URI("urn:tudashalo:node:x".try_into().unwrap()),
+                    SanType::Rfc822Name("a@b.hu".try_into().unwrap()),
+                ],
+            ),
+        ];
+        for (label, sans) in cases {
+            let mut params = CertificateParams::default();
+            params.subject_alt_names = sans;
+            let path = ca_dir.path().join(format!("{label}.csr"));
+            fs::write(
+                &path,
+                params.serialize_request(&key).unwrap().pem().unwrap(),
+            )
+            .unwrap();
+            let err = sign_csr(
+                ca_dir.path(),
+                &SignRequest {
+                    csr: path,
+                    role: None,
+                    days: 30,
+                    out: None,
+                    force: false,
+                },
+            )
+            .unwrap_err();
+            assert!(matches!(err, PkiError::Csr { .. }), "{label}: {err}");
+            assert!(err.to_string().contains(&format!("{label}.csr")), "{err}");
+        }
+        let garbage = ca_dir.path().join("garbage.csr");
+        fs::write(&garbage, "not a csr").unwrap();
+        let err = sign_csr(
+            ca_dir.path(),
+            &SignRequest {
+                csr: garbage,
+                role: None,
+                days: 30,
+                out: None,
+                force: false,
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("garbage.csr"), "{err}");
+        // Nothing was written.
+        assert!(!ca_dir.path().join("x.pem").exists());
+    }
+
+    fn crl_serials(dir: &Path) -> (Vec<String>, u64) {
+        let pem = fs::read(dir.join(CRL_FILE)).unwrap();
+        let block = Pem::iter_from_buffer(&pem).next().unwrap().unwrap();
+        assert_eq!(block.label, "X509 CRL");
+        let (_, crl) = x509_parser::parse_x509_crl(&block.contents).unwrap();
+        let ca_der = x509_of(&dir.join("ca.pem"));
+        let (_, ca) = X509Certificate::from_der(&ca_der).unwrap();
+        crl.verify_signature(ca.public_key()).unwrap();
+        assert!(
+            crl.next_update().unwrap().timestamp() > OffsetDateTime::now_utc().unix_timestamp()
+        );
+        let number: u64 = crl.crl_number().unwrap().to_string().parse().unwrap();
+        let serials = crl
+            .iter_revoked_certificates()
+            .map(|r| serial_hex(r.raw_serial()))
+            .collect();
+        (serials, number)
+    }
+
+    #[test]
+    fn revoke_by_name_and_serial_writes_crl() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        init_ca(dir, "Test CA", 365, false).unwrap();
+        let a = issue(dir, &req("edelenyi", Role::Node)).unwrap();
+        let b = issue(dir, &req("hub1", Role::Hub)).unwrap();
+        let serial_of = |p: &Path| {
+            let der = x509_of(p);
+            serial_hex(X509Certificate::from_der(&der).unwrap().1.raw_serial())
+        };
+        let (sa, sb) = (serial_of(&a.cert), serial_of(&b.cert));
+
+        let done = revoke(dir, "edelenyi", RevokeReason::KeyCompromise).unwrap();
+        assert!(done.newly_revoked);
+        assert_eq!(done.revocation.serial, sa);
+        assert_eq!(done.revocation.principal.as_deref(), Some("node:edelenyi"));
+        assert_eq!(done.crl, dir.join("crl.pem"));
+        assert_eq!(crl_serials(dir), (vec![sa.clone()], 1));
+
+        // By serial, with colons and upper case.
+        let colons: String = sb
+            .to_uppercase()
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(":");
+        let done = revoke(dir, &colons, RevokeReason::Superseded).unwrap();
+        assert!(done.newly_revoked);
+        assert_eq!(done.revocation.principal, None);
+        assert_eq!(crl_serials(dir), (vec![sa.clone(), sb.clone()], 2));
+
+        // Twice: the first record stays, the CRL is re-issued.
+        let done = revoke(dir, "edelenyi", RevokeReason::Unspecified).unwrap();
+        assert!(!done.newly_revoked);
+        assert_eq!(done.revocation.reason, RevokeReason::KeyCompromise);
+        assert_eq!(crl_serials(dir).1, 3);
+
+        let db = read_revocations(dir).unwrap();
+        assert_eq!(db.crl_number, 3);
+        assert_eq!(db.revoked.len(), 2);
+        let json = fs::read_to_string(dir.join(REVOKED_FILE)).unwrap();
+        assert!(json.contains("\"key-compromise\""), "{json}");
+
+        let (_, n) = write_crl(dir).unwrap();
+        assert_eq!(n, 4);
+
+        // Unknown names, the CA itself and foreign certificates are refused.
+        let err = revoke(dir, "nobody-here", RevokeReason::Unspecified).unwrap_err();
+        assert!(matches!(err, PkiError::UnknownRevokeTarget { .. }), "{err}");
+        assert!(err.to_string().contains("nobody-here.pem"), "{err}");
+        assert!(revoke(dir, "ca", RevokeReason::Unspecified).is_err());
+        let other = tempfile::tempdir().unwrap();
+        init_ca(other.path(), "Other CA", 365, false).unwrap();
+        let foreign = issue(other.path(), &req("stranger", Role::Node)).unwrap();
+        fs::copy(&foreign.cert, dir.join("stranger.pem")).unwrap();
+        let err = revoke(dir, "stranger", RevokeReason::Unspecified).unwrap_err();
+        assert!(matches!(err, PkiError::CertFile { .. }), "{err}");
+
+        // A corrupt database is reported with its path and left alone.
+        fs::write(dir.join(REVOKED_FILE), "{").unwrap();
+        let err = revoke(dir, "hub1", RevokeReason::Unspecified).unwrap_err();
+        assert!(err.to_string().contains("revoked.json"), "{err}");
+        assert_eq!(fs::read_to_string(dir.join(REVOKED_FILE)).unwrap(), "{");
+    }
+
+    #[test]
+    fn issue_valid_between_allows_expired_certificates() {
+        let tmp = tempfile::tempdir().unwrap();
+        init_ca(tmp.path(), "Test CA", 365, false).unwrap();
+        let now = SystemTime::now();
+        let day = std::time::Duration::from_secs(86_400);
+        let leaf = issue_valid_between(
+            tmp.path(),
+            &req("old", Role::Node),
+            now - 3 * day,
+            now - day,
+        )
+        .unwrap();
+        let der = x509_of(&leaf.cert);
+        let (_, x509) = X509Certificate::from_der(&der).unwrap();
+        assert!(!x509.validity().is_valid());
     }
 }

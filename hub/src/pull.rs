@@ -85,6 +85,7 @@ pub async fn run(args: PullArgs) -> Result<PullSummary> {
         cert: args.cert.clone(),
         key: args.key.clone(),
         ca: args.ca.clone(),
+        crl: None,
     }
     .load()?;
     let mut client = tls.connect(&args.hub).await?;
@@ -108,13 +109,18 @@ pub async fn run(args: PullArgs) -> Result<PullSummary> {
         .into_inner();
     let sink: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let mut writer = Writer::new(args.format, &args.by, sink)?;
     let mut summary = PullSummary::default();
-    while let Some(chunk) = stream.message().await.with_context(|| format!("aggregate at {}", args.hub))? {
+    while let Some(chunk) = stream
+        .message()
+        .await
+        .with_context(|| format!("aggregate at {}", args.hub))?
+    {
         for cell in &chunk.cells {
             summary.cells += 1;
             summary.confidential += u64::from(cell.status != "F");
@@ -132,16 +138,33 @@ pub async fn run(args: PullArgs) -> Result<PullSummary> {
 fn report(summary: &PullSummary) {
     let mut err = std::io::stderr().lock();
     for m in &summary.members {
-        let message = if m.message.is_empty() { String::new() } else { format!("  {}", m.message) };
-        let _ = writeln!(err, "member {:<28} {:<12} {:>6} ms{message}", m.member, state_name(m.state), m.latency_ms);
+        let message = if m.message.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", m.message)
+        };
+        let _ = writeln!(
+            err,
+            "member {:<28} {:<12} {:>6} ms{message}",
+            m.member,
+            state_name(m.state),
+            m.latency_ms
+        );
     }
     let _ = writeln!(
         err,
         "{} cells, {} confidential (no value), {} incomplete",
         summary.cells, summary.confidential, summary.incomplete
     );
-    if summary.members.iter().any(|m| m.state != MemberState::Ok as i32) {
-        let _ = writeln!(err, "partial answer: cells that lack a member's contribution are marked incomplete");
+    if summary
+        .members
+        .iter()
+        .any(|m| m.state != MemberState::Ok as i32)
+    {
+        let _ = writeln!(
+            err,
+            "partial answer: cells that lack a member's contribution are marked incomplete"
+        );
     }
 }
 
@@ -173,15 +196,32 @@ impl Writer {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(sink);
                 let mut header: Vec<&str> = w.keys.iter().map(String::as_str).collect();
-                header.extend(["indicator", "value", "unit", "n", "status", "incomplete", "flags"]);
+                header.extend([
+                    "indicator",
+                    "value",
+                    "unit",
+                    "n",
+                    "status",
+                    "incomplete",
+                    "flags",
+                ]);
                 csv.write_record(&header)?;
                 w.csv = Some(csv);
             }
             Format::SdmxCsv => {
                 let mut csv = csv::Writer::from_writer(sink);
-                let mut header = vec!["STRUCTURE".to_string(), "STRUCTURE_ID".into(), "ACTION".into(), "INDICATOR".into()];
+                let mut header = vec![
+                    "STRUCTURE".to_string(),
+                    "STRUCTURE_ID".into(),
+                    "ACTION".into(),
+                    "INDICATOR".into(),
+                ];
                 header.extend(w.keys.iter().map(|k| sdmx_dimension(k).to_string()));
-                header.extend(["OBS_VALUE".to_string(), "UNIT_MEASURE".into(), "CONF_STATUS".into()]);
+                header.extend([
+                    "OBS_VALUE".to_string(),
+                    "UNIT_MEASURE".into(),
+                    "CONF_STATUS".into(),
+                ]);
                 csv.write_record(&header)?;
                 w.csv = Some(csv);
             }
@@ -205,7 +245,11 @@ impl Writer {
 
     fn cell(&mut self, cell: &pb::Cell) -> Result<()> {
         let value = cell.value.map(format_value).unwrap_or_default();
-        let keys: Vec<String> = self.keys.iter().map(|k| self.key_value(cell, k).to_string()).collect();
+        let keys: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| self.key_value(cell, k).to_string())
+            .collect();
         match self.format {
             Format::Csv => {
                 let mut row = keys;
@@ -223,7 +267,12 @@ impl Writer {
                 }
             }
             Format::SdmxCsv => {
-                let mut row = vec!["dataflow".to_string(), SDMX_DATAFLOW.to_string(), "I".into(), cell.indicator.clone()];
+                let mut row = vec![
+                    "dataflow".to_string(),
+                    SDMX_DATAFLOW.to_string(),
+                    "I".into(),
+                    cell.indicator.clone(),
+                ];
                 row.extend(keys);
                 row.extend([value, cell.unit.clone(), cell.status.clone()]);
                 if let Some(csv) = &mut self.csv {
@@ -267,7 +316,11 @@ impl Writer {
                     json!({"member": m.member, "state": state_name(m.state), "latency_ms": m.latency_ms, "message": m.message})
                 })
                 .collect();
-            write!(sink, "\n],\"members\":{}}}\n", serde_json::Value::Array(members))?;
+            write!(
+                sink,
+                "\n],\"members\":{}}}\n",
+                serde_json::Value::Array(members)
+            )?;
             sink.flush()?;
         }
         Ok(())

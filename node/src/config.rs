@@ -26,6 +26,13 @@ pub struct NodeConfig {
     pub tls: Option<TlsConfig>,
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Who may ask what; see [`crate::policy`]. Absent: deny by default.
+    #[serde(default)]
+    pub policy: crate::policy::PolicyConfig,
+    /// Disclosure control for what this node publishes; it may tighten the
+    /// federation's defaults, never loosen them.
+    #[serde(default)]
+    pub disclosure: crate::disclosure::Rules,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +107,10 @@ impl NodeConfig {
         if self.limits.max_body_bytes == 0 {
             return Err("limits.max_body_bytes must be positive".into());
         }
+        crate::policy::Policy::from_config(&self.name, &self.policy)?;
+        self.disclosure
+            .validate()
+            .map_err(|e| format!("disclosure: {e}"))?;
         Ok(())
     }
 }
@@ -147,6 +158,34 @@ listen = "{DEFAULT_LISTEN}"
 [limits]
 # The largest document body accepted at import, in bytes (8 MiB).
 max_body_bytes = {max_body}
+
+# Disclosure control for the aggregates this node publishes. A node may
+# tighten these federation defaults, never loosen them.
+# [disclosure]
+# min_contributors = 3     # fewer contributing settlements: confidential
+# count_unit = "fő"        # counts in this unit ...
+# max_small_count = 2.0    # ... of 1 or 2 are confidential
+# dominance_n = 2          # the n largest contributions ...
+# dominance_k = 85.0       # ... holding more than k % of a sum: confidential
+
+# Who may ask this node what over gRPC. Everything not allowed is refused.
+# Callers are named by their certificates, "role:name".
+[policy]
+# The hubs of this node (role hub): they may search, get documents and
+# aggregate at settlement level and coarser, and relay requests on behalf of
+# others (who must then be allowed themselves). `local` documents never leave.
+hubs = []
+# Operators (role operator) who own this node: they may do everything and see
+# `local` documents too. Default: the node's own name.
+# operators = ["{name}"]
+# The national role may aggregate at this level and coarser: "kisterseg"
+# (default), "settlement" or "none". It may not search.
+# national_granularity = "kisterseg"
+# Extra grants: principal "role:name" or "role:*"; allow any of search, get,
+# aggregate_settlement, aggregate_kisterseg, admin.
+# [[policy.grant]]
+# principal = "operator:analyst"
+# allow = ["search", "get"]
 "#,
         display_name = display_name.replace('\\', "\\\\").replace('"', "\\\""),
         max_body = default_max_body(),

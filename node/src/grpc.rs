@@ -4,17 +4,29 @@
 //! (sled and tantivy calls may take milliseconds), and converts the result.
 //! A panic in the domain call surfaces as `Internal`, never as a dropped
 //! connection. This module and `server.rs` are the only ones that know tonic.
+//!
+//! Every RPC first identifies its caller and asks the node's policy
+//! ([`crate::policy`]) through [`FederationService::authorize`]; the answer
+//! decides which documents the caller sees. Every request, allowed or
+//! refused, ends as one entry in the node's audit log ([`crate::audit`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
+use tudashalo_proto::identity::peer_principal;
 use tudashalo_proto::pb;
 
+use crate::aggregate::{AggregateQuery, Cell, GroupKey};
+use crate::audit::{self, Outcome};
+use crate::disclosure;
 use crate::error::{Error, Result};
 use crate::model::Document;
 use crate::node::Node;
+use crate::policy::{Caller, Granularity, ON_BEHALF_OF_HEADER, Permission, VIA_HEADER};
 use crate::search::{Audience, CorpusStats, Cursor, Filters, Hit, SearchQuery, SearchResults};
+use tudashalo_proto::identity::Role;
 
 #[derive(Debug, Clone)]
 pub struct FederationService {
@@ -27,12 +39,156 @@ impl FederationService {
     }
 }
 
-/// Who the caller is, for visibility. Every caller has passed mTLS with a
-/// certificate of the federation CA; until per-node policy exists, each is
-/// treated as a federation member (public and federated documents, never
-/// local ones).
-fn audience<T>(_request: &Request<T>) -> Audience {
-    Audience::Federation
+/// An allowed request: who asked, which documents it may see, and its audit
+/// record, to be completed with the outcome by [`Access::finish`] (or
+/// [`FederationService::finish`]).
+#[derive(Debug)]
+pub struct Access {
+    pub caller: Caller,
+    pub audience: Audience,
+    pub record: audit::Record,
+}
+
+impl Access {
+    /// Appends the request's audit entry: `results` results left the node
+    /// and it ended with `outcome`. One sled transaction: call it on the
+    /// blocking pool, e.g. inside the RPC's `spawn_blocking`. An error means
+    /// the entry could not be written; the answer must then not be sent.
+    pub(crate) fn finish(
+        mut self,
+        node: &Node,
+        results: Option<u64>,
+        outcome: Outcome,
+    ) -> Result<()> {
+        self.record.results = results;
+        self.record.outcome = outcome;
+        node.audit().append(self.record).map(|_| ())
+    }
+}
+
+/// The single value of a relay header, if sent. Non-ASCII or repeated
+/// values are malformed.
+fn relay_header<T>(request: &Request<T>, name: &str) -> Result<Option<String>> {
+    let mut values = request.metadata().get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Error::InvalidRequest(format!(
+            "{name}: sent more than once"
+        )));
+    }
+    value
+        .to_str()
+        .map(|v| Some(v.to_string()))
+        .map_err(|_| Error::InvalidRequest(format!("{name}: not printable ASCII")))
+}
+
+impl FederationService {
+    /// Identifies the caller of `request` (its client certificate and the
+    /// relay headers [`ON_BEHALF_OF_HEADER`] and [`VIA_HEADER`]) and decides
+    /// `permission` by the node's policy. `record` describes the request for
+    /// the audit log (method, query or indicators and group-by); its
+    /// principal, on-behalf-of and via are filled in here.
+    ///
+    /// A refusal is appended to the audit log here (`denied: …`) and returned
+    /// as `PermissionDenied` (`Unauthenticated` without a usable client
+    /// certificate, `InvalidArgument` for a malformed relay header). An
+    /// allowed request must be completed with [`Access::finish`] or
+    /// [`FederationService::finish`], whatever its outcome.
+    pub(crate) async fn authorize<T>(
+        &self,
+        request: &Request<T>,
+        permission: Permission,
+        mut record: audit::Record,
+    ) -> Result<Access, Status> {
+        let Some(principal) = peer_principal(request) else {
+            record.principal = "unknown".into();
+            let why = "no client certificate with a urn:tudashalo:ROLE:NAME name";
+            record.outcome = Outcome::Denied(why.into());
+            self.append(record).await;
+            return Err(Status::unauthenticated(why));
+        };
+        record.principal = principal.to_string();
+        let headers = relay_header(request, ON_BEHALF_OF_HEADER)
+            .and_then(|behalf| Ok((behalf, relay_header(request, VIA_HEADER)?)));
+        let caller = headers.and_then(|(behalf, via)| {
+            record.on_behalf_of = behalf.clone();
+            record.via = via.iter().cloned().collect();
+            Caller::identify(principal, behalf.as_deref(), via.as_deref())
+        });
+        let decision = caller.and_then(|caller| {
+            record.on_behalf_of = caller.on_behalf_of.as_ref().map(ToString::to_string);
+            record.via = caller.via.clone();
+            let audience = self.node.policy().authorize(&caller, permission)?;
+            Ok((caller, audience))
+        });
+        match decision {
+            Ok((caller, audience)) => Ok(Access {
+                caller,
+                audience,
+                record,
+            }),
+            Err(e) => {
+                let why = match &e {
+                    Error::PermissionDenied(why) => why.clone(),
+                    other => other.to_string(),
+                };
+                tracing::info!(principal = %record.principal, method = %record.method, %why, "refused");
+                record.outcome = Outcome::Denied(why);
+                self.append(record).await;
+                Err(Status::from(e))
+            }
+        }
+    }
+
+    /// Like [`Access::finish`], from async code (on the blocking pool).
+    pub(crate) async fn finish(
+        &self,
+        access: Access,
+        results: Option<u64>,
+        outcome: Outcome,
+    ) -> Result<(), Status> {
+        let node = self.node.clone();
+        blocking(move || access.finish(&node, results, outcome)).await
+    }
+
+    /// Appends the entry of a refused request; a failure is only logged
+    /// (the request is refused anyway).
+    async fn append(&self, record: audit::Record) {
+        let node = self.node.clone();
+        if let Err(e) = blocking(move || node.audit().append(record).map(|_| ())).await {
+            tracing::error!(error = %e, "cannot append to the audit log");
+        }
+    }
+
+    /// Runs an allowed request's domain call on the blocking pool with the
+    /// caller's audience, and appends its audit entry there too (`results`:
+    /// `count` of the answer). If the entry cannot be written, the answer is
+    /// withheld (`Internal`).
+    async fn audited<T: Send + 'static>(
+        &self,
+        access: Access,
+        call: impl FnOnce(&Node, Audience) -> Result<T> + Send + 'static,
+        count: impl FnOnce(&T) -> Option<u64> + Send + 'static,
+    ) -> Result<T, Status> {
+        let node = self.node.clone();
+        blocking(move || {
+            let audience = access.audience;
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&node, audience)))
+                    .unwrap_or_else(|_| {
+                        Err(Error::Internal("the request handler panicked".into()))
+                    });
+            let (results, outcome) = match &result {
+                Ok(answer) => (count(answer), Outcome::Ok),
+                Err(e) => (None, Outcome::Error(e.to_string())),
+            };
+            access.finish(&node, results, outcome)?;
+            result
+        })
+        .await
+    }
 }
 
 /// Runs a domain call on the blocking pool and maps its error.
@@ -54,31 +210,37 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::InfoRequest>,
     ) -> Result<Response<pb::InfoResponse>, Status> {
-        let audience = audience(&request);
-        let node = self.node.clone();
-        let info = blocking(move || {
-            Ok(pb::InfoResponse {
-                name: node.name().to_string(),
-                display_name: node.display_name().to_string(),
-                role: "node".into(),
-                schema_version: tudashalo_proto::SCHEMA_VERSION,
-                documents: node.visible_documents(audience)?,
-                observations: node.observation_count() as u64,
-                indicators: node
-                    .catalogue()?
-                    .into_iter()
-                    .map(|i| pb::Indicator {
-                        code: i.code,
-                        name: i.name,
-                        unit: i.unit,
-                        aggregation: i.aggregation.to_string(),
+        let access = self
+            .authorize(&request, Permission::Search, audit::Record::new("", "Info"))
+            .await?;
+        let info = self
+            .audited(
+                access,
+                |node, audience| {
+                    Ok(pb::InfoResponse {
+                        name: node.name().to_string(),
+                        display_name: node.display_name().to_string(),
+                        role: "node".into(),
+                        schema_version: tudashalo_proto::SCHEMA_VERSION,
+                        documents: node.visible_documents(audience)?,
+                        observations: node.observation_count() as u64,
+                        indicators: node
+                            .catalogue()?
+                            .into_iter()
+                            .map(|i| pb::Indicator {
+                                code: i.code,
+                                name: i.name,
+                                unit: i.unit,
+                                aggregation: i.aggregation.to_string(),
+                            })
+                            .collect(),
+                        generation: node.generation()?,
+                        version: env!("CARGO_PKG_VERSION").into(),
                     })
-                    .collect(),
-                generation: node.generation()?,
-                version: env!("CARGO_PKG_VERSION").into(),
-            })
-        })
-        .await?;
+                },
+                |_| None,
+            )
+            .await?;
         Ok(Response::new(info))
     }
 
@@ -86,10 +248,17 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
-        let audience = audience(&request);
+        let mut record = audit::Record::new("", "TermStats");
+        record.query = Some(request.get_ref().query.clone());
+        let access = self.authorize(&request, Permission::Search, record).await?;
         let text = request.into_inner().query;
-        let node = self.node.clone();
-        let (stats, ignored) = blocking(move || node.term_stats(&text, audience)).await?;
+        let (stats, ignored) = self
+            .audited(
+                access,
+                move |node, audience| node.term_stats(&text, audience),
+                |_| None,
+            )
+            .await?;
         Ok(Response::new(pb::TermStatsResponse {
             stats: Some(stats_to_pb(&stats)),
             ignored,
@@ -101,13 +270,22 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        let audience = audience(&request);
+        let mut record = audit::Record::new("", "Search");
+        record.query = Some(request.get_ref().query.clone());
+        let access = self.authorize(&request, Permission::Search, record).await?;
         let request = request.into_inner();
         let global = request.stats.as_ref().map(stats_from_pb);
-        let query = query_from_pb(request).map_err(Status::from)?;
-        let node = self.node.clone();
         let started = std::time::Instant::now();
-        let results = blocking(move || node.search(&query, audience, global.as_ref())).await?;
+        let results = self
+            .audited(
+                access,
+                move |node, audience| {
+                    let query = query_from_pb(request)?;
+                    node.search(&query, audience, global.as_ref())
+                },
+                |results| Some(results.hits.len() as u64),
+            )
+            .await?;
         tracing::debug!(
             total = results.total,
             hits = results.hits.len(),
@@ -122,25 +300,74 @@ impl pb::federation_server::Federation for FederationService {
 
     async fn aggregate(
         &self,
-        _request: Request<pb::AggregateRequest>,
+        request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
-        Err(Status::unimplemented("aggregates are being built"))
+        let query = aggregate_query_from_pb(request.get_ref())?;
+        let granularity = if query.finest_geography() == Some(GroupKey::Settlement) {
+            Granularity::Settlement
+        } else {
+            Granularity::Kisterseg
+        };
+        let mut record = audit::Record::new("", "Aggregate");
+        record.indicators = query.indicators.clone();
+        record.group_by = request.get_ref().group_by.clone();
+        let access = self
+            .authorize(&request, Permission::Aggregate(granularity), record)
+            .await?;
+        // Partials (which carry the largest contributions) go to hubs only.
+        let partials = request.get_ref().partials && access.caller.principal.role == Role::Hub;
+        let cells = self
+            .audited(
+                access,
+                move |node, _audience| {
+                    let mut cells = node.aggregate(&query)?;
+                    if partials {
+                        return Ok(cells
+                            .iter()
+                            .map(|c| partial_to_pb(c, Vec::new(), Vec::new(), false))
+                            .collect::<Vec<_>>());
+                    }
+                    crate::aggregate::add_totals(&mut cells, &query);
+                    let published = crate::disclosure::publish(cells, node.rules(), &|_| false);
+                    Ok(published
+                        .into_iter()
+                        .map(|p| published_to_pb(p, Vec::new(), Vec::new()))
+                        .collect())
+                },
+                |cells| Some(cells.len() as u64),
+            )
+            .await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move { send_chunks(&tx, cells, Vec::new()).await });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 
     async fn get_document(
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        let audience = audience(&request);
+        let mut record = audit::Record::new("", "GetDocument");
+        record.document = Some(request.get_ref().id.clone());
+        let access = self.authorize(&request, Permission::Get, record).await?;
         let request = request.into_inner();
         if !request.member.is_empty() {
-            return Err(Status::not_found(format!(
+            let status = Status::not_found(format!(
                 "this is a node; it has no member {:?}",
                 request.member
-            )));
+            ));
+            self.finish(access, None, Outcome::Error(status.message().to_string()))
+                .await?;
+            return Err(status);
         }
-        let node = self.node.clone();
-        let doc = blocking(move || node.get(&request.id, audience)).await?;
+        let doc = self
+            .audited(
+                access,
+                move |node, audience| node.get(&request.id, audience),
+                |_| Some(1),
+            )
+            .await?;
         Ok(Response::new(pb::GetDocumentResponse {
             document: Some(document_to_pb(doc)),
             member: String::new(),
@@ -302,5 +529,121 @@ pub fn document_to_pb(d: Document) -> pb::Document {
         } else {
             serde_json::Value::Object(d.extra).to_string()
         },
+    }
+}
+
+/// Cells per streamed aggregate chunk.
+pub const CHUNK: usize = 500;
+
+/// Parses the request's grouping and period range into the node's query.
+pub fn aggregate_query_from_pb(request: &pb::AggregateRequest) -> Result<AggregateQuery, Status> {
+    let group_by = request
+        .group_by
+        .iter()
+        .map(|g| {
+            g.parse::<GroupKey>()
+                .map_err(|e| Status::invalid_argument(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let year = |s: &str, what: &str| -> Result<Option<i32>, Status> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        s.trim()
+            .get(..4)
+            .and_then(|y| y.parse::<i32>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Status::invalid_argument(format!("{what}: {s:?} is not a year such as 2010"))
+            })
+    };
+    Ok(AggregateQuery {
+        indicators: request.indicators.clone(),
+        group_by,
+        period_from: year(&request.period_from, "period_from")?,
+        period_to: year(&request.period_to, "period_to")?,
+        settlements: request.settlements.clone(),
+        totals: request.totals,
+    })
+}
+
+/// A domain cell as a protobuf cell carrying its partial (for a hub).
+pub fn partial_to_pb(
+    cell: &Cell,
+    contributors: Vec<String>,
+    missing: Vec<String>,
+    incomplete: bool,
+) -> pb::Cell {
+    let (status, flags) = disclosure::primary(cell, &disclosure::Rules::default());
+    pb::Cell {
+        indicator: cell.key.indicator.clone(),
+        period: cell.key.period.clone(),
+        region: cell.key.region.clone(),
+        kisterseg: cell.key.kisterseg.clone(),
+        settlement: cell.key.settlement.clone(),
+        unit: cell.unit.clone(),
+        value: None,
+        n: cell.partial.n,
+        status: status.as_sdmx().to_string(),
+        incomplete,
+        contributors,
+        missing,
+        partial: Some(pb::Partial {
+            sum: cell.partial.sum,
+            weight_sum: cell.partial.weight_sum,
+            n: cell.partial.n,
+            min: cell.partial.min,
+            max: cell.partial.max,
+            top: cell.partial.top.clone(),
+            missing_weight: cell.partial.missing_weight,
+        }),
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+        aggregation: cell.aggregation.to_string(),
+    }
+}
+
+/// A published cell as a protobuf cell.
+pub fn published_to_pb(
+    p: disclosure::Published,
+    contributors: Vec<String>,
+    missing: Vec<String>,
+) -> pb::Cell {
+    pb::Cell {
+        indicator: p.key.indicator,
+        period: p.key.period,
+        region: p.key.region,
+        kisterseg: p.key.kisterseg,
+        settlement: p.key.settlement,
+        unit: p.unit,
+        value: p.value,
+        n: p.n,
+        status: p.status.as_sdmx().to_string(),
+        incomplete: p.incomplete,
+        contributors,
+        missing,
+        partial: None,
+        flags: p.flags,
+        aggregation: p.aggregation,
+    }
+}
+
+/// Streams chunks of cells, then the statuses, into `tx`.
+pub async fn send_chunks(
+    tx: &mpsc::Sender<Result<pb::AggregateChunk, Status>>,
+    cells: Vec<pb::Cell>,
+    members: Vec<pb::MemberStatus>,
+) {
+    let mut cells = cells.into_iter().peekable();
+    loop {
+        let chunk: Vec<pb::Cell> = cells.by_ref().take(CHUNK).collect();
+        let last = cells.peek().is_none();
+        let message = pb::AggregateChunk {
+            cells: chunk,
+            members: if last { members.clone() } else { Vec::new() },
+        };
+        // A client that went away ends the stream; nothing else to do.
+        if tx.send(Ok(message)).await.is_err() || last {
+            return;
+        }
     }
 }

@@ -209,7 +209,7 @@ impl SearchIndex {
     }
 
     /// Replaces the whole index with `docs`, committed as `generation`.
-    pub fn rebuild<'a>(
+    pub fn rebuild(
         &self,
         docs: impl Iterator<Item = Result<Document>>,
         generation: u64,

@@ -11,18 +11,25 @@
 //! - [`analysis`]: Hungarian tokenizers (stemming, accent folding).
 //! - [`index`]: tantivy, derived from the store; federated BM25 statistics.
 //! - [`search`]: the search vocabulary (requests, hits, facets, statistics).
+//! - [`aggregate`]: indicator cells of mergeable partials, and totals;
+//!   [`disclosure`]: what of them may be published.
 //! - [`node`]: the domain service that ties store and index together.
 //! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
-//! - [`config`]: `node.toml`.
+//! - [`config`]: `node.toml`; [`policy`]: who may ask what (`[policy]`).
+//! - [`audit`]: the hash-chained log of every request from outside.
 
+pub mod aggregate;
 pub mod analysis;
+pub mod audit;
 pub mod config;
+pub mod disclosure;
 pub mod error;
 pub mod grpc;
 pub mod import;
 pub mod index;
 pub mod model;
 pub mod node;
+pub mod policy;
 pub mod search;
 pub mod server;
 pub mod store;

@@ -70,6 +70,10 @@ enum Command {
     },
     /// Serve the federation contract over mTLS gRPC.
     Serve(ServeArgs),
+    /// Aggregate indicators (the operator's own view: nothing suppressed).
+    Aggregate(AggregateArgs),
+    /// List the audit log of requests from outside, or verify its hash chain.
+    Audit(AuditArgs),
 }
 
 #[derive(Args)]
@@ -126,6 +130,53 @@ struct SearchArgs {
     limit: usize,
     #[arg(long, default_value_t = 0)]
     offset: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct AggregateArgs {
+    #[arg(long)]
+    data: PathBuf,
+    /// Indicator codes: comma-separated, or the option repeated.
+    #[arg(long = "indicator", value_delimiter = ',', required = true)]
+    indicators: Vec<String>,
+    /// Group by any of settlement, kisterseg, period (comma-separated).
+    #[arg(long = "by", value_delimiter = ',')]
+    by: Vec<tudashalo_node::aggregate::GroupKey>,
+    /// First year, inclusive.
+    #[arg(long)]
+    from: Option<i32>,
+    /// Last year, inclusive.
+    #[arg(long)]
+    to: Option<i32>,
+    /// Only this settlement (repeatable; case and accents do not matter).
+    #[arg(long = "settlement")]
+    settlements: Vec<String>,
+    /// Add totals over the finest grouped geography.
+    #[arg(long)]
+    totals: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `audit`: entries as text, or `--json`: `{"entries": [ENTRY...]}` with the
+/// fields documented in `tudashalo_node::audit` (seq, time, principal,
+/// on_behalf_of, via, method, query, document, indicators, group_by,
+/// results, outcome, prev, hash). `--verify`: "ok: N entries, chain intact"
+/// and exit 0, or what is wrong and exit 1; with `--json`:
+/// `{"intact": bool, "entries": N, "head": HASH, "broken": null |
+/// {"seq": N, "damage": "altered|removed|reordered|truncated", "detail": TEXT}}`.
+#[derive(Args)]
+struct AuditArgs {
+    #[arg(long)]
+    data: PathBuf,
+    /// Only entries at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z, or a date).
+    #[arg(long)]
+    since: Option<String>,
+    /// Recompute the hash chain instead of listing.
+    #[arg(long)]
+    verify: bool,
     #[arg(long)]
     json: bool,
 }
@@ -221,6 +272,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve(args),
+        Command::Aggregate(args) => aggregate(args),
+        Command::Audit(args) => audit(args),
     }
 }
 
@@ -486,6 +539,183 @@ fn print_document(doc: &Document) {
     println!("{}", doc.body);
 }
 
+/// The operator's own aggregate: every value, nothing suppressed.
+fn aggregate(args: AggregateArgs) -> anyhow::Result<ExitCode> {
+    use tudashalo_node::aggregate::{AggregateQuery, GroupKey, TOTAL, add_totals};
+    let node = Node::open(&args.data)?;
+    let query = AggregateQuery {
+        indicators: args.indicators,
+        group_by: args.by,
+        period_from: args.from,
+        period_to: args.to,
+        settlements: args.settlements,
+        totals: args.totals,
+    };
+    let mut cells = node.aggregate(&query)?;
+    add_totals(&mut cells, &query);
+    let published = tudashalo_node::disclosure::operator_view(cells);
+    // The keys shown: those grouped, except the region, which a node lacks.
+    let keys: Vec<GroupKey> = [GroupKey::Period, GroupKey::Kisterseg, GroupKey::Settlement]
+        .into_iter()
+        .filter(|&k| query.groups(k))
+        .collect();
+    if args.json {
+        let cells: Vec<serde_json::Value> = published
+            .iter()
+            .map(|p| {
+                let mut object = serde_json::Map::new();
+                object.insert("indicator".into(), json!(p.key.indicator));
+                for &k in &keys {
+                    object.insert(k.as_str().into(), json!(p.key.get(k)));
+                }
+                object.insert("value".into(), json!(p.value));
+                object.insert("unit".into(), json!(p.unit));
+                object.insert("n".into(), json!(p.n));
+                object.insert("aggregation".into(), json!(p.aggregation));
+                object.insert("flags".into(), json!(p.flags));
+                serde_json::Value::Object(object)
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "cells": cells }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if published.is_empty() {
+        println!("no observations match");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut header: Vec<String> = vec!["indicator".into()];
+    header.extend(keys.iter().map(|k| k.as_str().to_string()));
+    header.extend(["value", "n", "unit", "flags"].map(String::from));
+    let rows: Vec<Vec<String>> = published
+        .iter()
+        .map(|p| {
+            let mut row = vec![p.key.indicator.clone()];
+            row.extend(keys.iter().map(|&k| match p.key.get(k) {
+                TOTAL => "(total)".to_string(),
+                v => v.to_string(),
+            }));
+            row.push(p.value.map_or_else(|| "-".to_string(), plain_number));
+            row.push(p.n.to_string());
+            row.push(p.unit.clone());
+            row.push(p.flags.join(","));
+            row
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let value_column = header.len() - 4;
+    let mut out = std::io::stdout().lock();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, &w))| {
+                let pad = " ".repeat(w - cell.chars().count());
+                // Numbers right-aligned, text left-aligned.
+                if i == value_column || i == value_column + 1 {
+                    format!("{pad}{cell}")
+                } else {
+                    format!("{cell}{pad}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A plain decimal: integers without a fraction, others to four places.
+fn plain_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let since = match &args.since {
+        Some(text) => Some(
+            tudashalo_node::audit::parse_rfc3339(text)
+                .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
+        ),
+        None => None,
+    };
+    let node = Node::open(&args.data)?;
+    let log = node.audit();
+    if args.verify {
+        let verification = log.verify()?;
+        if args.json {
+            let out = json!({
+                "intact": verification.is_intact(),
+                "entries": verification.entries,
+                "head": verification.head,
+                "broken": verification.broken,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else if let Some(broken) = &verification.broken {
+            println!("broken: {broken}");
+            println!(
+                "{} entries before it are intact (last intact hash {})",
+                verification.entries, verification.head
+            );
+        } else {
+            println!("ok: {} entries, chain intact", verification.entries);
+            println!("head: {}", verification.head);
+        }
+        return Ok(if verification.is_intact() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let entries = log.entries_since(since)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "entries": entries }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    for e in &entries {
+        let mut who = e.principal.clone();
+        if let Some(behalf) = &e.on_behalf_of {
+            who.push_str(&format!(" for {behalf}"));
+        }
+        if !e.via.is_empty() {
+            who.push_str(&format!(" via {}", e.via.join(",")));
+        }
+        let mut what = e.method.clone();
+        if let Some(query) = &e.query {
+            what.push_str(&format!(" {query:?}"));
+        }
+        if let Some(id) = &e.document {
+            what.push_str(&format!(" {id}"));
+        }
+        if !e.indicators.is_empty() {
+            what.push_str(&format!(" {}", e.indicators.join(",")));
+        }
+        if !e.group_by.is_empty() {
+            what.push_str(&format!(" by {}", e.group_by.join(",")));
+        }
+        if let Some(n) = e.results {
+            what.push_str(&format!(" -> {n}"));
+        }
+        let _ = writeln!(out, "{:>6} {} {who}: {what}: {}", e.seq, e.time, e.outcome);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let node = match Node::open(&args.data) {
         Ok(node) => node,
@@ -505,6 +735,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         )?,
         key: pick(args.key, configured.as_ref().map(|t| t.key.clone()), "key")?,
         ca: pick(args.ca, configured.as_ref().map(|t| t.ca.clone()), "ca")?,
+        crl: None,
     };
     let tls = files.load()?;
     let listen: SocketAddr = match args.listen {

@@ -13,11 +13,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::audit::{self, AuditLog};
 use crate::config::{self, NodeConfig};
 use crate::error::{Error, Result};
 use crate::import::{self, Encoding, FileError, FileFormat, Limits, Rejection, TextMeta};
 use crate::index::SearchIndex;
 use crate::model::{Document, Indicator};
+use crate::policy::Policy;
 use crate::search::{Audience, CorpusStats, SearchQuery, SearchResults};
 use crate::store::{Counts, Store};
 
@@ -64,6 +66,8 @@ pub struct Node {
     config: NodeConfig,
     store: Store,
     index: SearchIndex,
+    policy: Policy,
+    audit: AuditLog,
 }
 
 impl Node {
@@ -92,11 +96,19 @@ impl Node {
         let config = NodeConfig::load(dir)?;
         let store = Store::open(&dir.join("store"), dir)?;
         let index = SearchIndex::open(&dir.join("index"))?;
+        let policy =
+            Policy::from_config(&config.name, &config.policy).map_err(|message| Error::Config {
+                path: dir.join(config::FILE_NAME),
+                message,
+            })?;
+        let audit = AuditLog::new(store.tree(audit::TREE)?, store.tree(audit::HEAD_TREE)?);
         let node = Node {
             dir: dir.to_path_buf(),
             config,
             store,
             index,
+            policy,
+            audit,
         };
         node.repair()?;
         Ok(node)
@@ -133,8 +145,23 @@ impl Node {
         self.index.rebuild(self.store.documents(), generation)
     }
 
+    /// The disclosure rules this node publishes with.
+    pub fn rules(&self) -> &crate::disclosure::Rules {
+        &self.config.disclosure
+    }
+
     pub fn config(&self) -> &NodeConfig {
         &self.config
+    }
+
+    /// Who may ask what (`[policy]` of `node.toml`).
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The audit log of requests from outside, in the node's store.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
     }
 
     pub fn dir(&self) -> &Path {
@@ -289,6 +316,20 @@ impl Node {
 
     pub fn catalogue(&self) -> Result<Vec<Indicator>> {
         Ok(self.store.catalogue()?.into_values().collect())
+    }
+
+    /// The node's observations aggregated into cells (partials, before
+    /// totals and disclosure control), sorted by key.
+    pub fn aggregate(
+        &self,
+        query: &crate::aggregate::AggregateQuery,
+    ) -> Result<Vec<crate::aggregate::Cell>> {
+        crate::aggregate::aggregate(
+            self.store.observations(),
+            &self.store.catalogue()?,
+            query,
+            self.name(),
+        )
     }
 
     pub fn generation(&self) -> Result<u64> {

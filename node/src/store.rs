@@ -199,6 +199,12 @@ impl Store {
         Ok(counts)
     }
 
+    /// Another tree of the same database (e.g. the audit log's), opened or
+    /// created.
+    pub fn tree(&self, name: &str) -> Result<Tree> {
+        Ok(self.db.open_tree(name)?)
+    }
+
     /// Bytes on disk, for `stats`.
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)

@@ -7,6 +7,7 @@
 //! It must not know about documents, indexes or hubs: node and hub translate
 //! between these protobuf types and their own domain types at their edges.
 
+pub mod identity;
 pub mod tls;
 
 /// Generated protobuf types and gRPC stubs for package `tudashalo.v1`.

@@ -4,31 +4,106 @@
 //!
 //! [`serve`] takes a bound listener and a shutdown future, so that tests run
 //! real servers on `127.0.0.1:0` in-process and stop them deterministically.
+//! [`serve_reloading`] is the same with a [`ReloadingTls`] that follows its
+//! files (new certificate, new CRL) without a restart.
+//!
+//! TLS is terminated here, not by tonic: every accepted TCP connection gets
+//! its handshake in its own task, under a timeout, so that a slow or broken
+//! client never holds up the others; failed handshakes are logged with the
+//! peer's address and the reason. The handshaken streams carry the peer's
+//! certificates to the handlers ([`crate::identity::peer_principal`]).
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use rustls::ServerConfig;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Server;
 
 use crate::pb::federation_server::{Federation, FederationServer};
-use crate::tls::TlsMaterial;
+use crate::tls::{ReloadingTls, TlsError, TlsMaterial};
+
+/// How long a client may take to complete the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handshakes in progress at once; connections beyond that are dropped.
+pub const MAX_PENDING_HANDSHAKES: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("TLS configuration: {0}")]
-    Tls(tonic::transport::Error),
+    Tls(#[from] TlsError),
     #[error("reflection: {0}")]
     Reflection(String),
     #[error("server: {0}")]
     Transport(tonic::transport::Error),
 }
 
-/// Serves `service` on `listener` until `shutdown` resolves.
+/// Serves `service` on `listener` until `shutdown` resolves, with a fixed
+/// TLS configuration built from `tls`.
 pub async fn serve<S: Federation>(
     service: S,
     listener: TcpListener,
     tls: &TlsMaterial,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let config = tls.server_config()?;
+    serve_with(service, listener, ConfigSource::Fixed(config), shutdown).await
+}
+
+/// Serves `service` on `listener` until `shutdown` resolves, with the TLS
+/// configuration `tls` holds at the moment each connection is accepted.
+///
+/// While serving, `tls` is reloaded on SIGHUP and when its files change
+/// (looked at every [`ReloadingTls::poll_interval`], by default
+/// [`crate::tls::RELOAD_POLL`]), unless it was made with
+/// [`ReloadingTls::manual`]; the caller may keep a clone of `tls` to call
+/// [`ReloadingTls::reload_now`] itself.
+pub async fn serve_reloading<S: Federation>(
+    service: S,
+    listener: TcpListener,
+    tls: ReloadingTls,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let watcher = tls.poll_interval().map(|poll| AbortOnDrop(tls.watch(poll)));
+    let result = serve_with(service, listener, ConfigSource::Reloading(tls), shutdown).await;
+    drop(watcher);
+    result
+}
+
+/// Where a new connection's TLS configuration comes from.
+enum ConfigSource {
+    Fixed(Arc<ServerConfig>),
+    Reloading(ReloadingTls),
+}
+
+impl ConfigSource {
+    fn current(&self) -> Arc<ServerConfig> {
+        match self {
+            ConfigSource::Fixed(config) => config.clone(),
+            ConfigSource::Reloading(tls) => tls.current(),
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn serve_with<S: Federation>(
+    service: S,
+    listener: TcpListener,
+    tls: ConfigSource,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -42,12 +117,80 @@ pub async fn serve<S: Federation>(
         .max_decoding_message_size(crate::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::MAX_MESSAGE_BYTES);
     Server::builder()
-        .tls_config(tls.server_config())
-        .map_err(ServeError::Tls)?
         .add_service(health_service)
         .add_service(reflection)
         .add_service(federation)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(tls_incoming(listener, tls), shutdown)
         .await
         .map_err(ServeError::Transport)
+}
+
+type Incoming = ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>>;
+
+/// Accepts on `listener` and yields the connections whose TLS handshake
+/// succeeded. Stops accepting (and drops the listener) once the stream is
+/// dropped.
+fn tls_incoming(listener: TcpListener, tls: ConfigSource) -> Incoming {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(accept_loop(listener, tls, tx));
+    ReceiverStream::new(rx)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: ConfigSource,
+    tx: mpsc::Sender<Result<TlsStream<TcpStream>, std::io::Error>>,
+) {
+    let pending = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    loop {
+        let accepted = tokio::select! {
+            _ = tx.closed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Typically out of file descriptors: back off instead of spinning.
+                tracing::warn!(error = %e, "cannot accept a connection");
+                tokio::select! {
+                    _ = tx.closed() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                }
+            }
+        };
+        let Ok(permit) = pending.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many TLS handshakes in progress; connection dropped");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = TlsAcceptor::from(tls.current());
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+            drop(permit);
+            match handshake {
+                Ok(Ok(stream)) => {
+                    let _ = tx.send(Ok(stream)).await;
+                }
+                Ok(Err(e)) => log_failed_handshake(peer, &e),
+                Err(_) => tracing::debug!(
+                    %peer,
+                    timeout = ?HANDSHAKE_TIMEOUT,
+                    "TLS handshake timed out; connection dropped"
+                ),
+            }
+        });
+    }
+}
+
+/// Refused certificates and protocol errors are worth a warning; a peer that
+/// just hangs up (port scanners, load balancer probes) is not.
+fn log_failed_handshake(peer: SocketAddr, e: &std::io::Error) {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => tracing::warn!(%peer, reason = %tls, "TLS handshake refused"),
+        None => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+    }
 }

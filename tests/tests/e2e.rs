@@ -9,8 +9,11 @@
 mod e2e {
     pub mod support;
 
+    mod access;
+    mod aggregate;
     mod cli;
     mod hub;
     mod node_grpc;
     mod node_import;
+    mod tls;
 }

@@ -109,12 +109,21 @@ fn raw() -> BTreeMap<&'static str, Vec<(&'static str, &'static str, &'static str
 /// The observations of one node as a Hungarian export: `;`, decimal comma,
 /// and (for one node) Windows-1250.
 fn csv_bytes(rows: &[(&str, &str, &str, f64)], windows_1250: bool) -> Vec<u8> {
-    let units: BTreeMap<&str, &str> =
-        [("nepesseg", "fő"), ("munkanelkuli", "fő"), ("rata", "%"), ("ferohely", "db")].into_iter().collect();
+    let units: BTreeMap<&str, &str> = [
+        ("nepesseg", "fő"),
+        ("munkanelkuli", "fő"),
+        ("rata", "%"),
+        ("ferohely", "db"),
+    ]
+    .into_iter()
+    .collect();
     let mut text = String::from("Mutató;Település;Időszak;Érték;Mértékegység\n");
     for (settlement, period, indicator, value) in rows {
         let value = format!("{value}").replace('.', ",");
-        text.push_str(&format!("{indicator};{settlement};{period};{value};{}\n", units[indicator]));
+        text.push_str(&format!(
+            "{indicator};{settlement};{period};{value};{}\n",
+            units[indicator]
+        ));
     }
     if windows_1250 {
         encoding_rs::WINDOWS_1250.encode(&text).0.into_owned()
@@ -199,7 +208,10 @@ async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
         })
         .await;
     });
-    TestHub { url, shutdown: Some(tx) }
+    TestHub {
+        url,
+        shutdown: Some(tx),
+    }
 }
 
 /// A node with the catalogue and its observations imported, served.
@@ -209,15 +221,25 @@ async fn node(pki: &Pki, name: &str, windows_1250: bool) -> TestNode {
     let files = Files::new();
     let report = import(&node, &files.write("katalogus.csv", CATALOGUE));
     assert_eq!(report.rejected, 0, "{:?}", report.rejections);
-    let report = import(&node, &files.write("adatok.csv", csv_bytes(&raw()[name], windows_1250)));
+    let report = import(
+        &node,
+        &files.write("adatok.csv", csv_bytes(&raw()[name], windows_1250)),
+    );
     assert_eq!(report.rejected, 0, "{:?}", report.rejections);
     let tls = pki.material(name, Role::Node);
     TestNode::serve(name, folder.dir, node, &tls).await
 }
 
-async fn aggregate(url: &str, pki: &Pki, request: pb::AggregateRequest) -> (Vec<pb::Cell>, Vec<pb::MemberStatus>) {
+async fn aggregate(
+    url: &str,
+    pki: &Pki,
+    request: pb::AggregateRequest,
+) -> (Vec<pb::Cell>, Vec<pb::MemberStatus>) {
     let mut client = client_as(url, pki, "ksh", Role::Operator).await;
-    let mut stream = guard("aggregate", client.aggregate(request)).await.expect("aggregate").into_inner();
+    let mut stream = guard("aggregate", client.aggregate(request))
+        .await
+        .expect("aggregate")
+        .into_inner();
     let mut cells = Vec::new();
     let mut members = Vec::new();
     while let Some(chunk) = guard("chunk", stream.message()).await.expect("chunk") {
@@ -261,53 +283,135 @@ async fn setup() -> Setup {
 }
 
 fn members(nodes: &[TestNode]) -> Vec<(&str, &str)> {
-    nodes.iter().map(|n| (n.name.as_str(), n.url.as_str())).collect()
+    nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.url.as_str()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sums_and_weighted_means_match_the_raw_files_at_node_hub_and_hub_of_hubs() {
     let s = setup().await;
     // Node level, asked directly.
-    let (cells, _) = aggregate(&s.nodes[1].url, &s.pki, request(&["nepesseg", "munkanelkuli"], &["kisterseg", "period"])).await;
+    let (cells, _) = aggregate(
+        &s.nodes[1].url,
+        &s.pki,
+        request(&["nepesseg", "munkanelkuli"], &["kisterseg", "period"]),
+    )
+    .await;
     let c = find(&cells, "nepesseg", "2020", "beta");
     assert_eq!(c.status, "F");
-    assert!(close(c.value.expect("value"), expected_sum(&["beta"], "nepesseg", "2020")));
+    assert!(close(
+        c.value.expect("value"),
+        expected_sum(&["beta"], "nepesseg", "2020")
+    ));
     assert_eq!(c.n, 4);
 
     // Hub level: kistérség by period, and the region as a whole.
     let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
-    let (cells, statuses) = aggregate(&regio.url, &s.pki, request(&["nepesseg", "rata"], &["kisterseg", "period"])).await;
-    assert!(statuses.iter().all(|m| m.state == MemberState::Ok as i32), "{statuses:?}");
-    for n in ["alfa", "beta"] {
-        let c = find(&cells, "nepesseg", "2020", n);
-        assert!(close(c.value.expect("value"), expected_sum(&[n], "nepesseg", "2020")), "{c:?}");
-        assert_eq!(c.contributors, [n]);
-    }
+    let (cells, statuses) = aggregate(
+        &regio.url,
+        &s.pki,
+        request(&["nepesseg", "rata"], &["kisterseg", "period"]),
+    )
+    .await;
+    assert!(
+        statuses.iter().all(|m| m.state == MemberState::Ok as i32),
+        "{statuses:?}"
+    );
+    let c = find(&cells, "nepesseg", "2020", "beta");
+    assert!(
+        close(
+            c.value.expect("value"),
+            expected_sum(&["beta"], "nepesseg", "2020")
+        ),
+        "{c:?}"
+    );
+    assert_eq!(c.contributors, ["beta"]);
+    // Edelény and Szendrő hold 98 % of alfa's population: dominance.
+    let dominated = find(&cells, "nepesseg", "2020", "alfa");
+    assert_eq!((dominated.status.as_str(), dominated.value), ("C", None));
     let rate = find(&cells, "rata", "2020", "beta");
-    assert!(close(rate.value.expect("value"), expected_weighted_mean(&["beta"], "rata", "nepesseg", "2020")));
+    assert!(close(
+        rate.value.expect("value"),
+        expected_weighted_mean(&["beta"], "rata", "nepesseg", "2020")
+    ));
 
-    let (cells, _) = aggregate(&regio.url, &s.pki, request(&["nepesseg", "rata"], &["region", "period"])).await;
+    let (cells, _) = aggregate(
+        &regio.url,
+        &s.pki,
+        request(&["nepesseg", "rata"], &["region", "period"]),
+    )
+    .await;
     let all = ["alfa", "beta", "gamma"];
-    let total = cells.iter().find(|c| c.indicator == "nepesseg" && c.period == "2020").expect("cell");
+    let total = cells
+        .iter()
+        .find(|c| c.indicator == "nepesseg" && c.period == "2020")
+        .expect("cell");
     assert_eq!(total.region, "regio");
-    assert!(close(total.value.expect("value"), expected_sum(&all, "nepesseg", "2020")));
+    assert!(close(
+        total.value.expect("value"),
+        expected_sum(&all, "nepesseg", "2020")
+    ));
     assert_eq!(total.n, 10);
-    let rate = cells.iter().find(|c| c.indicator == "rata" && c.period == "2020").expect("cell");
-    assert!(close(rate.value.expect("value"), expected_weighted_mean(&all, "rata", "nepesseg", "2020")));
+    let rate = cells
+        .iter()
+        .find(|c| c.indicator == "rata" && c.period == "2020")
+        .expect("cell");
+    assert!(close(
+        rate.value.expect("value"),
+        expected_weighted_mean(&all, "rata", "nepesseg", "2020")
+    ));
 
     // Hub of hubs: two regional hubs under a national one.
     let north = hub(&s.pki, "north", &members(&s.nodes[..2])).await;
     let south = hub(&s.pki, "south", &members(&s.nodes[2..])).await;
-    let national = hub(&s.pki, "orszagos", &[("north", north.url.as_str()), ("south", south.url.as_str())]).await;
-    let (cells, statuses) = aggregate(&national.url, &s.pki, request(&["nepesseg", "rata"], &["period"])).await;
-    assert!(statuses.iter().any(|m| m.member == "north/alfa"), "{statuses:?}");
-    let total = cells.iter().find(|c| c.indicator == "nepesseg" && c.period == "2020").expect("cell");
-    assert!(close(total.value.expect("value"), expected_sum(&all, "nepesseg", "2020")));
-    let rate = cells.iter().find(|c| c.indicator == "rata" && c.period == "2020").expect("cell");
-    assert!(close(rate.value.expect("value"), expected_weighted_mean(&all, "rata", "nepesseg", "2020")));
-    let (cells, _) = aggregate(&national.url, &s.pki, request(&["nepesseg"], &["region", "period"])).await;
-    let north_cell = cells.iter().find(|c| c.region == "north" && c.period == "2021").expect("north cell");
-    assert!(close(north_cell.value.expect("value"), expected_sum(&["alfa", "beta"], "nepesseg", "2021")));
+    let national = hub(
+        &s.pki,
+        "orszagos",
+        &[("north", north.url.as_str()), ("south", south.url.as_str())],
+    )
+    .await;
+    let (cells, statuses) = aggregate(
+        &national.url,
+        &s.pki,
+        request(&["nepesseg", "rata"], &["period"]),
+    )
+    .await;
+    assert!(
+        statuses.iter().any(|m| m.member == "north/alfa"),
+        "{statuses:?}"
+    );
+    let total = cells
+        .iter()
+        .find(|c| c.indicator == "nepesseg" && c.period == "2020")
+        .expect("cell");
+    assert!(close(
+        total.value.expect("value"),
+        expected_sum(&all, "nepesseg", "2020")
+    ));
+    let rate = cells
+        .iter()
+        .find(|c| c.indicator == "rata" && c.period == "2020")
+        .expect("cell");
+    assert!(close(
+        rate.value.expect("value"),
+        expected_weighted_mean(&all, "rata", "nepesseg", "2020")
+    ));
+    let (cells, _) = aggregate(
+        &national.url,
+        &s.pki,
+        request(&["nepesseg"], &["region", "period"]),
+    )
+    .await;
+    let north_cell = cells
+        .iter()
+        .find(|c| c.region == "north" && c.period == "2021")
+        .expect("north cell");
+    assert!(close(
+        north_cell.value.expect("value"),
+        expected_sum(&["alfa", "beta"], "nepesseg", "2021")
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,44 +420,83 @@ async fn disclosure_control_suppresses_small_dominated_and_recoverable_cells() {
     let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
 
     // Threshold: gamma has two settlements.
-    let (cells, _) = aggregate(&regio.url, &s.pki, request(&["nepesseg"], &["kisterseg", "period"])).await;
+    let (cells, _) = aggregate(
+        &regio.url,
+        &s.pki,
+        request(&["nepesseg"], &["kisterseg", "period"]),
+    )
+    .await;
     let small = find(&cells, "nepesseg", "2020", "gamma");
     assert_eq!(small.status, "C");
     assert_eq!(small.value, None);
     assert!(small.flags.iter().any(|f| f == "threshold"), "{small:?}");
 
     // Dominance: Edelény holds 95 % of alfa's kindergarten places.
-    let (cells, _) = aggregate(&regio.url, &s.pki, request(&["ferohely"], &["kisterseg", "period"])).await;
+    let (cells, _) = aggregate(
+        &regio.url,
+        &s.pki,
+        request(&["ferohely"], &["kisterseg", "period"]),
+    )
+    .await;
     let dominated = find(&cells, "ferohely", "2020", "alfa");
     assert_eq!(dominated.status, "C", "{dominated:?}");
     assert!(dominated.flags.iter().any(|f| f == "dominance"));
     assert_eq!(find(&cells, "ferohely", "2020", "beta").status, "F");
 
     // Count rule: two jobseekers in Galvács, asked at settlement level of the node.
-    let (cells, _) = aggregate(&s.nodes[0].url, &s.pki, request(&["munkanelkuli"], &["settlement", "period"])).await;
-    let galvacs = cells.iter().find(|c| c.settlement == "Galvács").expect("Galvács");
+    let (cells, _) = aggregate(
+        &s.nodes[0].url,
+        &s.pki,
+        request(&["munkanelkuli"], &["settlement", "period"]),
+    )
+    .await;
+    let galvacs = cells
+        .iter()
+        .find(|c| c.settlement == "Galvács")
+        .expect("Galvács");
     assert_eq!(galvacs.status, "C");
     assert!(galvacs.flags.iter().any(|f| f == "count"), "{galvacs:?}");
     assert_eq!(galvacs.value, None);
 
     // Secondary suppression: with a published total, gamma's confidential cell
-    // could be recovered by subtraction, so another cell is suppressed too.
+    // could be recovered by subtraction from it, so beta's is suppressed too.
     let mut r = request(&["nepesseg"], &["kisterseg", "period"]);
     r.totals = true;
+    r.members = vec!["beta".into(), "gamma".into()];
     let (cells, _) = aggregate(&regio.url, &s.pki, r).await;
     let period: Vec<&pb::Cell> = cells.iter().filter(|c| c.period == "2020").collect();
     let total = period.iter().find(|c| c.kisterseg == "_T").expect("total");
     assert_eq!(total.status, "F");
-    assert!(close(total.value.expect("total value"), expected_sum(&["alfa", "beta", "gamma"], "nepesseg", "2020")));
-    let suppressed = period.iter().filter(|c| c.kisterseg != "_T" && c.value.is_none()).count();
+    assert!(close(
+        total.value.expect("total value"),
+        expected_sum(&["beta", "gamma"], "nepesseg", "2020")
+    ));
+    let suppressed = period
+        .iter()
+        .filter(|c| c.kisterseg != "_T" && c.value.is_none())
+        .count();
     assert!(suppressed >= 2, "{period:#?}");
-    assert!(period.iter().any(|c| c.status == "D"), "{period:#?}");
+    let beta = period.iter().find(|c| c.kisterseg == "beta").expect("beta");
+    assert_eq!(
+        (beta.status.as_str(), beta.value),
+        ("D", None),
+        "{period:#?}"
+    );
+    assert!(beta.flags.iter().any(|f| f == "secondary"));
 
     // A missing weight flags the cell instead of dropping the row silently.
-    let (cells, _) = aggregate(&regio.url, &s.pki, request(&["rata"], &["kisterseg", "period"])).await;
+    let (cells, _) = aggregate(
+        &regio.url,
+        &s.pki,
+        request(&["rata"], &["kisterseg", "period"]),
+    )
+    .await;
     let flagged = find(&cells, "rata", "2021", "alfa");
     assert_eq!(flagged.value, None, "{flagged:?}");
-    assert!(flagged.flags.iter().any(|f| f == "missing_weight"), "{flagged:?}");
+    assert!(
+        flagged.flags.iter().any(|f| f == "missing_weight"),
+        "{flagged:?}"
+    );
     assert!(find(&cells, "rata", "2020", "alfa").value.is_some());
 }
 
@@ -363,17 +506,33 @@ async fn a_down_member_marks_the_cells_it_should_contribute_to_as_incomplete() {
     let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
     let beta = s.nodes.remove(1);
     beta.stop().await.expect("stopped");
-    let (cells, statuses) = aggregate(&regio.url, &s.pki, request(&["nepesseg"], &["region", "period"])).await;
-    let beta_status = statuses.iter().find(|m| m.member == "beta").expect("beta status");
+    let (cells, statuses) = aggregate(
+        &regio.url,
+        &s.pki,
+        request(&["nepesseg"], &["region", "period"]),
+    )
+    .await;
+    let beta_status = statuses
+        .iter()
+        .find(|m| m.member == "beta")
+        .expect("beta status");
     assert_eq!(beta_status.state, MemberState::Unavailable as i32);
     for c in &cells {
         assert!(c.incomplete, "{c:?}");
-        assert_eq!(c.value, None, "an incomplete cell is never published as whole: {c:?}");
+        assert_eq!(
+            c.value, None,
+            "an incomplete cell is never published as whole: {c:?}"
+        );
         assert!(c.missing.iter().any(|m| m == "beta"));
     }
     // Kistérség cells of the members that answered stay whole.
-    let (cells, _) = aggregate(&regio.url, &s.pki, request(&["nepesseg"], &["kisterseg", "period"])).await;
-    let alfa = find(&cells, "nepesseg", "2020", "alfa");
+    let (cells, _) = aggregate(
+        &regio.url,
+        &s.pki,
+        request(&["rata"], &["kisterseg", "period"]),
+    )
+    .await;
+    let alfa = find(&cells, "rata", "2020", "alfa");
     assert!(!alfa.incomplete);
     assert!(alfa.value.is_some());
 }
@@ -382,7 +541,11 @@ async fn a_down_member_marks_the_cells_it_should_contribute_to_as_incomplete() {
 async fn aggregation_rule_none_and_unknown_indicators_are_clear_errors() {
     let s = setup().await;
     let mut client = client_as(&s.nodes[0].url, &s.pki, "ksh", Role::Operator).await;
-    let err = guard("aggregate", client.aggregate(request(&["nincs_ilyen"], &["kisterseg"]))).await;
+    let err = guard(
+        "aggregate",
+        client.aggregate(request(&["nincs_ilyen"], &["kisterseg"])),
+    )
+    .await;
     let status = match err {
         Ok(response) => {
             let mut stream = response.into_inner();
@@ -400,7 +563,11 @@ async fn the_pull_writes_csv_json_and_sdmx_csv() {
     let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
     let files = pki_files(&s.pki);
     let out = tempfile::tempdir().expect("tempdir");
-    for (format, name) in [(Format::Csv, "out.csv"), (Format::Json, "out.json"), (Format::SdmxCsv, "out.sdmx.csv")] {
+    for (format, name) in [
+        (Format::Csv, "out.csv"),
+        (Format::Json, "out.json"),
+        (Format::SdmxCsv, "out.sdmx.csv"),
+    ] {
         let path = out.path().join(name);
         let summary = tudashalo_hub::pull::run(PullArgs {
             hub: regio.url.clone(),
@@ -426,16 +593,34 @@ async fn the_pull_writes_csv_json_and_sdmx_csv() {
         match format {
             Format::Csv => {
                 let first = text.lines().next().expect("header");
-                assert_eq!(first, "kisterseg,period,indicator,value,unit,n,status,incomplete,flags");
-                let expected = format!("beta,2020,nepesseg,{},fő,4,F,false,", expected_sum(&["beta"], "nepesseg", "2020"));
+                assert_eq!(
+                    first,
+                    "kisterseg,period,indicator,value,unit,n,status,incomplete,flags"
+                );
+                let expected = format!(
+                    "beta,2020,nepesseg,{},fő,4,F,false,",
+                    expected_sum(&["beta"], "nepesseg", "2020")
+                );
                 assert!(text.lines().any(|l| l == expected), "{text}");
-                assert!(text.lines().any(|l| l.starts_with("gamma,2020,nepesseg,,fő,2,C,")), "{text}");
+                assert!(
+                    text.lines()
+                        .any(|l| l.starts_with("gamma,2020,nepesseg,,fő,2,C,")),
+                    "{text}"
+                );
             }
             Format::Json => {
                 let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
                 let cells = v["cells"].as_array().expect("cells");
-                assert!(cells.iter().any(|c| c["kisterseg"] == "alfa" && c["status"] == "F"));
-                assert!(cells.iter().any(|c| c["kisterseg"] == "gamma" && c["value"].is_null()));
+                assert!(
+                    cells
+                        .iter()
+                        .any(|c| c["kisterseg"] == "beta" && c["status"] == "F")
+                );
+                assert!(
+                    cells
+                        .iter()
+                        .any(|c| c["kisterseg"] == "gamma" && c["value"].is_null())
+                );
                 assert_eq!(v["members"].as_array().expect("members").len(), 3);
             }
             Format::SdmxCsv => {
@@ -444,7 +629,12 @@ async fn the_pull_writes_csv_json_and_sdmx_csv() {
                     lines.next().expect("header"),
                     "STRUCTURE,STRUCTURE_ID,ACTION,INDICATOR,KISTERSEG,TIME_PERIOD,OBS_VALUE,UNIT_MEASURE,CONF_STATUS"
                 );
-                assert!(text.lines().any(|l| l.starts_with("dataflow,TUDASHALO:DF_INDICATORS(1.0),I,nepesseg,gamma,2020,,fő,C")), "{text}");
+                assert!(
+                    text.lines().any(|l| l.starts_with(
+                        "dataflow,TUDASHALO:DF_INDICATORS(1.0),I,nepesseg,gamma,2020,,fő,C"
+                    )),
+                    "{text}"
+                );
             }
         }
     }

@@ -48,13 +48,24 @@ fn binary() -> &'static Path {
                 build.args(["--profile", profile]);
             }
         }
+        // The build sees the sources as they are now, not as this test was
+        // compiled; should they no longer build (an edit in progress), or
+        // should there be no cargo (the test executable run by hand), an
+        // existing binary is used, with a warning.
         match build.status() {
             Ok(status) if status.success() => {}
+            Ok(status) if binary.exists() => {
+                eprintln!(
+                    "WARNING: building tudashalo-node failed ({status}); testing the existing, possibly stale, {}",
+                    binary.display()
+                );
+            }
             Ok(status) => panic!("building tudashalo-node failed: {status}"),
-            // Run without cargo (the test executable started by hand): use
-            // what is there.
             Err(e) if binary.exists() => {
-                eprintln!("warning: cannot run cargo ({e}); using the existing binary");
+                eprintln!(
+                    "WARNING: cannot run cargo ({e}); testing the existing, possibly stale, {}",
+                    binary.display()
+                );
             }
             Err(e) => panic!("cannot run cargo to build tudashalo-node: {e}"),
         }

@@ -1090,6 +1090,85 @@ async fn health_reports_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_while_serving_is_visible_at_once() {
+    let pki = Pki::new();
+    let node = start(&pki).await;
+    let mut client = client(&node.url, &pki, "hub").await;
+    let before = guard("info", client.info(InfoRequest {}))
+        .await
+        .expect("info")
+        .into_inner();
+    assert!(
+        search(&mut client, query("tanyagondnok"))
+            .await
+            .hits
+            .is_empty()
+    );
+
+    let files = super::support::Files::new();
+    let path = files.write(
+        "uj.jsonl",
+        jsonl([
+            json!({"id": "tanya-1", "title": "Tanyagondnoki szolgálat", "body": "A tanyagondnok hetente jár.", "kind": "project"}),
+            json!({"id": "tanya-2", "title": "Helyi tanyagondnok", "body": "Tanyagondnok, csak helyben.", "visibility": "local"}),
+        ]),
+    );
+    let served = node.node.clone();
+    let report = tokio::task::spawn_blocking(move || super::support::import(&served, &path))
+        .await
+        .expect("import task");
+    assert_eq!(report.added, 2);
+
+    let after = guard("info", client.info(InfoRequest {}))
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(after.documents, before.documents + 1);
+    assert_eq!(after.generation, before.generation + 1);
+    let response = search(&mut client, query("tanyagondnok")).await;
+    assert_eq!(ids(&response), vec!["tanya-1"]);
+    assert_eq!(response.total, 1);
+
+    // A local document alone changes the generation, and nothing the
+    // federation can see: not the count, not the BM25 statistics.
+    let stats_before = guard("term_stats", client.term_stats(query("tanyagondnok")))
+        .await
+        .expect("term_stats")
+        .into_inner()
+        .stats
+        .expect("stats");
+    let path = files.write(
+        "helyi.jsonl",
+        jsonl([json!({
+            "id": "tanya-3",
+            "title": "Tanyagondnok jegyzetei",
+            "body": "Tanyagondnok tanyagondnok tanyagondnok: hosszú helyi jegyzet, sok szóval, amelyek semmilyen statisztikában nem számíthatnak.",
+            "visibility": "local"
+        })]),
+    );
+    let served = node.node.clone();
+    let report = tokio::task::spawn_blocking(move || super::support::import(&served, &path))
+        .await
+        .expect("import task");
+    assert_eq!(report.added, 1);
+    let last = guard("info", client.info(InfoRequest {}))
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(last.documents, after.documents);
+    assert_eq!(last.generation, after.generation + 1);
+    let stats_after = guard("term_stats", client.term_stats(query("tanyagondnok")))
+        .await
+        .expect("term_stats")
+        .into_inner()
+        .stats
+        .expect("stats");
+    assert_eq!(stats_after, stats_before);
+    let response = search(&mut client, query("tanyagondnok")).await;
+    assert_eq!(ids(&response), vec!["tanya-1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_the_server() {
     let pki = Pki::new();
     let node = start(&pki).await;

@@ -677,3 +677,50 @@ fn a_second_open_of_a_live_node_is_refused() {
     let node = folder.open();
     assert_eq!(search(&node, "alapdokumentum").len(), 3);
 }
+
+#[test]
+fn turning_a_document_local_withdraws_it_from_the_federation() {
+    let f = Fixture::new();
+    let federation = |text: &str| {
+        f.node
+            .search(
+                &SearchQuery {
+                    text: text.to_string(),
+                    limit: 50,
+                    ..SearchQuery::default()
+                },
+                Audience::Federation,
+                None,
+            )
+            .expect("search")
+    };
+    let visible = f
+        .node
+        .visible_documents(Audience::Federation)
+        .expect("count");
+    assert_eq!(visible, 2);
+    assert_eq!(federation("alapdokumentum").total, 2);
+
+    let changed = base_documents().replace(
+        r#""id":"alap-1","title":"Alapdokumentum egy","body":"Az első alapdokumentum a kistérségről.","kind":"report","year":2020"#,
+        r#""id":"alap-1","title":"Alapdokumentum egy","body":"Az első alapdokumentum a kistérségről.","kind":"report","year":2020,"visibility":"local""#,
+    );
+    assert_ne!(changed, base_documents(), "the fixture text changed");
+    let report = f.import("alap.jsonl", changed);
+    assert_eq!((report.updated, report.unchanged), (1, 2));
+    assert_eq!(
+        f.node
+            .visible_documents(Audience::Federation)
+            .expect("count"),
+        1
+    );
+    let results = federation("alapdokumentum");
+    assert_eq!(results.total, 1);
+    assert_eq!(results.hits[0].id, "alap-2");
+    assert!(matches!(
+        f.node.get("alap-1", Audience::Federation),
+        Err(Error::NotFound(_))
+    ));
+    // The operator still has it.
+    f.assert_base_intact();
+}

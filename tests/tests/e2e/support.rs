@@ -83,6 +83,7 @@ impl Pki {
             cert: self.dir.path().join(format!("{name}.pem")),
             key: self.dir.path().join(format!("{name}.key")),
             ca: self.ca_path(),
+            crl: None,
         }
     }
 
@@ -111,6 +112,7 @@ impl Pki {
             cert: paths.cert,
             key: paths.key,
             ca: self.ca_path(),
+            crl: None,
         }
         .load()
         .unwrap_or_else(|e| panic!("loading {name}'s TLS files: {e}"));
@@ -133,6 +135,34 @@ pub async fn client_as(url: &str, pki: &Pki, name: &str, role: Role) -> Federati
         .unwrap_or_else(|e| panic!("connecting to {url} as {name}: {e}"))
 }
 
+/// The `[policy]` of fixture nodes: the test hubs relay and everyone the
+/// tests connect as (hubs and operators) may search, get and aggregate.
+/// Nodes are deny-by-default; tests of the policy itself use their own.
+pub const FIXTURE_POLICY: &str = r#"[policy]
+hubs = ["hub", "regio", "north", "south", "orszagos"]
+
+[[policy.grant]]
+principal = "operator:*"
+allow = ["search", "get", "aggregate_settlement"]
+
+[[policy.grant]]
+principal = "hub:*"
+allow = ["search", "get", "aggregate_settlement"]
+"#;
+
+/// Replaces the `[policy]` section (the last one of the `node.toml` that
+/// `init` writes) of the node in `dir` with `policy` (TOML text starting
+/// with `[policy]`).
+pub fn set_policy(dir: &Path, policy: &str) {
+    let path = dir.join("node.toml");
+    let text = std::fs::read_to_string(&path).expect("reading node.toml");
+    let head = match text.find("\n[policy]\n") {
+        Some(at) => &text[..=at],
+        None => text.as_str(),
+    };
+    std::fs::write(&path, format!("{head}\n{policy}")).expect("writing node.toml");
+}
+
 /// A node data folder, initialised, with its `Node` open.
 pub struct NodeDir {
     pub dir: TempDir,
@@ -140,10 +170,17 @@ pub struct NodeDir {
 }
 
 impl NodeDir {
-    /// A new, initialised, not yet opened node folder.
+    /// A new, initialised, not yet opened node folder, with the
+    /// [`FIXTURE_POLICY`].
     pub fn init(name: &str) -> NodeDir {
+        NodeDir::init_with_policy(name, FIXTURE_POLICY)
+    }
+
+    /// Like [`NodeDir::init`], with `policy` as its `[policy]` section.
+    pub fn init_with_policy(name: &str, policy: &str) -> NodeDir {
         let dir = tempfile::tempdir().expect("tempdir for the node");
         Node::init(dir.path(), name, Some(&format!("{name} kistérség"))).expect("Node::init");
+        set_policy(dir.path(), policy);
         NodeDir {
             dir,
             name: name.to_string(),
@@ -233,7 +270,17 @@ impl TestNode {
     /// Initialises a node called `name`, imports `documents` (JSON Lines
     /// text; nothing if empty) and serves it with a certificate from `pki`.
     pub async fn start(pki: &Pki, name: &str, documents: &str) -> TestNode {
-        let folder = NodeDir::init(name);
+        TestNode::start_with_policy(pki, name, documents, FIXTURE_POLICY).await
+    }
+
+    /// Like [`TestNode::start`], with `policy` as the node's `[policy]`.
+    pub async fn start_with_policy(
+        pki: &Pki,
+        name: &str,
+        documents: &str,
+        policy: &str,
+    ) -> TestNode {
+        let folder = NodeDir::init_with_policy(name, policy);
         let node = folder.open();
         if !documents.is_empty() {
             let files = Files::new();
@@ -287,6 +334,17 @@ impl TestNode {
         guard("server shutdown", task)
             .await
             .expect("server task panicked")
+    }
+
+    /// Stops the server, drops the node (releasing the store's lock, so
+    /// that another process may open it) and returns its data folder.
+    pub async fn stop_keeping_data(mut self) -> TempDir {
+        let data = std::mem::replace(
+            &mut self.data,
+            tempfile::tempdir().expect("tempdir placeholder"),
+        );
+        self.stop().await.expect("serve returns Ok after shutdown");
+        data
     }
 }
 

@@ -1,0 +1,3 @@
+//! `tudashalo-hub demo` (work in progress).
+
+pub mod generate;

@@ -1,0 +1,948 @@
+//! Indicator aggregation: observations → cells of mergeable partials.
+//!
+//! This module owns the aggregation vocabulary shared by node and hub
+//! ([`AggregateQuery`], [`GroupKey`], [`Partial`], [`CellKey`], [`Cell`]),
+//! the validation of a query against the catalogue, the node's aggregation
+//! of its own observations ([`aggregate`]) and totals ([`add_totals`]), which
+//! the hub also applies to the cells it merged from its members.
+//!
+//! It must not decide what may be published: every cell here carries its
+//! exact partial, and disclosure control (thresholds, dominance, secondary
+//! suppression) belongs to [`crate::disclosure`]. It knows nothing of
+//! protobuf, sled or tantivy.
+//!
+//! ## Semantics
+//!
+//! - A cell groups the observations of one indicator by the grouped keys:
+//!   settlement (the observation's), kisterseg (the node's name), region
+//!   (always empty at a node; the hub fills it) and period. Keys that are not
+//!   grouped are empty; a totals cell holds [`TOTAL`] in the totalled key.
+//! - `n` counts the distinct settlements that contributed. A settlement
+//!   contributes the sum of its rows in the cell (several periods when the
+//!   period is not grouped); `top` keeps the two largest such contributions,
+//!   for the dominance rule. `min` and `max` are taken over rows.
+//! - `weighted_mean:W`: each row adds `value·w` to `sum` and `w` to
+//!   `weight_sum`, with `w` the value of `W` for the same settlement and
+//!   period. A row without a weight adds nothing but `missing_weight += 1`;
+//!   such a cell has no value (it is never silently averaged over fewer
+//!   rows).
+//! - `none`: only when grouping by settlement; a cell has a value only if it
+//!   holds one settlement whose rows all agree.
+//! - Sums are plain `f64` additions: [`Partial::merge`] is exact (and so
+//!   associative) for integer-valued data below 2⁵³; otherwise it agrees up
+//!   to rounding.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::analysis::keyword_form;
+use crate::error::{Error, Result};
+use crate::import::Catalogue;
+use crate::model::{Aggregation, Observation};
+
+/// The value of a totalled key in a totals cell (SDMX's `_T`).
+pub const TOTAL: &str = "_T";
+
+/// What cells may be grouped by. The order is from finest geography to
+/// period; [`AggregateQuery::finest_geography`] relies on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GroupKey {
+    Settlement,
+    Kisterseg,
+    Region,
+    Period,
+}
+
+impl GroupKey {
+    pub const ALL: [GroupKey; 4] = [
+        GroupKey::Settlement,
+        GroupKey::Kisterseg,
+        GroupKey::Region,
+        GroupKey::Period,
+    ];
+
+    /// The geographic keys, finest first.
+    const GEOGRAPHY: [GroupKey; 3] = [GroupKey::Settlement, GroupKey::Kisterseg, GroupKey::Region];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKey::Settlement => "settlement",
+            GroupKey::Kisterseg => "kisterseg",
+            GroupKey::Region => "region",
+            GroupKey::Period => "period",
+        }
+    }
+}
+
+impl fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GroupKey {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let wanted = s.trim().to_lowercase();
+        GroupKey::ALL
+            .into_iter()
+            .find(|k| k.as_str() == wanted)
+            .ok_or_else(|| {
+                let all: Vec<&str> = GroupKey::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "unknown grouping {s:?} (expected one of {})",
+                    all.join(", ")
+                )
+            })
+    }
+}
+
+/// What to aggregate, and how to group it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AggregateQuery {
+    pub indicators: Vec<String>,
+    pub group_by: Vec<GroupKey>,
+    /// Inclusive bounds on the period's year.
+    pub period_from: Option<i32>,
+    pub period_to: Option<i32>,
+    /// Only these settlements (compared case- and accent-insensitively);
+    /// empty = all.
+    pub settlements: Vec<String>,
+    /// Add totals over the finest grouped geographic key.
+    pub totals: bool,
+}
+
+impl AggregateQuery {
+    pub fn groups(&self, k: GroupKey) -> bool {
+        self.group_by.contains(&k)
+    }
+
+    /// The finest grouped geographic key (settlement < kisterseg < region),
+    /// or `None` if no geographic key is grouped.
+    pub fn finest_geography(&self) -> Option<GroupKey> {
+        GroupKey::GEOGRAPHY.into_iter().find(|&k| self.groups(k))
+    }
+
+    /// The requested indicator codes, trimmed and deduplicated.
+    fn codes(&self) -> BTreeSet<&str> {
+        self.indicators.iter().map(|c| c.trim()).collect()
+    }
+}
+
+/// What a hub needs to combine cells exactly and to apply disclosure rules
+/// to the combination. Mirrors `tudashalo.v1.Partial`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Partial {
+    /// Σ value for sum, min, max and none; Σ value·W for weighted_mean.
+    pub sum: f64,
+    /// Σ W for weighted_mean.
+    pub weight_sum: f64,
+    /// Contributing settlements.
+    pub n: u64,
+    /// Over rows; +∞ in an empty partial.
+    pub min: f64,
+    /// Over rows; −∞ in an empty partial.
+    pub max: f64,
+    /// The two largest settlement contributions to `sum`, largest first.
+    pub top: Vec<f64>,
+    /// Rows whose weight was missing (weighted_mean only).
+    pub missing_weight: u64,
+}
+
+/// The weight of one row.
+#[derive(Debug, Clone, Copy)]
+enum Weight {
+    /// sum, min, max, none.
+    Unweighted,
+    Of(f64),
+    Missing,
+}
+
+impl Partial {
+    /// The neutral element of [`Partial::merge`].
+    pub fn empty() -> Partial {
+        Partial {
+            sum: 0.0,
+            weight_sum: 0.0,
+            n: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            top: Vec::new(),
+            missing_weight: 0,
+        }
+    }
+
+    /// Adds one settlement with one row of value `contribution`. `weight` is
+    /// `None` for sum, min, max and none, and `Some(w)` for a weighted_mean
+    /// row (which adds `contribution·w` to `sum` and `w` to `weight_sum`).
+    /// A weighted_mean row without its weight: [`Partial::add_missing_weight`].
+    pub fn add_settlement(&mut self, contribution: f64, weight: Option<f64>) {
+        let weight = weight.map_or(Weight::Unweighted, Weight::Of);
+        let mut one = Partial::empty();
+        one.add_row(contribution, weight);
+        self.merge(&one.settled());
+    }
+
+    /// Adds one settlement with one weighted_mean row whose weight is
+    /// missing: it counts as a contributor and in `missing_weight`.
+    pub fn add_missing_weight(&mut self, value: f64) {
+        let mut one = Partial::empty();
+        one.add_row(value, Weight::Missing);
+        self.merge(&one.settled());
+    }
+
+    /// Adds one row to a single settlement's accumulator (`n` and `top` are
+    /// set by [`Partial::settled`]).
+    fn add_row(&mut self, value: f64, weight: Weight) {
+        match weight {
+            Weight::Unweighted => self.sum += value,
+            Weight::Of(w) => {
+                self.sum += value * w;
+                self.weight_sum += w;
+            }
+            Weight::Missing => self.missing_weight += 1,
+        }
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+    }
+
+    /// A single settlement's accumulator as a partial of one contributor.
+    fn settled(mut self) -> Partial {
+        self.n = 1;
+        self.top = vec![self.sum];
+        self
+    }
+
+    /// Combines two partials of disjoint sets of settlements.
+    pub fn merge(&mut self, other: &Partial) {
+        self.sum += other.sum;
+        self.weight_sum += other.weight_sum;
+        self.n += other.n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.top.extend_from_slice(&other.top);
+        self.top.sort_by(|a, b| b.total_cmp(a));
+        self.top.truncate(2);
+        self.missing_weight += other.missing_weight;
+    }
+}
+
+/// A cell's coordinates. The field order is the sort order (the contract's
+/// cell order). `""` = not grouped; [`TOTAL`] = totalled.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CellKey {
+    pub indicator: String,
+    pub period: String,
+    pub region: String,
+    pub kisterseg: String,
+    pub settlement: String,
+}
+
+impl CellKey {
+    /// The value of a geographic or period key.
+    pub fn get(&self, k: GroupKey) -> &str {
+        match k {
+            GroupKey::Settlement => &self.settlement,
+            GroupKey::Kisterseg => &self.kisterseg,
+            GroupKey::Region => &self.region,
+            GroupKey::Period => &self.period,
+        }
+    }
+
+    pub(crate) fn set(&mut self, k: GroupKey, value: &str) {
+        let field = match k {
+            GroupKey::Settlement => &mut self.settlement,
+            GroupKey::Kisterseg => &mut self.kisterseg,
+            GroupKey::Region => &mut self.region,
+            GroupKey::Period => &mut self.period,
+        };
+        value.clone_into(field);
+    }
+
+    /// The finest geographic key that holds a value (a name or [`TOTAL`]).
+    pub fn finest_geography(&self) -> Option<GroupKey> {
+        GroupKey::GEOGRAPHY
+            .into_iter()
+            .find(|&k| !self.get(k).is_empty())
+    }
+}
+
+/// One aggregated cell: its key and the partial behind its value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    pub key: CellKey,
+    pub unit: String,
+    pub aggregation: Aggregation,
+    pub partial: Partial,
+}
+
+impl Cell {
+    /// The cell's value, or `None` when it has none: no contributor, a
+    /// weighted mean with a missing weight or no weight at all, or a `none`
+    /// indicator that is not one settlement's unambiguous value.
+    pub fn value(&self) -> Option<f64> {
+        let p = &self.partial;
+        if p.n == 0 {
+            return None;
+        }
+        match &self.aggregation {
+            Aggregation::Sum => Some(p.sum),
+            Aggregation::WeightedMean(_) => {
+                (p.missing_weight == 0 && p.weight_sum != 0.0).then(|| p.sum / p.weight_sum)
+            }
+            Aggregation::Min => Some(p.min),
+            Aggregation::Max => Some(p.max),
+            Aggregation::None => (p.n == 1 && p.min == p.max).then_some(p.min),
+        }
+    }
+}
+
+/// Checks a query against the catalogue.
+pub fn validate(query: &AggregateQuery, catalogue: &Catalogue) -> Result<()> {
+    let codes = query.codes();
+    if codes.is_empty() {
+        return Err(Error::InvalidRequest(
+            "no indicator requested: give at least one indicator code".into(),
+        ));
+    }
+    for code in codes {
+        let Some(indicator) = catalogue.get(code) else {
+            return Err(Error::InvalidRequest(format!(
+                "unknown indicator {code:?}: it is not in the catalogue"
+            )));
+        };
+        if indicator.aggregation == Aggregation::None && !query.groups(GroupKey::Settlement) {
+            return Err(Error::InvalidRequest(format!(
+                "indicator {code:?} has aggregation none: it cannot be aggregated above settlement level; group by settlement"
+            )));
+        }
+    }
+    if let (Some(from), Some(to)) = (query.period_from, query.period_to)
+        && from > to
+    {
+        return Err(Error::InvalidRequest(format!(
+            "period_from {from} is after period_to {to}"
+        )));
+    }
+    Ok(())
+}
+
+/// A period's year: its first four characters.
+fn year(period: &str) -> Option<i32> {
+    period.get(..4)?.parse().ok()
+}
+
+/// The form settlements are compared in: lowercase, without accents.
+fn fold(name: &str) -> String {
+    keyword_form(name.trim())
+}
+
+/// Aggregates a node's observations (in store order) into cells sorted by
+/// key. Totals are not added here: see [`add_totals`].
+pub fn aggregate(
+    observations: impl Iterator<Item = Result<Observation>>,
+    catalogue: &Catalogue,
+    query: &AggregateQuery,
+    kisterseg: &str,
+) -> Result<Vec<Cell>> {
+    validate(query, catalogue)?;
+    let codes = query.codes();
+    let weight_codes: BTreeSet<&str> = codes
+        .iter()
+        .filter_map(|c| match catalogue.get(*c).map(|i| &i.aggregation) {
+            Some(Aggregation::WeightedMean(w)) => Some(w.as_str()),
+            _ => None,
+        })
+        .collect();
+    let only: BTreeSet<String> = query.settlements.iter().map(|s| fold(s)).collect();
+    // Folding every row is wasteful; fold each settlement name once.
+    let mut admitted: HashMap<String, bool> = HashMap::new();
+    let in_years = |period: &str| {
+        if query.period_from.is_none() && query.period_to.is_none() {
+            return true;
+        }
+        year(period).is_some_and(|y| {
+            query.period_from.is_none_or(|from| y >= from)
+                && query.period_to.is_none_or(|to| y <= to)
+        })
+    };
+
+    // One pass: the requested rows, and the weights they may need (the store
+    // is sorted by indicator, so a weight may come after its indicator).
+    let mut rows: Vec<Observation> = Vec::new();
+    // weight code → settlement → period → weight
+    let mut weights: HashMap<String, HashMap<String, HashMap<String, f64>>> = HashMap::new();
+    for observation in observations {
+        let observation = observation?;
+        let wanted = codes.contains(observation.indicator.as_str());
+        let weight = weight_codes.contains(observation.indicator.as_str());
+        if !wanted && !weight {
+            continue;
+        }
+        if !only.is_empty() {
+            let ok = *admitted
+                .entry(observation.settlement.clone())
+                .or_insert_with(|| only.contains(&fold(&observation.settlement)));
+            if !ok {
+                continue;
+            }
+        }
+        if weight {
+            weights
+                .entry(observation.indicator.clone())
+                .or_default()
+                .entry(observation.settlement.clone())
+                .or_default()
+                .insert(observation.period.clone(), observation.value);
+        }
+        if wanted && in_years(&observation.period) {
+            rows.push(observation);
+        }
+    }
+
+    // Cell → settlement → that settlement's accumulator.
+    let mut accumulators: BTreeMap<CellKey, BTreeMap<String, Partial>> = BTreeMap::new();
+    let grouped = |k: GroupKey, value: &str| {
+        if query.groups(k) {
+            value.to_string()
+        } else {
+            String::new()
+        }
+    };
+    for row in rows {
+        let Some(indicator) = catalogue.get(&row.indicator) else {
+            continue; // validate() has checked every requested code
+        };
+        let weight = match &indicator.aggregation {
+            Aggregation::WeightedMean(w) => weights
+                .get(w)
+                .and_then(|s| s.get(&row.settlement))
+                .and_then(|p| p.get(&row.period))
+                .map_or(Weight::Missing, |&w| Weight::Of(w)),
+            _ => Weight::Unweighted,
+        };
+        let key = CellKey {
+            indicator: row.indicator.clone(),
+            period: grouped(GroupKey::Period, &row.period),
+            // A node does not know its region; the hub fills it.
+            region: String::new(),
+            kisterseg: grouped(GroupKey::Kisterseg, kisterseg),
+            settlement: grouped(GroupKey::Settlement, &row.settlement),
+        };
+        accumulators
+            .entry(key)
+            .or_default()
+            .entry(row.settlement)
+            .or_insert_with(Partial::empty)
+            .add_row(row.value, weight);
+    }
+
+    let mut cells = Vec::with_capacity(accumulators.len());
+    for (key, settlements) in accumulators {
+        let Some(indicator) = catalogue.get(&key.indicator) else {
+            continue;
+        };
+        let mut partial = Partial::empty();
+        for accumulator in settlements.into_values() {
+            partial.merge(&accumulator.settled());
+        }
+        cells.push(Cell {
+            key,
+            unit: indicator.unit.clone(),
+            aggregation: indicator.aggregation.clone(),
+            partial,
+        });
+    }
+    Ok(cells)
+}
+
+/// Adds totals over the finest grouped geographic key, if the query asks for
+/// them: for each indicator and combination of the other keys, one cell with
+/// that key set to [`TOTAL`], merging the partials of the cells it totals.
+/// Cells are then sorted by key.
+///
+/// Works on cells from anywhere (a hub calls it on the cells it merged from
+/// its members). It is idempotent: totals cells already present for that key
+/// are dropped and recomputed. Cells whose key is empty (a node's region) are
+/// not totalled, nor are `none` indicators, which cannot be aggregated.
+pub fn add_totals(cells: &mut Vec<Cell>, query: &AggregateQuery) {
+    if !query.totals {
+        return;
+    }
+    let Some(finest) = query.finest_geography() else {
+        return;
+    };
+    cells.retain(|c| c.key.get(finest) != TOTAL);
+    cells.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut totals: BTreeMap<CellKey, Cell> = BTreeMap::new();
+    for cell in cells.iter() {
+        if cell.aggregation == Aggregation::None || cell.key.get(finest).is_empty() {
+            continue;
+        }
+        let mut key = cell.key.clone();
+        key.set(finest, TOTAL);
+        match totals.entry(key) {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                e.get_mut().partial.merge(&cell.partial);
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let key = e.key().clone();
+                e.insert(Cell {
+                    key,
+                    unit: cell.unit.clone(),
+                    aggregation: cell.aggregation.clone(),
+                    partial: cell.partial.clone(),
+                });
+            }
+        }
+    }
+    cells.extend(totals.into_values());
+    cells.sort_by(|a, b| a.key.cmp(&b.key));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::Indicator;
+
+    fn indicator(code: &str, unit: &str, aggregation: Aggregation) -> (String, Indicator) {
+        (
+            code.to_string(),
+            Indicator {
+                code: code.to_string(),
+                name: code.to_string(),
+                unit: unit.to_string(),
+                aggregation,
+            },
+        )
+    }
+
+    fn catalogue() -> Catalogue {
+        [
+            indicator("nepesseg", "fő", Aggregation::Sum),
+            indicator(
+                "rata",
+                "%",
+                Aggregation::WeightedMean("nepesseg".to_string()),
+            ),
+            indicator("legkisebb", "Ft", Aggregation::Min),
+            indicator("legnagyobb", "Ft", Aggregation::Max),
+            indicator("kod", "", Aggregation::None),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    fn obs(indicator: &str, settlement: &str, period: &str, value: f64) -> Observation {
+        Observation {
+            indicator: indicator.to_string(),
+            settlement: settlement.to_string(),
+            period: period.to_string(),
+            value,
+            unit: String::new(),
+        }
+    }
+
+    /// In store order (indicator, settlement, period).
+    fn fixture() -> Vec<Observation> {
+        let mut rows = vec![
+            obs("kod", "Abod", "2020", 7.0),
+            obs("kod", "Abod", "2021", 8.0),
+            obs("kod", "Balajt", "2020", 3.0),
+            obs("legkisebb", "Abod", "2020", 3.0),
+            obs("legkisebb", "Abod", "2021", 1.0),
+            obs("legkisebb", "Balajt", "2020", 5.0),
+            obs("legnagyobb", "Abod", "2020", 3.0),
+            obs("legnagyobb", "Abod", "2021", 1.0),
+            obs("legnagyobb", "Balajt", "2020", 5.0),
+            obs("nepesseg", "Abod", "2020", 100.0),
+            obs("nepesseg", "Abod", "2021", 110.0),
+            obs("nepesseg", "Balajt", "2020", 200.0),
+            obs("nepesseg", "Balajt", "2021", 190.0),
+            obs("nepesseg", "Edelény", "2020", 1000.0),
+            obs("nepesseg", "Edelény", "2021", 990.0),
+            obs("nepesseg", "Ládbesenyő", "2020", 50.0),
+            obs("nepesseg", "Ládbesenyő", "2021", 55.0),
+            obs("rata", "Abod", "2020", 10.0),
+            obs("rata", "Abod", "2021", 8.0),
+            obs("rata", "Balajt", "2020", 5.0),
+            obs("rata", "Balajt", "2021", 6.0),
+            obs("rata", "Edelény", "2020", 4.0),
+            obs("rata", "Ládbesenyő", "2020", 20.0),
+            // No population for Szendrő: a missing weight.
+            obs("rata", "Szendrő", "2020", 7.0),
+        ];
+        rows.sort_by_key(|o| o.key());
+        rows
+    }
+
+    fn run(rows: &[Observation], query: &AggregateQuery) -> Result<Vec<Cell>> {
+        aggregate(
+            rows.iter().cloned().map(Ok),
+            &catalogue(),
+            query,
+            "edelenyi",
+        )
+    }
+
+    fn query(indicators: &[&str], by: &[GroupKey]) -> AggregateQuery {
+        AggregateQuery {
+            indicators: indicators.iter().map(|s| s.to_string()).collect(),
+            group_by: by.to_vec(),
+            ..AggregateQuery::default()
+        }
+    }
+
+    fn find<'a>(cells: &'a [Cell], period: &str, settlement: &str) -> &'a Cell {
+        cells
+            .iter()
+            .find(|c| c.key.period == period && c.key.settlement == settlement)
+            .unwrap()
+    }
+
+    #[test]
+    fn group_keys_parse_and_list_the_choices() {
+        for k in GroupKey::ALL {
+            assert_eq!(k.as_str().parse::<GroupKey>().unwrap(), k);
+        }
+        assert_eq!(" Period ".parse::<GroupKey>().unwrap(), GroupKey::Period);
+        let e = "megye".parse::<GroupKey>().unwrap_err();
+        assert!(e.contains("megye"), "{e}");
+        assert!(e.contains("settlement, kisterseg, region, period"), "{e}");
+    }
+
+    #[test]
+    fn finest_geography_prefers_settlement_then_kisterseg_then_region() {
+        use GroupKey::*;
+        assert_eq!(query(&[], &[Period]).finest_geography(), None);
+        assert_eq!(
+            query(&[], &[Region, Period]).finest_geography(),
+            Some(Region)
+        );
+        assert_eq!(
+            query(&[], &[Region, Kisterseg]).finest_geography(),
+            Some(Kisterseg)
+        );
+        assert_eq!(
+            query(&[], &[Kisterseg, Settlement, Region]).finest_geography(),
+            Some(Settlement)
+        );
+    }
+
+    #[test]
+    fn sums_by_period_match_the_hand_computed_values() {
+        let cells = run(&fixture(), &query(&["nepesseg"], &[GroupKey::Period])).unwrap();
+        assert_eq!(cells.len(), 2);
+        let c2020 = find(&cells, "2020", "");
+        // 100 + 200 + 1000 + 50
+        assert_eq!(c2020.value(), Some(1350.0));
+        assert_eq!(c2020.partial.n, 4);
+        assert_eq!(c2020.partial.top, vec![1000.0, 200.0]);
+        assert_eq!(c2020.unit, "fő");
+        assert_eq!(c2020.key.kisterseg, "");
+        // 110 + 190 + 990 + 55
+        assert_eq!(find(&cells, "2021", "").value(), Some(1345.0));
+    }
+
+    #[test]
+    fn n_counts_distinct_settlements_across_periods() {
+        let cells = run(&fixture(), &query(&["nepesseg"], &[GroupKey::Kisterseg])).unwrap();
+        assert_eq!(cells.len(), 1);
+        let cell = &cells[0];
+        assert_eq!(cell.key.kisterseg, "edelenyi");
+        assert_eq!(cell.key.period, "");
+        assert_eq!(cell.value(), Some(2695.0));
+        assert_eq!(cell.partial.n, 4, "four settlements, eight rows");
+        // A settlement's contribution is its sum over the periods.
+        assert_eq!(cell.partial.top, vec![1990.0, 390.0]);
+        // min and max are over rows.
+        assert_eq!(cell.partial.min, 50.0);
+        assert_eq!(cell.partial.max, 1000.0);
+    }
+
+    #[test]
+    fn weighted_means_match_the_hand_computed_values() {
+        let mut q = query(&["rata"], &[GroupKey::Period]);
+        // Case and accents do not matter; Szendrő (no weight) is left out.
+        q.settlements = vec![
+            "abod".into(),
+            "BALAJT".into(),
+            "ladbesenyo".into(),
+            "Edeleny".into(),
+        ];
+        let cells = run(&fixture(), &q).unwrap();
+        let c2020 = find(&cells, "2020", "");
+        // (10·100 + 5·200 + 4·1000 + 20·50) / (100 + 200 + 1000 + 50)
+        assert_eq!(c2020.partial.sum, 7000.0);
+        assert_eq!(c2020.partial.weight_sum, 1350.0);
+        assert_eq!(c2020.value(), Some(7000.0 / 1350.0));
+        assert_eq!(c2020.partial.n, 4);
+        assert_eq!(c2020.partial.missing_weight, 0);
+        // (8·110 + 6·190) / (110 + 190)
+        let c2021 = find(&cells, "2021", "");
+        assert_eq!(c2021.value(), Some(2020.0 / 300.0));
+        assert_eq!(c2021.partial.n, 2);
+        assert_eq!(c2021.aggregation.to_string(), "weighted_mean:nepesseg");
+    }
+
+    #[test]
+    fn a_missing_weight_is_counted_and_leaves_no_value() {
+        let cells = run(&fixture(), &query(&["rata"], &[GroupKey::Period])).unwrap();
+        let c2020 = find(&cells, "2020", "");
+        assert_eq!(c2020.partial.missing_weight, 1);
+        assert_eq!(c2020.partial.n, 5, "Szendrő contributed a row");
+        assert_eq!(c2020.partial.sum, 7000.0);
+        assert_eq!(c2020.value(), None);
+        // 2021 has every weight.
+        assert_eq!(find(&cells, "2021", "").partial.missing_weight, 0);
+        assert!(find(&cells, "2021", "").value().is_some());
+        // By settlement: only Szendrő's cell lacks a value.
+        let cells = run(
+            &fixture(),
+            &query(&["rata"], &[GroupKey::Settlement, GroupKey::Period]),
+        )
+        .unwrap();
+        assert_eq!(find(&cells, "2020", "Szendrő").value(), None);
+        assert_eq!(find(&cells, "2020", "Abod").value(), Some(10.0));
+    }
+
+    #[test]
+    fn min_and_max_are_over_rows() {
+        let cells = run(&fixture(), &query(&["legkisebb", "legnagyobb"], &[])).unwrap();
+        assert_eq!(cells.len(), 2);
+        let min = cells
+            .iter()
+            .find(|c| c.key.indicator == "legkisebb")
+            .unwrap();
+        let max = cells
+            .iter()
+            .find(|c| c.key.indicator == "legnagyobb")
+            .unwrap();
+        assert_eq!(min.value(), Some(1.0));
+        assert_eq!(max.value(), Some(5.0));
+        assert_eq!(min.partial.n, 2);
+        assert_eq!(max.partial.sum, 9.0, "the sum is kept too");
+        let by_period = run(&fixture(), &query(&["legnagyobb"], &[GroupKey::Period])).unwrap();
+        assert_eq!(find(&by_period, "2020", "").value(), Some(5.0));
+        assert_eq!(find(&by_period, "2021", "").value(), Some(1.0));
+    }
+
+    #[test]
+    fn none_is_refused_above_settlement_level() {
+        let e = run(&fixture(), &query(&["kod"], &[GroupKey::Period])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid request: indicator \"kod\" has aggregation none: it cannot be aggregated above settlement level; group by settlement"
+        );
+        assert!(matches!(e, Error::InvalidRequest(_)));
+        let cells = run(
+            &fixture(),
+            &query(&["kod"], &[GroupKey::Settlement, GroupKey::Period]),
+        )
+        .unwrap();
+        assert_eq!(find(&cells, "2020", "Abod").value(), Some(7.0));
+        assert_eq!(find(&cells, "2020", "Balajt").value(), Some(3.0));
+        // By settlement but over two periods that disagree: no value.
+        let cells = run(&fixture(), &query(&["kod"], &[GroupKey::Settlement])).unwrap();
+        assert_eq!(find(&cells, "", "Abod").value(), None);
+        assert_eq!(find(&cells, "", "Balajt").value(), Some(3.0));
+    }
+
+    #[test]
+    fn bad_queries_are_refused() {
+        let e = run(&fixture(), &query(&[], &[])).unwrap_err();
+        assert!(matches!(e, Error::InvalidRequest(_)), "{e}");
+        let e = run(&fixture(), &query(&["nepesseg", "gdp"], &[])).unwrap_err();
+        assert!(matches!(e, Error::InvalidRequest(_)));
+        assert!(e.to_string().contains("\"gdp\""), "{e}");
+        let mut q = query(&["nepesseg"], &[]);
+        q.period_from = Some(2022);
+        q.period_to = Some(2020);
+        let e = run(&fixture(), &q).unwrap_err();
+        assert!(e.to_string().contains("2022"), "{e}");
+    }
+
+    #[test]
+    fn period_and_settlement_filters() {
+        let mut q = query(&["nepesseg"], &[GroupKey::Settlement, GroupKey::Period]);
+        q.period_from = Some(2021);
+        q.settlements = vec!["EDELENY".into(), "Abod".into()];
+        let cells = run(&fixture(), &q).unwrap();
+        let keys: Vec<(&str, &str)> = cells
+            .iter()
+            .map(|c| (c.key.period.as_str(), c.key.settlement.as_str()))
+            .collect();
+        assert_eq!(keys, vec![("2021", "Abod"), ("2021", "Edelény")]);
+        q.period_from = None;
+        q.period_to = Some(2020);
+        let cells = run(&fixture(), &q).unwrap();
+        assert!(cells.iter().all(|c| c.key.period == "2020"));
+        assert_eq!(cells.len(), 2);
+    }
+
+    #[test]
+    fn cells_are_sorted_by_key() {
+        let cells = run(
+            &fixture(),
+            &query(
+                &["rata", "nepesseg"],
+                &[GroupKey::Settlement, GroupKey::Period, GroupKey::Kisterseg],
+            ),
+        )
+        .unwrap();
+        assert!(cells.windows(2).all(|w| w[0].key < w[1].key));
+        assert_eq!(cells[0].key.indicator, "nepesseg");
+        assert!(cells.iter().all(|c| c.key.kisterseg == "edelenyi"));
+    }
+
+    fn partial(contributions: &[f64]) -> Partial {
+        let mut p = Partial::empty();
+        for &c in contributions {
+            p.add_settlement(c, None);
+        }
+        p
+    }
+
+    #[test]
+    fn merge_is_associative_with_empty_as_identity() {
+        let a = partial(&[3.0, 9.0]);
+        let b = partial(&[4.0]);
+        let mut c = Partial::empty();
+        c.add_settlement(2.0, Some(5.0));
+        c.add_missing_weight(1.0);
+        let mut left = a.clone();
+        left.merge(&b);
+        left.merge(&c);
+        let mut bc = b.clone();
+        bc.merge(&c);
+        let mut right = a.clone();
+        right.merge(&bc);
+        assert_eq!(left, right);
+        assert_eq!(left.n, 5);
+        assert_eq!(left.top, vec![10.0, 9.0]);
+        assert_eq!(left.missing_weight, 1);
+        assert_eq!(left.weight_sum, 5.0);
+        assert_eq!(left.min, 1.0);
+        assert_eq!(left.max, 9.0);
+        let mut e = a.clone();
+        e.merge(&Partial::empty());
+        assert_eq!(e, a);
+        let mut e = Partial::empty();
+        e.merge(&a);
+        assert_eq!(e, a);
+    }
+
+    #[test]
+    fn merging_two_nodes_equals_aggregating_their_union() {
+        let rows = fixture();
+        let (one, two): (Vec<Observation>, Vec<Observation>) = rows
+            .iter()
+            .cloned()
+            .partition(|o| o.settlement == "Abod" || o.settlement == "Edelény");
+        let q = query(
+            &["nepesseg", "rata", "legkisebb", "legnagyobb"],
+            &[GroupKey::Period],
+        );
+        let mut merged: BTreeMap<CellKey, Cell> = BTreeMap::new();
+        for cell in run(&one, &q)
+            .unwrap()
+            .into_iter()
+            .chain(run(&two, &q).unwrap())
+        {
+            match merged.get_mut(&cell.key) {
+                Some(m) => m.partial.merge(&cell.partial),
+                None => {
+                    merged.insert(cell.key.clone(), cell);
+                }
+            }
+        }
+        let merged: Vec<Cell> = merged.into_values().collect();
+        assert_eq!(merged, run(&rows, &q).unwrap());
+    }
+
+    #[test]
+    fn totals_over_settlements_per_period() {
+        let mut q = query(
+            &["nepesseg", "kod"],
+            &[GroupKey::Settlement, GroupKey::Period],
+        );
+        q.totals = true;
+        let mut cells = run(&fixture(), &q).unwrap();
+        assert!(
+            cells.iter().all(|c| c.key.settlement != TOTAL),
+            "not in aggregate()"
+        );
+        add_totals(&mut cells, &q);
+        let totals: Vec<&Cell> = cells.iter().filter(|c| c.key.settlement == TOTAL).collect();
+        assert_eq!(totals.len(), 2, "per period, and none for `kod`");
+        let t2020 = find(&cells, "2020", TOTAL);
+        assert_eq!(t2020.value(), Some(1350.0));
+        assert_eq!(t2020.partial.n, 4);
+        assert_eq!(t2020.partial.top, vec![1000.0, 200.0]);
+        assert_eq!(find(&cells, "2021", TOTAL).value(), Some(1345.0));
+        assert!(cells.windows(2).all(|w| w[0].key < w[1].key));
+        // Idempotent: a second call recomputes rather than double counts.
+        let before = cells.clone();
+        add_totals(&mut cells, &q);
+        assert_eq!(cells, before);
+        // The total equals the aggregate without settlement grouping.
+        let whole = run(&fixture(), &query(&["nepesseg"], &[GroupKey::Period])).unwrap();
+        assert_eq!(
+            find(&cells, "2020", TOTAL).partial,
+            find(&whole, "2020", "").partial
+        );
+    }
+
+    #[test]
+    fn totals_on_cells_from_elsewhere_and_only_when_asked() {
+        // As at a hub: kistérség cells with their regions filled in.
+        let cell = |region: &str, kisterseg: &str, contributions: &[f64]| Cell {
+            key: CellKey {
+                indicator: "nepesseg".into(),
+                period: "2020".into(),
+                region: region.into(),
+                kisterseg: kisterseg.into(),
+                settlement: String::new(),
+            },
+            unit: "fő".into(),
+            aggregation: Aggregation::Sum,
+            partial: partial(contributions),
+        };
+        let mut cells = vec![
+            cell("eszak", "edelenyi", &[1.0, 2.0]),
+            cell("del", "kisteleki", &[5.0]),
+            cell("eszak", "encsi", &[4.0, 8.0]),
+        ];
+        let mut q = query(&["nepesseg"], &[GroupKey::Region, GroupKey::Kisterseg]);
+        add_totals(&mut cells, &q);
+        assert_eq!(cells.len(), 3, "totals not asked for");
+        q.totals = true;
+        add_totals(&mut cells, &q);
+        let kisterseg: Vec<(&str, &str, Option<f64>, u64)> = cells
+            .iter()
+            .map(|c| {
+                (
+                    c.key.region.as_str(),
+                    c.key.kisterseg.as_str(),
+                    c.value(),
+                    c.partial.n,
+                )
+            })
+            .collect();
+        assert_eq!(
+            kisterseg,
+            vec![
+                ("del", "_T", Some(5.0), 1),
+                ("del", "kisteleki", Some(5.0), 1),
+                ("eszak", "_T", Some(15.0), 4),
+                ("eszak", "edelenyi", Some(3.0), 2),
+                ("eszak", "encsi", Some(12.0), 2),
+            ]
+        );
+        assert_eq!(cells[2].partial.top, vec![8.0, 4.0]);
+    }
+}
