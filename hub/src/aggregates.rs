@@ -26,6 +26,7 @@ use tudashalo_proto::pb::{self, MemberState};
 
 use crate::federation::Hub;
 use crate::member::{Health, Member};
+use crate::relay::Relay;
 
 /// Who contributed to a combined cell, and who should have but did not.
 #[derive(Debug, Default, Clone)]
@@ -72,6 +73,7 @@ impl Hub {
         self: Arc<Self>,
         request: pb::AggregateRequest,
         deadline: Instant,
+        relay: Relay,
         tx: mpsc::Sender<Result<pb::AggregateChunk, Status>>,
     ) {
         let started = Instant::now();
@@ -114,7 +116,7 @@ impl Hub {
             }
             let mut req = member_request.clone();
             req.members = narrowed;
-            set.spawn(fetch(member, req, deadline));
+            set.spawn(fetch(member, req, deadline, relay.clone()));
         }
         let mut combined: BTreeMap<CellKey, (Cell, Provenance)> = BTreeMap::new();
         let mut first_error: Option<Status> = None;
@@ -297,6 +299,7 @@ async fn fetch(
     member: Arc<Member>,
     request: pb::AggregateRequest,
     deadline: Instant,
+    relay: Relay,
 ) -> (
     Arc<Member>,
     Duration,
@@ -308,6 +311,7 @@ async fn fetch(
     let call = async {
         let mut req = tonic::Request::new(request);
         req.set_timeout(budget);
+        relay.apply(&mut req);
         let mut stream = client.aggregate(req).await?.into_inner();
         let mut cells = Vec::new();
         let mut statuses = Vec::new();

@@ -139,7 +139,8 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
     })
 }
 
-fn print_response(query: &str, r: &pb::SearchResponse) {
+/// Prints a search answer as `search` does without `--json` (the demo too).
+pub fn print_response(query: &str, r: &pb::SearchResponse) {
     let bold = std::io::stdout().is_terminal();
     let (open, close) = if bold {
         ("\x1b[1m", "\x1b[0m")

@@ -31,6 +31,7 @@ use tudashalo_proto::tls::{TlsError, TlsMaterial};
 
 use crate::config::HubConfig;
 use crate::member::{Health, Member};
+use crate::relay::{Outgoing, Relay};
 
 /// The deepest page a hub serves with offset + limit; beyond, a cursor.
 pub const MAX_DEPTH: u32 = 1_000;
@@ -140,11 +141,12 @@ impl Hub {
         &self,
         targets: Vec<(Arc<Member>, Vec<String>)>,
         deadline: Instant,
+        relay: &Relay,
         call: F,
     ) -> Vec<Outcome<T>>
     where
         T: Send + 'static,
-        F: Fn(FederationClient<Channel>, Vec<String>, Duration) -> Fut,
+        F: Fn(FederationClient<Channel>, Vec<String>, Outgoing) -> Fut,
         Fut: Future<Output = Result<T, Status>> + Send + 'static,
     {
         let mut set = JoinSet::new();
@@ -169,7 +171,14 @@ impl Hub {
                 None => deadline,
             };
             let budget = member_deadline.saturating_duration_since(Instant::now());
-            let future = call(member.client(), narrowed, budget);
+            let future = call(
+                member.client(),
+                narrowed,
+                Outgoing {
+                    budget,
+                    relay: relay.clone(),
+                },
+            );
             set.spawn(async move {
                 let started = Instant::now();
                 let result = tokio::time::timeout_at(member_deadline.into(), future).await;
@@ -210,18 +219,23 @@ impl Hub {
         &self,
         request: pb::SearchRequest,
         deadline: Instant,
+        relay: &Relay,
     ) -> Result<pb::TermStatsResponse, Status> {
         let targets = self.select_members(&request.members)?;
         let outcomes = self
-            .fan_out(targets, deadline, move |mut client, narrowed, budget| {
-                let mut request = request.clone();
-                request.members = narrowed;
-                async move {
-                    let mut request = tonic::Request::new(request);
-                    request.set_timeout(budget);
-                    client.term_stats(request).await.map(|r| r.into_inner())
-                }
-            })
+            .fan_out(
+                targets,
+                deadline,
+                relay,
+                move |mut client, narrowed, out| {
+                    let mut request = request.clone();
+                    request.members = narrowed;
+                    async move {
+                        let request = out.request(request);
+                        client.term_stats(request).await.map(|r| r.into_inner())
+                    }
+                },
+            )
             .await;
         let mut sum = StatsSum::default();
         let mut statuses = Vec::new();
@@ -253,6 +267,7 @@ impl Hub {
         &self,
         request: pb::SearchRequest,
         deadline: Instant,
+        relay: &Relay,
     ) -> Result<pb::SearchResponse, Status> {
         let started = Instant::now();
         let limit = if request.limit == 0 {
@@ -276,7 +291,7 @@ impl Hub {
                 // that stalls in it leaves the others time for round two.
                 let now = Instant::now();
                 let half = now + deadline.saturating_duration_since(now) / 2;
-                let round_one = self.term_stats(request.clone(), half).await?;
+                let round_one = self.term_stats(request.clone(), half, relay).await?;
                 ignored = round_one.ignored;
                 narrow_to_answered(&mut targets, &round_one.members);
                 statuses.extend(
@@ -297,15 +312,19 @@ impl Hub {
             ..request.clone()
         };
         let outcomes = self
-            .fan_out(targets, deadline, move |mut client, narrowed, budget| {
-                let mut request = member_request.clone();
-                request.members = narrowed;
-                async move {
-                    let mut request = tonic::Request::new(request);
-                    request.set_timeout(budget);
-                    client.search(request).await.map(|r| r.into_inner())
-                }
-            })
+            .fan_out(
+                targets,
+                deadline,
+                relay,
+                move |mut client, narrowed, out| {
+                    let mut request = member_request.clone();
+                    request.members = narrowed;
+                    async move {
+                        let request = out.request(request);
+                        client.search(request).await.map(|r| r.into_inner())
+                    }
+                },
+            )
             .await;
 
         let mut hits: Vec<pb::Hit> = Vec::new();
@@ -393,6 +412,7 @@ impl Hub {
         &self,
         request: pb::GetDocumentRequest,
         deadline: Instant,
+        relay: &Relay,
     ) -> Result<pb::GetDocumentResponse, Status> {
         let path = request.member.clone();
         if path.is_empty() {
@@ -415,6 +435,7 @@ impl Hub {
             member: narrowed.join("/"),
         });
         forwarded.set_timeout(budget);
+        relay.apply(&mut forwarded);
         let mut client = member.client();
         match tokio::time::timeout(budget, client.get_document(forwarded)).await {
             Ok(Ok(response)) => {
@@ -449,12 +470,11 @@ impl Hub {
     }
 
     /// The hub's own description: counts summed over the members that answer.
-    pub async fn info(&self, deadline: Instant) -> pb::InfoResponse {
+    pub async fn info(&self, deadline: Instant, relay: &Relay) -> pb::InfoResponse {
         let targets = self.select_members(&[]).unwrap_or_default();
         let outcomes = self
-            .fan_out(targets, deadline, |mut client, _, budget| async move {
-                let mut request = tonic::Request::new(pb::InfoRequest {});
-                request.set_timeout(budget);
+            .fan_out(targets, deadline, relay, |mut client, _, out| async move {
+                let request = out.request(pb::InfoRequest {});
                 client.info(request).await.map(|r| r.into_inner())
             })
             .await;

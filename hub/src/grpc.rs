@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use tudashalo_proto::pb;
 
 use crate::federation::Hub;
+use crate::relay::Relay;
 
 #[derive(Debug, Clone)]
 pub struct HubService {
@@ -43,7 +44,8 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::InfoRequest>,
     ) -> Result<Response<pb::InfoResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        Ok(Response::new(self.hub.info(deadline).await))
+        let relay = Relay::of(&self.hub.name, &request)?;
+        Ok(Response::new(self.hub.info(deadline, &relay).await))
     }
 
     async fn term_stats(
@@ -51,8 +53,9 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
+        let relay = Relay::of(&self.hub.name, &request)?;
         self.hub
-            .term_stats(request.into_inner(), deadline)
+            .term_stats(request.into_inner(), deadline, &relay)
             .await
             .map(Response::new)
     }
@@ -62,8 +65,9 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
+        let relay = Relay::of(&self.hub.name, &request)?;
         self.hub
-            .search(request.into_inner(), deadline)
+            .search(request.into_inner(), deadline, &relay)
             .await
             .map(Response::new)
     }
@@ -76,6 +80,7 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
+        let relay = Relay::of(&self.hub.name, &request)?;
         let request = request.into_inner();
         // Reject a malformed request before anything is sent.
         tudashalo_node::grpc::aggregate_query_from_pb(&request)?;
@@ -83,7 +88,7 @@ impl pb::federation_server::Federation for HubService {
         // A small channel: the answer is produced no faster than the client
         // reads it.
         let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(self.hub.clone().aggregate(request, deadline, tx));
+        tokio::spawn(self.hub.clone().aggregate(request, deadline, relay, tx));
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
             rx,
         )))
@@ -94,8 +99,9 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
+        let relay = Relay::of(&self.hub.name, &request)?;
         self.hub
-            .get_document(request.into_inner(), deadline)
+            .get_document(request.into_inner(), deadline, &relay)
             .await
             .map(Response::new)
     }

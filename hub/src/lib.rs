@@ -23,4 +23,5 @@ pub mod grpc;
 pub mod member;
 pub mod pki;
 pub mod pull;
+pub mod relay;
 pub mod server;

@@ -224,7 +224,8 @@ fn serve(config_path: &std::path::Path) -> Result<()> {
         let addr = listener.local_addr()?;
         tracing::info!(hub = %config.name, %addr, members = config.members.len(), "serving over mTLS");
         println!("listening on https://{addr}");
-        tudashalo_hub::server::serve(hub, listener, &tls, shutdown_signal()).await?;
+        let reloading = tudashalo_proto::tls::ReloadingTls::new(config.tls_files())?;
+        tudashalo_hub::server::serve_reloading(hub, listener, reloading, shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -316,7 +317,8 @@ fn run_pki(cmd: PkiCommand) -> Result<()> {
             } else {
                 println!(
                     "serial {}{who} was already revoked at {}",
-                    done.revocation.serial, done.revocation.revoked_at
+                    done.revocation.serial,
+                    done.revocation.revoked_at_rfc3339()
                 );
             }
             println!(

@@ -588,6 +588,15 @@ pub struct Revocation {
     pub reason: RevokeReason,
 }
 
+impl Revocation {
+    /// [`Revocation::revoked_at`] in RFC 3339 form, as in `revoked.json`.
+    pub fn revoked_at_rfc3339(&self) -> String {
+        self.revoked_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| self.revoked_at.to_string())
+    }
+}
+
 /// The CA's revocation database, `DIR/revoked.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevocationDb {
@@ -797,7 +806,7 @@ fn parse_serial(s: &str) -> Option<String> {
     if digits.is_empty() || digits.len() > 40 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
-    let padded = if digits.len() % 2 == 1 {
+    let padded = if !digits.len().is_multiple_of(2) {
         format!("0{digits}")
     } else {
         digits
@@ -806,7 +815,7 @@ fn parse_serial(s: &str) -> Option<String> {
 }
 
 fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tudashalo_proto::tls::TlsMaterial;
+use tudashalo_proto::tls::{ReloadingTls, TlsMaterial};
 
 pub use tudashalo_proto::serve::ServeError;
 
@@ -21,4 +21,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     tudashalo_proto::serve::serve(HubService::new(hub), listener, tls, shutdown).await
+}
+
+/// Like [`serve`], with a TLS configuration that is reloaded (SIGHUP, file
+/// changes) while serving: a renewed certificate or a new CRL takes effect
+/// for new connections without a restart.
+pub async fn serve_reloading(
+    hub: Arc<Hub>,
+    listener: TcpListener,
+    tls: ReloadingTls,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    tudashalo_proto::serve::serve_reloading(HubService::new(hub), listener, tls, shutdown).await
 }

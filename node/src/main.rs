@@ -737,7 +737,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ca: pick(args.ca, configured.as_ref().map(|t| t.ca.clone()), "ca")?,
         crl: None,
     };
-    let tls = files.load()?;
+    let tls = tudashalo_proto::tls::ReloadingTls::new(files)?;
     let listen: SocketAddr = match args.listen {
         Some(addr) => addr,
         None => node.config().listen.parse()?,
@@ -750,7 +750,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         tracing::info!(node = node.name(), %addr, "serving over mTLS");
         println!("listening on https://{addr}");
-        tudashalo_node::server::serve(Arc::new(node), listener, &tls, shutdown_signal()).await?;
+        tudashalo_node::server::serve_reloading(Arc::new(node), listener, tls, shutdown_signal())
+            .await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -601,3 +601,63 @@ fn check_crl(path: &Path, pem: &[u8], ca_path: &Path, ca_pem: &[u8]) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &Path) -> TlsFiles {
+        TlsFiles {
+            cert: dir.join("me.pem"),
+            key: dir.join("me.key"),
+            ca: dir.join("ca.pem"),
+            crl: None,
+        }
+    }
+
+    #[test]
+    fn implicit_crl_is_next_to_the_ca_and_only_if_present() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = files(tmp.path());
+        assert_eq!(files.implicit_crl(), tmp.path().join("crl.pem"));
+        assert_eq!(files.crl_path(), None);
+        assert_eq!(files.watched()[3], tmp.path().join("crl.pem"));
+        std::fs::write(tmp.path().join("crl.pem"), "x").unwrap();
+        assert_eq!(files.crl_path(), Some(tmp.path().join("crl.pem")));
+
+        let explicit = TlsFiles {
+            crl: Some(tmp.path().join("elsewhere.pem")),
+            ..files
+        };
+        assert_eq!(explicit.crl_path(), Some(tmp.path().join("elsewhere.pem")));
+        assert_eq!(explicit.watched()[3], tmp.path().join("elsewhere.pem"));
+    }
+
+    #[test]
+    fn stamps_notice_new_replaced_and_removed_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = files(tmp.path());
+        let none = stamps(&files);
+        assert!(none.iter().all(Option::is_none));
+        std::fs::write(&files.ca, "one").unwrap();
+        let one = stamps(&files);
+        assert_ne!(one, none);
+        // Replaced by a rename, as the PKI tooling does: same size, new inode.
+        let tmp_file = tmp.path().join(".ca.pem.tmp");
+        std::fs::write(&tmp_file, "two").unwrap();
+        std::fs::rename(&tmp_file, &files.ca).unwrap();
+        assert_ne!(stamps(&files), one);
+        std::fs::remove_file(&files.ca).unwrap();
+        assert_eq!(stamps(&files), none);
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = files(tmp.path()).load().unwrap_err();
+        assert!(err.to_string().contains("me.pem"), "{err}");
+        let err = ReloadingTls::new(files(tmp.path())).unwrap_err();
+        assert!(matches!(err, TlsError::Read { .. }), "{err}");
+    }
+}

@@ -12,6 +12,7 @@ mod e2e {
     mod access;
     mod aggregate;
     mod cli;
+    mod deploy;
     mod hub;
     mod node_grpc;
     mod node_import;

@@ -643,3 +643,83 @@ async fn the_pull_writes_csv_json_and_sdmx_csv() {
 fn pki_files(pki: &Pki) -> tudashalo_proto::tls::TlsFiles {
     pki.files("ksh", Role::Operator)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_role_gets_kisterseg_level_and_is_refused_settlement_level() {
+    let s = setup().await;
+    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    // Directly at a node.
+    let mut national = client_as(&s.nodes[1].url, &s.pki, "ksh-orszagos", Role::National).await;
+    let refused = guard(
+        "aggregate",
+        national.aggregate(request(&["nepesseg"], &["settlement", "period"])),
+    )
+    .await;
+    let status = refused.expect_err("settlement level is refused to the national role");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert!(status.message().contains("settlement"), "{status:?}");
+    let allowed = guard(
+        "aggregate",
+        national.aggregate(request(&["nepesseg"], &["kisterseg", "period"])),
+    )
+    .await;
+    assert!(allowed.is_ok(), "kistérség level is allowed: {allowed:?}");
+
+    // Through the hub, on whose behalf it asks: every member refuses, and says so.
+    let mut via_hub = client_as(&regio.url, &s.pki, "ksh-orszagos", Role::National).await;
+    let mut stream = guard(
+        "aggregate",
+        via_hub.aggregate(request(&["nepesseg"], &["settlement", "period"])),
+    )
+    .await
+    .expect("the hub answers with statuses")
+    .into_inner();
+    let mut cells = Vec::new();
+    let mut statuses = Vec::new();
+    while let Some(chunk) = guard("chunk", stream.message()).await.expect("chunk") {
+        cells.extend(chunk.cells);
+        statuses.extend(chunk.members);
+    }
+    assert!(cells.is_empty(), "{cells:?}");
+    assert_eq!(statuses.len(), 3);
+    for status in &statuses {
+        assert_eq!(status.state, MemberState::Refused as i32, "{status:?}");
+    }
+    // The same national user at kistérség level through the hub is served.
+    let (cells, statuses) = {
+        let mut stream = guard(
+            "aggregate",
+            via_hub.aggregate(request(&["nepesseg"], &["kisterseg", "period"])),
+        )
+        .await
+        .expect("aggregate")
+        .into_inner();
+        let (mut c, mut m) = (Vec::new(), Vec::new());
+        while let Some(chunk) = guard("chunk", stream.message()).await.expect("chunk") {
+            c.extend(chunk.cells);
+            m.extend(chunk.members);
+        }
+        (c, m)
+    };
+    assert!(
+        statuses.iter().all(|m| m.state == MemberState::Ok as i32),
+        "{statuses:?}"
+    );
+    assert!(find(&cells, "nepesseg", "2020", "beta").value.is_some());
+    // The node recorded both, with the hub it came through.
+    let entries = s.nodes[1].node.audit().entries().expect("audit entries");
+    let relayed: Vec<_> = entries
+        .iter()
+        .filter(|e| e.method == "Aggregate" && e.via.iter().any(|h| h == "regio"))
+        .collect();
+    assert!(
+        relayed.iter().any(|e| e.outcome.starts_with("denied")),
+        "{relayed:?}"
+    );
+    assert!(relayed.iter().any(|e| e.outcome == "ok"), "{relayed:?}");
+    assert!(
+        relayed
+            .iter()
+            .all(|e| e.on_behalf_of.as_deref() == Some("national:ksh-orszagos"))
+    );
+}
