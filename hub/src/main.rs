@@ -45,6 +45,8 @@ enum Command {
     Search(client::SearchArgs),
     /// Pull aggregated indicators as CSV, JSON or SDMX-CSV (streamed).
     Pull(tudashalo_hub::pull::PullArgs),
+    /// Run a whole sample federation on loopback: nodes, a hub, certificates, data.
+    Demo(tudashalo_hub::demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +201,7 @@ fn run(cli: Cli) -> Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(tudashalo_hub::pull::run(args)).map(|_| ())
         }
+        Command::Demo(args) => tudashalo_hub::demo::main(args),
     }
 }
 

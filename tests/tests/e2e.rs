@@ -14,6 +14,7 @@ mod e2e {
     mod cli;
     mod deploy;
     mod hub;
+    mod hub_process;
     mod node_grpc;
     mod node_import;
     mod tls;

@@ -1086,6 +1086,9 @@ struct Writer<'a> {
     k: &'a Kisterseg,
     rng: Rng,
     year: i32,
+    /// When the work ends or the plan runs out: one year per document, so
+    /// that its sentences agree.
+    later_year: i32,
     sector: usize,
     /// The settlements the document is about.
     places: Vec<&'a str>,
@@ -1095,7 +1098,13 @@ struct Writer<'a> {
     other_topic: usize,
     /// Whether topic slots currently use `other_topic`.
     use_other: bool,
+    /// The latest templates used (by address), not to repeat them soon.
+    recent: [usize; RECENT],
+    recent_at: usize,
 }
+
+/// How many of the latest sentences a new one should differ from.
+const RECENT: usize = 12;
 
 impl<'a> Writer<'a> {
     /// Appends `template` with its `{slots}` filled.
@@ -1159,7 +1168,7 @@ impl<'a> Writer<'a> {
             }
             "YB" => out.push_str(&year_inessive(self.year)),
             "YN" => {
-                let _ = write!(out, "{}", self.year + self.rng.range(1, 4) as i32);
+                let _ = write!(out, "{}", self.later_year);
             }
             "YS" => {
                 let _ = write!(out, "{}", self.year + 6);
@@ -1204,8 +1213,15 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Whether `template` is among the latest sentences.
+    fn recently_used(&self, template: &str) -> bool {
+        self.recent.contains(&(template.as_ptr() as usize))
+    }
+
     /// Appends one sentence, capitalised; returns the words it added.
     fn sentence(&mut self, template: &str, out: &mut String) -> usize {
+        self.recent[self.recent_at] = template.as_ptr() as usize;
+        self.recent_at = (self.recent_at + 1) % RECENT;
         let start = out.len();
         self.use_other = self.rng.chance(0.3);
         self.expand(template, out);
@@ -1285,6 +1301,7 @@ pub fn document(k: &Kisterseg, spec: &Spec, index: usize, n: usize) -> Value {
 
     let mut w = Writer {
         k,
+        later_year: year + rng.range(1, 4) as i32,
         rng,
         year,
         sector,
@@ -1293,6 +1310,8 @@ pub fn document(k: &Kisterseg, spec: &Spec, index: usize, n: usize) -> Value {
         topic,
         other_topic,
         use_other: false,
+        recent: [0; RECENT],
+        recent_at: 0,
     };
 
     let mut title = String::with_capacity(80);
@@ -1452,23 +1471,35 @@ fn body(w: &mut Writer<'_>, mean_words: usize, kind_at: usize) -> String {
         } else {
             out.push(' ');
         }
-        let template = match w.rng.weighted(&[45, 25, 25, 5]) {
-            0 => {
-                let sector = if w.rng.chance(0.7) {
-                    w.sector
-                } else {
-                    TOPICS[w.other_topic].sector
-                };
-                *w.rng.pick(BY_SECTOR[sector])
+        let mut template = next_template(w, kind_at);
+        for _ in 0..4 {
+            if !w.recently_used(template) {
+                break;
             }
-            1 => *w.rng.pick(ABOUT_TOPIC),
-            2 => *w.rng.pick(GENERAL),
-            _ => *w.rng.pick(OPENINGS[kind_at]),
-        };
+            template = next_template(w, kind_at);
+        }
         words += w.sentence(template, &mut out);
         in_paragraph += 1;
     }
     out
+}
+
+/// A sentence template for the body: mostly about the sector, then the
+/// topic, development in general, and now and then the kind.
+fn next_template(w: &mut Writer<'_>, kind_at: usize) -> &'static str {
+    match w.rng.weighted(&[45, 25, 25, 5]) {
+        0 => {
+            let sector = if w.rng.chance(0.7) {
+                w.sector
+            } else {
+                TOPICS[w.other_topic].sector
+            };
+            *w.rng.pick(BY_SECTOR[sector])
+        }
+        1 => *w.rng.pick(ABOUT_TOPIC),
+        2 => *w.rng.pick(GENERAL),
+        _ => *w.rng.pick(OPENINGS[kind_at]),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1891,6 +1922,8 @@ mod tests {
                 "{}",
                 d.body
             );
+            // Word counting relies on single spaces between words.
+            assert!(!d.body.contains("  ") && !d.body.starts_with(' '));
             assert!(!d.settlements.is_empty());
             assert!(spec.years.contains(&d.year.unwrap()));
         }

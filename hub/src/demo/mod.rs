@@ -180,8 +180,22 @@ pub struct DemoReport {
     pub query: String,
     /// The federated search's answer, as the analyst sees it.
     pub search: pb::SearchResponse,
+    /// The national pull the demo ran, or why it failed.
+    pub pull: std::result::Result<PullReport, String>,
     /// The ready-to-paste commands that were printed.
     pub commands: Vec<String>,
+}
+
+/// What the demo's national pull wrote.
+#[derive(Debug, Clone)]
+pub struct PullReport {
+    /// The CSV file, in the state folder.
+    pub file: PathBuf,
+    pub cells: u64,
+    pub confidential: u64,
+    pub incomplete: u64,
+    /// Whether every member contributed.
+    pub members_ok: bool,
 }
 
 impl DemoReport {
@@ -387,14 +401,9 @@ async fn serve_and_search(
 
     let commands = commands(options, &hub_url);
     out.say(format_args!("\nTry it from another terminal:"));
-    for c in &commands {
-        out.say(format_args!("  {c}"));
+    for (what, c) in &commands {
+        out.say(format_args!("  # {what}\n  {c}"));
     }
-    // TODO(pull): once `crate::pull` offers a library entry point (e.g.
-    // `crate::pull::run_demo_pull(&hub_url, &national_tls, "munkanelkuli")`),
-    // run the national pull here as the `national` user and show its first
-    // rows, as the search below does. Until then the command is only printed.
-
     let search = search(&hub_url, &analyst, &options.query).await?;
     out.say(format_args!(
         "\nFederated search for {:?} as {ANALYST}:",
@@ -411,6 +420,31 @@ async fn serve_and_search(
         }
     }
 
+    // The national statistician's pull, exactly as the printed command does
+    // it, into a file of the state folder. A failure is shown, not fatal:
+    // the search above is the demo's main act.
+    let pull = national_pull(&hub_url, &pki_dir, dir).await;
+    match &pull {
+        Ok(p) => {
+            out.say(format_args!(
+                "\nNational pull of {PULL_INDICATOR} by kistérség and year from {PULL_FROM}, as {NATIONAL}: \
+                 {} cells, {} confidential, {} incomplete; written to {}",
+                p.cells,
+                p.confidential,
+                p.incomplete,
+                p.file.display()
+            ));
+            for line in std::fs::read_to_string(&p.file)
+                .unwrap_or_default()
+                .lines()
+                .take(6)
+            {
+                out.say(format_args!("  {line}"));
+            }
+        }
+        Err(e) => out.say(format_args!("\nwarning: the national pull failed: {e}")),
+    }
+
     Ok(DemoReport {
         dir: dir.clone(),
         hub_url,
@@ -421,7 +455,50 @@ async fn serve_and_search(
         ready_after,
         query: options.query.clone(),
         search,
-        commands,
+        pull,
+        commands: commands.into_iter().map(|(_, c)| c).collect(),
+    })
+}
+
+/// The indicator and first year of the national pull the demo runs.
+const PULL_INDICATOR: &str = "munkanelkuli";
+const PULL_FROM: i32 = 2015;
+
+/// Runs the national pull (`pull --indicator munkanelkuli --by
+/// kisterseg,period --from 2015 --format csv`) into `DIR/pull-munkanelkuli.csv`.
+async fn national_pull(
+    hub_url: &str,
+    pki_dir: &Path,
+    dir: &Path,
+) -> std::result::Result<PullReport, String> {
+    let file = dir.join(format!("pull-{PULL_INDICATOR}.csv"));
+    let args = crate::pull::PullArgs {
+        hub: hub_url.to_string(),
+        cert: pki_dir.join(format!("{NATIONAL}.pem")),
+        key: pki_dir.join(format!("{NATIONAL}.key")),
+        ca: pki_dir.join(pki::CA_CERT_FILE),
+        indicators: vec![PULL_INDICATOR.to_string()],
+        by: vec!["kisterseg".to_string(), "period".to_string()],
+        from: Some(PULL_FROM),
+        to: None,
+        settlements: Vec::new(),
+        members: Vec::new(),
+        totals: false,
+        format: crate::pull::Format::Csv,
+        out: Some(file.clone()),
+        timeout_ms: Some(HUB_DEADLINE_MS),
+    };
+    let summary = crate::pull::run(args).await.map_err(|e| format!("{e:#}"))?;
+    Ok(PullReport {
+        file,
+        cells: summary.cells,
+        confidential: summary.confidential,
+        incomplete: summary.incomplete,
+        members_ok: !summary.members.is_empty()
+            && summary
+                .members
+                .iter()
+                .all(|m| m.state == MemberState::Ok as i32),
     })
 }
 
@@ -793,7 +870,9 @@ impl Running {
             if Arc::strong_count(&node) > 1 {
                 tracing::warn!(node = %name, "node still in use after stopping");
             }
+            let started = Instant::now();
             drop(node);
+            tracing::debug!(node = %name, elapsed_ms = started.elapsed().as_millis() as u64, "closed");
             count += 1;
         }
         count
@@ -813,8 +892,11 @@ impl Drop for Running {
 }
 
 async fn finish(name: &str, mut task: Server) {
+    let started = Instant::now();
     match tokio::time::timeout(STOP_TIMEOUT, &mut task).await {
-        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Ok(()))) => {
+            tracing::debug!(server = %name, elapsed_ms = started.elapsed().as_millis() as u64, "stopped");
+        }
         Ok(Ok(Err(e))) => tracing::warn!(server = %name, error = %e, "server ended with an error"),
         Ok(Err(e)) => tracing::warn!(server = %name, error = %e, "server task failed"),
         Err(_) => {
@@ -984,8 +1066,8 @@ impl Out {
     }
 }
 
-/// The commands the demo suggests, ready to paste.
-fn commands(options: &DemoOptions, hub_url: &str) -> Vec<String> {
+/// The commands the demo suggests, ready to paste, each with what it shows.
+fn commands(options: &DemoOptions, hub_url: &str) -> Vec<(&'static str, String)> {
     let pki_dir = options.dir.join("pki");
     let identity = |name: &str| {
         format!(
@@ -997,14 +1079,27 @@ fn commands(options: &DemoOptions, hub_url: &str) -> Vec<String> {
     };
     let program = &options.program;
     vec![
-        format!(
-            "{program} search --hub {hub_url} {} {}",
-            identity(ANALYST),
-            shell_quote(&options.query)
+        (
+            "a federated search, as the analyst",
+            format!(
+                "{program} search --hub {hub_url} {} {}",
+                identity(ANALYST),
+                shell_quote(&options.query)
+            ),
         ),
-        format!(
-            "{program} pull --hub {hub_url} {} --indicator munkanelkuli --by kisterseg,period --from 2015 --format csv",
-            identity(NATIONAL)
+        (
+            "the national statistician's pull, at kistérség level",
+            format!(
+                "{program} pull --hub {hub_url} {} --indicator {PULL_INDICATOR} --by kisterseg,period --from {PULL_FROM} --format csv",
+                identity(NATIONAL)
+            ),
+        ),
+        (
+            "settlement level, as the analyst: small villages' counts are suppressed, missing weights flagged",
+            format!(
+                "{program} pull --hub {hub_url} {} --indicator munkanelkuli,munkanelkulisegi_rata --by settlement,period --from 2023 --format csv",
+                identity(ANALYST)
+            ),
         ),
     ]
 }

@@ -727,6 +727,24 @@ fn built_binaries() -> PathBuf {
         "--bin",
         "tudashalo-hub",
     ]);
+    // Not the variables cargo sets for this test: build scripts that watch
+    // them (ring's watches CARGO_MANIFEST_DIR) would rebuild half the tree,
+    // and the next plain `cargo build` would rebuild it back.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                &*key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+            )
+        {
+            build.env_remove(&*key);
+        }
+    }
     if let Some(target_dir) = profile_dir.parent() {
         build.arg("--target-dir").arg(target_dir);
     }

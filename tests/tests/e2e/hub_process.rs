@@ -1,0 +1,212 @@
+//! The hub as a real process: it writes nothing to disk and logs no
+//! document text, snippet or observation, even at debug level.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::json;
+use tudashalo_hub::pki::Role;
+use tudashalo_proto::pb;
+
+use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import, jsonl};
+
+/// A binary of the workspace next to this test executable, built first so
+/// that it matches the sources (cargo builds other packages' binaries only
+/// for their own tests).
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf();
+    let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
+    let mut built = built.lock().expect("lock");
+    if !built.iter().any(|b| b == bin) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", package, "--bin", bin]);
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
+        }
+        if let Some(profile) = profile_dir.file_name().and_then(|n| n.to_str())
+            && profile != "debug"
+        {
+            build.args(["--profile", profile]);
+        }
+        let status = build.status();
+        if !matches!(status, Ok(s) if s.success()) && !binary.exists() {
+            panic!("building {bin} failed: {status:?}");
+        }
+        built.push(bin.to_string());
+    }
+    binary
+}
+
+/// Words and numbers that exist only in the nodes' raw data.
+const SECRET_WORD: &str = "zsákfalutitok";
+const SECRET_SETTLEMENT: &str = "Titkosfalva";
+const SECRET_VALUE: &str = "98765.4321";
+
+struct HubProcess {
+    child: Child,
+    url: String,
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_hub(config: &Path, work: &Path, log: &Path) -> HubProcess {
+    let log_file = std::fs::File::create(log).expect("log file");
+    let mut child = Command::new(workspace_binary("tudashalo-hub", "tudashalo-hub"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .current_dir(work)
+        .env("TUDASHALO_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .expect("starting tudashalo-hub");
+    // The hub prints its address once it listens.
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("reading the hub's address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected output {line:?}"))
+        .to_string();
+    HubProcess { child, url }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_writes_nothing_and_logs_no_raw_data() {
+    let pki = Pki::new();
+    let docs = jsonl([json!({
+        "id": "titkos-1",
+        "title": "Fejlesztési terv",
+        "body": format!("A {SECRET_WORD} fejlesztés a {SECRET_SETTLEMENT} településen."),
+        "settlements": [SECRET_SETTLEMENT],
+    })]);
+    let mut nodes = Vec::new();
+    for name in ["alfa", "beta"] {
+        let folder = NodeDir::init(name);
+        let node = folder.open();
+        let files = Files::new();
+        import(&node, &files.write("d.jsonl", &docs));
+        import(
+            &node,
+            &files.write("k.csv", "code,name,unit,aggregation\nertek,Érték,Ft,sum\n"),
+        );
+        import(
+            &node,
+            &files.write(
+                "o.csv",
+                format!("indicator,settlement,period,value,unit\nertek,{SECRET_SETTLEMENT},2020,{SECRET_VALUE},Ft\nertek,Másikfalu,2020,1,Ft\n"),
+            ),
+        );
+        nodes.push(TestNode::serve(name, folder.dir, node, &pki.material(name, Role::Node)).await);
+    }
+
+    let conf = tempfile::tempdir().expect("conf dir");
+    let work = tempfile::tempdir().expect("work dir");
+    let logs = tempfile::tempdir().expect("log dir");
+    let hub_files = pki.files("regio", Role::Hub);
+    let mut toml = format!(
+        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\ndeadline_ms = 5000\n[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
+        hub_files.cert, hub_files.key, hub_files.ca
+    );
+    for n in &nodes {
+        toml.push_str(&format!(
+            "[[member]]\nname = {:?}\nendpoint = {:?}\n",
+            n.name, n.url
+        ));
+    }
+    let config = conf.path().join("hub.toml");
+    std::fs::write(&config, toml).expect("hub.toml");
+    let log = logs.path().join("hub.log");
+    let hub = start_hub(&config, work.path(), &log);
+
+    let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
+    let found = guard(
+        "search",
+        client.search(pb::SearchRequest {
+            query: SECRET_WORD.into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("search")
+    .into_inner();
+    assert_eq!(
+        found.total, 2,
+        "the search reached the nodes: {:?}",
+        found.members
+    );
+    assert!(found.hits.iter().all(|h| {
+        h.snippet
+            .as_ref()
+            .is_some_and(|s| s.text.contains(SECRET_WORD))
+    }));
+    let doc = guard(
+        "get",
+        client.get_document(pb::GetDocumentRequest {
+            id: "titkos-1".into(),
+            member: "alfa".into(),
+        }),
+    )
+    .await
+    .expect("get")
+    .into_inner();
+    assert!(doc.document.expect("doc").body.contains(SECRET_WORD));
+    let mut stream = guard(
+        "aggregate",
+        client.aggregate(pb::AggregateRequest {
+            indicators: vec!["ertek".into()],
+            group_by: vec!["settlement".into(), "period".into()],
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("aggregate")
+    .into_inner();
+    let mut cells = 0;
+    while let Some(chunk) = guard("chunk", stream.message()).await.expect("chunk") {
+        cells += chunk.cells.len();
+    }
+    assert!(cells > 0);
+    drop(hub);
+
+    let written: Vec<_> = std::fs::read_dir(work.path()).expect("work dir").collect();
+    assert!(
+        written.is_empty(),
+        "the hub wrote into its working folder: {written:?}"
+    );
+    let configs: Vec<_> = std::fs::read_dir(conf.path()).expect("conf dir").collect();
+    assert_eq!(
+        configs.len(),
+        1,
+        "the hub wrote next to its configuration: {configs:?}"
+    );
+    let log_text = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        log_text.contains("federated search"),
+        "the log is there at debug level: {log_text}"
+    );
+    for secret in [SECRET_WORD, SECRET_SETTLEMENT, SECRET_VALUE, "98765"] {
+        assert!(
+            !log_text.contains(secret),
+            "the hub logged raw data ({secret}):\n{log_text}"
+        );
+    }
+}
