@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Prepares deploy/docker for `docker compose up`:
 #
-#   pki/            the federation CA and the certificates of the hub ("hub"),
+#   pki/            the federation CA, its revocation list (crl.pem), and the
+#                   certificates of the hub ("hub"),
 #                   the nodes (edelenyi, kisteleki, szecsenyi: their compose
 #                   service names are in their certificates) and an operator
 #                   for the `search` service;
 #   data/NAME/      each node's data folder, with a copy of config/NAME.toml as
-#                   node.toml and a few sample documents imported;
+#                   node.toml and a few sample documents imported (their
+#                   [policy] lets the hub and the operator in);
 #   .env            the uid/gid the containers run as (owner of pki/ and data/).
 #
 # Usage: deploy/docker/setup.sh [--bin DIR] [--force] [--no-sample]
@@ -71,6 +73,11 @@ else
     for name in "${nodes[@]}"; do
         "$HUB_BIN" pki issue --dir "$pki" --name "$name" --role node --host "$name"
     done
+fi
+# The revocation list the servers read next to ca.pem (empty to begin with;
+# `tudashalo-hub pki revoke --dir deploy/docker/pki NAME` adds to it).
+if [[ ! -f $pki/crl.pem ]]; then
+    "$HUB_BIN" pki crl --dir "$pki"
 fi
 
 # --- node data folders ---------------------------------------------------------

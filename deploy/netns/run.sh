@@ -288,13 +288,18 @@ vendegejszaka;Kereskedelmi szálláshelyek vendégéjszakái;éjszaka;sum
 EOF
     cat >"$dir/observations.csv" <<EOF
 mutató;település;időszak;érték;mértékegység
-nepesseg;${s1};2023;$((8000 + i * 137));fő
-nepesseg;${s2};2023;$((1500 + i * 41));fő
-nepesseg;${s3};2023;$((900 + i * 13));fő
-munkanelkuli;${s1};2023;$((310 + i * 7));fő
-munkanelkuli;${s2};2023;$((95 + i));fő
-vendegejszaka;${s1};2023;$((12000 + i * 250));éjszaka
-vendegejszaka;${s2};2023;$((4100 + i * 90));éjszaka
+nepesseg;${s1};2022;$((3150 + i * 37));fő
+nepesseg;${s2};2022;$((2620 + i * 41));fő
+nepesseg;${s3};2022;$((2230 + i * 13));fő
+nepesseg;${s1};2023;$((3100 + i * 37));fő
+nepesseg;${s2};2023;$((2600 + i * 41));fő
+nepesseg;${s3};2023;$((2200 + i * 13));fő
+munkanelkuli;${s1};2023;$((210 + i * 7));fő
+munkanelkuli;${s2};2023;$((180 + i));fő
+munkanelkuli;${s3};2023;$((150 + i * 3));fő
+vendegejszaka;${s1};2023;$((4200 + i * 250));éjszaka
+vendegejszaka;${s2};2023;$((3900 + i * 90));éjszaka
+vendegejszaka;${s3};2023;$((3100 + i * 60));éjszaka
 EOF
 }
 
@@ -312,12 +317,20 @@ listen = "$(node_ip "$i"):$NODE_PORT"
 cert = "$pki/$name.pem"
 key = "$pki/$name.key"
 ca = "$pki/ca.pem"
+
+# Deny by default: let the hub in, and the operator it may relay for.
+[policy]
+hubs = ["hub"]
+
+[[policy.grant]]
+principal = "operator:operator"
+allow = ["search", "get", "aggregate_settlement"]
 EOF
     write_sample "$i" "$sample"
     "$NODE_BIN" import --data "$data" "$sample/documents.jsonl" "$sample/catalogue.csv" "$sample/observations.csv" \
         >"$work/logs/import-$name.log" 2>&1 || die "importing into $name failed: $(cat "$work/logs/import-$name.log")"
 done
-echo "== sample data imported into $nodes nodes (4 documents, 3 indicators, 7 observations each)"
+echo "== sample data imported into $nodes nodes (4 documents, 3 indicators, 12 observations each)"
 
 # --- hub configuration -------------------------------------------------------
 {
@@ -407,9 +420,9 @@ if help=$(timeout 10 "$HUB_BIN" pull --help 2>&1); then
     pull_args=()
     if grep -q -- '--hub' <<<"$help"; then pull_args+=("${client[@]}"); fi
     if grep -q -- '--indicator' <<<"$help"; then
-        pull_args+=(--indicator nepesseg)
+        pull_args+=(--indicator "nepesseg,munkanelkuli")
     else
-        pull_args+=(nepesseg)
+        pull_args+=(nepesseg munkanelkuli)
     fi
     echo "== tudashalo-hub pull ${pull_args[*]//$work/\$WORK}"
     if ! ip netns exec "$hub_ns" timeout 30 "$HUB_BIN" pull "${pull_args[@]}"; then

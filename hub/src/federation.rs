@@ -37,6 +37,9 @@ use crate::relay::{Outgoing, Relay};
 pub const MAX_DEPTH: u32 = 1_000;
 pub const DEFAULT_LIMIT: u32 = 10;
 
+/// A member to ask, and the member paths below it to narrow the request to.
+pub(crate) type Target = (Arc<Member>, Vec<String>);
+
 /// What one member's call came to.
 #[derive(Debug)]
 struct Outcome<T> {
@@ -101,10 +104,7 @@ impl Hub {
 
     /// Splits member paths (`a`, `a/b`) into the direct members to ask and
     /// what to narrow each of them to. An empty selection means everyone.
-    pub(crate) fn select_members(
-        &self,
-        paths: &[String],
-    ) -> Result<Vec<(Arc<Member>, Vec<String>)>, Status> {
+    pub(crate) fn select_members(&self, paths: &[String]) -> Result<Vec<Target>, Status> {
         if paths.is_empty() {
             return Ok(self
                 .members
@@ -454,11 +454,11 @@ impl Hub {
                     code,
                     format!(
                         "member {path}: {}",
-                        status
-                            .message()
-                            .is_empty()
-                            .then(|| message.clone())
-                            .unwrap_or_else(|| status.message().to_string())
+                        if status.message().is_empty() {
+                            message
+                        } else {
+                            status.message().to_string()
+                        }
                     ),
                 ))
             }

@@ -12,6 +12,7 @@ mod e2e {
     mod access;
     mod aggregate;
     mod cli;
+    mod demo;
     mod deploy;
     mod hub;
     mod hub_process;

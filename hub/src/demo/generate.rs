@@ -188,6 +188,11 @@ impl Rng {
         &items[self.below(items.len())]
     }
 
+    /// One of `items`, which must not be empty.
+    fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len())]
+    }
+
     /// An index into `weights`, with probability proportional to its weight.
     fn weighted(&mut self, weights: &[u32]) -> usize {
         let total: u32 = weights.iter().sum();
@@ -523,7 +528,7 @@ pub fn kistersegek(spec: &Spec) -> Vec<Kisterseg> {
             } as u32;
             settlements.push(Settlement { name, population });
         }
-        settlements[1..].sort_by(|a, b| b.population.cmp(&a.population));
+        settlements[1..].sort_by_key(|s| std::cmp::Reverse(s.population));
         let adjective = format!("{}i", settlements[0].name);
         let mut slug = fold(&adjective);
         while out.iter().any(|k| k.slug == slug) || REAL.iter().any(|(s, _, _)| *s == slug) {
@@ -1060,7 +1065,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -1494,11 +1499,11 @@ fn next_template(w: &mut Writer<'_>, kind_at: usize) -> &'static str {
             } else {
                 TOPICS[w.other_topic].sector
             };
-            *w.rng.pick(BY_SECTOR[sector])
+            w.rng.pick_str(BY_SECTOR[sector])
         }
-        1 => *w.rng.pick(ABOUT_TOPIC),
-        2 => *w.rng.pick(GENERAL),
-        _ => *w.rng.pick(OPENINGS[kind_at]),
+        1 => w.rng.pick_str(ABOUT_TOPIC),
+        2 => w.rng.pick_str(GENERAL),
+        _ => w.rng.pick_str(OPENINGS[kind_at]),
     }
 }
 
@@ -2130,25 +2135,5 @@ mod speed {
         let rate = 40_000.0 / started.elapsed().as_secs_f64();
         eprintln!("{rate:.0} documents/s, {} MB of bodies", bytes / 1_000_000);
         assert!(rate > 50_000.0, "{rate:.0} documents/s");
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod peek {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn peek() {
-        let spec = Spec {
-            nodes: 2,
-            docs_per_node: 3,
-            mean_words: 120,
-            ..Spec::default()
-        };
-        let dir = std::path::Path::new("/tmp/peek");
-        for k in kistersegek(&spec) {
-            write_node_files(&dir.join(&k.slug), &k, &spec).unwrap();
-        }
     }
 }

@@ -822,10 +822,8 @@ struct Running {
 type Server = JoinHandle<Result<(), ServeError>>;
 
 /// Resolves once `stop` says so (or its sender is gone).
-fn stopped(mut stop: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = stop.wait_for(|s| *s).await;
-    }
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 impl Running {

@@ -17,7 +17,7 @@ use tudashalo_node::policy::{ON_BEHALF_OF_HEADER, VIA_HEADER};
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{GetDocumentRequest, InfoRequest, SearchRequest};
 
-use super::support::{Pki, TestNode, client_as, guard, jsonl};
+use super::support::{HANG_GUARD, Pki, TestNode, client_as, guard, jsonl};
 
 /// The node's policy in these tests: hub `regio` serves the node, operator
 /// `gazda` owns it, operator `analyst` may search and get.
@@ -345,19 +345,28 @@ fn binary() -> &'static Path {
 }
 
 /// Runs `tudashalo-node audit --data DIR ARGS...`: (exit code, stdout).
+/// sled may release the folder's lock a moment after the node is dropped,
+/// so "in use" is retried for a few seconds.
 fn audit_cli(data: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(binary())
-        .arg("audit")
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("TUDASHALO_LOG", "warn")
-        .output()
-        .expect("running tudashalo-node audit");
-    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprintln!("audit {args:?}: {stdout}{stderr}");
-    (output.status.code(), stdout)
+    let started = std::time::Instant::now();
+    loop {
+        let output = Command::new(binary())
+            .arg("audit")
+            .arg("--data")
+            .arg(data)
+            .args(args)
+            .env("TUDASHALO_LOG", "warn")
+            .output()
+            .expect("running tudashalo-node audit");
+        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("in use by another process") && started.elapsed() < HANG_GUARD {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            continue;
+        }
+        eprintln!("audit {args:?}: {stdout}{stderr}");
+        return (output.status.code(), stdout);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,62 +16,7 @@ use super::support::{Files, doc, jsonl};
 /// (`target/<profile>/deps/e2e-…`) instead.
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps/<test>")
-            .to_path_buf();
-        let binary = profile_dir.join(format!("tudashalo-node{}", std::env::consts::EXE_SUFFIX));
-        // Cargo builds a package's binaries only for that package's own
-        // integration tests, so make sure it exists and is current. When it
-        // is, this is a quick no-op.
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "tudashalo-node",
-            "--bin",
-            "tudashalo-node",
-        ]);
-        if let Some(target_dir) = profile_dir.parent() {
-            build.arg("--target-dir").arg(target_dir);
-        }
-        // `target/debug` holds the dev and test profiles; any other folder
-        // is named after its profile.
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
-            Some(profile) => {
-                build.args(["--profile", profile]);
-            }
-        }
-        // The build sees the sources as they are now, not as this test was
-        // compiled; should they no longer build (an edit in progress), or
-        // should there be no cargo (the test executable run by hand), an
-        // existing binary is used, with a warning.
-        match build.status() {
-            Ok(status) if status.success() => {}
-            Ok(status) if binary.exists() => {
-                eprintln!(
-                    "WARNING: building tudashalo-node failed ({status}); testing the existing, possibly stale, {}",
-                    binary.display()
-                );
-            }
-            Ok(status) => panic!("building tudashalo-node failed: {status}"),
-            Err(e) if binary.exists() => {
-                eprintln!(
-                    "WARNING: cannot run cargo ({e}); testing the existing, possibly stale, {}",
-                    binary.display()
-                );
-            }
-            Err(e) => panic!("cannot run cargo to build tudashalo-node: {e}"),
-        }
-        assert!(binary.exists(), "{} does not exist", binary.display());
-        binary
-    })
+    BINARY.get_or_init(|| super::support::workspace_binary("tudashalo-node", "tudashalo-node"))
 }
 
 struct Run {

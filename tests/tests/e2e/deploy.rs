@@ -120,9 +120,23 @@ fn example_configs_load_with_the_real_loaders() {
     ] {
         assert!(node_text.contains(key), "node.toml example lacks {key}");
     }
+    for key in [
+        "[disclosure]",
+        "min_contributors =",
+        "count_unit =",
+        "max_small_count =",
+        "dominance_n =",
+        "dominance_k =",
+    ] {
+        assert!(node_text.contains(key), "node.toml example lacks {key}");
+    }
+    assert!(!node.policy.hubs.is_empty(), "the example lets a hub in");
+    assert!(node.policy.operators.is_some());
+    assert!(node.policy.national_granularity.is_some());
+    assert!(!node.policy.grants.is_empty(), "the example shows a grant");
     assert!(
-        node_text.contains("# [policy]") && node_text.contains("# crl ="),
-        "node.toml keeps commented placeholders for [policy] and crl"
+        node_text.contains("# crl ="),
+        "node.toml keeps a commented placeholder for crl"
     );
 
     let hub_text = read(&deploy().join("config/hub.toml"));
@@ -269,6 +283,8 @@ fn compose_file_references_exist_and_agree_with_the_configs() {
         .unwrap_or_default();
 
     let mut checked_configs = 0;
+    let mut hub_names: Vec<String> = Vec::new();
+    let mut node_hubs: Vec<(String, Vec<String>)> = Vec::new();
     for (name, service) in services {
         let name = name.as_str().expect("service name");
         if let Some(build) = get(service, "build") {
@@ -341,6 +357,7 @@ fn compose_file_references_exist_and_agree_with_the_configs() {
                     .unwrap_or_else(|| panic!("{name}: nothing mounted as {data}/node.toml"));
                 let config = load_node_toml(&read(&docker.join(toml)), toml);
                 assert_eq!(config.name, name, "{name}: node name = service name");
+                node_hubs.push((name.to_string(), config.policy.hubs.clone()));
                 let tls = config.tls.expect("node has [tls]");
                 vec![tls.cert, tls.key, tls.ca]
             }
@@ -354,6 +371,7 @@ fn compose_file_references_exist_and_agree_with_the_configs() {
                     .get(path)
                     .unwrap_or_else(|| panic!("{name}: nothing mounted as {path}"));
                 let config = load_hub_toml(&read(&docker.join(toml)), toml);
+                hub_names.push(config.name.clone());
                 for member in &config.members {
                     let host = member
                         .endpoint
@@ -385,6 +403,13 @@ fn compose_file_references_exist_and_agree_with_the_configs() {
         4 * 3,
         "hub and three nodes, three TLS files each"
     );
+    assert_eq!(node_hubs.len(), 3);
+    for (node, hubs) in &node_hubs {
+        assert!(
+            hub_names.iter().all(|h| hubs.contains(h)),
+            "{node}'s [policy] hubs {hubs:?} lacks the hub {hub_names:?}: it would refuse it"
+        );
+    }
     assert!(docker.join("Dockerfile").is_file());
     let dockerfile = read(&docker.join("Dockerfile"));
     assert!(
@@ -458,6 +483,8 @@ fn k8s_manifests_reference_what_exists() {
     );
 
     let mut configs_checked = 0;
+    let mut hub_names: Vec<String> = Vec::new();
+    let mut node_hubs: Vec<(String, Vec<String>)> = Vec::new();
     for workload in workloads {
         let wname = path_str(workload, &["metadata", "name"]).expect("name");
         let spec = get(workload, "spec").expect("spec");
@@ -595,11 +622,9 @@ fn k8s_manifests_reference_what_exists() {
             let (target, text) = config_text.expect("a config file from a ConfigMap");
             let tls = match command.first().map(String::as_str) {
                 Some("tudashalo-hub") => {
-                    assert!(
-                        command.iter().any(|a| *a == target),
-                        "{wname}: --config {target}"
-                    );
+                    assert!(command.contains(&target), "{wname}: --config {target}");
                     let c = load_hub_toml(&text, &format!("{wname}'s hub.toml"));
+                    hub_names.push(c.name.clone());
                     vec![c.tls.cert, c.tls.key, c.tls.ca]
                 }
                 Some("tudashalo-node") => {
@@ -610,6 +635,7 @@ fn k8s_manifests_reference_what_exists() {
                         .expect("--data DIR");
                     assert_eq!(target, format!("{data}/node.toml"), "{wname}");
                     let c = load_node_toml(&text, &format!("{wname}'s node.toml"));
+                    node_hubs.push((c.name.clone(), c.policy.hubs.clone()));
                     let tls = c.tls.expect("[tls]");
                     vec![tls.cert, tls.key, tls.ca]
                 }
@@ -626,6 +652,12 @@ fn k8s_manifests_reference_what_exists() {
         }
     }
     assert_eq!(configs_checked, 6);
+    for (node, hubs) in &node_hubs {
+        assert!(
+            hub_names.iter().all(|h| hubs.contains(h)),
+            "{node}'s [policy] hubs {hubs:?} lacks the hub {hub_names:?}: it would refuse it"
+        );
+    }
 
     // Services select pods that exist.
     for service in of_kind("Service") {
@@ -804,6 +836,19 @@ fn netns_federation_end_to_end() {
     }
     // Local documents never leave their node.
     assert!(!stdout.contains("belso"), "{stdout}");
+    // Aggregates, where this build has `pull`: every member answered.
+    if stdout.contains("== tudashalo-hub pull") {
+        assert!(
+            !stderr.contains("tudashalo-hub pull failed"),
+            "pull failed:\n{stdout}\n{stderr}"
+        );
+        for node in ["edelenyi", "kisteleki", "szecsenyi"] {
+            assert!(
+                stdout.contains(&format!("{node},2023,nepesseg,")),
+                "no aggregate from {node}:\n{stdout}"
+            );
+        }
+    }
     // Nothing is left behind.
     let left = Command::new("ip")
         .args(["netns", "list"])

@@ -2,50 +2,16 @@
 //! document text, snippet or observation, even at debug level.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
 
 use serde_json::json;
 use tudashalo_hub::pki::Role;
 use tudashalo_proto::pb;
 
-use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import, jsonl};
-
-/// A binary of the workspace next to this test executable, built first so
-/// that it matches the sources (cargo builds other packages' binaries only
-/// for their own tests).
-pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf();
-    let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
-    let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
-    let mut built = built.lock().expect("lock");
-    if !built.iter().any(|b| b == bin) {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", package, "--bin", bin]);
-        if let Some(target_dir) = profile_dir.parent() {
-            build.arg("--target-dir").arg(target_dir);
-        }
-        if let Some(profile) = profile_dir.file_name().and_then(|n| n.to_str())
-            && profile != "debug"
-        {
-            build.args(["--profile", profile]);
-        }
-        let status = build.status();
-        if !matches!(status, Ok(s) if s.success()) && !binary.exists() {
-            panic!("building {bin} failed: {status:?}");
-        }
-        built.push(bin.to_string());
-    }
-    binary
-}
+use super::support::{
+    Files, NodeDir, Pki, TestNode, client_as, guard, import, jsonl, workspace_binary,
+};
 
 /// Words and numbers that exist only in the nodes' raw data.
 const SECRET_WORD: &str = "zsákfalutitok";

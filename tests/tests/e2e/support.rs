@@ -355,3 +355,58 @@ impl Drop for TestNode {
         }
     }
 }
+
+/// A binary of the workspace next to this test executable, built first so
+/// that it matches the sources (cargo builds other packages' binaries only
+/// for their own tests).
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    use std::process::Command;
+    use std::sync::{Mutex, OnceLock};
+    static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf();
+    let binary = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let built = BUILT.get_or_init(|| Mutex::new(Vec::new()));
+    let mut built = built.lock().expect("lock");
+    if !built.iter().any(|b| b == bin) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", package, "--bin", bin]);
+        // Not the variables cargo sets for this test: build scripts that
+        // watch them (ring's watches CARGO_MANIFEST_DIR) would rebuild half
+        // the tree, and the next plain `cargo build` would rebuild it back.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("CARGO_PKG_")
+                || matches!(
+                    &*key,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                )
+            {
+                build.env_remove(&*key);
+            }
+        }
+        if let Some(target_dir) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target_dir);
+        }
+        if let Some(profile) = profile_dir.file_name().and_then(|n| n.to_str())
+            && profile != "debug"
+        {
+            build.args(["--profile", profile]);
+        }
+        let status = build.status();
+        if !matches!(status, Ok(s) if s.success()) && !binary.exists() {
+            panic!("building {bin} failed: {status:?}");
+        }
+        built.push(bin.to_string());
+    }
+    binary
+}

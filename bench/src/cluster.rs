@@ -1,0 +1,482 @@
+//! Starting a federation to measure: certificates, node data folders
+//! (initialised and imported), nodes and a hub served over mTLS on loopback.
+//!
+//! [`Mode::Processes`] runs the release binaries (`tudashalo-node init`,
+//! `import`, `serve`; `tudashalo-hub serve`) as separate processes, as they
+//! run in production; [`Mode::InProcess`] serves the library crates inside
+//! this process instead (the smoke test: no binaries needed). Processes are
+//! stopped by their own id (SIGTERM, then SIGKILL) and killed if dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tudashalo_hub::pki::{self, IssueRequest, Role};
+use tudashalo_proto::pb::federation_client::FederationClient;
+use tudashalo_proto::pb::{self, MemberState};
+use tudashalo_proto::tls::TlsFiles;
+
+/// The hub's name (and the only hub the nodes accept).
+pub const HUB_NAME: &str = "regio";
+/// The operator the benchmark clients present (role operator).
+pub const CLIENT_NAME: &str = "bench";
+/// The node that holds every document.
+pub const SINGLE_NAME: &str = "egyben";
+
+/// Every node's `[policy]`: the hub relays, operators may search, get and
+/// aggregate (what an analyst through the hub needs).
+pub const POLICY: &str = r#"[policy]
+hubs = ["regio"]
+
+[[policy.grant]]
+principal = "operator:*"
+allow = ["search", "get", "aggregate_settlement"]
+"#;
+
+/// How long a server may take to print its address or become healthy.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// The hub's default deadline: generous, so that a slow answer under load
+/// is measured as slow rather than cut off (cut-offs are counted anyway).
+pub const HUB_DEADLINE_MS: u64 = 60_000;
+
+/// How the federation runs.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// The release binaries in this folder, one process per server.
+    Processes { bin_dir: PathBuf },
+    /// The library crates, served inside this process.
+    InProcess,
+}
+
+/// The federation's certificate authority and the identities issued by it.
+#[derive(Debug, Clone)]
+pub struct Pki {
+    pub dir: PathBuf,
+}
+
+impl Pki {
+    /// A new CA in `dir` with certificates for `nodes`, the single node, the
+    /// hub and the benchmark client.
+    pub fn create(dir: &Path, nodes: &[String]) -> Result<Pki> {
+        std::fs::create_dir_all(dir)?;
+        pki::init_ca(dir, "Tudásháló bench CA", 30, true).context("creating the bench CA")?;
+        let mut wanted: Vec<(String, Role)> =
+            nodes.iter().map(|n| (n.clone(), Role::Node)).collect();
+        wanted.push((SINGLE_NAME.to_string(), Role::Node));
+        wanted.push((HUB_NAME.to_string(), Role::Hub));
+        wanted.push((CLIENT_NAME.to_string(), Role::Operator));
+        for (name, role) in wanted {
+            pki::issue(
+                dir,
+                &IssueRequest {
+                    name: name.clone(),
+                    role,
+                    hosts: Vec::new(),
+                    days: 7,
+                    force: true,
+                },
+            )
+            .with_context(|| format!("issuing a certificate for {name}"))?;
+        }
+        Ok(Pki {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn files(&self, name: &str) -> TlsFiles {
+        TlsFiles {
+            cert: self.dir.join(format!("{name}.pem")),
+            key: self.dir.join(format!("{name}.key")),
+            ca: self.dir.join(pki::CA_CERT_FILE),
+            crl: None,
+        }
+    }
+
+    /// A connected client for `url`, as the benchmark operator.
+    pub async fn client(&self, url: &str) -> Result<FederationClient<Channel>> {
+        let tls = self.files(CLIENT_NAME).load()?;
+        Ok(tls.connect(url).await?)
+    }
+}
+
+/// What importing one node's files took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Imported {
+    pub seconds: f64,
+    pub added: u64,
+    pub rejected: u64,
+}
+
+/// Replaces the `[policy]` section (the last one of the `node.toml` that
+/// `init` writes) with [`POLICY`].
+fn set_policy(dir: &Path) -> Result<()> {
+    let path = dir.join("node.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let head = match text.find("\n[policy]\n") {
+        Some(at) => &text[..=at],
+        None => text.as_str(),
+    };
+    std::fs::write(&path, format!("{head}\n{POLICY}"))?;
+    Ok(())
+}
+
+impl Mode {
+    fn binary(&self, name: &str) -> Result<PathBuf> {
+        match self {
+            Mode::Processes { bin_dir } => {
+                let path = bin_dir.join(name);
+                if !path.is_file() {
+                    bail!("{} not found: build it first", path.display());
+                }
+                Ok(path)
+            }
+            Mode::InProcess => bail!("no binaries in-process"),
+        }
+    }
+
+    /// Initialises a node folder with [`POLICY`] and imports `files` in one
+    /// command (catalogues first), timing the command's wall time.
+    pub async fn prepare_node(
+        &self,
+        data: &Path,
+        name: &str,
+        files: &[PathBuf],
+    ) -> Result<Imported> {
+        match self {
+            Mode::Processes { .. } => {
+                let node = self.binary("tudashalo-node")?;
+                let status = tokio::process::Command::new(&node)
+                    .args(["init", "--data"])
+                    .arg(data)
+                    .args(["--name", name])
+                    .stdout(Stdio::null())
+                    .status()
+                    .await?;
+                if !status.success() {
+                    bail!("tudashalo-node init for {name} failed: {status}");
+                }
+                set_policy(data)?;
+                let started = Instant::now();
+                let output = tokio::process::Command::new(&node)
+                    .args(["import", "--json", "--data"])
+                    .arg(data)
+                    .args(files)
+                    .stdin(Stdio::null())
+                    .output()
+                    .await?;
+                let seconds = started.elapsed().as_secs_f64();
+                // 0: everything imported; 2: some lines rejected (counted).
+                if !matches!(output.status.code(), Some(0 | 2)) {
+                    bail!(
+                        "tudashalo-node import for {name} failed ({}): {}",
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+                let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+                    .context("reading the import's --json report")?;
+                Ok(Imported {
+                    seconds,
+                    added: report["totals"]["added"].as_u64().unwrap_or(0),
+                    rejected: report["totals"]["rejected"].as_u64().unwrap_or(0),
+                })
+            }
+            Mode::InProcess => {
+                let (data, name, files) = (data.to_path_buf(), name.to_string(), files.to_vec());
+                tokio::task::spawn_blocking(move || -> Result<Imported> {
+                    tudashalo_node::Node::init(&data, &name, None)?;
+                    set_policy(&data)?;
+                    let started = Instant::now();
+                    let node = tudashalo_node::Node::open(&data)?;
+                    let options = tudashalo_node::node::ImportOptions::default();
+                    let mut imported = Imported::default();
+                    for file in &files {
+                        let report = node.import_file(file, &options, &|_| {})?;
+                        imported.added += report.added as u64;
+                        imported.rejected += report.rejected as u64;
+                    }
+                    drop(node);
+                    imported.seconds = started.elapsed().as_secs_f64();
+                    Ok(imported)
+                })
+                .await?
+            }
+        }
+    }
+
+    /// Serves the node in `data` on an ephemeral loopback port.
+    pub async fn serve_node(
+        &self,
+        data: &Path,
+        name: &str,
+        pki: &Pki,
+        logs: &Path,
+    ) -> Result<Server> {
+        match self {
+            Mode::Processes { .. } => {
+                let files = pki.files(name);
+                let mut command = tokio::process::Command::new(self.binary("tudashalo-node")?);
+                command
+                    .args(["serve", "--data"])
+                    .arg(data)
+                    .args(["--listen", "127.0.0.1:0", "--cert"])
+                    .arg(&files.cert)
+                    .arg("--key")
+                    .arg(&files.key)
+                    .arg("--ca")
+                    .arg(&files.ca);
+                Server::spawn(name, command, &logs.join(format!("{name}.log"))).await
+            }
+            Mode::InProcess => {
+                let (data, tls) = (data.to_path_buf(), pki.files(name).load()?);
+                let node = tokio::task::spawn_blocking(move || tudashalo_node::Node::open(&data))
+                    .await??;
+                let listener = TcpListener::bind("127.0.0.1:0").await?;
+                let url = format!("https://{}", listener.local_addr()?);
+                let (stop, signal) = oneshot::channel::<()>();
+                let task = tokio::spawn(async move {
+                    let served =
+                        tudashalo_node::server::serve(Arc::new(node), listener, &tls, async {
+                            let _ = signal.await;
+                        })
+                        .await;
+                    served.map_err(anyhow::Error::from)
+                });
+                Ok(Server::in_process(name, url, stop, task))
+            }
+        }
+    }
+
+    /// Writes `hub.toml` for `members` (name, url) and serves the hub.
+    pub async fn serve_hub(
+        &self,
+        dir: &Path,
+        members: &[(String, String)],
+        pki: &Pki,
+    ) -> Result<Server> {
+        let files = pki.files(HUB_NAME);
+        let mut text = format!(
+            "name = \"{HUB_NAME}\"\nlisten = \"127.0.0.1:0\"\ndeadline_ms = {HUB_DEADLINE_MS}\n\n[tls]\ncert = {}\nkey = {}\nca = {}\n",
+            toml_path(&files.cert),
+            toml_path(&files.key),
+            toml_path(&files.ca)
+        );
+        for (name, url) in members {
+            text.push_str(&format!(
+                "\n[[member]]\nname = \"{name}\"\nendpoint = \"{url}\"\n"
+            ));
+        }
+        let config_path = dir.join("hub.toml");
+        std::fs::write(&config_path, text)?;
+        match self {
+            Mode::Processes { .. } => {
+                let mut command = tokio::process::Command::new(self.binary("tudashalo-hub")?);
+                command.args(["serve", "--config"]).arg(&config_path);
+                Server::spawn(HUB_NAME, command, &dir.join("hub.log")).await
+            }
+            Mode::InProcess => {
+                let config = tudashalo_hub::config::HubConfig::load(&config_path)?;
+                let tls = config.tls_files().load()?;
+                let hub = Arc::new(tudashalo_hub::federation::Hub::new(&config, &tls)?);
+                let listener = TcpListener::bind("127.0.0.1:0").await?;
+                let url = format!("https://{}", listener.local_addr()?);
+                let (stop, signal) = oneshot::channel::<()>();
+                let task = tokio::spawn(async move {
+                    let served = tudashalo_hub::server::serve(hub, listener, &tls, async {
+                        let _ = signal.await;
+                    })
+                    .await;
+                    served.map_err(anyhow::Error::from)
+                });
+                Ok(Server::in_process(HUB_NAME, url, stop, task))
+            }
+        }
+    }
+}
+
+fn toml_path(path: &Path) -> String {
+    serde_json::Value::String(path.display().to_string()).to_string()
+}
+
+enum Running {
+    Process(tokio::process::Child),
+    InProcess {
+        stop: Option<oneshot::Sender<()>>,
+        task: Option<JoinHandle<Result<()>>>,
+    },
+}
+
+/// A running node or hub.
+pub struct Server {
+    pub name: String,
+    /// `https://127.0.0.1:PORT`.
+    pub url: String,
+    running: Running,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("pid", &self.pid())
+            .finish()
+    }
+}
+
+impl Server {
+    /// Spawns `command` (which prints `listening on https://…` on stdout),
+    /// logging its stderr to `log`.
+    async fn spawn(name: &str, mut command: tokio::process::Command, log: &Path) -> Result<Server> {
+        let log = std::fs::File::create(log)?;
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(START_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.trim().strip_prefix("listening on ") {
+                    return Ok::<_, anyhow::Error>(url.to_string());
+                }
+            }
+            bail!("{name} stopped before it listened")
+        })
+        .await
+        .with_context(|| format!("{name} did not listen within {START_TIMEOUT:?}"))??;
+        // Keep reading stdout so that the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server {
+            name: name.to_string(),
+            url,
+            running: Running::Process(child),
+        })
+    }
+
+    fn in_process(
+        name: &str,
+        url: String,
+        stop: oneshot::Sender<()>,
+        task: JoinHandle<Result<()>>,
+    ) -> Server {
+        Server {
+            name: name.to_string(),
+            url,
+            running: Running::InProcess {
+                stop: Some(stop),
+                task: Some(task),
+            },
+        }
+    }
+
+    /// The process id of a separate process.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::Process(child) => child.id(),
+            Running::InProcess { .. } => None,
+        }
+    }
+
+    /// Resident memory in bytes (`VmRSS`), for a separate process.
+    pub fn rss(&self) -> Option<u64> {
+        rss_of(self.pid()?)
+    }
+
+    /// Stops gracefully (SIGTERM to this process only, by its id), killing
+    /// it after 10 s.
+    pub async fn stop(mut self) -> Result<()> {
+        match &mut self.running {
+            Running::Process(child) => {
+                if let Some(pid) = child.id() {
+                    let _ = tokio::process::Command::new("kill")
+                        .args(["-TERM", &pid.to_string()])
+                        .status()
+                        .await;
+                }
+                match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+                    Ok(status) => {
+                        status?;
+                    }
+                    Err(_) => {
+                        child.kill().await?;
+                    }
+                }
+            }
+            Running::InProcess { stop, task } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                if let Some(task) = task.take() {
+                    tokio::time::timeout(Duration::from_secs(10), task)
+                        .await
+                        .context("server did not stop")???;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Running::InProcess { stop, .. } = &mut self.running
+            && let Some(stop) = stop.take()
+        {
+            let _ = stop.send(());
+        }
+        // A child process is killed by `kill_on_drop`.
+    }
+}
+
+/// `VmRSS` of process `pid`, in bytes.
+pub fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Waits until a search through `url` is answered by `members` members, all
+/// `ok` (for a node, `members` is 0 and any answer will do).
+pub async fn wait_ready(client: &mut FederationClient<Channel>, members: usize) -> Result<()> {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < START_TIMEOUT {
+        let mut request = tonic::Request::new(pb::SearchRequest {
+            query: "fejlesztés".into(),
+            limit: 1,
+            no_snippets: true,
+            no_facets: true,
+            ..Default::default()
+        });
+        request.set_timeout(Duration::from_secs(30));
+        match client.search(request).await {
+            Ok(response) => {
+                let response = response.into_inner();
+                let ok = response
+                    .members
+                    .iter()
+                    .filter(|m| m.state == MemberState::Ok as i32)
+                    .count();
+                if ok == members {
+                    return Ok(());
+                }
+                last = format!("{ok} of {members} members ok");
+            }
+            Err(status) => last = status.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("not ready within {START_TIMEOUT:?}: {last}")
+}

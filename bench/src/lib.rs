@@ -1,0 +1,24 @@
+//! # Tudásháló benchmarks
+//!
+//! One run measures a federation of kistérség nodes and a hub, each a
+//! separate process over mTLS on loopback, against the centralised
+//! alternative: one PostgreSQL holding every document and observation.
+//! `bench/run.sh` builds the release binaries and runs `tudashalo-bench`;
+//! `BENCHMARKS.md` describes what is measured and holds the latest table.
+//!
+//! ## Layout
+//! - [`corpus`]: the project's generator writes every node's files; the
+//!   query sets.
+//! - [`cluster`]: certificates, node folders, nodes and hub as processes
+//!   (or in-process, for the smoke test); resident memory.
+//! - [`load`]: bounded request loops, percentiles, memory sampling.
+//! - [`pg`]: the private PostgreSQL cluster, its schema, load and queries.
+//! - [`run`]: one scale from start to finish.
+//! - [`report`]: JSON, the Markdown table and the targets.
+
+pub mod cluster;
+pub mod corpus;
+pub mod load;
+pub mod pg;
+pub mod report;
+pub mod run;
