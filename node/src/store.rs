@@ -22,6 +22,8 @@ use crate::import::Catalogue;
 use crate::model::{Document, Indicator, Observation};
 
 const GENERATION: &[u8] = b"doc_generation";
+/// How often to try for the store's lock, 50 ms apart.
+const LOCK_ATTEMPTS: u32 = 30;
 
 /// How many records an upsert added, changed and left as they were.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -53,19 +55,30 @@ impl Store {
     /// Opens (or creates) the store in `dir`. sled holds an exclusive lock on
     /// it, so a second process gets [`Error::Locked`] instead of a corrupt store.
     pub fn open(dir: &Path, node_dir: &Path) -> Result<Store> {
-        let db = sled::Config::new()
+        // sled's background flusher keeps the folder's lock for a moment
+        // after the last handle of a previous opener is dropped (up to its
+        // flush interval), so a lock held by a process or handle that is
+        // going away is retried briefly before the node is called in use.
+        let config = sled::Config::new()
             .path(dir)
             // The node is small; a modest cache keeps the idle footprint low.
-            .cache_capacity(32 * 1024 * 1024)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    Error::Locked {
-                        dir: PathBuf::from(node_dir),
+            .cache_capacity(32 * 1024 * 1024);
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io)) if io.to_string().contains("could not acquire lock") => {
+                    attempts += 1;
+                    if attempts >= LOCK_ATTEMPTS {
+                        return Err(Error::Locked {
+                            dir: PathBuf::from(node_dir),
+                        });
                     }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
                 }
-                _ => Error::Store(e),
-            })?;
+                Err(e) => return Err(Error::Store(e)),
+            }
+        };
         Ok(Store {
             docs: db.open_tree("docs")?,
             obs: db.open_tree("obs")?,
