@@ -300,6 +300,11 @@ fn facets(response: &pb::SearchResponse) -> Vec<(String, Vec<(String, u64)>)> {
     out
 }
 
+/// How much later than its deadline an answer may come: scheduling on a
+/// loaded two-core machine, not waiting on a member. A hang would take the
+/// whole deadline of every member call again, or forever.
+const MARGIN: Duration = Duration::from_millis(1_200);
+
 const QUERIES: &[&str] = &[
     "fejlesztések",
     "önkormányzatok",
@@ -490,7 +495,7 @@ async fn a_killed_member_yields_a_partial_answer_within_the_deadline() {
     let after = search(&mut client, request("fejlesztés")).await;
     let elapsed = started.elapsed();
     assert!(
-        elapsed < deadline + Duration::from_millis(500),
+        elapsed < deadline + MARGIN,
         "answered in {elapsed:?}"
     );
     assert!(after.partial);
@@ -541,7 +546,7 @@ async fn a_stalled_member_times_out_and_the_others_answer() {
     let answer = search(&mut client, request("fejlesztés")).await;
     let elapsed = started.elapsed();
     assert!(
-        elapsed < deadline + Duration::from_millis(700),
+        elapsed < deadline + MARGIN,
         "deadline plus a small margin: {elapsed:?}"
     );
     assert_eq!(
@@ -562,7 +567,7 @@ async fn a_stalled_member_times_out_and_the_others_answer() {
         .await
         .expect("search")
         .into_inner();
-    assert!(started.elapsed() < Duration::from_millis(300) + Duration::from_millis(500));
+    assert!(started.elapsed() < Duration::from_millis(300) + MARGIN);
     assert_eq!(state(&answer, &stalled_name), MemberState::TimedOut);
 }
 
