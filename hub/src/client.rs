@@ -142,11 +142,6 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
 /// Prints a search answer as `search` does without `--json` (the demo too).
 pub fn print_response(query: &str, r: &pb::SearchResponse) {
     let bold = std::io::stdout().is_terminal();
-    let (open, close) = if bold {
-        ("\x1b[1m", "\x1b[0m")
-    } else {
-        ("«", "»")
-    };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -172,25 +167,12 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
             h.score
         );
         if let Some(s) = &h.snippet {
-            let mut text = String::new();
-            let mut at = 0usize;
-            for x in &s.highlights {
-                let (start, end) = (x.start as usize, x.end as usize);
-                if start < at
-                    || end > s.text.len()
-                    || !s.text.is_char_boundary(start)
-                    || !s.text.is_char_boundary(end)
-                {
-                    continue;
-                }
-                text.push_str(&s.text[at..start]);
-                text.push_str(open);
-                text.push_str(&s.text[start..end]);
-                text.push_str(close);
-                at = end;
-            }
-            text.push_str(&s.text[at..]);
-            let _ = writeln!(out, "     {}", text.replace('\n', " "));
+            let ranges = s
+                .highlights
+                .iter()
+                .map(|x| (x.start as usize, x.end as usize));
+            let text = tudashalo_node::search::mark_highlights(&s.text, ranges, bold);
+            let _ = writeln!(out, "     {text}");
         }
     }
     for f in &r.facets {

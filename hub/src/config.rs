@@ -150,24 +150,9 @@ pub fn validate_endpoint(endpoint: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Names of hubs and members: lowercase letters, digits, `-`, `_`.
-pub fn validate_slug(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} is not a valid name (lowercase letters, digits, '-', '_')"
-        ))
-    }
+/// Names of nodes, hubs and members follow the certificate name rule.
+pub fn validate_slug(name: &str) -> std::result::Result<(), String> {
+    tudashalo_proto::identity::validate_name(name).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

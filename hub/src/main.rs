@@ -228,29 +228,10 @@ fn serve(config_path: &std::path::Path) -> Result<()> {
         tracing::info!(hub = %config.name, %addr, members = config.members.len(), "serving over mTLS");
         println!("listening on https://{addr}");
         let reloading = tudashalo_proto::tls::ReloadingTls::new(config.tls_files())?;
-        tudashalo_hub::server::serve_reloading(hub, listener, reloading, shutdown_signal()).await?;
+        tudashalo_hub::server::serve_reloading(hub, listener, reloading, tudashalo_proto::serve::shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
 
 fn run_pki(cmd: PkiCommand) -> Result<()> {

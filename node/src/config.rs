@@ -115,25 +115,9 @@ impl NodeConfig {
     }
 }
 
-/// A name for nodes, hubs and members: lowercase ASCII letters, digits, `-`
-/// and `_`, starting with a letter or digit, at most 63 characters.
+/// Names of nodes, hubs and members follow the certificate name rule.
 pub fn validate_slug(name: &str) -> std::result::Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} is not a valid name (lowercase letters a-z, digits, '-' and '_', at most 63, e.g. \"edelenyi\")"
-        ))
-    }
+    tudashalo_proto::identity::validate_name(name).map_err(|e| e.to_string())
 }
 
 /// The commented `node.toml` that `init` writes.

@@ -439,7 +439,11 @@ fn print_results(query: &str, results: &SearchResults) {
             let _ = writeln!(
                 out,
                 "     {}",
-                highlight(&snippet.text, &snippet.highlights, bold)
+                tudashalo_node::search::mark_highlights(
+                    &snippet.text,
+                    snippet.highlights.iter().copied(),
+                    bold
+                )
             );
         }
     }
@@ -458,33 +462,6 @@ fn print_results(query: &str, results: &SearchResults) {
     for ignored in &results.ignored {
         let _ = writeln!(out, "  ignored: {ignored}");
     }
-}
-
-/// Marks highlighted ranges: bold on a terminal, «guillemets» otherwise.
-fn highlight(text: &str, ranges: &[(usize, usize)], bold: bool) -> String {
-    let (open, close) = if bold {
-        ("\x1b[1m", "\x1b[0m")
-    } else {
-        ("«", "»")
-    };
-    let mut out = String::with_capacity(text.len() + ranges.len() * 8);
-    let mut at = 0;
-    for &(start, end) in ranges {
-        if start < at
-            || end > text.len()
-            || !text.is_char_boundary(start)
-            || !text.is_char_boundary(end)
-        {
-            continue;
-        }
-        out.push_str(&text[at..start]);
-        out.push_str(open);
-        out.push_str(&text[start..end]);
-        out.push_str(close);
-        at = end;
-    }
-    out.push_str(&text[at..]);
-    out.replace('\n', " ")
 }
 
 /// A document as JSON, in the shape it was imported in: known fields, then
@@ -750,31 +727,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         tracing::info!(node = node.name(), %addr, "serving over mTLS");
         println!("listening on https://{addr}");
-        tudashalo_node::server::serve_reloading(Arc::new(node), listener, tls, shutdown_signal())
-            .await?;
+        tudashalo_node::server::serve_reloading(
+            Arc::new(node),
+            listener,
+            tls,
+            tudashalo_proto::serve::shutdown_signal(),
+        )
+        .await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

@@ -126,3 +126,37 @@ pub fn tie_of(id: &str) -> u64 {
     }
     hash
 }
+
+/// A snippet for a terminal: highlighted ranges in bold (`bold`) or between
+/// «guillemets», newlines folded. Ranges out of order, out of bounds or off
+/// a character boundary are skipped rather than trusted.
+pub fn mark_highlights(
+    text: &str,
+    ranges: impl IntoIterator<Item = (usize, usize)>,
+    bold: bool,
+) -> String {
+    let (open, close) = if bold {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("«", "»")
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut at = 0;
+    for (start, end) in ranges {
+        if start < at
+            || end < start
+            || end > text.len()
+            || !text.is_char_boundary(start)
+            || !text.is_char_boundary(end)
+        {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(open);
+        out.push_str(&text[start..end]);
+        out.push_str(close);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out.replace('\n', " ")
+}

@@ -194,3 +194,26 @@ fn log_failed_handshake(peer: SocketAddr, e: &std::io::Error) {
         None => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
     }
 }
+
+/// Resolves on Ctrl-C or, on unix, SIGTERM: the shutdown future of every
+/// command that serves until it is told to stop.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -305,7 +305,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport> {
                 report.hub_url,
                 report.members.len()
             ));
-            interrupted().await;
+            tudashalo_proto::serve::shutdown_signal().await;
             out.say(format_args!(""));
             Ok(report)
         }
@@ -992,30 +992,6 @@ async fn search(hub_url: &str, tls: &TlsMaterial, query: &str) -> Result<pb::Sea
         .await
         .with_context(|| format!("search at {hub_url}"))?;
     Ok(response.into_inner())
-}
-
-/// Resolves on Ctrl-C (or SIGTERM on unix).
-async fn interrupted() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term => {},
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await;
 }
 
 // ---------------------------------------------------------------------------
