@@ -1,10 +1,9 @@
 //! The benchmark corpus: the project's own deterministic generator
 //! ([`tudashalo_hub::demo::generate`]) writes every kistérség's input files
 //! (documents as JSON Lines, the indicator catalogue, observations as a
-//! Hungarian CSV export), and this module adds the union of all documents,
-//! for the one node that holds everything.
+//! Hungarian CSV export); the one node that holds everything imports every
+//! node's documents file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -38,32 +37,23 @@ impl NodeInput {
 pub struct Corpus {
     pub spec: Spec,
     pub nodes: Vec<NodeInput>,
-    /// Every node's documents in one JSON Lines file.
-    pub union_documents: PathBuf,
     pub documents: usize,
     pub visible_documents: usize,
     /// Mean words per document body.
     pub mean_body_words: f64,
     /// Bytes of every node's input files.
     pub input_bytes: u64,
-    /// Bytes of the union documents file.
+    /// Bytes of every node's documents file.
     pub union_bytes: u64,
     pub observations: usize,
     pub seconds: f64,
 }
 
-/// Writes the corpus of `spec` under `dir` (`dir/<slug>/…` and
-/// `dir/_all/dokumentumok.jsonl`).
+/// Writes the corpus of `spec` under `dir` (`dir/<slug>/…`).
 pub fn generate(dir: &Path, spec: &Spec) -> Result<Corpus> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let union_dir = dir.join("_all");
-    std::fs::create_dir_all(&union_dir)?;
-    let union_documents = union_dir.join("dokumentumok.jsonl");
-    let mut union = std::io::BufWriter::new(
-        std::fs::File::create(&union_documents)
-            .with_context(|| format!("creating {}", union_documents.display()))?,
-    );
+    let mut union_bytes = 0u64;
     let mut nodes = Vec::with_capacity(spec.nodes);
     let (mut documents, mut visible, mut words, mut observations) = (0usize, 0usize, 0usize, 0);
     for k in generate::kistersegek(spec) {
@@ -82,10 +72,7 @@ pub fn generate(dir: &Path, spec: &Spec) -> Result<Corpus> {
                 .as_str()
                 .map_or(0, |b| b.split_whitespace().count());
         }
-        union.write_all(text.as_bytes())?;
-        if !text.ends_with('\n') {
-            union.write_all(b"\n")?;
-        }
+        union_bytes += text.len() as u64;
         observations += generate::observations(&k, spec).count();
         let bytes = [&files.documents, &files.catalogue, &files.observations]
             .iter()
@@ -101,14 +88,10 @@ pub fn generate(dir: &Path, spec: &Spec) -> Result<Corpus> {
             bytes,
         });
     }
-    union.flush()?;
-    drop(union);
-    let union_bytes = std::fs::metadata(&union_documents)?.len();
     Ok(Corpus {
         spec: spec.clone(),
         input_bytes: nodes.iter().map(|n| n.bytes).sum(),
         nodes,
-        union_documents,
         documents,
         visible_documents: visible,
         mean_body_words: words as f64 / documents.max(1) as f64,

@@ -165,12 +165,34 @@ where
     })
 }
 
-/// One search of the top 10 (with snippets and facets, as the analyst
-/// gets them) through a federation client.
-pub async fn search(client: &mut FederationClient<Channel>, query: String) -> Result<Answer> {
+/// What a search asks for besides the hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extras {
+    pub snippets: bool,
+    pub facets: bool,
+}
+
+impl Default for Extras {
+    /// Snippets and facets, as the analyst gets them.
+    fn default() -> Self {
+        Extras {
+            snippets: true,
+            facets: true,
+        }
+    }
+}
+
+/// One search of the top 10 through a federation client.
+pub async fn search(
+    client: &mut FederationClient<Channel>,
+    query: String,
+    extras: Extras,
+) -> Result<Answer> {
     let mut request = tonic::Request::new(pb::SearchRequest {
         query,
         limit: 10,
+        no_snippets: !extras.snippets,
+        no_facets: !extras.facets,
         ..Default::default()
     });
     request.set_timeout(REQUEST_TIMEOUT);

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use serde_json::json;
 use tudashalo_bench::cluster::Mode;
-use tudashalo_bench::load::Bounds;
+use tudashalo_bench::load::{Bounds, Extras};
 use tudashalo_bench::pg::{self, Postgres};
 use tudashalo_bench::report::{self, Binaries, Machine, Report};
 use tudashalo_bench::run::{self, Queries, RunConfig};
@@ -45,6 +45,9 @@ struct Cli {
     /// A Markdown file whose results section is replaced with this run's.
     #[arg(long)]
     benchmarks_md: Option<PathBuf>,
+    /// Appended to the results file name (`<date>-<host><label>.json`).
+    #[arg(long, default_value = "")]
+    label: String,
     /// Do not measure PostgreSQL.
     #[arg(long)]
     no_postgres: bool,
@@ -61,6 +64,13 @@ struct Cli {
     /// Timed aggregate runs (default 20; --quick: 3).
     #[arg(long)]
     aggregate_runs: Option<usize>,
+    /// Searches without snippets (to measure what they cost; not the
+    /// benchmark's figures).
+    #[arg(long)]
+    no_snippets: bool,
+    /// Searches without facets (likewise).
+    #[arg(long)]
+    no_facets: bool,
 }
 
 fn main() -> ExitCode {
@@ -127,6 +137,10 @@ async fn run(cli: Cli) -> Result<bool> {
         aggregate_runs: cli.aggregate_runs.unwrap_or(if quick { 3 } else { 20 }),
         settle: Duration::from_secs(3),
         queries: Queries::default(),
+        extras: Extras {
+            snippets: !cli.no_snippets,
+            facets: !cli.no_facets,
+        },
     };
 
     let now = time::OffsetDateTime::now_utc();
@@ -156,6 +170,8 @@ async fn run(cli: Cli) -> Result<bool> {
             "hub_deadline_ms": tudashalo_bench::cluster::HUB_DEADLINE_MS,
             "postgres_settings": pg::SETTINGS.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
             "quick": quick,
+            "snippets": !cli.no_snippets,
+            "facets": !cli.no_facets,
         }),
         binaries: Binaries::measure(&bin_dir, &work),
         ..Report::default()
@@ -164,7 +180,7 @@ async fn run(cli: Cli) -> Result<bool> {
     let suffix = if quick { "-quick" } else { "" };
     let json_path = cli
         .results_dir
-        .join(format!("{date}-{}{suffix}.json", machine.host));
+        .join(format!("{date}-{}{suffix}{}.json", machine.host, cli.label));
     say(format!(
         "machine: {} cores, {:.1} GiB, {}; load {}",
         machine.nproc, machine.memory_gib, machine.cpu_model, machine.load_average_at_start

@@ -13,7 +13,7 @@ use tudashalo_hub::demo::generate::Spec;
 
 use crate::cluster::{self, Mode, Pki, SINGLE_NAME, Server};
 use crate::corpus::{self, BROAD_QUERIES, Corpus, SELECTIVE_QUERIES};
-use crate::load::{self, Answer, Bounds, Latency, RssSampler, SearchPhase};
+use crate::load::{self, Answer, Bounds, Extras, Latency, RssSampler, SearchPhase};
 use crate::pg::{self, Postgres};
 
 /// What a whole run measures.
@@ -35,6 +35,9 @@ pub struct RunConfig {
     /// Pause before idle memory is read, so that start-up settles.
     pub settle: Duration,
     pub queries: Queries,
+    /// Snippets and facets in every search (both by default; switched off
+    /// only to measure what they cost).
+    pub extras: Extras,
 }
 
 /// The query sets.
@@ -167,6 +170,7 @@ async fn federation_phase(
     queries: &[String],
     clients: usize,
     bounds: Bounds,
+    extras: Extras,
 ) -> Result<SearchPhase> {
     let mut connections = Vec::with_capacity(clients);
     for _ in 0..clients {
@@ -175,7 +179,7 @@ async fn federation_phase(
     let connections = Arc::new(connections);
     load::run_queries(queries, clients, bounds, move |c, q| {
         let mut client = connections[c % connections.len()].clone();
-        async move { load::search(&mut client, q).await }
+        async move { load::search(&mut client, q, extras).await }
     })
     .await
 }
@@ -261,15 +265,19 @@ pub async fn scale(
         "  {:.1} s, {:.0} documents/s",
         seconds, result.import.tudashalo.documents_per_s
     ));
+    // Every node's documents file in one command: the union, file by file
+    // (one file of every document would be read and parsed whole: see
+    // BENCHMARKS.md on memory).
     say(format!("N={nodes}: importing every document into one node"));
     let single_dir = dir.join("nodes").join(SINGLE_NAME);
+    let documents: Vec<PathBuf> = corpus
+        .nodes
+        .iter()
+        .map(|n| n.files.documents.clone())
+        .collect();
     let imported = config
         .mode
-        .prepare_node(
-            &single_dir,
-            SINGLE_NAME,
-            std::slice::from_ref(&corpus.union_documents),
-        )
+        .prepare_node(&single_dir, SINGLE_NAME, &documents)
         .await
         .context("importing the one node")?;
     result.import.single_node = Throughput::of(
@@ -379,15 +387,29 @@ async fn measure_federation(
     let sampler = RssSampler::start(watched);
     let q = &config.queries;
     say(format!("N={nodes}: selective queries through the hub"));
-    result.search.hub_selective =
-        federation_phase(pki, &hub_url, &q.selective, config.clients, config.bounds).await?;
+    result.search.hub_selective = federation_phase(
+        pki,
+        &hub_url,
+        &q.selective,
+        config.clients,
+        config.bounds,
+        config.extras,
+    )
+    .await?;
     say(format!(
         "  {}",
         summary(&result.search.hub_selective.latency)
     ));
     say(format!("N={nodes}: broad queries through the hub"));
-    result.search.hub_broad =
-        federation_phase(pki, &hub_url, &q.broad, config.clients, config.bounds).await?;
+    result.search.hub_broad = federation_phase(
+        pki,
+        &hub_url,
+        &q.broad,
+        config.clients,
+        config.bounds,
+        config.extras,
+    )
+    .await?;
     say(format!("  {}", summary(&result.search.hub_broad.latency)));
 
     say(format!(
@@ -449,6 +471,7 @@ async fn measure_federation(
         &q.selective,
         config.clients,
         config.bounds,
+        config.extras,
     )
     .await?;
     say(format!(
@@ -456,8 +479,15 @@ async fn measure_federation(
         summary(&result.search.single_selective.latency)
     ));
     say(format!("N={nodes}: broad queries against the one node"));
-    result.search.single_broad =
-        federation_phase(pki, &single_url, &q.broad, config.clients, config.bounds).await?;
+    result.search.single_broad = federation_phase(
+        pki,
+        &single_url,
+        &q.broad,
+        config.clients,
+        config.bounds,
+        config.extras,
+    )
+    .await?;
     say(format!(
         "  {}",
         summary(&result.search.single_broad.latency)

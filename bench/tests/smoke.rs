@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use tudashalo_bench::cluster::Mode;
-use tudashalo_bench::load::Bounds;
+use tudashalo_bench::load::{Bounds, Extras};
 use tudashalo_bench::report::{self, Report};
 use tudashalo_bench::run::{self, Queries, RunConfig};
 
@@ -32,6 +32,7 @@ async fn a_tiny_run_measures_every_figure() {
             selective: vec!["Becskeháza".into(), "Pusztaszer kerékpárút".into()],
             broad: vec!["önkormányzat".into(), "fejlesztési program".into()],
         },
+        extras: Extras::default(),
     };
     let say = |line: String| eprintln!("{line}");
     let scale = tokio::time::timeout(

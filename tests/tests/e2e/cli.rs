@@ -16,7 +16,7 @@ use super::support::{Files, doc, jsonl};
 /// (`target/<profile>/deps/e2e-…`) instead.
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| super::support::workspace_binary("tudashalo-node", "tudashalo-node"))
+    BINARY.get_or_init(|| super::support::workspace_binary("tudashalo-node"))
 }
 
 struct Run {

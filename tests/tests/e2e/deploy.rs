@@ -747,18 +747,11 @@ fn built_binaries() -> PathBuf {
         .to_path_buf();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
-    build.current_dir(repo()).args([
-        "build",
-        "--quiet",
-        "-p",
-        "tudashalo-node",
-        "-p",
-        "tudashalo-hub",
-        "--bin",
-        "tudashalo-node",
-        "--bin",
-        "tudashalo-hub",
-    ]);
+    // The workspace's own feature set: the dependency builds that
+    // `cargo test --workspace` made are reused, only our binaries are linked.
+    build
+        .current_dir(repo())
+        .args(["build", "--quiet", "--workspace", "--bins"]);
     // Not the variables cargo sets for this test: build scripts that watch
     // them (ring's watches CARGO_MANIFEST_DIR) would rebuild half the tree,
     // and the next plain `cargo build` would rebuild it back.

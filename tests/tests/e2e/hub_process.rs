@@ -32,7 +32,7 @@ impl Drop for HubProcess {
 
 fn start_hub(config: &Path, work: &Path, log: &Path) -> HubProcess {
     let log_file = std::fs::File::create(log).expect("log file");
-    let mut child = Command::new(workspace_binary("tudashalo-hub", "tudashalo-hub"))
+    let mut child = Command::new(workspace_binary("tudashalo-hub"))
         .args(["serve", "--config"])
         .arg(config)
         .current_dir(work)

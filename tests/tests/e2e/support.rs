@@ -359,7 +359,7 @@ impl Drop for TestNode {
 /// A binary of the workspace next to this test executable, built first so
 /// that it matches the sources (cargo builds other packages' binaries only
 /// for their own tests).
-pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+pub fn workspace_binary(bin: &str) -> PathBuf {
     use std::process::Command;
     use std::sync::{Mutex, OnceLock};
     static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
@@ -375,7 +375,10 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     if !built.iter().any(|b| b == bin) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", package, "--bin", bin]);
+        // Every binary of the workspace with the workspace's own feature
+        // set: the same dependency builds `cargo test --workspace` made, so
+        // this links our binaries and compiles nothing else.
+        build.args(["build", "--quiet", "--workspace", "--bins"]);
         // Not the variables cargo sets for this test: build scripts that
         // watch them (ring's watches CARGO_MANIFEST_DIR) would rebuild half
         // the tree, and the next plain `cargo build` would rebuild it back.
