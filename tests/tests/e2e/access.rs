@@ -303,45 +303,7 @@ async fn hubs_relay_on_behalf_of_others_within_their_rights() {
 /// The `tudashalo-node` binary, built if needed (as in `cli.rs`).
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps/<test>")
-            .to_path_buf();
-        let binary = profile_dir.join(format!("tudashalo-node{}", std::env::consts::EXE_SUFFIX));
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "tudashalo-node",
-            "--bin",
-            "tudashalo-node",
-        ]);
-        if let Some(target_dir) = profile_dir.parent() {
-            build.arg("--target-dir").arg(target_dir);
-        }
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => {}
-            Some(profile) => {
-                build.args(["--profile", profile]);
-            }
-        }
-        match build.status() {
-            Ok(status) if status.success() => {}
-            other if binary.exists() => {
-                eprintln!(
-                    "WARNING: building tudashalo-node: {other:?}; testing the existing {}",
-                    binary.display()
-                );
-            }
-            other => panic!("building tudashalo-node failed: {other:?}"),
-        }
-        binary
-    })
+    BINARY.get_or_init(|| super::support::workspace_binary("tudashalo-node"))
 }
 
 /// Runs `tudashalo-node audit --data DIR ARGS...`: (exit code, stdout).
