@@ -8,7 +8,8 @@
 # tudashalo-bench: N nodes and a hub as separate processes over mTLS on
 # loopback, one node holding every document, and a private PostgreSQL
 # cluster in a temporary folder (Unix socket only). Results go to
-# bench/results/<date>-<host>.json and into BENCHMARKS.md. Where PostgreSQL
+# bench/results/<date>-<host>.json and into BENCHMARKS.md (a --quick run:
+# bench/results/<date>-<host>-quick.json only). Where PostgreSQL
 # cannot be installed or started, it says so and measures Tudásháló only.
 # `tudashalo-bench --help` lists every flag (rounds, time bounds, clients).
 set -euo pipefail
@@ -22,8 +23,10 @@ cargo build --release \
     --bin tudashalo-node --bin tudashalo-hub --bin tudashalo-bench
 
 no_postgres=0
+quick=0
 for arg in "$@"; do
     [ "$arg" = "--no-postgres" ] && no_postgres=1
+    [ "$arg" = "--quick" ] && quick=1
 done
 if [ "$no_postgres" = 0 ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl > /dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
@@ -40,10 +43,14 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/tudashalo-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
+# A --quick run keeps the full run's table in BENCHMARKS.md.
+md=(--benchmarks-md BENCHMARKS.md)
+[ "$quick" = 1 ] && md=()
+
 echo "== running (scratch in $work)"
 "$target_dir/release/tudashalo-bench" \
     --bin-dir "$target_dir/release" \
     --work "$work" \
     --results-dir bench/results \
-    --benchmarks-md BENCHMARKS.md \
+    "${md[@]}" \
     "$@"

@@ -85,7 +85,8 @@ pub struct Imports {
     pub tudashalo: Throughput,
     /// Records the importer rejected (the generator's data should have none).
     pub tudashalo_rejected: u64,
-    /// The one node holding every document: the union file in one import.
+    /// The one node holding every document: every documents file, in one
+    /// `import` command.
     pub single_node: Throughput,
     /// `COPY` + GIN index + observations + `ANALYZE`.
     pub postgres: Option<Throughput>,
