@@ -739,56 +739,8 @@ fn netns_works() -> bool {
 
 /// `target/<profile>/`, with both binaries built for this profile.
 fn built_binaries() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(cargo);
-    // The workspace's own feature set: the dependency builds that
-    // `cargo test --workspace` made are reused, only our binaries are linked.
-    build
-        .current_dir(repo())
-        .args(["build", "--quiet", "--workspace", "--bins"]);
-    // Not the variables cargo sets for this test: build scripts that watch
-    // them (ring's watches CARGO_MANIFEST_DIR) would rebuild half the tree,
-    // and the next plain `cargo build` would rebuild it back.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || matches!(
-                &*key,
-                "CARGO_MANIFEST_DIR"
-                    | "CARGO_MANIFEST_PATH"
-                    | "CARGO_CRATE_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "CARGO_TARGET_TMPDIR"
-            )
-        {
-            build.env_remove(&*key);
-        }
-    }
-    if let Some(target_dir) = profile_dir.parent() {
-        build.arg("--target-dir").arg(target_dir);
-    }
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => {}
-        Some(profile) => {
-            build.args(["--profile", profile]);
-        }
-    }
-    let have = |name: &str| profile_dir.join(name).is_file();
-    match build.status() {
-        Ok(status) if status.success() => {}
-        Ok(status) => panic!("building the binaries failed: {status}"),
-        Err(e) if have("tudashalo-node") && have("tudashalo-hub") => {
-            eprintln!("warning: cannot run cargo ({e}); using the existing binaries");
-        }
-        Err(e) => panic!("cannot run cargo: {e}"),
-    }
-    profile_dir
+    let node = super::support::workspace_binary("tudashalo-node");
+    node.parent().expect("target/<profile>").to_path_buf()
 }
 
 #[test]
