@@ -188,6 +188,7 @@ async fn run(cli: Cli) -> Result<bool> {
 
     // PostgreSQL, once for the whole run, in a private temporary folder.
     let mut postgres: Option<Postgres> = None;
+    let mut pg_parent: Option<PathBuf> = None;
     if cli.no_postgres {
         report.postgres_missing = Some("--no-postgres".into());
     } else {
@@ -201,6 +202,7 @@ async fn run(cli: Cli) -> Result<bool> {
                 let parent =
                     std::env::temp_dir().join(format!("tudashalo-bench-pg-{}", std::process::id()));
                 std::fs::create_dir_all(&parent)?;
+                pg_parent = Some(parent.clone());
                 match Postgres::start(&bin, &parent).await {
                     Ok(pg) => {
                         say(format!("PostgreSQL {} in {}", pg.version, parent.display()));
@@ -245,6 +247,9 @@ async fn run(cli: Cli) -> Result<bool> {
         && let Err(e) = pg.stop().await
     {
         say(format!("stopping PostgreSQL: {e:#}"));
+    }
+    if let Some(parent) = &pg_parent {
+        let _ = std::fs::remove_dir_all(parent);
     }
     let md = report::markdown(&report);
     println!("{md}");
