@@ -176,16 +176,10 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
         }
     }
     for f in &r.facets {
-        if f.values.is_empty() {
-            continue;
+        let values = f.values.iter().map(|v| (v.value.as_str(), v.count));
+        if let Some(line) = tudashalo_node::search::facet_line(&f.name, values) {
+            let _ = writeln!(out, "{line}");
         }
-        let values: Vec<String> = f
-            .values
-            .iter()
-            .take(8)
-            .map(|v| format!("{} {}", v.value, v.count))
-            .collect();
-        let _ = writeln!(out, "  {}: {}", f.name, values.join(", "));
     }
     for i in &r.ignored {
         let _ = writeln!(out, "  ignored: {i}");

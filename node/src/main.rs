@@ -448,16 +448,10 @@ fn print_results(query: &str, results: &SearchResults) {
         }
     }
     for facet in &results.facets {
-        if facet.values.is_empty() {
-            continue;
+        let values = facet.values.iter().map(|v| (v.value.as_str(), v.count));
+        if let Some(line) = tudashalo_node::search::facet_line(&facet.name, values) {
+            let _ = writeln!(out, "{line}");
         }
-        let values: Vec<String> = facet
-            .values
-            .iter()
-            .take(8)
-            .map(|v| format!("{} {}", v.value, v.count))
-            .collect();
-        let _ = writeln!(out, "  {}: {}", facet.name, values.join(", "));
     }
     for ignored in &results.ignored {
         let _ = writeln!(out, "  ignored: {ignored}");

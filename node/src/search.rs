@@ -160,3 +160,17 @@ pub fn mark_highlights(
     out.push_str(&text[at..]);
     out.replace('\n', " ")
 }
+
+/// One facet as a terminal line, `  name: value count, …` (the eight largest
+/// values), or `None` when it has no values.
+pub fn facet_line<'a>(
+    name: &str,
+    values: impl IntoIterator<Item = (&'a str, u64)>,
+) -> Option<String> {
+    let values: Vec<String> = values
+        .into_iter()
+        .take(8)
+        .map(|(v, c)| format!("{v} {c}"))
+        .collect();
+    (!values.is_empty()).then(|| format!("  {name}: {}", values.join(", ")))
+}
