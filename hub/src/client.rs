@@ -68,6 +68,7 @@ pub async fn search(args: SearchArgs) -> Result<()> {
             settlements: args.settlements,
             year_from: args.year_from,
             year_to: args.year_to,
+            ids: Vec::new(),
         }),
         offset: args.offset,
         limit: args.limit,

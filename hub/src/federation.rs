@@ -32,6 +32,7 @@ use tudashalo_proto::tls::{TlsError, TlsMaterial};
 use crate::config::HubConfig;
 use crate::member::{Health, Member};
 use crate::relay::{Outgoing, Relay};
+use crate::stats_cache::{self, StatsCache};
 
 /// The deepest page a hub serves with offset + limit; beyond, a cursor.
 pub const MAX_DEPTH: u32 = 1_000;
@@ -56,6 +57,7 @@ pub struct Hub {
     default_deadline: Duration,
     members: Vec<Arc<Member>>,
     probers: Vec<tokio::task::JoinHandle<()>>,
+    stats_cache: StatsCache,
 }
 
 impl Drop for Hub {
@@ -89,6 +91,7 @@ impl Hub {
             default_deadline: config.deadline(),
             members,
             probers,
+            stats_cache: StatsCache::default(),
         })
     }
 
@@ -96,10 +99,13 @@ impl Hub {
         &self.members
     }
 
-    /// The deadline of a request: the client's gRPC timeout if it set one,
-    /// else the hub's default.
+    /// The deadline of a request's member calls: the client's gRPC timeout
+    /// if it set one, else the hub's default, less a twentieth (at most
+    /// 50 ms) to merge and send the answer, so that it reaches the client
+    /// before the client gives up on it.
     pub fn deadline(&self, client_timeout: Option<Duration>) -> Instant {
-        Instant::now() + client_timeout.unwrap_or(self.default_deadline)
+        let timeout = client_timeout.unwrap_or(self.default_deadline);
+        Instant::now() + timeout - (timeout / 20).min(Duration::from_millis(50))
     }
 
     /// Splits member paths (`a`, `a/b`) into the direct members to ask and
@@ -137,6 +143,8 @@ impl Hub {
 
     /// Calls every target in parallel, each under the deadline (or the
     /// member's tighter one). A member known to be down is not waited on.
+    /// `call` gets the member's name, its client, the paths to narrow it to,
+    /// and the outgoing budget and relay headers.
     async fn fan_out<T, F, Fut>(
         &self,
         targets: Vec<(Arc<Member>, Vec<String>)>,
@@ -146,7 +154,7 @@ impl Hub {
     ) -> Vec<Outcome<T>>
     where
         T: Send + 'static,
-        F: Fn(FederationClient<Channel>, Vec<String>, Outgoing) -> Fut,
+        F: Fn(&str, FederationClient<Channel>, Vec<String>, Outgoing) -> Fut,
         Fut: Future<Output = Result<T, Status>> + Send + 'static,
     {
         let mut set = JoinSet::new();
@@ -172,6 +180,7 @@ impl Hub {
             };
             let budget = member_deadline.saturating_duration_since(Instant::now());
             let future = call(
+                &member.name,
                 member.client(),
                 narrowed,
                 Outgoing {
@@ -214,20 +223,31 @@ impl Hub {
         outcomes.into_iter().map(|(_, o)| o).collect()
     }
 
-    /// Round one, served to callers (a higher hub) and used by [`Hub::search`].
+    /// Round one, served to callers (a higher hub).
     pub async fn term_stats(
         &self,
         request: pb::SearchRequest,
         deadline: Instant,
         relay: &Relay,
     ) -> Result<pb::TermStatsResponse, Status> {
+        Ok(self.round_one(request, deadline, relay).await?.0)
+    }
+
+    /// Round one: the summed statistics, and the version each direct member
+    /// reported (absent for a member that did not answer).
+    async fn round_one(
+        &self,
+        request: pb::SearchRequest,
+        deadline: Instant,
+        relay: &Relay,
+    ) -> Result<(pb::TermStatsResponse, Vec<(String, Option<u64>)>), Status> {
         let targets = self.select_members(&request.members)?;
         let outcomes = self
             .fan_out(
                 targets,
                 deadline,
                 relay,
-                move |mut client, narrowed, out| {
+                move |_, mut client, narrowed, out| {
                     let mut request = request.clone();
                     request.members = narrowed;
                     async move {
@@ -240,7 +260,12 @@ impl Hub {
         let mut sum = StatsSum::default();
         let mut statuses = Vec::new();
         let mut ignored = Vec::new();
+        let mut versions = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
+            versions.push((
+                outcome.member.name.clone(),
+                outcome.result.as_ref().ok().map(|r| r.stats_version),
+            ));
             let total_docs = match &outcome.result {
                 Ok(r) => r.stats.as_ref().map_or(0, |s| s.total_docs),
                 Err(_) => 0,
@@ -254,21 +279,51 @@ impl Hub {
                 statuses.extend(nested(&outcome.member.name, response.members));
             }
         }
-        Ok(pb::TermStatsResponse {
-            stats: Some(sum.into_pb()),
-            ignored,
-            members: statuses,
-        })
+        let stats_version =
+            stats_cache::combine(versions.iter().map(|(name, v)| (name.as_str(), *v)));
+        Ok((
+            pb::TermStatsResponse {
+                stats: Some(sum.into_pb()),
+                ignored,
+                members: statuses,
+                stats_version,
+            },
+            versions,
+        ))
     }
 
-    /// A federated search: statistics round (unless supplied), then scoring
-    /// round, then the merge.
+    /// A federated search: statistics round (unless supplied or remembered),
+    /// then scoring round, then the merge, then the final page's snippets.
     pub async fn search(
         &self,
         request: pb::SearchRequest,
         deadline: Instant,
         relay: &Relay,
     ) -> Result<pb::SearchResponse, Status> {
+        match self
+            .search_once(request.clone(), deadline, relay, true)
+            .await?
+        {
+            Some(response) => Ok(response),
+            // Remembered statistics had gone stale: both rounds, afresh.
+            None => self
+                .search_once(request, deadline, relay, false)
+                .await?
+                .ok_or_else(|| Status::internal("statistics changed during the search")),
+        }
+    }
+
+    /// One attempt at [`Hub::search`]. With `reuse`, round one may be
+    /// skipped for remembered statistics ([`crate::stats_cache`]); `None`
+    /// means a member's statistics have changed since, and the caller must
+    /// try again without.
+    async fn search_once(
+        &self,
+        request: pb::SearchRequest,
+        deadline: Instant,
+        relay: &Relay,
+        reuse: bool,
+    ) -> Result<Option<pb::SearchResponse>, Status> {
         let started = Instant::now();
         let limit = if request.limit == 0 {
             DEFAULT_LIMIT
@@ -284,14 +339,45 @@ impl Hub {
         let mut ignored: Vec<String> = Vec::new();
         let mut targets = self.select_members(&request.members)?;
 
-        let stats = match &request.stats {
-            Some(stats) => stats.clone(),
-            None => {
+        let cache_key = stats_cache::Key::new(&request, relay);
+        // Remembered statistics are not used while a member is known to be
+        // down: round one would now sum the others alone.
+        let remembered = match &request.stats {
+            Some(_) => None,
+            None if reuse
+                && targets
+                    .iter()
+                    .all(|(m, _)| !matches!(m.health(), Health::Down { .. })) =>
+            {
+                self.stats_cache.get(&cache_key)
+            }
+            None => None,
+        };
+        let stats = match (&request.stats, &remembered) {
+            (Some(stats), _) => stats.clone(),
+            (None, Some(entry)) => {
+                ignored = entry.ignored.clone();
+                entry.stats.clone()
+            }
+            (None, None) => {
                 // Round one may use half of the time left, so that a member
                 // that stalls in it leaves the others time for round two.
                 let now = Instant::now();
                 let half = now + deadline.saturating_duration_since(now) / 2;
-                let round_one = self.term_stats(request.clone(), half, relay).await?;
+                let (round_one, versions) = self.round_one(request.clone(), half, relay).await?;
+                if round_one.stats_version != 0 {
+                    self.stats_cache.insert(
+                        cache_key.clone(),
+                        stats_cache::Entry {
+                            stats: round_one.stats.clone().unwrap_or_default(),
+                            ignored: round_one.ignored.clone(),
+                            versions: versions
+                                .into_iter()
+                                .filter_map(|(name, v)| Some((name, v?)))
+                                .collect(),
+                        },
+                    );
+                }
                 ignored = round_one.ignored;
                 narrow_to_answered(&mut targets, &round_one.members);
                 statuses.extend(
@@ -304,19 +390,36 @@ impl Hub {
             }
         };
 
+        // Snippets are the dearest part of a hit. Ranking needs none, so round
+        // two goes without, and only the final page's hits fetch theirs
+        // (round three): at most `limit` snippets instead of one per member
+        // per hit of depth. A request already narrowed to ids (a higher
+        // hub's round three) is small: it takes its snippets in one go.
+        let wants_snippets = !request.no_snippets;
+        let defer_snippets =
+            wants_snippets && request.filters.as_ref().is_none_or(|f| f.ids.is_empty());
         let depth = request.offset + limit;
         let member_request = pb::SearchRequest {
             offset: 0,
             limit: depth,
-            stats: Some(stats),
+            stats: Some(stats.clone()),
+            no_snippets: request.no_snippets || defer_snippets,
             ..request.clone()
+        };
+        // Round three gets a tenth of the time left; healthy members answer
+        // round two long before, leaving it far more.
+        let round_two_deadline = if defer_snippets {
+            let now = Instant::now();
+            deadline - deadline.saturating_duration_since(now) / 10
+        } else {
+            deadline
         };
         let outcomes = self
             .fan_out(
                 targets,
-                deadline,
+                round_two_deadline,
                 relay,
-                move |mut client, narrowed, out| {
+                move |_, mut client, narrowed, out| {
                     let mut request = member_request.clone();
                     request.members = narrowed;
                     async move {
@@ -326,6 +429,24 @@ impl Hub {
                 },
             )
             .await;
+
+        if let Some(entry) = &remembered {
+            let stale = outcomes.iter().any(|o| match &o.result {
+                Ok(r) => entry.versions.get(&o.member.name) != Some(&r.stats_version),
+                Err(_) => false,
+            });
+            if stale {
+                tracing::debug!(hub = %self.name, "remembered statistics are stale; searching again");
+                self.stats_cache.remove(&cache_key);
+                return Ok(None);
+            }
+        }
+        let stats_version = stats_cache::combine(outcomes.iter().map(|o| {
+            (
+                o.member.name.as_str(),
+                o.result.as_ref().ok().map(|r| r.stats_version),
+            )
+        }));
 
         let mut hits: Vec<pb::Hit> = Vec::new();
         let mut total = 0u64;
@@ -361,11 +482,21 @@ impl Hub {
             }
         }
         hits.sort_by(compare_hits);
-        let hits: Vec<pb::Hit> = hits
+        let mut hits: Vec<pb::Hit> = hits
             .into_iter()
             .skip(request.offset as usize)
             .take(limit as usize)
             .collect();
+        if defer_snippets && !hits.is_empty() {
+            let failures = self
+                .fetch_snippets(&mut hits, &request, stats, deadline, relay)
+                .await;
+            for (member, message) in failures {
+                if let Some(status) = statuses.iter_mut().find(|s| s.member == member) {
+                    status.message = message;
+                }
+            }
+        }
 
         let mut facet_list: Vec<pb::Facet> = facets
             .into_iter()
@@ -393,16 +524,116 @@ impl Hub {
             total,
             hits = hits.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
+            statistics = if request.stats.is_some() {
+                "supplied"
+            } else if remembered.is_some() {
+                "remembered"
+            } else {
+                "gathered"
+            },
             "federated search"
         );
-        Ok(pb::SearchResponse {
+        Ok(Some(pb::SearchResponse {
             hits,
             total,
             facets: facet_list,
             ignored,
             members: statuses,
             partial,
-        })
+            stats_version,
+        }))
+    }
+
+    /// Round three: asks the members holding `hits` (the final page) for
+    /// those documents again, narrowed by id and scored with the same
+    /// statistics, with snippets, and attaches the snippets. A member that
+    /// fails here leaves its hits without snippets; the ranking, total and
+    /// facets are already complete, so the answer is not partial, and the
+    /// member's status message says what happened. Returns those messages.
+    async fn fetch_snippets(
+        &self,
+        hits: &mut [pb::Hit],
+        request: &pb::SearchRequest,
+        stats: pb::CorpusStats,
+        deadline: Instant,
+        relay: &Relay,
+    ) -> Vec<(String, String)> {
+        let paths: Vec<String> = {
+            let mut paths: Vec<String> = hits.iter().map(|h| h.member.clone()).collect();
+            paths.sort();
+            paths.dedup();
+            paths
+        };
+        let targets = match self.select_members(&paths) {
+            Ok(targets) => targets,
+            Err(e) => return vec![(String::new(), e.message().to_string())],
+        };
+        // The ids each direct member is asked for.
+        let mut ids: HashMap<String, Vec<String>> = HashMap::new();
+        for hit in hits.iter() {
+            let head = hit.member.split('/').next().unwrap_or_default();
+            ids.entry(head.to_string())
+                .or_default()
+                .push(hit.id.clone());
+        }
+        let ids = Arc::new(ids);
+        let base = pb::SearchRequest {
+            offset: 0,
+            search_after: None,
+            stats: Some(stats),
+            no_snippets: false,
+            no_facets: true,
+            ..request.clone()
+        };
+        let outcomes = self
+            .fan_out(
+                targets,
+                deadline,
+                relay,
+                move |name, mut client, narrowed, out| {
+                    let mut request = base.clone();
+                    let wanted = ids.get(name).cloned().unwrap_or_default();
+                    // Below a member hub, two leaves may hold the same id; room
+                    // for every copy keeps the wanted one on the page.
+                    let copies = narrowed.len().max(1);
+                    request.limit = (wanted.len() * copies).clamp(1, MAX_DEPTH as usize) as u32;
+                    let mut filters = request.filters.take().unwrap_or_default();
+                    filters.ids = wanted;
+                    request.filters = Some(filters);
+                    request.members = narrowed;
+                    async move {
+                        let request = out.request(request);
+                        client.search(request).await.map(|r| r.into_inner())
+                    }
+                },
+            )
+            .await;
+        let mut snippets: HashMap<(String, String), pb::Snippet> = HashMap::new();
+        let mut failures = Vec::new();
+        for outcome in outcomes {
+            let name = &outcome.member.name;
+            match outcome.result {
+                Ok(response) => {
+                    for hit in response.hits {
+                        let path = if hit.member.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("{name}/{}", hit.member)
+                        };
+                        if let Some(snippet) = hit.snippet {
+                            snippets.insert((path, hit.id), snippet);
+                        }
+                    }
+                }
+                Err((_, message)) => {
+                    failures.push((name.clone(), format!("snippets unavailable: {message}")));
+                }
+            }
+        }
+        for hit in hits.iter_mut() {
+            hit.snippet = snippets.remove(&(hit.member.clone(), hit.id.clone()));
+        }
+        failures
     }
 
     /// Routes a document request to the member that holds it; the member
@@ -473,10 +704,15 @@ impl Hub {
     pub async fn info(&self, deadline: Instant, relay: &Relay) -> pb::InfoResponse {
         let targets = self.select_members(&[]).unwrap_or_default();
         let outcomes = self
-            .fan_out(targets, deadline, relay, |mut client, _, out| async move {
-                let request = out.request(pb::InfoRequest {});
-                client.info(request).await.map(|r| r.into_inner())
-            })
+            .fan_out(
+                targets,
+                deadline,
+                relay,
+                |_, mut client, _, out| async move {
+                    let request = out.request(pb::InfoRequest {});
+                    client.info(request).await.map(|r| r.into_inner())
+                },
+            )
             .await;
         let mut info = pb::InfoResponse {
             name: self.name.clone(),

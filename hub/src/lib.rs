@@ -25,3 +25,4 @@ pub mod pki;
 pub mod pull;
 pub mod relay;
 pub mod server;
+pub mod stats_cache;

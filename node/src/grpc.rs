@@ -252,10 +252,13 @@ impl pb::federation_server::Federation for FederationService {
         record.query = Some(request.get_ref().query.clone());
         let access = self.authorize(&request, Permission::Search, record).await?;
         let text = request.into_inner().query;
-        let (stats, ignored) = self
+        let (stats, ignored, stats_version) = self
             .audited(
                 access,
-                move |node, audience| node.term_stats(&text, audience),
+                move |node, audience| {
+                    let (stats, ignored) = node.term_stats(&text, audience)?;
+                    Ok((stats, ignored, node.stats_version(audience)?))
+                },
                 |_| None,
             )
             .await?;
@@ -263,6 +266,7 @@ impl pb::federation_server::Federation for FederationService {
             stats: Some(stats_to_pb(&stats)),
             ignored,
             members: Vec::new(),
+            stats_version,
         }))
     }
 
@@ -276,14 +280,15 @@ impl pb::federation_server::Federation for FederationService {
         let request = request.into_inner();
         let global = request.stats.as_ref().map(stats_from_pb);
         let started = std::time::Instant::now();
-        let results = self
+        let (results, stats_version) = self
             .audited(
                 access,
                 move |node, audience| {
                     let query = query_from_pb(request)?;
-                    node.search(&query, audience, global.as_ref())
+                    let results = node.search(&query, audience, global.as_ref())?;
+                    Ok((results, node.stats_version(audience)?))
                 },
-                |results| Some(results.hits.len() as u64),
+                |(results, _)| Some(results.hits.len() as u64),
             )
             .await?;
         tracing::debug!(
@@ -292,7 +297,9 @@ impl pb::federation_server::Federation for FederationService {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "search"
         );
-        Ok(Response::new(results_to_pb(results)))
+        let mut response = results_to_pb(results);
+        response.stats_version = stats_version;
+        Ok(Response::new(response))
     }
 
     type AggregateStream =
@@ -405,6 +412,7 @@ pub fn query_from_pb(request: pb::SearchRequest) -> Result<SearchQuery> {
             settlements: filters.settlements,
             year_from: filters.year_from,
             year_to: filters.year_to,
+            ids: filters.ids,
         },
         offset: request.offset as usize,
         limit: if request.limit == 0 {
@@ -508,6 +516,7 @@ pub fn results_to_pb(results: SearchResults) -> pb::SearchResponse {
         ignored: results.ignored,
         members: Vec::new(),
         partial: false,
+        stats_version: 0,
     }
 }
 

@@ -42,8 +42,8 @@ use crate::analysis;
 use crate::error::{Error, Result};
 use crate::model::Document;
 use crate::search::{
-    Audience, CorpusStats, Facet, FacetCount, Hit, MAX_DEPTH, MAX_LIMIT, SearchQuery,
-    SearchResults, Snippet, tie_of,
+    Audience, CorpusStats, Facet, FacetCount, Hit, MAX_DEPTH, SearchQuery, SearchResults, Snippet,
+    tie_of,
 };
 
 /// Bumped whenever the schema or the analysers change; an index of another
@@ -365,6 +365,9 @@ impl SearchIndex {
         if let Some(q) = any_of(f.settlement, &request.filters.settlements, true) {
             clauses.push((Occur::Must, q));
         }
+        if let Some(q) = any_of(f.id, &request.filters.ids, false) {
+            clauses.push((Occur::Must, q));
+        }
         if request.filters.year_from.is_some() || request.filters.year_to.is_some() {
             let bound = |y: Option<i32>| match y {
                 Some(y) => Bound::Included(Term::from_field_i64(f.year, i64::from(y))),
@@ -447,7 +450,9 @@ impl SearchIndex {
         global: Option<&CorpusStats>,
         body_of: &dyn Fn(&str) -> Option<String>,
     ) -> Result<SearchResults> {
-        let limit = request.limit.clamp(1, MAX_LIMIT);
+        // A hub asks each member for `offset + limit` hits at once, so a
+        // page may be as deep as the depth limit itself.
+        let limit = request.limit.clamp(1, MAX_DEPTH);
         if request.offset + limit > MAX_DEPTH {
             return Err(Error::InvalidRequest(format!(
                 "offset + limit must not exceed {MAX_DEPTH}; use a search_after cursor to page deeper"
@@ -511,20 +516,12 @@ impl SearchIndex {
 
         let snippet_gens = if request.snippets && !request.text.trim().is_empty() {
             let (user, _) = self.user_query(&request.text);
-            match user {
-                Some(q) => {
-                    let make = |field| {
-                        SnippetGenerator::create(&searcher, &*q, field)
-                            .ok()
-                            .map(|mut g| {
-                                g.set_max_num_chars(SNIPPET_CHARS);
-                                g
-                            })
-                    };
-                    Some((make(self.fields.body_hu), make(self.fields.body_ascii)))
-                }
-                None => None,
-            }
+            user.map(|q| {
+                (
+                    self.snippet_generator(&*q, self.fields.body_hu, &stats),
+                    self.snippet_generator(&*q, self.fields.body_ascii, &stats),
+                )
+            })
         } else {
             None
         };
@@ -567,6 +564,40 @@ impl SearchIndex {
             facets,
             ignored,
         })
+    }
+
+    /// A snippet generator for `field` that weighs the query's terms by the
+    /// request's statistics (tantivy's own `create` would use this node's
+    /// document frequencies), so that a hit's snippet is the same whichever
+    /// server cuts it: a hub's member or one node holding everything.
+    fn snippet_generator(
+        &self,
+        query: &dyn Query,
+        field: Field,
+        stats: &Stats<'_>,
+    ) -> Option<SnippetGenerator> {
+        let mut terms: Vec<Term> = Vec::new();
+        query.query_terms(&mut |term, _| {
+            if term.field() == field {
+                terms.push(term.clone());
+            }
+        });
+        let mut weights = std::collections::BTreeMap::new();
+        for term in terms {
+            let value = term.value();
+            let Some(text) = value.as_str() else { continue };
+            let df = stats.doc_freq(&term).ok()?;
+            if df > 0 {
+                weights.insert(text.to_string(), 1.0 / (1.0 + df as Score));
+            }
+        }
+        let tokenizer = self.index.tokenizer_for_field(field).ok()?;
+        Some(SnippetGenerator::new(
+            weights,
+            tokenizer,
+            field,
+            SNIPPET_CHARS,
+        ))
     }
 
     fn stored(&self, searcher: &Searcher, address: DocAddress) -> Result<(String, HitMeta)> {

@@ -390,6 +390,7 @@ fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
             settlements: args.settlements,
             year_from: args.year_from,
             year_to: args.year_to,
+            ids: Vec::new(),
         },
         offset: args.offset,
         limit: args.limit,

@@ -68,6 +68,8 @@ pub struct Node {
     index: SearchIndex,
     policy: Policy,
     audit: AuditLog,
+    /// Observations and catalogue, decoded on the first aggregate.
+    aggregates: crate::aggregate::SnapshotCache,
 }
 
 impl Node {
@@ -109,6 +111,7 @@ impl Node {
             index,
             policy,
             audit,
+            aggregates: Default::default(),
         };
         node.repair()?;
         Ok(node)
@@ -324,12 +327,34 @@ impl Node {
         &self,
         query: &crate::aggregate::AggregateQuery,
     ) -> Result<Vec<crate::aggregate::Cell>> {
-        crate::aggregate::aggregate(
-            self.store.observations(),
-            &self.store.catalogue()?,
+        // The version first: a write during the build makes the snapshot
+        // stale at once rather than kept as current.
+        let version = self.store.observations_version();
+        let snapshot = self.aggregates.get(version, || {
+            Ok(crate::aggregate::Snapshot {
+                table: crate::aggregate::ObservationTable::build(self.store.observations())?,
+                catalogue: self.store.catalogue()?,
+            })
+        })?;
+        crate::aggregate::aggregate_table(
+            &snapshot.table,
+            &snapshot.catalogue,
             query,
             self.name(),
         )
+    }
+
+    /// Names the BM25 statistics `audience` gets from this node: equal
+    /// versions mean equal statistics for any query. It changes with the
+    /// documents (store identity and generation), the analysers (index
+    /// version) and the audience. Never 0, which means "do not reuse".
+    pub fn stats_version(&self, audience: Audience) -> Result<u64> {
+        let mut bytes = Vec::with_capacity(24);
+        bytes.extend_from_slice(&self.store.identity()?.to_be_bytes());
+        bytes.extend_from_slice(&self.store.generation()?.to_be_bytes());
+        bytes.extend_from_slice(&crate::index::INDEX_VERSION.to_be_bytes());
+        bytes.push(audience as u8);
+        Ok(crate::search::fnv1a(&bytes).max(1))
     }
 
     pub fn generation(&self) -> Result<u64> {

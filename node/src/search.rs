@@ -37,6 +37,8 @@ pub struct Filters {
     pub settlements: Vec<String>,
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
+    /// Only these document ids (how a hub fetches its final page's snippets).
+    pub ids: Vec<String>,
 }
 
 /// Where the next page starts: the sort key of the previous page's last hit.
@@ -48,8 +50,6 @@ pub struct Cursor {
 
 /// The deepest `offset + limit` a search may reach; beyond it, use a cursor.
 pub const MAX_DEPTH: usize = 1_000;
-/// The most hits one page may hold.
-pub const MAX_LIMIT: usize = 200;
 pub const DEFAULT_LIMIT: usize = 10;
 
 #[derive(Debug, Clone, Default)]
@@ -119,8 +119,13 @@ pub struct CorpusStats {
 /// The deterministic tie-breaker of a document id: FNV-1a, 64 bits. The same
 /// on every node, so that equal scores sort the same everywhere.
 pub fn tie_of(id: &str) -> u64 {
+    fnv1a(id.as_bytes())
+}
+
+/// FNV-1a, 64 bits: stable across builds and platforms.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in id.as_bytes() {
+    for byte in bytes {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }

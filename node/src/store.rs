@@ -11,6 +11,8 @@
 //! The store must not know about tantivy or gRPC.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,6 +24,9 @@ use crate::import::Catalogue;
 use crate::model::{Document, Indicator, Observation};
 
 const GENERATION: &[u8] = b"doc_generation";
+/// A random number drawn when the store is created: generations of two
+/// stores (say, a data folder deleted and imported again) are not comparable.
+const IDENTITY: &[u8] = b"identity";
 /// How often to try for the store's lock, 50 ms apart.
 const LOCK_ATTEMPTS: u32 = 30;
 
@@ -49,6 +54,9 @@ pub struct Store {
     obs: Tree,
     catalogue: Tree,
     meta: Tree,
+    /// Bumped (in memory) after every write of observations or catalogue
+    /// entries: what was derived from them under another version is stale.
+    observations_version: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -79,13 +87,35 @@ impl Store {
                 Err(e) => return Err(Error::Store(e)),
             }
         };
-        Ok(Store {
+        let store = Store {
             docs: db.open_tree("docs")?,
             obs: db.open_tree("obs")?,
             catalogue: db.open_tree("catalogue")?,
             meta: db.open_tree("meta")?,
+            observations_version: Arc::default(),
             db,
-        })
+        };
+        if store.meta.get(IDENTITY)?.is_none() {
+            use std::hash::{BuildHasher, Hasher};
+            // RandomState is seeded from the OS; the time and process make
+            // two stores created at once differ even without it.
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            hasher.write_u32(std::process::id());
+            store
+                .meta
+                .insert(IDENTITY, &hasher.finish().to_be_bytes())?;
+        }
+        Ok(store)
+    }
+
+    /// The store's identity (see [`IDENTITY`]).
+    pub fn identity(&self) -> Result<u64> {
+        Ok(self.meta.get(IDENTITY)?.map_or(0, |v| u64_of(&v)))
     }
 
     /// The document generation: bumped by every import that changes a document.
@@ -114,6 +144,14 @@ impl Store {
 
     pub fn observation_count(&self) -> usize {
         self.obs.len()
+    }
+
+    /// The in-memory version of the observations and the catalogue: read it
+    /// before reading them, and whatever was derived from them stays valid
+    /// while it does not change. Not persisted: it names states of this
+    /// process's store only.
+    pub fn observations_version(&self) -> u64 {
+        self.observations_version.load(Ordering::Acquire)
     }
 
     /// Every observation, in key order (indicator, settlement, period).
@@ -180,7 +218,10 @@ impl Store {
             .iter()
             .map(|o| Ok((o.key(), encode(o)?)))
             .collect::<Result<_>>()?;
-        self.upsert_batch(&self.obs, records)
+        let counts = self.upsert_batch(&self.obs, records);
+        // After the write, even a failed one (it may have been applied).
+        self.observations_version.fetch_add(1, Ordering::AcqRel);
+        counts
     }
 
     /// Upserts catalogue entries by code, atomically.
@@ -189,7 +230,9 @@ impl Store {
             .iter()
             .map(|i| Ok((i.code.as_bytes().to_vec(), encode(i)?)))
             .collect::<Result<_>>()?;
-        self.upsert_batch(&self.catalogue, records)
+        let counts = self.upsert_batch(&self.catalogue, records);
+        self.observations_version.fetch_add(1, Ordering::AcqRel);
+        counts
     }
 
     fn upsert_batch(&self, tree: &Tree, records: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Counts> {

@@ -402,6 +402,9 @@ async fn hub_top_k_equals_one_combined_node() {
                     "hit names its member: {:?}",
                     a.member
                 );
+                // Fetched after ranking, from the member that holds the hit.
+                assert!(a.snippet.is_some(), "{query}: {} has no snippet", a.id);
+                assert_eq!(a.snippet, b.snippet, "{query}: snippet of {}", a.id);
             }
             if !federated.hits.is_empty() {
                 nonempty += 1;
@@ -422,6 +425,80 @@ async fn hub_top_k_equals_one_combined_node() {
         .expect("member facet");
     let sum: u64 = member_facet.values.iter().map(|v| v.count).sum();
     assert_eq!(sum, r.total);
+}
+
+/// The `TermStats` calls a node has served (its audit log).
+fn term_stats_calls(node: &TestNode) -> usize {
+    node.node
+        .audit()
+        .entries()
+        .expect("audit entries")
+        .iter()
+        .filter(|e| e.method == "TermStats")
+        .count()
+}
+
+/// Round one is skipped for statistics the hub has already summed, and a
+/// member whose documents change since is noticed: the answer is still the
+/// one-index answer, never one scored with stale statistics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remembered_statistics_are_reused_until_a_member_changes() {
+    let f = federation().await;
+    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let mut via_hub = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
+    let mut one = client_as(&f.combined.url, &f.pki, "analyst", Role::Operator).await;
+    let query = "fejlesztési program";
+
+    let first = search(&mut via_hub, request(query)).await;
+    assert_eq!(term_stats_calls(&f.nodes[0]), 1);
+    let second = search(&mut via_hub, request(query)).await;
+    assert_eq!(
+        term_stats_calls(&f.nodes[0]),
+        1,
+        "the second search reuses the summed statistics"
+    );
+    assert_eq!(first.hits, second.hits);
+    assert_eq!(first.total, second.total);
+    assert_ne!(second.stats_version, 0);
+
+    // alfa (and the one node) gain documents full of the query's words,
+    // which changes every document frequency and the corpus size.
+    let extra: Vec<serde_json::Value> = (0..12)
+        .map(|i| {
+            super::support::doc(
+                &format!("uj-{i}"),
+                "Fejlesztési program",
+                "A fejlesztési program a települések programja, fejlesztési célokkal.",
+            )
+        })
+        .collect();
+    let files = super::support::Files::new();
+    let path = files.write("extra.jsonl", jsonl(extra));
+    super::support::import(&f.nodes[0].node, &path);
+    super::support::import(&f.combined.node, &path);
+
+    let third = search(&mut via_hub, request(query)).await;
+    let single = search(&mut one, request(query)).await;
+    assert_eq!(
+        term_stats_calls(&f.nodes[0]),
+        2,
+        "a changed member makes the hub gather statistics again"
+    );
+    assert!(!third.partial);
+    assert_ne!(third.stats_version, second.stats_version);
+    assert_eq!(ids(&third), ids(&single));
+    assert_eq!(third.total, single.total);
+    for (a, b) in third.hits.iter().zip(&single.hits) {
+        assert!(
+            (a.score - b.score).abs() <= 1e-4 * b.score.abs().max(1.0),
+            "{} vs {}: scored with stale statistics",
+            a.score,
+            b.score
+        );
+    }
+    // And the fresh sums are remembered in turn.
+    search(&mut via_hub, request(query)).await;
+    assert_eq!(term_stats_calls(&f.nodes[0]), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
