@@ -11,7 +11,7 @@
 //!   it were whole.
 //! - The answer streams out in chunks; the last chunk carries the statuses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,42 +29,201 @@ use crate::member::{Health, Member};
 use crate::relay::Relay;
 
 /// Who contributed to a combined cell, and who should have but did not.
+/// The names are shared between cells, and are sets: sorted and without
+/// duplicates once [`Provenance::into_names`] hands them out.
 #[derive(Debug, Default, Clone)]
 struct Provenance {
-    contributors: BTreeSet<String>,
-    missing: BTreeSet<String>,
+    contributors: Vec<Arc<str>>,
+    missing: Vec<Arc<str>>,
     incomplete: bool,
 }
 
-/// A protobuf partial cell back into the domain, for combining.
-fn cell_from_pb(cell: &pb::Cell) -> Result<Cell, String> {
-    let partial = cell.partial.as_ref().ok_or_else(|| {
-        format!(
+impl Provenance {
+    fn extend(&mut self, other: &Provenance) {
+        self.contributors.extend(other.contributors.iter().cloned());
+        self.missing.extend(other.missing.iter().cloned());
+        self.incomplete |= other.incomplete;
+    }
+
+    /// What failed members leave out.
+    fn lacks(&mut self, failed: &[Arc<str>]) {
+        self.incomplete = true;
+        self.missing.extend(failed.iter().cloned());
+    }
+
+    /// Contributors and missing members, each sorted and distinct.
+    fn into_names(self) -> (Vec<String>, Vec<String>) {
+        let names = |mut v: Vec<Arc<str>>| {
+            v.sort_unstable();
+            v.dedup();
+            v.iter().map(|n| n.to_string()).collect()
+        };
+        (names(self.contributors), names(self.missing))
+    }
+}
+
+/// A protobuf partial cell back into the domain, for combining, with its
+/// contributors, missing members and completeness.
+fn cell_from_pb(cell: pb::Cell) -> Result<(Cell, Vec<String>, Vec<String>, bool), String> {
+    let Some(partial) = cell.partial else {
+        return Err(format!(
             "cell {}/{} came without its partial",
             cell.indicator, cell.period
-        )
-    })?;
+        ));
+    };
     let aggregation: Aggregation = cell.aggregation.parse()?;
-    Ok(Cell {
-        key: CellKey {
-            indicator: cell.indicator.clone(),
-            period: cell.period.clone(),
-            region: cell.region.clone(),
-            kisterseg: cell.kisterseg.clone(),
-            settlement: cell.settlement.clone(),
+    Ok((
+        Cell {
+            key: CellKey {
+                indicator: cell.indicator,
+                period: cell.period,
+                region: cell.region,
+                kisterseg: cell.kisterseg,
+                settlement: cell.settlement,
+            },
+            unit: cell.unit,
+            aggregation,
+            partial: Partial {
+                sum: partial.sum,
+                weight_sum: partial.weight_sum,
+                n: partial.n,
+                min: partial.min,
+                max: partial.max,
+                top: partial.top,
+                missing_weight: partial.missing_weight,
+            },
         },
-        unit: cell.unit.clone(),
-        aggregation,
-        partial: Partial {
-            sum: partial.sum,
-            weight_sum: partial.weight_sum,
-            n: partial.n,
-            min: partial.min,
-            max: partial.max,
-            top: partial.top.clone(),
-            missing_weight: partial.missing_weight,
-        },
-    })
+        cell.contributors,
+        cell.missing,
+        cell.incomplete,
+    ))
+}
+
+/// Combined cells: each key's partials merged in the order they came, with
+/// their provenance.
+#[derive(Default)]
+struct Combined {
+    /// Key → position in `entries`; the entry's own key is moved here.
+    index: BTreeMap<CellKey, usize>,
+    entries: Vec<(Cell, Provenance)>,
+}
+
+impl Combined {
+    fn add(&mut self, mut cell: Cell, provenance: Provenance) {
+        match self.index.get(&cell.key) {
+            Some(&i) => {
+                let entry = &mut self.entries[i];
+                entry.0.partial.merge(&cell.partial);
+                entry.1.extend(&provenance);
+            }
+            None => {
+                let key = std::mem::take(&mut cell.key);
+                let partial = std::mem::replace(&mut cell.partial, Partial::empty());
+                cell.partial.merge(&partial);
+                self.index.insert(key, self.entries.len());
+                self.entries.push((cell, provenance));
+            }
+        }
+    }
+
+    /// The cells sorted by key, and their provenance.
+    fn into_sorted(self) -> (Vec<Cell>, Vec<Provenance>) {
+        let mut entries: Vec<Option<(Cell, Provenance)>> =
+            self.entries.into_iter().map(Some).collect();
+        let mut cells = Vec::with_capacity(entries.len());
+        let mut provenance = Vec::with_capacity(entries.len());
+        for (key, i) in self.index {
+            if let Some((mut cell, p)) = entries.get_mut(i).and_then(Option::take) {
+                cell.key = key;
+                cells.push(cell);
+                provenance.push(p);
+            }
+        }
+        (cells, provenance)
+    }
+}
+
+/// Adds the totals the query asks for, each with the provenance of the
+/// cells it totals; `provenance` stays aligned with `cells`.
+fn add_totals(
+    cells: &mut Vec<Cell>,
+    provenance: &mut Vec<Provenance>,
+    query: &aggregate::AggregateQuery,
+    failed: &[Arc<str>],
+) {
+    let Some(finest) = query.finest_geography().filter(|_| query.totals) else {
+        return;
+    };
+    let has_total = |k: &CellKey| {
+        [&k.period, &k.region, &k.kisterseg, &k.settlement]
+            .into_iter()
+            .any(|v| v == TOTAL)
+    };
+    if cells.iter().any(|c| has_total(&c.key)) {
+        return add_totals_by_scan(cells, provenance, query, failed);
+    }
+    // Without `_T` in the members' keys, a total's components are exactly
+    // the cells with a value in the totalled key and the total's key
+    // otherwise; `add_totals` keeps the other cells in their (sorted)
+    // order.
+    let mut groups: HashMap<CellKey, Provenance> = HashMap::new();
+    for (cell, p) in cells.iter().zip(provenance.iter()) {
+        if cell.key.get(finest).is_empty() {
+            continue;
+        }
+        let mut key = cell.key.clone();
+        key.set(finest, TOTAL);
+        groups.entry(key).or_default().extend(p);
+    }
+    aggregate::add_totals(cells, query);
+    let mut components = std::mem::take(provenance).into_iter();
+    for cell in cells.iter() {
+        let p = if cell.key.get(finest) == TOTAL {
+            let mut p = groups.remove(&cell.key).unwrap_or_default();
+            if !failed.is_empty() {
+                p.lacks(failed);
+            }
+            p
+        } else {
+            components.next().unwrap_or_default()
+        };
+        provenance.push(p);
+    }
+}
+
+/// [`add_totals`] for cells of any keys: a total's components are found by
+/// comparing it with every cell.
+fn add_totals_by_scan(
+    cells: &mut Vec<Cell>,
+    provenance: &mut Vec<Provenance>,
+    query: &aggregate::AggregateQuery,
+    failed: &[Arc<str>],
+) {
+    let mut by_key: BTreeMap<CellKey, Provenance> = cells
+        .iter()
+        .map(|c| c.key.clone())
+        .zip(std::mem::take(provenance))
+        .collect();
+    aggregate::add_totals(cells, query);
+    for cell in cells.iter() {
+        if by_key.contains_key(&cell.key) {
+            continue;
+        }
+        let mut p = Provenance::default();
+        for (key, q) in &by_key {
+            if is_component(&cell.key, key) {
+                p.extend(q);
+            }
+        }
+        if !failed.is_empty() {
+            p.lacks(failed);
+        }
+        by_key.insert(cell.key.clone(), p);
+    }
+    *provenance = cells
+        .iter()
+        .map(|c| by_key.get(&c.key).cloned().unwrap_or_default())
+        .collect();
 }
 
 impl Hub {
@@ -118,7 +277,7 @@ impl Hub {
             req.members = narrowed;
             set.spawn(fetch(member, req, deadline, relay.clone()));
         }
-        let mut combined: BTreeMap<CellKey, (Cell, Provenance)> = BTreeMap::new();
+        let mut combined = Combined::default();
         let mut first_error: Option<Status> = None;
         while let Some(joined) = set.join_next().await {
             let Ok((member, latency, result)) = joined else {
@@ -140,8 +299,19 @@ impl Hub {
                         s.member = format!("{}/{}", member.name, s.member);
                         statuses.push(s);
                     }
+                    let name: Arc<str> = Arc::from(member.name.as_str());
+                    // The member's members, as `member/name`, made once.
+                    let mut nested_names: HashMap<String, Arc<str>> = HashMap::new();
+                    let mut nested_name = |n: String| {
+                        nested_names
+                            .entry(n)
+                            .or_insert_with_key(|n| Arc::from(format!("{}/{n}", member.name)))
+                            .clone()
+                    };
                     for pb_cell in cells {
-                        let mut cell = match cell_from_pb(&pb_cell) {
+                        let (mut cell, contributors, missing, incomplete) = match cell_from_pb(
+                            pb_cell,
+                        ) {
                             Ok(c) => c,
                             Err(e) => {
                                 tracing::warn!(member = %member.name, error = %e, "member sent a malformed cell");
@@ -151,33 +321,16 @@ impl Hub {
                         if query.groups(GroupKey::Region) && cell.key.region.is_empty() {
                             cell.key.region = self.name.clone();
                         }
-                        let contributors: Vec<String> = if pb_cell.contributors.is_empty() {
-                            vec![member.name.clone()]
-                        } else {
-                            pb_cell
-                                .contributors
-                                .iter()
-                                .map(|c| format!("{}/{c}", member.name))
-                                .collect()
+                        let provenance = Provenance {
+                            contributors: if contributors.is_empty() {
+                                vec![name.clone()]
+                            } else {
+                                contributors.into_iter().map(&mut nested_name).collect()
+                            },
+                            missing: missing.into_iter().map(&mut nested_name).collect(),
+                            incomplete,
                         };
-                        let entry = combined.entry(cell.key.clone()).or_insert_with(|| {
-                            (
-                                Cell {
-                                    partial: Partial::empty(),
-                                    ..cell.clone()
-                                },
-                                Provenance::default(),
-                            )
-                        });
-                        entry.0.partial.merge(&cell.partial);
-                        entry.1.contributors.extend(contributors);
-                        entry.1.missing.extend(
-                            pb_cell
-                                .missing
-                                .iter()
-                                .map(|m| format!("{}/{m}", member.name)),
-                        );
-                        entry.1.incomplete |= pb_cell.incomplete;
+                        combined.add(cell, provenance);
                     }
                 }
                 Err((state, message, code)) => {
@@ -200,70 +353,40 @@ impl Hub {
             return;
         }
 
+        let (mut cells, mut provenance) = combined.into_sorted();
         // Cells that span members lack the contribution of a failed member;
         // cells of one kistérség (or one settlement) do not.
+        let failed: Vec<Arc<str>> = failed.iter().map(|f| Arc::from(f.as_str())).collect();
         let spans_members = |key: &CellKey| key.kisterseg.is_empty() || key.kisterseg == TOTAL;
         if !failed.is_empty() {
-            for (key, (_, provenance)) in combined.iter_mut() {
-                if spans_members(key) {
-                    provenance.incomplete = true;
-                    provenance.missing.extend(failed.iter().cloned());
+            for (cell, p) in cells.iter().zip(provenance.iter_mut()) {
+                if spans_members(&cell.key) {
+                    p.lacks(&failed);
                 }
             }
         }
 
         statuses.sort_by(|a, b| a.member.cmp(&b.member));
         let out: Vec<pb::Cell> = if request.partials {
-            combined
-                .into_values()
+            cells
+                .into_iter()
+                .zip(provenance)
                 .map(|(cell, p)| {
-                    partial_to_pb(
-                        &cell,
-                        p.contributors.into_iter().collect(),
-                        p.missing.into_iter().collect(),
-                        p.incomplete,
-                    )
+                    let incomplete = p.incomplete;
+                    let (contributors, missing) = p.into_names();
+                    partial_to_pb(cell, contributors, missing, incomplete)
                 })
                 .collect()
         } else {
-            let (mut cells, mut provenance): (Vec<Cell>, BTreeMap<CellKey, Provenance>) =
-                (Vec::with_capacity(combined.len()), BTreeMap::new());
-            for (key, (cell, p)) in combined {
-                cells.push(cell);
-                provenance.insert(key, p);
-            }
-            aggregate::add_totals(&mut cells, &query);
-            // A totals cell inherits the provenance of its components.
-            for cell in &cells {
-                if provenance.contains_key(&cell.key) {
-                    continue;
-                }
-                let mut p = Provenance::default();
-                for (key, q) in &provenance {
-                    if is_component(&cell.key, key) {
-                        p.contributors.extend(q.contributors.iter().cloned());
-                        p.missing.extend(q.missing.iter().cloned());
-                        p.incomplete |= q.incomplete;
-                    }
-                }
-                if !failed.is_empty() {
-                    p.incomplete = true;
-                    p.missing.extend(failed.iter().cloned());
-                }
-                provenance.insert(cell.key.clone(), p);
-            }
-            let published = disclosure::publish(cells, &Rules::default(), &|key: &CellKey| {
-                provenance.get(key).is_some_and(|p| p.incomplete)
-            });
+            add_totals(&mut cells, &mut provenance, &query, &failed);
+            let incomplete: Vec<bool> = provenance.iter().map(|p| p.incomplete).collect();
+            let published = disclosure::publish_flagged(cells, &Rules::default(), &incomplete);
             published
                 .into_iter()
-                .map(|p| {
-                    let prov = provenance.get(&p.key).cloned().unwrap_or_default();
-                    published_to_pb(
-                        p,
-                        prov.contributors.into_iter().collect(),
-                        prov.missing.into_iter().collect(),
-                    )
+                .zip(provenance)
+                .map(|(p, prov)| {
+                    let (contributors, missing) = prov.into_names();
+                    published_to_pb(p, contributors, missing)
                 })
                 .collect()
         };
@@ -352,5 +475,174 @@ fn status(
         latency_ms: latency.as_millis().min(u128::from(u32::MAX)) as u32,
         message,
         total,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use tudashalo_node::aggregate::AggregateQuery;
+
+    fn cell(period: &str, region: &str, kisterseg: &str, settlement: &str, v: f64) -> Cell {
+        let mut partial = Partial::empty();
+        partial.add_settlement(v, None);
+        partial.add_settlement(v / 2.0, None);
+        Cell {
+            key: CellKey {
+                indicator: "nepesseg".into(),
+                period: period.into(),
+                region: region.into(),
+                kisterseg: kisterseg.into(),
+                settlement: settlement.into(),
+            },
+            unit: "fő".into(),
+            aggregation: Aggregation::Sum,
+            partial,
+        }
+    }
+
+    fn provenance(contributors: &[&str], missing: &[&str], incomplete: bool) -> Provenance {
+        Provenance {
+            contributors: contributors.iter().map(|&c| Arc::from(c)).collect(),
+            missing: missing.iter().map(|&m| Arc::from(m)).collect(),
+            incomplete,
+        }
+    }
+
+    fn names(provenance: Vec<Provenance>) -> Vec<(Vec<String>, Vec<String>, bool)> {
+        provenance
+            .into_iter()
+            .map(|p| {
+                let incomplete = p.incomplete;
+                let (c, m) = p.into_names();
+                (c, m, incomplete)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn combined_cells_merge_in_order_and_come_out_sorted() {
+        let mut combined = Combined::default();
+        combined.add(
+            cell("2021", "", "b", "", 3.0),
+            provenance(&["b"], &[], false),
+        );
+        combined.add(
+            cell("2020", "", "a", "", 1.0),
+            provenance(&["a"], &[], false),
+        );
+        combined.add(
+            cell("2021", "", "b", "", 5.0),
+            provenance(&["c/x", "b"], &["c/y"], true),
+        );
+        let (cells, provenance) = combined.into_sorted();
+        let keys: Vec<(&str, &str)> = cells
+            .iter()
+            .map(|c| (c.key.period.as_str(), c.key.kisterseg.as_str()))
+            .collect();
+        assert_eq!(keys, vec![("2020", "a"), ("2021", "b")]);
+        let mut expected = Partial::empty();
+        expected.merge(&cell("", "", "", "", 3.0).partial);
+        expected.merge(&cell("", "", "", "", 5.0).partial);
+        assert_eq!(cells[1].partial, expected);
+        assert_eq!(
+            names(provenance),
+            vec![
+                (vec!["a".to_string()], vec![], false),
+                (
+                    vec!["b".to_string(), "c/x".to_string()],
+                    vec!["c/y".to_string()],
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn totals_take_their_components_provenance_as_a_scan_would() {
+        let query = AggregateQuery {
+            indicators: vec!["nepesseg".into()],
+            group_by: vec![GroupKey::Region, GroupKey::Kisterseg, GroupKey::Period],
+            totals: true,
+            ..AggregateQuery::default()
+        };
+        let mut cells = vec![
+            cell("2020", "del", "kisteleki", "", 5.0),
+            cell("2020", "eszak", "edelenyi", "", 1.0),
+            cell("2020", "eszak", "encsi", "", 4.0),
+            cell("2021", "eszak", "edelenyi", "", 2.0),
+            cell("2021", "eszak", "encsi", "", 8.0),
+        ];
+        cells.sort_by(|a, b| a.key.cmp(&b.key));
+        let provenance = vec![
+            provenance(&["del/kisteleki"], &[], false),
+            provenance(&["eszak/edelenyi"], &[], false),
+            provenance(&["eszak/encsi"], &["eszak/x"], true),
+            provenance(&["eszak/edelenyi"], &[], false),
+            provenance(&["eszak/encsi"], &[], false),
+        ];
+        for failed in [vec![], vec![Arc::from("nyugat")]] {
+            let (mut fast, mut fast_provenance) = (cells.clone(), provenance.clone());
+            add_totals(&mut fast, &mut fast_provenance, &query, &failed);
+            let (mut scan, mut scan_provenance) = (cells.clone(), provenance.clone());
+            add_totals_by_scan(&mut scan, &mut scan_provenance, &query, &failed);
+            assert_eq!(fast, scan);
+            assert_eq!(fast.len(), 8);
+            assert_eq!(fast_provenance.len(), fast.len());
+            let fast_names = names(fast_provenance);
+            assert_eq!(fast_names, names(scan_provenance));
+            let total = fast
+                .iter()
+                .position(|c| {
+                    c.key.period == "2020" && c.key.region == "eszak" && c.key.kisterseg == TOTAL
+                })
+                .unwrap();
+            assert_eq!(
+                fast_names[total].0,
+                vec!["eszak/edelenyi".to_string(), "eszak/encsi".to_string()]
+            );
+            assert!(fast_names[total].2);
+            assert_eq!(fast_names[total].1.len(), 1 + failed.len());
+        }
+        // Not asked for: nothing changes.
+        let (mut same, mut same_provenance) = (cells.clone(), provenance.clone());
+        let no_totals = AggregateQuery {
+            totals: false,
+            ..query.clone()
+        };
+        add_totals(&mut same, &mut same_provenance, &no_totals, &[]);
+        assert_eq!(same, cells);
+        assert_eq!(same_provenance.len(), cells.len());
+    }
+
+    #[test]
+    fn keys_that_already_hold_totals_are_scanned() {
+        let query = AggregateQuery {
+            indicators: vec!["nepesseg".into()],
+            group_by: vec![GroupKey::Kisterseg, GroupKey::Period],
+            totals: true,
+            ..AggregateQuery::default()
+        };
+        // A member that sent a total of its own. In key order ("_T" < "a").
+        let mut cells = vec![
+            cell("2020", "", TOTAL, "", 99.0),
+            cell("2020", "", "a", "", 5.0),
+            cell(TOTAL, "", "b", "", 1.0),
+        ];
+        assert!(cells.windows(2).all(|w| w[0].key < w[1].key));
+        let mut provenance = vec![
+            provenance(&["y"], &[], false),
+            provenance(&["x"], &[], false),
+            provenance(&["z"], &[], false),
+        ];
+        add_totals(&mut cells, &mut provenance, &query, &[]);
+        assert_eq!(cells.len(), provenance.len());
+        let total = cells
+            .iter()
+            .position(|c| c.key.period == "2020" && c.key.kisterseg == TOTAL)
+            .unwrap();
+        // The member's own provenance for the recomputed key, as before.
+        assert_eq!(names(provenance)[total].0, vec!["y".to_string()]);
     }
 }

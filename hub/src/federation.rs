@@ -390,25 +390,26 @@ impl Hub {
             }
         };
 
-        // Snippets are the dearest part of a hit. Ranking needs none, so round
-        // two goes without, and only the final page's hits fetch theirs
-        // (round three): at most `limit` snippets instead of one per member
-        // per hit of depth. A request already narrowed to ids (a higher
-        // hub's round three) is small: it takes its snippets in one go.
-        let wants_snippets = !request.no_snippets;
-        let defer_snippets =
-            wants_snippets && request.filters.as_ref().is_none_or(|f| f.ids.is_empty());
+        // Ranking needs only scores. Round two asks for ids, scores and
+        // ties (no stored fields, no snippets, which are the dearest part of
+        // a hit), and round three fetches the final page whole from the
+        // members that hold it: `limit` full hits instead of members × depth.
+        // A request already narrowed to ids (a higher hub's round three) is
+        // small and takes its hits whole in one go; a request for ids only
+        // (a higher hub's round two) needs no page.
+        let fetch_page =
+            !request.ids_only && request.filters.as_ref().is_none_or(|f| f.ids.is_empty());
         let depth = request.offset + limit;
         let member_request = pb::SearchRequest {
             offset: 0,
             limit: depth,
             stats: Some(stats.clone()),
-            no_snippets: request.no_snippets || defer_snippets,
+            ids_only: request.ids_only || fetch_page,
             ..request.clone()
         };
         // Round three gets a tenth of the time left; healthy members answer
         // round two long before, leaving it far more.
-        let round_two_deadline = if defer_snippets {
+        let round_two_deadline = if fetch_page {
             let now = Instant::now();
             deadline - deadline.saturating_duration_since(now) / 10
         } else {
@@ -487,12 +488,13 @@ impl Hub {
             .skip(request.offset as usize)
             .take(limit as usize)
             .collect();
-        if defer_snippets && !hits.is_empty() {
+        if fetch_page && !hits.is_empty() {
             let failures = self
-                .fetch_snippets(&mut hits, &request, stats, deadline, relay)
+                .fetch_page(&mut hits, &request, stats, deadline, relay)
                 .await;
-            for (member, message) in failures {
+            for (member, state, message) in failures {
                 if let Some(status) = statuses.iter_mut().find(|s| s.member == member) {
+                    status.state = state as i32;
                     status.message = message;
                 }
             }
@@ -544,20 +546,20 @@ impl Hub {
         }))
     }
 
-    /// Round three: asks the members holding `hits` (the final page) for
-    /// those documents again, narrowed by id and scored with the same
-    /// statistics, with snippets, and attaches the snippets. A member that
-    /// fails here leaves its hits without snippets; the ranking, total and
-    /// facets are already complete, so the answer is not partial, and the
-    /// member's status message says what happened. Returns those messages.
-    async fn fetch_snippets(
+    /// Round three: asks the members holding `hits` (the final page, ids and
+    /// scores only) for those documents again, narrowed by id and scored with
+    /// the same statistics, and fills the hits in (title, metadata, snippet
+    /// if asked for). A member that fails here leaves its hits bare; its
+    /// status says so, which makes the answer partial. Returns those
+    /// failures: member, state, message.
+    async fn fetch_page(
         &self,
         hits: &mut [pb::Hit],
         request: &pb::SearchRequest,
         stats: pb::CorpusStats,
         deadline: Instant,
         relay: &Relay,
-    ) -> Vec<(String, String)> {
+    ) -> Vec<(String, MemberState, String)> {
         let paths: Vec<String> = {
             let mut paths: Vec<String> = hits.iter().map(|h| h.member.clone()).collect();
             paths.sort();
@@ -566,7 +568,9 @@ impl Hub {
         };
         let targets = match self.select_members(&paths) {
             Ok(targets) => targets,
-            Err(e) => return vec![(String::new(), e.message().to_string())],
+            Err(e) => {
+                return vec![(String::new(), MemberState::Error, e.message().to_string())];
+            }
         };
         // The ids each direct member is asked for.
         let mut ids: HashMap<String, Vec<String>> = HashMap::new();
@@ -581,8 +585,8 @@ impl Hub {
             offset: 0,
             search_after: None,
             stats: Some(stats),
-            no_snippets: false,
             no_facets: true,
+            ids_only: false,
             ..request.clone()
         };
         let outcomes = self
@@ -608,30 +612,38 @@ impl Hub {
                 },
             )
             .await;
-        let mut snippets: HashMap<(String, String), pb::Snippet> = HashMap::new();
+        let mut whole: HashMap<(String, String), pb::Hit> = HashMap::new();
         let mut failures = Vec::new();
         for outcome in outcomes {
             let name = &outcome.member.name;
             match outcome.result {
                 Ok(response) => {
-                    for hit in response.hits {
-                        let path = if hit.member.is_empty() {
+                    for mut hit in response.hits {
+                        hit.member = if hit.member.is_empty() {
                             name.clone()
                         } else {
                             format!("{name}/{}", hit.member)
                         };
-                        if let Some(snippet) = hit.snippet {
-                            snippets.insert((path, hit.id), snippet);
-                        }
+                        whole.insert((hit.member.clone(), hit.id.clone()), hit);
                     }
                 }
-                Err((_, message)) => {
-                    failures.push((name.clone(), format!("snippets unavailable: {message}")));
+                Err((state, message)) => {
+                    failures.push((
+                        name.clone(),
+                        state,
+                        format!("ranked, but its hits could not be fetched: {message}"),
+                    ));
                 }
             }
         }
         for hit in hits.iter_mut() {
-            hit.snippet = snippets.remove(&(hit.member.clone(), hit.id.clone()));
+            if let Some(full) = whole.remove(&(hit.member.clone(), hit.id.clone())) {
+                // The ranking's score and tie stand; the rest comes whole.
+                let (score, tie) = (hit.score, hit.tie);
+                *hit = full;
+                hit.score = score;
+                hit.tie = tie;
+            }
         }
         failures
     }

@@ -35,6 +35,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -228,11 +229,24 @@ impl Partial {
         self.top.truncate(2);
         self.missing_weight += other.missing_weight;
     }
+
+    /// `self.merge(&accumulator.settled())`, without the allocation.
+    fn merge_settled(&mut self, accumulator: &Partial) {
+        self.sum += accumulator.sum;
+        self.weight_sum += accumulator.weight_sum;
+        self.n += 1;
+        self.min = self.min.min(accumulator.min);
+        self.max = self.max.max(accumulator.max);
+        self.top.push(accumulator.sum);
+        self.top.sort_by(|a, b| b.total_cmp(a));
+        self.top.truncate(2);
+        self.missing_weight += accumulator.missing_weight;
+    }
 }
 
 /// A cell's coordinates. The field order is the sort order (the contract's
 /// cell order). `""` = not grouped; [`TOTAL`] = totalled.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct CellKey {
     pub indicator: String,
     pub period: String,
@@ -252,7 +266,8 @@ impl CellKey {
         }
     }
 
-    pub(crate) fn set(&mut self, k: GroupKey, value: &str) {
+    /// Sets a geographic or period key.
+    pub fn set(&mut self, k: GroupKey, value: &str) {
         let field = match k {
             GroupKey::Settlement => &mut self.settlement,
             GroupKey::Kisterseg => &mut self.kisterseg,
@@ -342,6 +357,10 @@ fn fold(name: &str) -> String {
 
 /// Aggregates a node's observations (in store order) into cells sorted by
 /// key. Totals are not added here: see [`add_totals`].
+///
+/// Decodes the observations into an [`ObservationTable`] first; a caller
+/// that aggregates repeatedly keeps the table ([`SnapshotCache`]) and calls
+/// [`aggregate_table`].
 pub fn aggregate(
     observations: impl Iterator<Item = Result<Observation>>,
     catalogue: &Catalogue,
@@ -349,112 +368,303 @@ pub fn aggregate(
     kisterseg: &str,
 ) -> Result<Vec<Cell>> {
     validate(query, catalogue)?;
-    let codes = query.codes();
-    let weight_codes: BTreeSet<&str> = codes
-        .iter()
-        .filter_map(|c| match catalogue.get(*c).map(|i| &i.aggregation) {
-            Some(Aggregation::WeightedMean(w)) => Some(w.as_str()),
-            _ => None,
+    let table = ObservationTable::build(observations)?;
+    aggregate_table(&table, catalogue, query, kisterseg)
+}
+
+/// One observation, its strings replaced by ids into the table's sorted
+/// lists.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    indicator: u32,
+    settlement: u32,
+    period: u32,
+    value: f64,
+}
+
+/// A node's observations, decoded once and held compactly: every indicator
+/// code, settlement and period is stored once, and rows refer to them by
+/// ids. The ids of each list follow the order of its strings, so comparing
+/// ids compares the strings; rows are sorted by (indicator, settlement,
+/// period), the store's order.
+#[derive(Debug, Default)]
+pub struct ObservationTable {
+    indicators: Vec<String>,
+    settlements: Vec<String>,
+    periods: Vec<String>,
+    /// The year of each period ([`year`]).
+    years: Vec<Option<i32>>,
+    rows: Vec<Row>,
+    /// The rows of indicator `i` are `rows[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+}
+
+/// Assigns ids to distinct strings, then renumbers them in string order.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, name: String) -> Result<u32> {
+        if let Some(&id) = self.ids.get(&name) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.names.len())
+            .map_err(|_| Error::Internal("too many distinct observation keys".into()))?;
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        Ok(id)
+    }
+
+    /// The names in order, and each first-seen id's rank among them.
+    fn sorted(self) -> (Vec<String>, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        let mut names: Vec<Option<String>> = self.names.into_iter().map(Some).collect();
+        let sorted = order
+            .iter()
+            .map(|&id| names[id as usize].take().unwrap_or_default())
+            .collect();
+        (sorted, rank)
+    }
+}
+
+impl ObservationTable {
+    /// Decodes observations (from the store, or anywhere: rows are sorted
+    /// here, keeping the given order among rows with the same key).
+    pub fn build(observations: impl Iterator<Item = Result<Observation>>) -> Result<Self> {
+        let (mut indicators, mut settlements, mut periods) = (
+            Interner::default(),
+            Interner::default(),
+            Interner::default(),
+        );
+        let mut rows = Vec::new();
+        for observation in observations {
+            let o = observation?;
+            rows.push(Row {
+                indicator: indicators.id(o.indicator)?,
+                settlement: settlements.id(o.settlement)?,
+                period: periods.id(o.period)?,
+                value: o.value,
+            });
+        }
+        let (indicators, indicator_rank) = indicators.sorted();
+        let (settlements, settlement_rank) = settlements.sorted();
+        let (periods, period_rank) = periods.sorted();
+        for row in &mut rows {
+            row.indicator = indicator_rank[row.indicator as usize];
+            row.settlement = settlement_rank[row.settlement as usize];
+            row.period = period_rank[row.period as usize];
+        }
+        // Stable: rows of equal keys keep their order, as the maps of
+        // weights and accumulators they used to go through did.
+        rows.sort_by_key(|r| (r.indicator, r.settlement, r.period));
+        rows.shrink_to_fit();
+        let mut starts = Vec::with_capacity(indicators.len() + 1);
+        for i in 0..=indicators.len() {
+            starts.push(rows.partition_point(|r| (r.indicator as usize) < i));
+        }
+        let years = periods.iter().map(|p| year(p)).collect();
+        Ok(ObservationTable {
+            indicators,
+            settlements,
+            periods,
+            years,
+            rows,
+            starts,
         })
-        .collect();
+    }
+
+    /// The number of observations.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows of an indicator, sorted by (settlement, period).
+    fn rows_of(&self, code: &str) -> &[Row] {
+        match self.indicators.binary_search_by(|c| c.as_str().cmp(code)) {
+            Ok(i) => &self.rows[self.starts[i]..self.starts[i + 1]],
+            Err(_) => &[],
+        }
+    }
+}
+
+/// The value of the last of `rows` (one indicator's, sorted by settlement
+/// and period) for this settlement and period.
+fn lookup(rows: &[Row], settlement: u32, period: u32) -> Option<f64> {
+    let end = rows.partition_point(|r| (r.settlement, r.period) <= (settlement, period));
+    rows[..end]
+        .last()
+        .filter(|r| r.settlement == settlement && r.period == period)
+        .map(|r| r.value)
+}
+
+/// What a node aggregates: its observations and its catalogue, as of one
+/// version of its store.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub table: ObservationTable,
+    pub catalogue: Catalogue,
+}
+
+/// The node's [`Snapshot`], built on first use and rebuilt when the store's
+/// version of its observations and catalogue changes. Empty until the first
+/// aggregate, so an idle node does not hold its observations in memory.
+#[derive(Debug, Default)]
+pub struct SnapshotCache {
+    slot: Mutex<Option<(u64, Arc<Snapshot>)>>,
+}
+
+impl SnapshotCache {
+    /// The snapshot of `version`, built by `build` unless already held.
+    /// `version` must be read before `build` reads the store, and the store
+    /// must change its version after each write: a snapshot is then never
+    /// kept under a version whose data it lacks.
+    pub fn get(
+        &self,
+        version: u64,
+        build: impl FnOnce() -> Result<Snapshot>,
+    ) -> Result<Arc<Snapshot>> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((held, snapshot)) = slot.as_ref()
+            && *held == version
+        {
+            return Ok(snapshot.clone());
+        }
+        // Not two snapshots at once.
+        *slot = None;
+        let snapshot = Arc::new(build()?);
+        *slot = Some((version, snapshot.clone()));
+        Ok(snapshot)
+    }
+}
+
+/// Aggregates a table of observations into cells sorted by key, as
+/// [`aggregate`] does.
+///
+/// The arithmetic is the same, in the same order: a settlement's rows are
+/// added into its accumulator in (period) order, and a cell merges its
+/// settlements' accumulators in settlement order.
+pub fn aggregate_table(
+    table: &ObservationTable,
+    catalogue: &Catalogue,
+    query: &AggregateQuery,
+    kisterseg: &str,
+) -> Result<Vec<Cell>> {
+    validate(query, catalogue)?;
     let only: BTreeSet<String> = query.settlements.iter().map(|s| fold(s)).collect();
     // Folding every row is wasteful; fold each settlement name once.
-    let mut admitted: HashMap<String, bool> = HashMap::new();
-    let in_years = |period: &str| {
-        if query.period_from.is_none() && query.period_to.is_none() {
+    let mut admitted: Vec<Option<bool>> = vec![None; table.settlements.len()];
+    let mut admits = |settlement: u32| {
+        if only.is_empty() {
             return true;
         }
-        year(period).is_some_and(|y| {
-            query.period_from.is_none_or(|from| y >= from)
-                && query.period_to.is_none_or(|to| y <= to)
-        })
+        *admitted[settlement as usize]
+            .get_or_insert_with(|| only.contains(&fold(&table.settlements[settlement as usize])))
+    };
+    let any_years = query.period_from.is_some() || query.period_to.is_some();
+    let in_years = |period: u32| {
+        !any_years
+            || table.years[period as usize].is_some_and(|y| {
+                query.period_from.is_none_or(|from| y >= from)
+                    && query.period_to.is_none_or(|to| y <= to)
+            })
+    };
+    let by_period = query.groups(GroupKey::Period);
+    let by_settlement = query.groups(GroupKey::Settlement);
+    let kisterseg = if query.groups(GroupKey::Kisterseg) {
+        kisterseg
+    } else {
+        ""
     };
 
-    // One pass: the requested rows, and the weights they may need (the store
-    // is sorted by indicator, so a weight may come after its indicator).
-    let mut rows: Vec<Observation> = Vec::new();
-    // weight code → settlement → period → weight
-    let mut weights: HashMap<String, HashMap<String, HashMap<String, f64>>> = HashMap::new();
-    for observation in observations {
-        let observation = observation?;
-        let wanted = codes.contains(observation.indicator.as_str());
-        let weight = weight_codes.contains(observation.indicator.as_str());
-        if !wanted && !weight {
-            continue;
-        }
-        if !only.is_empty() {
-            let ok = *admitted
-                .entry(observation.settlement.clone())
-                .or_insert_with(|| only.contains(&fold(&observation.settlement)));
-            if !ok {
-                continue;
-            }
-        }
-        if weight {
-            weights
-                .entry(observation.indicator.clone())
-                .or_default()
-                .entry(observation.settlement.clone())
-                .or_default()
-                .insert(observation.period.clone(), observation.value);
-        }
-        if wanted && in_years(&observation.period) {
-            rows.push(observation);
-        }
-    }
-
-    // Cell → settlement → that settlement's accumulator.
-    let mut accumulators: BTreeMap<CellKey, BTreeMap<String, Partial>> = BTreeMap::new();
-    let grouped = |k: GroupKey, value: &str| {
-        if query.groups(k) {
-            value.to_string()
-        } else {
-            String::new()
-        }
-    };
-    for row in rows {
-        let Some(indicator) = catalogue.get(&row.indicator) else {
+    let mut cells = Vec::new();
+    // One settlement's accumulators, by cell (period, settlement).
+    let mut settled: Vec<((u32, u32), Partial)> = Vec::new();
+    for code in query.codes() {
+        let Some(indicator) = catalogue.get(code) else {
             continue; // validate() has checked every requested code
         };
-        let weight = match &indicator.aggregation {
-            Aggregation::WeightedMean(w) => weights
-                .get(w)
-                .and_then(|s| s.get(&row.settlement))
-                .and_then(|p| p.get(&row.period))
-                .map_or(Weight::Missing, |&w| Weight::Of(w)),
-            _ => Weight::Unweighted,
+        let weights = match &indicator.aggregation {
+            Aggregation::WeightedMean(w) => Some(table.rows_of(w)),
+            _ => None,
         };
-        let key = CellKey {
-            indicator: row.indicator.clone(),
-            period: grouped(GroupKey::Period, &row.period),
-            // A node does not know its region; the hub fills it.
-            region: String::new(),
-            kisterseg: grouped(GroupKey::Kisterseg, kisterseg),
-            settlement: grouped(GroupKey::Settlement, &row.settlement),
-        };
-        accumulators
-            .entry(key)
-            .or_default()
-            .entry(row.settlement)
-            .or_insert_with(Partial::empty)
-            .add_row(row.value, weight);
-    }
-
-    let mut cells = Vec::with_capacity(accumulators.len());
-    for (key, settlements) in accumulators {
-        let Some(indicator) = catalogue.get(&key.indicator) else {
-            continue;
-        };
-        let mut partial = Partial::empty();
-        for accumulator in settlements.into_values() {
-            partial.merge(&accumulator.settled());
+        // Cell (period, settlement) → its partial; an ungrouped key is 0.
+        let mut partials: BTreeMap<(u32, u32), Partial> = BTreeMap::new();
+        for run in table
+            .rows_of(code)
+            .chunk_by(|a, b| a.settlement == b.settlement)
+        {
+            let settlement = run[0].settlement;
+            if !admits(settlement) {
+                continue;
+            }
+            for row in run {
+                if !in_years(row.period) {
+                    continue;
+                }
+                let weight = match weights {
+                    None => Weight::Unweighted,
+                    Some(w) => {
+                        lookup(w, settlement, row.period).map_or(Weight::Missing, Weight::Of)
+                    }
+                };
+                let key = (
+                    if by_period { row.period } else { 0 },
+                    if by_settlement { settlement } else { 0 },
+                );
+                // Periods are sorted within a settlement: equal keys are
+                // adjacent.
+                match settled.last_mut() {
+                    Some((k, accumulator)) if *k == key => accumulator.add_row(row.value, weight),
+                    _ => {
+                        let mut accumulator = Partial::empty();
+                        accumulator.add_row(row.value, weight);
+                        settled.push((key, accumulator));
+                    }
+                }
+            }
+            for (key, accumulator) in settled.drain(..) {
+                partials
+                    .entry(key)
+                    .or_insert_with(Partial::empty)
+                    .merge_settled(&accumulator);
+            }
         }
-        cells.push(Cell {
-            key,
-            unit: indicator.unit.clone(),
-            aggregation: indicator.aggregation.clone(),
-            partial,
-        });
+        cells.reserve(partials.len());
+        for ((period, settlement), partial) in partials {
+            cells.push(Cell {
+                key: CellKey {
+                    indicator: code.to_string(),
+                    period: if by_period {
+                        table.periods[period as usize].clone()
+                    } else {
+                        String::new()
+                    },
+                    // A node does not know its region; the hub fills it.
+                    region: String::new(),
+                    kisterseg: kisterseg.to_string(),
+                    settlement: if by_settlement {
+                        table.settlements[settlement as usize].clone()
+                    } else {
+                        String::new()
+                    },
+                },
+                unit: indicator.unit.clone(),
+                aggregation: indicator.aggregation.clone(),
+                partial,
+            });
+        }
     }
     Ok(cells)
 }
@@ -944,5 +1154,335 @@ mod tests {
             ]
         );
         assert_eq!(cells[2].partial.top, vec![8.0, 4.0]);
+    }
+
+    /// The aggregation as it was before [`ObservationTable`]: the results
+    /// must stay identical, to the bit.
+    fn reference(
+        observations: impl Iterator<Item = Result<Observation>>,
+        catalogue: &Catalogue,
+        query: &AggregateQuery,
+        kisterseg: &str,
+    ) -> Result<Vec<Cell>> {
+        validate(query, catalogue)?;
+        let codes = query.codes();
+        let weight_codes: BTreeSet<&str> = codes
+            .iter()
+            .filter_map(|c| match catalogue.get(*c).map(|i| &i.aggregation) {
+                Some(Aggregation::WeightedMean(w)) => Some(w.as_str()),
+                _ => None,
+            })
+            .collect();
+        let only: BTreeSet<String> = query.settlements.iter().map(|s| fold(s)).collect();
+        // Folding every row is wasteful; fold each settlement name once.
+        let mut admitted: HashMap<String, bool> = HashMap::new();
+        let in_years = |period: &str| {
+            if query.period_from.is_none() && query.period_to.is_none() {
+                return true;
+            }
+            year(period).is_some_and(|y| {
+                query.period_from.is_none_or(|from| y >= from)
+                    && query.period_to.is_none_or(|to| y <= to)
+            })
+        };
+
+        // One pass: the requested rows, and the weights they may need (the store
+        // is sorted by indicator, so a weight may come after its indicator).
+        let mut rows: Vec<Observation> = Vec::new();
+        // weight code → settlement → period → weight
+        let mut weights: HashMap<String, HashMap<String, HashMap<String, f64>>> = HashMap::new();
+        for observation in observations {
+            let observation = observation?;
+            let wanted = codes.contains(observation.indicator.as_str());
+            let weight = weight_codes.contains(observation.indicator.as_str());
+            if !wanted && !weight {
+                continue;
+            }
+            if !only.is_empty() {
+                let ok = *admitted
+                    .entry(observation.settlement.clone())
+                    .or_insert_with(|| only.contains(&fold(&observation.settlement)));
+                if !ok {
+                    continue;
+                }
+            }
+            if weight {
+                weights
+                    .entry(observation.indicator.clone())
+                    .or_default()
+                    .entry(observation.settlement.clone())
+                    .or_default()
+                    .insert(observation.period.clone(), observation.value);
+            }
+            if wanted && in_years(&observation.period) {
+                rows.push(observation);
+            }
+        }
+
+        // Cell → settlement → that settlement's accumulator.
+        let mut accumulators: BTreeMap<CellKey, BTreeMap<String, Partial>> = BTreeMap::new();
+        let grouped = |k: GroupKey, value: &str| {
+            if query.groups(k) {
+                value.to_string()
+            } else {
+                String::new()
+            }
+        };
+        for row in rows {
+            let Some(indicator) = catalogue.get(&row.indicator) else {
+                continue; // validate() has checked every requested code
+            };
+            let weight = match &indicator.aggregation {
+                Aggregation::WeightedMean(w) => weights
+                    .get(w)
+                    .and_then(|s| s.get(&row.settlement))
+                    .and_then(|p| p.get(&row.period))
+                    .map_or(Weight::Missing, |&w| Weight::Of(w)),
+                _ => Weight::Unweighted,
+            };
+            let key = CellKey {
+                indicator: row.indicator.clone(),
+                period: grouped(GroupKey::Period, &row.period),
+                // A node does not know its region; the hub fills it.
+                region: String::new(),
+                kisterseg: grouped(GroupKey::Kisterseg, kisterseg),
+                settlement: grouped(GroupKey::Settlement, &row.settlement),
+            };
+            accumulators
+                .entry(key)
+                .or_default()
+                .entry(row.settlement)
+                .or_insert_with(Partial::empty)
+                .add_row(row.value, weight);
+        }
+
+        let mut cells = Vec::with_capacity(accumulators.len());
+        for (key, settlements) in accumulators {
+            let Some(indicator) = catalogue.get(&key.indicator) else {
+                continue;
+            };
+            let mut partial = Partial::empty();
+            for accumulator in settlements.into_values() {
+                partial.merge(&accumulator.settled());
+            }
+            cells.push(Cell {
+                key,
+                unit: indicator.unit.clone(),
+                aggregation: indicator.aggregation.clone(),
+                partial,
+            });
+        }
+        Ok(cells)
+    }
+
+    /// A deterministic pseudo-random sequence (xorshift64).
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Observations with fractional values, gaps (missing weights), and
+    /// periods of several forms, in store order.
+    fn random_rows(seed: u64) -> Vec<Observation> {
+        let mut random = Random(seed);
+        let settlements = [
+            "Abod",
+            "Balajt",
+            "Edelény",
+            "Ládbesenyő",
+            "Szendrő",
+            "Zubogy",
+            "abod",
+        ];
+        let periods = ["2019", "2020", "2020-Q1", "2020-03", "2021", "x"];
+        let mut rows = Vec::new();
+        for indicator in ["kod", "legkisebb", "legnagyobb", "nepesseg", "rata"] {
+            for settlement in settlements {
+                for period in periods {
+                    if random.below(4) == 0 {
+                        continue;
+                    }
+                    let value = (random.next() % 100_000) as f64 / 7.0 - 3000.0;
+                    rows.push(obs(indicator, settlement, period, value));
+                }
+            }
+        }
+        rows.sort_by_key(|o| o.key());
+        rows
+    }
+
+    #[test]
+    fn the_table_aggregates_exactly_as_before() {
+        use GroupKey::*;
+        let groupings: [&[GroupKey]; 7] = [
+            &[],
+            &[Period],
+            &[Kisterseg],
+            &[Kisterseg, Period],
+            &[Settlement],
+            &[Settlement, Period],
+            &[Region, Kisterseg, Period],
+        ];
+        let catalogue = catalogue();
+        let mut compared = 0;
+        for seed in 1..=20u64 {
+            let rows = random_rows(seed);
+            let table = ObservationTable::build(rows.iter().cloned().map(Ok)).unwrap();
+            assert_eq!(table.len(), rows.len());
+            for by in groupings {
+                for indicators in [
+                    &["nepesseg", "rata", "legkisebb", "legnagyobb"][..],
+                    &["rata"],
+                    &[" nepesseg ", "nepesseg", "kod"],
+                ] {
+                    for (from, to) in [(None, None), (Some(2020), None), (None, Some(2020))] {
+                        for settlements in [vec![], vec!["ABOD".to_string(), "szendro".into()]] {
+                            let q = AggregateQuery {
+                                indicators: indicators.iter().map(|s| s.to_string()).collect(),
+                                group_by: by.to_vec(),
+                                period_from: from,
+                                period_to: to,
+                                settlements,
+                                totals: false,
+                            };
+                            let before =
+                                reference(rows.iter().cloned().map(Ok), &catalogue, &q, "edelenyi");
+                            let after = aggregate_table(&table, &catalogue, &q, "edelenyi");
+                            match (before, after) {
+                                (Ok(before), Ok(after)) => {
+                                    // Bit for bit, -0.0 and NaN included.
+                                    assert_eq!(
+                                        format!("{before:?}"),
+                                        format!("{after:?}"),
+                                        "{q:?}"
+                                    );
+                                    assert_eq!(before, after);
+                                    compared += before.len();
+                                }
+                                (Err(before), Err(after)) => {
+                                    assert_eq!(before.to_string(), after.to_string())
+                                }
+                                (before, after) => panic!("{q:?}: {before:?} / {after:?}"),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
+    }
+
+    #[test]
+    fn rows_in_any_order_aggregate_as_in_store_order() {
+        let rows = random_rows(7);
+        let mut shuffled = rows.clone();
+        shuffled.reverse();
+        let q = query(&["nepesseg", "rata"], &[GroupKey::Settlement]);
+        assert_eq!(
+            run(&shuffled, &q).unwrap(),
+            reference(rows.iter().cloned().map(Ok), &catalogue(), &q, "edelenyi").unwrap()
+        );
+    }
+
+    #[test]
+    fn a_snapshot_is_kept_while_its_version_holds() {
+        let cache = SnapshotCache::default();
+        let built = std::cell::Cell::new(0);
+        let build = || {
+            built.set(built.get() + 1);
+            Ok(Snapshot {
+                table: ObservationTable::build(fixture().into_iter().map(Ok))?,
+                catalogue: catalogue(),
+            })
+        };
+        let first = cache.get(1, build).unwrap();
+        assert_eq!(first.table.len(), fixture().len());
+        let again = cache.get(1, build).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(built.get(), 1);
+        let next = cache.get(2, build).unwrap();
+        assert!(!Arc::ptr_eq(&first, &next));
+        assert_eq!(built.get(), 2);
+        // A failed build keeps nothing.
+        let failed = cache.get(3, || Err(Error::Corrupt("observation: bad".into())));
+        assert!(failed.is_err());
+        cache.get(2, build).unwrap();
+        assert_eq!(built.get(), 3);
+    }
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_node_sees_its_new_observations_and_catalogue_at_once() {
+        use crate::node::{ImportOptions, Node};
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Node::init(&data, "edelenyi", None).unwrap();
+        let node = Node::open(&data).unwrap();
+        let import = |name: &str, text: &str| {
+            let path = write(dir.path(), name, text);
+            node.import_file(&path, &ImportOptions::default(), &|_| {})
+                .unwrap();
+        };
+        import(
+            "catalogue.csv",
+            "code,name,unit,aggregation\nnepesseg,Lakónépesség,fő,sum\n",
+        );
+        import(
+            "obs1.csv",
+            "Mutató;Település;Időszak;Érték;Mértékegység\n\
+             nepesseg;Abod;2020;100;fő\nnepesseg;Balajt;2020;200;fő\n",
+        );
+        let q = query(&["nepesseg"], &[GroupKey::Kisterseg]);
+        let cells = node.aggregate(&q).unwrap();
+        assert_eq!(cells.len(), 1);
+        assert_eq!(cells[0].value(), Some(300.0));
+        assert_eq!(cells[0].unit, "fő");
+        // The same again, from the snapshot.
+        assert_eq!(node.aggregate(&q).unwrap(), cells);
+
+        // New and changed observations.
+        import(
+            "obs2.csv",
+            "Mutató;Település;Időszak;Érték;Mértékegység\n\
+             nepesseg;Abod;2020;150;fő\nnepesseg;Edelény;2020;1000;fő\n",
+        );
+        let cells = node.aggregate(&q).unwrap();
+        assert_eq!(cells[0].value(), Some(1350.0));
+        assert_eq!(cells[0].partial.n, 3);
+
+        // A changed catalogue entry and a new indicator.
+        import(
+            "catalogue2.csv",
+            "code,name,unit,aggregation\nnepesseg,Lakónépesség,fő,max\nrata,Arány,%,weighted_mean:nepesseg\n",
+        );
+        let cells = node.aggregate(&q).unwrap();
+        assert_eq!(cells[0].aggregation, Aggregation::Max);
+        assert_eq!(cells[0].value(), Some(1000.0));
+        import(
+            "obs3.csv",
+            "Mutató;Település;Időszak;Érték;Mértékegység\nrata;Abod;2020;10;%\nrata;Edelény;2020;4;%\n",
+        );
+        let cells = node
+            .aggregate(&query(&["rata"], &[GroupKey::Kisterseg]))
+            .unwrap();
+        assert_eq!(
+            cells[0].value(),
+            Some((10.0 * 150.0 + 4.0 * 1000.0) / 1150.0)
+        );
     }
 }

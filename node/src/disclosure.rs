@@ -52,7 +52,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Cell, CellKey, TOTAL};
+use crate::aggregate::{Cell, CellKey, GroupKey, TOTAL};
 use crate::model::Aggregation;
 
 /// The disclosure rules. Deserialised from configuration; missing keys take
@@ -144,6 +144,22 @@ fn normalise_unit(unit: &str) -> String {
     unit.trim().to_lowercase()
 }
 
+/// `normalise_unit(a) == normalise_unit(b)`, without allocating: char by
+/// char lower-casing agrees with `str::to_lowercase` except for the
+/// context-dependent capital sigma.
+fn same_unit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    if a == b {
+        return true;
+    }
+    if a.contains('Σ') || b.contains('Σ') {
+        return normalise_unit(a) == normalise_unit(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
 /// SDMX `CONF_STATUS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Status {
@@ -177,7 +193,7 @@ pub fn primary(cell: &Cell, rules: &Rules) -> (Status, Vec<&'static str>) {
         Aggregation::Sum | Aggregation::Min | Aggregation::Max | Aggregation::None
     );
     if count_aggregation
-        && normalise_unit(&cell.unit) == normalise_unit(&rules.count_unit)
+        && same_unit(&cell.unit, &rules.count_unit)
         && cell
             .value()
             .is_some_and(|v| v > 0.0 && v <= rules.max_small_count)
@@ -234,32 +250,47 @@ pub fn publish(
     rules: &Rules,
     incomplete: &dyn Fn(&CellKey) -> bool,
 ) -> Vec<Published> {
+    let incomplete: Vec<bool> = cells.iter().map(|c| incomplete(&c.key)).collect();
+    publish_flagged(cells, rules, &incomplete)
+}
+
+/// [`publish`], told by position which cells are incomplete: `cells[i]` is
+/// if `incomplete[i]` is true.
+pub fn publish_flagged(cells: Vec<Cell>, rules: &Rules, incomplete: &[bool]) -> Vec<Published> {
+    let groups = groups(&cells);
+    // What secondary suppression needs of the cells themselves.
+    let values: Vec<Option<f64>> = if groups.is_empty() {
+        Vec::new()
+    } else {
+        cells.iter().map(Cell::value).collect()
+    };
     let mut out: Vec<Published> = cells
-        .iter()
-        .map(|cell| {
-            let (status, primary_flags) = primary(cell, rules);
+        .into_iter()
+        .enumerate()
+        .map(|(i, cell)| {
+            let (status, primary_flags) = primary(&cell, rules);
             let mut flags: Vec<String> = primary_flags.into_iter().map(String::from).collect();
-            let incomplete = incomplete(&cell.key);
+            let incomplete = incomplete.get(i).copied().unwrap_or(false);
             if incomplete {
                 flags.push("incomplete".into());
             }
             let value = cell.value();
-            if let Some(flag) = absence_flag(cell) {
+            if let Some(flag) = absence_flag(&cell) {
                 flags.push(flag.into());
             }
             Published {
-                key: cell.key.clone(),
-                unit: cell.unit.clone(),
                 aggregation: cell.aggregation.to_string(),
                 value: value.filter(|_| status == Status::Free && !incomplete),
                 n: cell.partial.n,
                 status,
                 flags,
                 incomplete,
+                key: cell.key,
+                unit: cell.unit,
             }
         })
         .collect();
-    secondary(&cells, &mut out);
+    secondary(&groups, &values, &mut out);
     out
 }
 
@@ -270,25 +301,37 @@ struct Group {
     components: Vec<usize>,
 }
 
-/// Secondary suppression; see the module header.
-fn secondary(cells: &[Cell], out: &mut [Published]) {
-    let mut groups: HashMap<CellKey, Group> = HashMap::new();
-    for (i, cell) in cells.iter().enumerate() {
-        if !matches!(
+/// The groups of secondary suppression that have a total and at least one
+/// component, ordered by their total.
+fn groups(cells: &[Cell]) -> Vec<Group> {
+    let additive = |cell: &Cell| {
+        matches!(
             cell.aggregation,
             Aggregation::Sum | Aggregation::WeightedMean(_)
-        ) {
-            continue;
+        )
+    };
+    // The totalled key is the finest geographic key that holds a value:
+    // `_T` in the total, a name in each component.
+    let finest = |cell: &Cell| {
+        if !additive(cell) {
+            return None;
         }
-        // The totalled key is the finest geographic key that holds a value:
-        // `_T` in the total, a name in each component.
-        let Some(finest) = cell.key.finest_geography() else {
+        cell.key.finest_geography()
+    };
+    // Without a total there is no group to protect.
+    if !cells
+        .iter()
+        .any(|c| finest(c).is_some_and(|f| c.key.get(f) == TOTAL))
+    {
+        return Vec::new();
+    }
+    let mut groups: HashMap<[&str; 5], Group> = HashMap::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let Some(f) = finest(cell) else {
             continue;
         };
-        let mut group_key = cell.key.clone();
-        group_key.set(finest, TOTAL);
-        let group = groups.entry(group_key).or_default();
-        if cell.key.get(finest) == TOTAL {
+        let group = groups.entry(group_key(cell, f)).or_default();
+        if cell.key.get(f) == TOTAL {
             group.total = Some(i);
         } else {
             group.components.push(i);
@@ -300,11 +343,29 @@ fn secondary(cells: &[Cell], out: &mut [Published]) {
         .collect();
     // Deterministic, whatever the hash order.
     groups.sort_by_key(|g| g.total);
+    groups
+}
 
+/// The cell's key with the totalled key `f` set to `_T`, borrowed.
+fn group_key(cell: &Cell, f: GroupKey) -> [&str; 5] {
+    let k = &cell.key;
+    let field = |g: GroupKey| if g == f { TOTAL } else { k.get(g) };
+    [
+        k.indicator.as_str(),
+        field(GroupKey::Period),
+        field(GroupKey::Region),
+        field(GroupKey::Kisterseg),
+        field(GroupKey::Settlement),
+    ]
+}
+
+/// Secondary suppression; see the module header. `values` are the cells'
+/// own values (whether or not published).
+fn secondary(groups: &[Group], values: &[Option<f64>], out: &mut [Published]) {
     let protected = |p: &Published| p.status != Status::Free;
     loop {
         let mut changed = false;
-        for group in &groups {
+        for group in groups {
             let Some(total) = group.total else {
                 continue;
             };
@@ -331,10 +392,9 @@ fn secondary(cells: &[Cell], out: &mut [Published]) {
                         .cmp(&out[b].value.is_none())
                         .then(out[a].n.cmp(&out[b].n))
                         .then(
-                            cells[a]
-                                .value()
+                            values[a]
                                 .unwrap_or(f64::INFINITY)
-                                .total_cmp(&cells[b].value().unwrap_or(f64::INFINITY)),
+                                .total_cmp(&values[b].unwrap_or(f64::INFINITY)),
                         )
                         .then(out[a].key.cmp(&out[b].key))
                 });
@@ -705,5 +765,217 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<Rules>(r#"{"min_contributor": 4}"#).is_err());
+    }
+
+    /// Publishing as it was before `publish_flagged`: the answers must stay
+    /// identical.
+    fn reference_publish(
+        cells: Vec<Cell>,
+        rules: &Rules,
+        incomplete: &dyn Fn(&CellKey) -> bool,
+    ) -> Vec<Published> {
+        let mut out: Vec<Published> = cells
+            .iter()
+            .map(|cell| {
+                let (status, primary_flags) = primary(cell, rules);
+                let mut flags: Vec<String> = primary_flags.into_iter().map(String::from).collect();
+                let incomplete = incomplete(&cell.key);
+                if incomplete {
+                    flags.push("incomplete".into());
+                }
+                let value = cell.value();
+                if let Some(flag) = absence_flag(cell) {
+                    flags.push(flag.into());
+                }
+                Published {
+                    key: cell.key.clone(),
+                    unit: cell.unit.clone(),
+                    aggregation: cell.aggregation.to_string(),
+                    value: value.filter(|_| status == Status::Free && !incomplete),
+                    n: cell.partial.n,
+                    status,
+                    flags,
+                    incomplete,
+                }
+            })
+            .collect();
+        reference_secondary(&cells, &mut out);
+        out
+    }
+
+    /// Secondary suppression; see the module header.
+    fn reference_secondary(cells: &[Cell], out: &mut [Published]) {
+        let mut groups: HashMap<CellKey, Group> = HashMap::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if !matches!(
+                cell.aggregation,
+                Aggregation::Sum | Aggregation::WeightedMean(_)
+            ) {
+                continue;
+            }
+            // The totalled key is the finest geographic key that holds a value:
+            // `_T` in the total, a name in each component.
+            let Some(finest) = cell.key.finest_geography() else {
+                continue;
+            };
+            let mut group_key = cell.key.clone();
+            group_key.set(finest, TOTAL);
+            let group = groups.entry(group_key).or_default();
+            if cell.key.get(finest) == TOTAL {
+                group.total = Some(i);
+            } else {
+                group.components.push(i);
+            }
+        }
+        let mut groups: Vec<Group> = groups
+            .into_values()
+            .filter(|g| g.total.is_some() && !g.components.is_empty())
+            .collect();
+        // Deterministic, whatever the hash order.
+        groups.sort_by_key(|g| g.total);
+
+        let protected = |p: &Published| p.status != Status::Free;
+        loop {
+            let mut changed = false;
+            for group in &groups {
+                let Some(total) = group.total else {
+                    continue;
+                };
+                let hidden = group
+                    .components
+                    .iter()
+                    .filter(|&&i| protected(&out[i]))
+                    .count();
+                let needed = (out[total].value.is_some() && hidden == 1)
+                    || (protected(&out[total]) && hidden == 0);
+                if !needed {
+                    continue;
+                }
+                let candidate = group
+                    .components
+                    .iter()
+                    .copied()
+                    .filter(|&i| out[i].status == Status::Free)
+                    .min_by(|&a, &b| {
+                        // Published values first, then smallest n, value, key.
+                        out[a]
+                            .value
+                            .is_none()
+                            .cmp(&out[b].value.is_none())
+                            .then(out[a].n.cmp(&out[b].n))
+                            .then(
+                                cells[a]
+                                    .value()
+                                    .unwrap_or(f64::INFINITY)
+                                    .total_cmp(&cells[b].value().unwrap_or(f64::INFINITY)),
+                            )
+                            .then(out[a].key.cmp(&out[b].key))
+                    });
+                let target = match candidate {
+                    Some(i) => i,
+                    None if out[total].status == Status::Free => total,
+                    None => continue,
+                };
+                suppress(&mut out[target]);
+                changed = true;
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    #[test]
+    fn units_compare_as_normalised() {
+        for (a, b) in [
+            ("fő", "fő"),
+            (" Fő", "fő"),
+            ("FŐ ", "fő"),
+            ("Ft", "fő"),
+            ("%", "fő"),
+            ("\u{212A}g", "kg"),
+            ("ΣΑΣ", "σας"),
+            ("ΣΑΣ", "σασ"),
+            ("", "fő"),
+            ("db", "DB"),
+        ] {
+            assert_eq!(
+                same_unit(a, b),
+                normalise_unit(a) == normalise_unit(b),
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn publishing_is_as_before() {
+        use crate::aggregate::{AggregateQuery, GroupKey, add_totals};
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let query = AggregateQuery {
+            group_by: vec![GroupKey::Kisterseg, GroupKey::Period],
+            totals: true,
+            ..AggregateQuery::default()
+        };
+        let mut suppressed = 0;
+        for round in 0..200 {
+            let mut cells = Vec::new();
+            for indicator in ["x", "y", "z"] {
+                let (unit, aggregation) = match indicator {
+                    "x" => ("fő", Aggregation::Sum),
+                    "y" => (" Ft", Aggregation::WeightedMean("x".into())),
+                    _ => ("FŐ", Aggregation::Max),
+                };
+                for period in ["2020", "2021"] {
+                    for kisterseg in ["a", "b", "c", "d", "e"] {
+                        if next() % 4 == 0 {
+                            continue;
+                        }
+                        let mut partial = Partial::empty();
+                        for _ in 0..next() % 6 {
+                            let v = (next() % 40) as f64 / 2.0;
+                            match aggregation {
+                                Aggregation::WeightedMean(_) if next() % 9 == 0 => {
+                                    partial.add_missing_weight(v)
+                                }
+                                Aggregation::WeightedMean(_) => {
+                                    partial.add_settlement(v, Some((next() % 5) as f64))
+                                }
+                                _ => partial.add_settlement(v, None),
+                            }
+                        }
+                        cells.push(Cell {
+                            key: CellKey {
+                                indicator: indicator.into(),
+                                period: period.into(),
+                                region: String::new(),
+                                kisterseg: kisterseg.into(),
+                                settlement: String::new(),
+                            },
+                            unit: unit.into(),
+                            aggregation: aggregation.clone(),
+                            partial,
+                        });
+                    }
+                }
+            }
+            if round % 3 != 0 {
+                add_totals(&mut cells, &query);
+            }
+            let incomplete = |k: &CellKey| round % 2 == 0 && k.kisterseg == "c";
+            let before = reference_publish(cells.clone(), &Rules::default(), &incomplete);
+            let after = publish(cells, &Rules::default(), &incomplete);
+            assert_eq!(before, after);
+            suppressed += after
+                .iter()
+                .filter(|p| p.status == Status::Secondary)
+                .count();
+        }
+        assert!(suppressed > 50, "{suppressed}");
     }
 }

@@ -330,7 +330,7 @@ impl pb::federation_server::Federation for FederationService {
                     let mut cells = node.aggregate(&query)?;
                     if partials {
                         return Ok(cells
-                            .iter()
+                            .into_iter()
                             .map(|c| partial_to_pb(c, Vec::new(), Vec::new(), false))
                             .collect::<Vec<_>>());
                     }
@@ -421,8 +421,9 @@ pub fn query_from_pb(request: pb::SearchRequest) -> Result<SearchQuery> {
             request.limit as usize
         },
         after,
-        snippets: !request.no_snippets,
+        snippets: !request.no_snippets && !request.ids_only,
         facets: !request.no_facets,
+        ids_only: request.ids_only,
     })
 }
 
@@ -576,21 +577,26 @@ pub fn aggregate_query_from_pb(request: &pb::AggregateRequest) -> Result<Aggrega
     })
 }
 
+/// The default disclosure rules, which a partial's status is under.
+static DEFAULT_RULES: std::sync::LazyLock<disclosure::Rules> =
+    std::sync::LazyLock::new(disclosure::Rules::default);
+
 /// A domain cell as a protobuf cell carrying its partial (for a hub).
 pub fn partial_to_pb(
-    cell: &Cell,
+    cell: Cell,
     contributors: Vec<String>,
     missing: Vec<String>,
     incomplete: bool,
 ) -> pb::Cell {
-    let (status, flags) = disclosure::primary(cell, &disclosure::Rules::default());
+    let (status, flags) = disclosure::primary(&cell, &DEFAULT_RULES);
     pb::Cell {
-        indicator: cell.key.indicator.clone(),
-        period: cell.key.period.clone(),
-        region: cell.key.region.clone(),
-        kisterseg: cell.key.kisterseg.clone(),
-        settlement: cell.key.settlement.clone(),
-        unit: cell.unit.clone(),
+        aggregation: cell.aggregation.to_string(),
+        indicator: cell.key.indicator,
+        period: cell.key.period,
+        region: cell.key.region,
+        kisterseg: cell.key.kisterseg,
+        settlement: cell.key.settlement,
+        unit: cell.unit,
         value: None,
         n: cell.partial.n,
         status: status.as_sdmx().to_string(),
@@ -603,11 +609,10 @@ pub fn partial_to_pb(
             n: cell.partial.n,
             min: cell.partial.min,
             max: cell.partial.max,
-            top: cell.partial.top.clone(),
+            top: cell.partial.top,
             missing_weight: cell.partial.missing_weight,
         }),
         flags: flags.iter().map(|f| f.to_string()).collect(),
-        aggregation: cell.aggregation.to_string(),
     }
 }
 

@@ -397,6 +397,7 @@ fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         after: None,
         snippets: true,
         facets: true,
+        ids_only: false,
     };
     let results = node.search(&query, Audience::Operator, None)?;
     if args.json {

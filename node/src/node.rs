@@ -6,6 +6,8 @@
 //! records are parsed, committed to sled (with a new generation) and flushed,
 //! and only then written to the index, whose commit records that generation.
 //! At open, an index whose generation differs from the store's is rebuilt.
+//! A file of documents is streamed in bounded memory: read and staged in the
+//! store a batch at a time, published there as one unit, then indexed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ use crate::index::SearchIndex;
 use crate::model::{Document, Indicator};
 use crate::policy::Policy;
 use crate::search::{Audience, CorpusStats, SearchQuery, SearchResults};
-use crate::store::{Counts, Store};
+use crate::store::{Counts, DocumentImport, Store};
 
 /// How to import a file.
 #[derive(Debug, Clone, Default)]
@@ -190,8 +192,14 @@ impl Node {
 
     /// What a file holds, for ordering a multi-file import (catalogues first).
     pub fn detect(&self, path: &Path, options: &ImportOptions) -> Result<FileFormat> {
-        let bytes = read_file(path)?;
-        Ok(import::detect(path, &bytes, options.encoding)?)
+        if import::detect_needs_content(path) {
+            let bytes = read_file(path)?;
+            Ok(import::detect(path, &bytes, options.encoding)?)
+        } else {
+            // The name decides: a large file of documents is not read.
+            open_file(path)?;
+            Ok(import::detect(path, &[], options.encoding)?)
+        }
     }
 
     /// Imports one file as one unit. `progress` is told how many records
@@ -204,24 +212,30 @@ impl Node {
     ) -> Result<FileReport> {
         let started = Instant::now();
         let label = path.display().to_string();
-        let bytes = read_file(path)?;
-        let format = import::detect(path, &bytes, options.encoding)?;
+        // The name tells what most files hold; only a CSV's header must be
+        // read to tell. A file of documents is streamed, never read whole.
+        let (format, bytes) = if import::detect_needs_content(path) {
+            let bytes = read_file(path)?;
+            (import::detect(path, &bytes, options.encoding)?, bytes)
+        } else {
+            // An unreadable file is reported as such before its type, as ever.
+            open_file(path)?;
+            (import::detect(path, &[], options.encoding)?, Vec::new())
+        };
         let (kind, counts, rejections) = match format {
             FileFormat::Documents => {
-                let parsed = import::parse_documents(&label, &bytes, &self.limits())?;
-                self.check_strict(&label, options, &parsed.rejected)?;
-                let docs: Vec<Document> = parsed.records.into_iter().map(|(_, d)| d).collect();
-                (
-                    "documents",
-                    self.store_documents(&docs, progress)?,
-                    parsed.rejected,
-                )
+                let (counts, rejections) =
+                    self.import_documents(&label, path, options, progress)?;
+                ("documents", counts, rejections)
             }
             FileFormat::Text => {
+                let bytes = read_file(path)?;
                 let doc = import::parse_text(&label, path, &bytes, &options.text, &self.limits())?;
+                let mut staged = self.store.begin_documents()?;
+                staged.stage(std::slice::from_ref(&doc))?;
                 (
                     "documents",
-                    self.store_documents(&[doc], progress)?,
+                    self.publish_documents(staged, progress)?,
                     Vec::new(),
                 )
             }
@@ -277,21 +291,62 @@ impl Node {
         Ok(())
     }
 
-    fn store_documents(
+    /// Imports a JSON Lines file of documents in bounded memory: it is read
+    /// and staged in the store [`DOCUMENT_BATCH`] documents at a time, and
+    /// published as one unit once the whole file is read (and, with
+    /// `--strict`, found clean); a refused or failed file leaves nothing.
+    fn import_documents(
         &self,
-        docs: &[Document],
+        label: &str,
+        path: &Path,
+        options: &ImportOptions,
+        progress: &dyn Fn(ImportProgress),
+    ) -> Result<(Counts, Vec<Rejection>)> {
+        let file = std::io::BufReader::with_capacity(256 * 1024, open_file(path)?);
+        let mut reader = import::DocumentReader::new(label, file, &self.limits());
+        let mut staged = self.store.begin_documents()?;
+        loop {
+            let batch = reader.next_batch(DOCUMENT_BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            let docs: Vec<Document> = batch.into_iter().map(|(_, d)| d).collect();
+            staged.stage(&docs)?;
+        }
+        let rejected = reader.finish()?;
+        self.check_strict(label, options, &rejected)?;
+        Ok((self.publish_documents(staged, progress)?, rejected))
+    }
+
+    /// Publishes a file's staged documents (store first, flushed), then
+    /// indexes the changed ones, read back from the store one at a time, in
+    /// one commit that records the new generation.
+    fn publish_documents(
+        &self,
+        staged: DocumentImport<'_>,
         progress: &dyn Fn(ImportProgress),
     ) -> Result<Counts> {
-        progress(ImportProgress::Total(docs.len() as u64));
-        let upsert = self.store.upsert_documents(docs)?;
+        let counts = staged.counts();
+        progress(ImportProgress::Total(
+            (counts.added + counts.updated + counts.unchanged) as u64,
+        ));
+        let published = staged.publish()?;
         // Unchanged documents need no indexing; count them as done at once.
-        progress(ImportProgress::Done(upsert.counts.unchanged as u64));
-        if !upsert.changed.is_empty() {
-            self.index.apply(&upsert.changed, upsert.generation, &|n| {
-                progress(ImportProgress::Done(n))
-            })?;
+        progress(ImportProgress::Done(counts.unchanged as u64));
+        if !published.added.is_empty() || !published.updated.is_empty() {
+            let read = |id: &String| {
+                self.store.document(id)?.ok_or_else(|| {
+                    Error::Internal(format!("document {id:?} vanished after publishing"))
+                })
+            };
+            self.index.apply(
+                published.added.iter().map(read),
+                published.updated.iter().map(read),
+                published.generation,
+                &|n| progress(ImportProgress::Done(n)),
+            )?;
         }
-        Ok(upsert.counts)
+        Ok(counts)
     }
 
     pub fn search(
@@ -398,6 +453,18 @@ pub enum ImportProgress {
     Done(u64),
 }
 
+/// How many documents of a file are parsed and staged at a time.
+const DOCUMENT_BATCH: usize = 1_000;
+
+fn open_file(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| {
+        Error::File(FileError::new(
+            &path.display().to_string(),
+            format!("cannot read: {e}"),
+        ))
+    })
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| {
         Error::File(FileError::new(
@@ -405,4 +472,174 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
             format!("cannot read: {e}"),
         ))
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod document_import_tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A JSON Lines file of `count` small documents `d-00000`…, each with
+    /// `word` in its body.
+    fn jsonl(count: usize, word: &str) -> String {
+        (0..count)
+            .map(|i| {
+                format!(
+                    "{{\"id\":\"d-{i:05}\",\"title\":\"Dokumentum {i}\",\"body\":\"{word} szöveg\"}}\n"
+                )
+            })
+            .collect()
+    }
+
+    fn documents(count: usize, word: &str) -> Vec<Document> {
+        let text = jsonl(count, word);
+        import::parse_documents("x.jsonl", text.as_bytes(), &Limits::default())
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    struct Folder {
+        dir: tempfile::TempDir,
+    }
+
+    impl Folder {
+        fn new() -> Folder {
+            let dir = tempfile::tempdir().unwrap();
+            Node::init(dir.path(), "proba", None).unwrap();
+            Folder { dir }
+        }
+
+        fn open(&self) -> Node {
+            Node::open(self.dir.path()).unwrap()
+        }
+
+        fn store(&self) -> Store {
+            Store::open(&self.dir.path().join("store"), self.dir.path()).unwrap()
+        }
+
+        fn write(&self, name: &str, text: &str) -> PathBuf {
+            let path = self.dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        }
+    }
+
+    fn hits(node: &Node, text: &str) -> u64 {
+        let query = SearchQuery {
+            text: text.to_string(),
+            limit: 1,
+            ..SearchQuery::default()
+        };
+        node.search(&query, Audience::Operator, None).unwrap().total
+    }
+
+    /// Store and index agree: same generation, same documents.
+    fn assert_consistent(node: &Node, documents: u64) {
+        assert_eq!(
+            node.index.state().map(|s| s.generation),
+            Some(node.generation().unwrap())
+        );
+        assert_eq!(node.store.document_count() as u64, documents);
+        assert_eq!(
+            node.visible_documents(Audience::Operator).unwrap(),
+            documents
+        );
+        assert_eq!(DocumentImport::staged_len(&node.store), 0);
+    }
+
+    #[test]
+    fn a_crash_while_publishing_is_rolled_forward_and_the_index_rebuilt() {
+        let folder = Folder::new();
+        let node = folder.open();
+        let report = node
+            .import_file(
+                &folder.write("alap.jsonl", &jsonl(3, "alap")),
+                &ImportOptions::default(),
+                &|_| {},
+            )
+            .unwrap();
+        assert_eq!(report.added, 3);
+        drop(node);
+
+        // The file is published (new generation, marker set), a third of it
+        // copied into `docs`, and the process dies: the index never hears.
+        let store = folder.store();
+        let mut staged = store.begin_documents().unwrap();
+        for batch in documents(2_500, "friss").chunks(DOCUMENT_BATCH) {
+            staged.stage(batch).unwrap();
+        }
+        assert_eq!(staged.crash_during_publish(800).unwrap(), 2);
+        drop(store);
+
+        let node = folder.open();
+        assert_eq!(node.generation().unwrap(), 2);
+        assert_consistent(&node, 2_500);
+        assert_eq!(hits(&node, "friss"), 2_500);
+        assert_eq!(hits(&node, "alap"), 0);
+    }
+
+    #[test]
+    fn a_crash_before_publishing_leaves_nothing_and_the_file_imports_again() {
+        let folder = Folder::new();
+        let node = folder.open();
+        let path = folder.write("alap.jsonl", &jsonl(3, "alap"));
+        node.import_file(&path, &ImportOptions::default(), &|_| {})
+            .unwrap();
+        drop(node);
+
+        let store = folder.store();
+        let mut staged = store.begin_documents().unwrap();
+        for batch in documents(2_500, "friss").chunks(DOCUMENT_BATCH) {
+            staged.stage(batch).unwrap();
+        }
+        assert_eq!(DocumentImport::staged_len(&store), 2_500);
+        staged.crash_before_publish().unwrap();
+        drop(store);
+
+        let node = folder.open();
+        assert_eq!(node.generation().unwrap(), 1);
+        assert_consistent(&node, 3);
+        assert_eq!(hits(&node, "alap"), 3);
+        assert_eq!(hits(&node, "friss"), 0);
+
+        let path = folder.write("friss.jsonl", &jsonl(2_500, "friss"));
+        let report = node
+            .import_file(&path, &ImportOptions::default(), &|_| {})
+            .unwrap();
+        assert_eq!(
+            (report.added, report.updated, report.unchanged),
+            (2_497, 3, 0)
+        );
+        assert_eq!(node.generation().unwrap(), 2);
+        assert_consistent(&node, 2_500);
+        assert_eq!(hits(&node, "friss"), 2_500);
+    }
+
+    #[test]
+    fn progress_is_told_the_total_then_every_document_once() {
+        let folder = Folder::new();
+        let node = folder.open();
+        let path = folder.write("sok.jsonl", &jsonl(2_100, "sok"));
+        let events = RefCell::new(Vec::new());
+        let record = |p: ImportProgress| events.borrow_mut().push(p);
+        node.import_file(&path, &ImportOptions::default(), &record)
+            .unwrap();
+        let events = events.take();
+        assert!(
+            matches!(events[0], ImportProgress::Total(2_100)),
+            "{events:?}"
+        );
+        let done: u64 = events[1..]
+            .iter()
+            .map(|p| match p {
+                ImportProgress::Done(n) => *n,
+                ImportProgress::Total(_) => panic!("a second total: {events:?}"),
+            })
+            .sum();
+        assert_eq!(done, 2_100);
+    }
 }

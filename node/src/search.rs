@@ -61,6 +61,8 @@ pub struct SearchQuery {
     pub after: Option<Cursor>,
     pub snippets: bool,
     pub facets: bool,
+    /// Hits with id, score and tie only (see `SearchRequest.ids_only`).
+    pub ids_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

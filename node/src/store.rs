@@ -2,28 +2,46 @@
 //!
 //! Trees: `docs` (id → JSON document), `obs` (indicator NUL settlement NUL
 //! period → JSON observation), `catalogue` (code → JSON indicator) and `meta`
-//! (counters). Each imported file lands in one sled transaction together with
-//! the bump of the document generation, and is flushed before the index hears
-//! of it: a crash leaves either the old or the new state of that file, and
-//! the index, which records the generation it reflects, can tell that it is
-//! behind.
+//! (counters). Each imported file of documents lands as one unit together
+//! with the bump of the document generation, and is flushed before the index
+//! hears of it: a crash leaves either the old or the new state of that file,
+//! and the index, which records the generation it reflects, can tell that it
+//! is behind.
+//!
+//! A file of documents may be far larger than memory, so it is not one sled
+//! transaction ([`DocumentImport`]): its changed documents are first written
+//! to the `staging` tree, a batch at a time, and flushed. Publishing is then
+//! one small transaction in `meta` that bumps the generation and sets the
+//! `publishing` marker (naming that generation), flushed; after it the staged
+//! documents move into `docs` in batches (each flushed in `docs` before it
+//! leaves `staging`), and the marker is cleared. [`Store::open`] (and the
+//! next import) finishes a publish that a crash interrupted (the marker is
+//! set: the file is in), and discards a staging tree without the marker (the
+//! file never was): nothing reads `docs` before that.
 //!
 //! The store must not know about tantivy or gRPC.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::{Transactional, Tree};
 
 use crate::error::{Error, Result};
 use crate::import::Catalogue;
 use crate::model::{Document, Indicator, Observation};
 
 const GENERATION: &[u8] = b"doc_generation";
+/// Set (to the new generation) while a file's staged documents are being
+/// published into `docs`; see the module documentation.
+const PUBLISHING: &[u8] = b"publishing";
+/// How many staged documents (or bytes of them) are copied into `docs` at a
+/// time when publishing.
+const COPY_BATCH_DOCS: usize = 1_000;
+const COPY_BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// A random number drawn when the store is created: generations of two
 /// stores (say, a data folder deleted and imported again) are not comparable.
 const IDENTITY: &[u8] = b"identity";
@@ -54,6 +72,10 @@ pub struct Store {
     obs: Tree,
     catalogue: Tree,
     meta: Tree,
+    /// A file's changed documents before they are published into `docs`.
+    staging: Tree,
+    /// One document import at a time: they share `staging`.
+    importing: Arc<Mutex<()>>,
     /// Bumped (in memory) after every write of observations or catalogue
     /// entries: what was derived from them under another version is stale.
     observations_version: Arc<AtomicU64>,
@@ -92,9 +114,12 @@ impl Store {
             obs: db.open_tree("obs")?,
             catalogue: db.open_tree("catalogue")?,
             meta: db.open_tree("meta")?,
+            staging: db.open_tree("staging")?,
+            importing: Arc::default(),
             observations_version: Arc::default(),
             db,
         };
+        store.recover_documents()?;
         if store.meta.get(IDENTITY)?.is_none() {
             use std::hash::{BuildHasher, Hasher};
             // RandomState is seeded from the OS; the time and process make
@@ -130,16 +155,14 @@ impl Store {
             .transpose()
     }
 
-    /// Every document, in id order.
+    /// Every document, in id order, read one lookup at a time so that memory
+    /// stays bounded however many there are.
     pub fn documents(&self) -> impl Iterator<Item = Result<Document>> + '_ {
-        self.docs
-            .iter()
-            .values()
-            .map(|v| v.map_err(Error::from).and_then(|v| decode(&v, "document")))
+        scan(&self.docs).map(|entry| entry.and_then(|(_, v)| decode(&v, "document")))
     }
 
     pub fn document_count(&self) -> usize {
-        self.docs.len()
+        scan(&self.docs).count()
     }
 
     pub fn observation_count(&self) -> usize {
@@ -171,45 +194,144 @@ impl Store {
         Ok(out)
     }
 
-    /// Upserts documents by id in one transaction, bumping the generation if
-    /// anything changed, and flushes to disk before returning.
+    /// Upserts documents by id as one unit, bumping the generation if
+    /// anything changed, and flushes to disk before returning. For small
+    /// sets: it returns the changed documents themselves. An import streams
+    /// through [`Store::begin_documents`] instead.
     pub fn upsert_documents(&self, docs: &[Document]) -> Result<DocumentUpsert> {
-        let mut out = DocumentUpsert::default();
-        let mut writes: Vec<(&str, Vec<u8>)> = Vec::new();
-        for doc in docs {
-            let bytes = encode(doc)?;
-            match self.docs.get(doc.id.as_bytes())? {
-                Some(old) if old.as_ref() == bytes.as_slice() => out.counts.unchanged += 1,
-                Some(_) => {
-                    out.counts.updated += 1;
-                    out.changed.push(doc.clone());
-                    writes.push((&doc.id, bytes));
-                }
-                None => {
-                    out.counts.added += 1;
-                    out.changed.push(doc.clone());
-                    writes.push((&doc.id, bytes));
-                }
-            }
-        }
-        let current = self.generation()?;
-        if writes.is_empty() {
-            out.generation = current;
-            return Ok(out);
-        }
-        let next = current + 1;
-        (&self.docs, &self.meta)
-            .transaction(|(docs, meta)| {
-                for (id, bytes) in &writes {
-                    docs.insert(id.as_bytes(), bytes.as_slice())?;
-                }
+        let mut import = self.begin_documents()?;
+        import.stage(docs)?;
+        let published = import.publish()?;
+        let changed: std::collections::HashSet<&str> = published
+            .added
+            .iter()
+            .chain(&published.updated)
+            .map(String::as_str)
+            .collect();
+        Ok(DocumentUpsert {
+            counts: published.counts,
+            changed: docs
+                .iter()
+                .filter(|d| changed.contains(d.id.as_str()))
+                .cloned()
+                .collect(),
+            generation: published.generation,
+        })
+    }
+
+    /// Starts importing one file of documents (see [`DocumentImport`]). Only
+    /// one import runs at a time; another waits here.
+    pub fn begin_documents(&self) -> Result<DocumentImport<'_>> {
+        let exclusive = self
+            .importing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Normally nothing to do: only a publish that failed half-way (it is
+        // finished) or a failed clean-up (it is discarded) leaves anything.
+        self.recover_documents()?;
+        Ok(DocumentImport {
+            store: self,
+            _exclusive: exclusive,
+            counts: Counts::default(),
+            added: Vec::new(),
+            updated: Vec::new(),
+            finished: false,
+        })
+    }
+
+    /// Step one of publishing the staged documents: makes them durable, then
+    /// bumps the generation and sets the marker in one transaction, flushed.
+    /// From here on the file is in, whatever happens.
+    fn begin_publish(&self) -> Result<u64> {
+        self.db.flush()?;
+        let next = self
+            .meta
+            .transaction(|meta| {
+                let current = meta.get(GENERATION)?.map_or(0, |v| u64_of(&v));
+                let next = current + 1;
                 meta.insert(GENERATION, &next.to_be_bytes())?;
-                Ok::<(), ConflictableTransactionError<()>>(())
+                meta.insert(PUBLISHING, &next.to_be_bytes())?;
+                Ok::<u64, ConflictableTransactionError<()>>(next)
             })
             .map_err(transaction_error)?;
         self.db.flush()?;
-        out.generation = next;
-        Ok(out)
+        Ok(next)
+    }
+
+    /// Step two: moves the staged documents into `docs` a batch at a time
+    /// (each batch flushed in `docs` before it leaves `staging`), then clears
+    /// the marker. Doing it again after a crash is harmless: what is still
+    /// staged is written again.
+    fn complete_publish(&self) -> Result<usize> {
+        let mut moved = 0;
+        let mut pending = Vec::new();
+        let mut bytes = 0;
+        for entry in scan(&self.staging) {
+            let (key, value) = entry?;
+            bytes += key.len() + value.len();
+            pending.push((key, value));
+            if pending.len() >= COPY_BATCH_DOCS || bytes >= COPY_BATCH_BYTES {
+                moved += self.move_staged(&mut pending)?;
+                bytes = 0;
+            }
+        }
+        moved += self.move_staged(&mut pending)?;
+        self.meta.remove(PUBLISHING)?;
+        self.db.flush()?;
+        Ok(moved)
+    }
+
+    /// Writes staged documents into `docs`, flushes, and only then removes
+    /// them from `staging`.
+    fn move_staged(&self, pending: &mut Vec<(sled::IVec, sled::IVec)>) -> Result<usize> {
+        let count = pending.len();
+        let mut docs = sled::Batch::default();
+        let mut done = sled::Batch::default();
+        for (key, value) in pending.drain(..) {
+            done.remove(key.clone());
+            docs.insert(key, value);
+        }
+        self.docs.apply_batch(docs)?;
+        self.db.flush()?;
+        self.staging.apply_batch(done)?;
+        Ok(count)
+    }
+
+    /// Discards whatever is staged, returning how many documents that was.
+    fn discard_staging(&self) -> Result<usize> {
+        let mut discarded = 0;
+        let mut batch = sled::Batch::default();
+        for entry in scan(&self.staging) {
+            batch.remove(entry?.0);
+            discarded += 1;
+            if discarded % COPY_BATCH_DOCS == 0 {
+                self.staging.apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        self.staging.apply_batch(batch)?;
+        Ok(discarded)
+    }
+
+    /// At open, before anything reads, and before each import: finishes an
+    /// interrupted publish, or discards documents staged by an import that
+    /// never published.
+    fn recover_documents(&self) -> Result<()> {
+        if let Some(generation) = self.meta.get(PUBLISHING)? {
+            let documents = self.complete_publish()?;
+            tracing::warn!(
+                generation = u64_of(&generation),
+                documents,
+                "finished publishing an import that was interrupted"
+            );
+        } else if !self.staging.is_empty() {
+            let documents = self.discard_staging()?;
+            self.db.flush()?;
+            tracing::warn!(
+                documents,
+                "discarded the staged documents of an import that was interrupted"
+            );
+        }
+        Ok(())
     }
 
     /// Upserts observations by (indicator, settlement, period), atomically.
@@ -267,6 +389,130 @@ impl Store {
     }
 }
 
+/// One file of documents on its way into the store: [`DocumentImport::stage`]
+/// compares each document with the stored one and writes the changed ones to
+/// `staging`; [`DocumentImport::publish`] makes them the store's documents as
+/// one unit (see the module documentation). Dropped unpublished (the file was
+/// refused or failed), it discards what it staged. Ids must not repeat within
+/// one import.
+#[derive(Debug)]
+pub struct DocumentImport<'a> {
+    store: &'a Store,
+    _exclusive: MutexGuard<'a, ()>,
+    counts: Counts,
+    /// Ids of the staged documents, for the index.
+    added: Vec<String>,
+    updated: Vec<String>,
+    finished: bool,
+}
+
+/// The outcome of publishing an import.
+#[derive(Debug, Default)]
+pub struct DocumentsPublished {
+    pub counts: Counts,
+    /// Ids of the documents added (new ids), in the order they were staged.
+    pub added: Vec<String>,
+    /// Ids of the documents whose stored copy changed.
+    pub updated: Vec<String>,
+    /// The generation they were published as (the current one if nothing
+    /// changed).
+    pub generation: u64,
+}
+
+impl DocumentImport<'_> {
+    /// Stages a batch of documents: those that differ from (or are not in)
+    /// the store are written to `staging`; the rest are counted unchanged.
+    pub fn stage(&mut self, docs: &[Document]) -> Result<()> {
+        for doc in docs {
+            let bytes = encode(doc)?;
+            match self.store.docs.get(doc.id.as_bytes())? {
+                Some(old) if old.as_ref() == bytes.as_slice() => {
+                    self.counts.unchanged += 1;
+                    continue;
+                }
+                Some(_) => {
+                    self.counts.updated += 1;
+                    self.updated.push(doc.id.clone());
+                }
+                None => {
+                    self.counts.added += 1;
+                    self.added.push(doc.id.clone());
+                }
+            }
+            self.store.staging.insert(doc.id.as_bytes(), bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// Publishes the staged documents as one unit with a new generation, if
+    /// any document changed, and flushes before returning.
+    pub fn publish(mut self) -> Result<DocumentsPublished> {
+        self.finished = true;
+        let store = self.store;
+        let generation = if self.added.is_empty() && self.updated.is_empty() {
+            store.generation()?
+        } else {
+            let next = store.begin_publish()?;
+            store.complete_publish()?;
+            next
+        };
+        Ok(DocumentsPublished {
+            counts: self.counts,
+            added: std::mem::take(&mut self.added),
+            updated: std::mem::take(&mut self.updated),
+            generation,
+        })
+    }
+}
+
+impl Drop for DocumentImport<'_> {
+    fn drop(&mut self) {
+        if !self.finished
+            && let Err(e) = self.store.discard_staging()
+        {
+            // The next import or open clears it.
+            tracing::warn!(error = %e, "could not discard staged documents");
+        }
+    }
+}
+
+/// Every entry of `tree`, in key order, one lookup at a time. A sled `Iter`
+/// walked across a large tree holds on to what it has read (memory in
+/// proportion to the tree: 500 MB for 535 MB of documents), while one lookup
+/// per entry stays within the cache.
+fn scan(tree: &Tree) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+    let mut last: Option<sled::IVec> = None;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let next = match &last {
+            None => tree.first(),
+            Some(key) => tree.get_gt(key),
+        };
+        match next {
+            Ok(Some((key, value))) => {
+                last = Some(key.clone());
+                Some(Ok((key, value)))
+            }
+            Ok(None) => {
+                done = true;
+                None
+            }
+            Err(e) => {
+                done = true;
+                Some(Err(e.into()))
+            }
+        }
+    })
+}
+
 fn transaction_error(e: TransactionError<()>) -> Error {
     match e {
         TransactionError::Storage(e) => Error::Store(e),
@@ -288,4 +534,203 @@ fn u64_of(bytes: &[u8]) -> u64 {
         buf.copy_from_slice(bytes);
     }
     u64::from_be_bytes(buf)
+}
+
+/// Crashes of a document import, for tests: what the process would leave on
+/// disk if it died at that point (the import is ended without cleaning up).
+#[cfg(test)]
+impl DocumentImport<'_> {
+    /// Dies before publishing: the staged documents are on disk, no marker.
+    pub(crate) fn crash_before_publish(mut self) -> Result<()> {
+        let store = self.store;
+        self.finished = true;
+        drop(self);
+        store.db.flush()?;
+        Ok(())
+    }
+
+    /// Dies while publishing: the transaction is done, the first `moved`
+    /// staged documents have been moved into `docs` and the next 10 copied
+    /// there but not yet removed from `staging`. Returns the generation the
+    /// file was published as.
+    pub(crate) fn crash_during_publish(mut self, moved: usize) -> Result<u64> {
+        let store = self.store;
+        self.finished = true;
+        drop(self);
+        let generation = store.begin_publish()?;
+        let mut first: Vec<_> = scan(&store.staging).take(moved).collect::<Result<_>>()?;
+        store.move_staged(&mut first)?;
+        for entry in scan(&store.staging).take(10) {
+            let (key, value) = entry?;
+            store.docs.insert(key, value)?;
+        }
+        store.db.flush()?;
+        Ok(generation)
+    }
+
+    /// How many documents are staged (for checks).
+    pub(crate) fn staged_len(store: &Store) -> usize {
+        store.staging.len()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod document_import_tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn doc(id: &str, body: &str) -> Document {
+        Document {
+            id: id.to_string(),
+            title: format!("Cím {id}"),
+            body: body.to_string(),
+            kind: Kind::Other,
+            sectors: Vec::new(),
+            settlements: Vec::new(),
+            year: None,
+            org: None,
+            visibility: Default::default(),
+            tags: Vec::new(),
+            url: None,
+            extra: Default::default(),
+        }
+    }
+
+    fn docs(range: std::ops::Range<usize>, body: &str) -> Vec<Document> {
+        range.map(|i| doc(&format!("d-{i:05}"), body)).collect()
+    }
+
+    fn open(dir: &Path) -> Store {
+        Store::open(&dir.join("store"), dir).unwrap()
+    }
+
+    fn bodies(store: &Store) -> Vec<(String, String)> {
+        store
+            .documents()
+            .map(|d| d.map(|d| (d.id, d.body)))
+            .collect::<Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn staged_documents_are_published_as_one_unit_in_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let mut import = store.begin_documents().unwrap();
+        // More than two copy batches.
+        for batch in docs(0..2_500, "régi").chunks(700) {
+            import.stage(batch).unwrap();
+        }
+        assert_eq!(
+            store.document_count(),
+            0,
+            "nothing is visible before publishing"
+        );
+        let published = import.publish().unwrap();
+        assert_eq!(published.counts.added, 2_500);
+        assert_eq!((published.added.len(), published.updated.len()), (2_500, 0));
+        assert_eq!(published.generation, 1);
+        assert_eq!(store.document_count(), 2_500);
+        assert_eq!(DocumentImport::staged_len(&store), 0);
+        assert_eq!(store.meta.get(PUBLISHING).unwrap(), None);
+
+        // Again, with one changed: one updated, the rest unchanged.
+        let mut again = docs(0..2_500, "régi");
+        again[1_234].body = "új".to_string();
+        let upsert = store.upsert_documents(&again).unwrap();
+        assert_eq!(
+            upsert.counts,
+            Counts {
+                added: 0,
+                updated: 1,
+                unchanged: 2_499
+            }
+        );
+        assert_eq!(upsert.changed, vec![again[1_234].clone()]);
+        assert_eq!(upsert.generation, 2);
+        // Nothing changed: the generation stays.
+        let upsert = store.upsert_documents(&again).unwrap();
+        assert_eq!(upsert.counts.unchanged, 2_500);
+        assert!(upsert.changed.is_empty());
+        assert_eq!((upsert.generation, store.generation().unwrap()), (2, 2));
+    }
+
+    #[test]
+    fn an_import_dropped_unpublished_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let mut import = store.begin_documents().unwrap();
+        import.stage(&docs(0..10, "x")).unwrap();
+        assert_eq!(DocumentImport::staged_len(&store), 10);
+        drop(import);
+        assert_eq!(DocumentImport::staged_len(&store), 0);
+        assert_eq!(
+            (store.document_count(), store.generation().unwrap()),
+            (0, 0)
+        );
+    }
+
+    #[test]
+    fn a_crash_before_publishing_is_discarded_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        store.upsert_documents(&docs(0..3, "alap")).unwrap();
+        let mut import = store.begin_documents().unwrap();
+        import.stage(&docs(0..1_500, "új")).unwrap();
+        import.crash_before_publish().unwrap();
+        drop(store);
+
+        let store = open(dir.path());
+        assert_eq!(DocumentImport::staged_len(&store), 0);
+        assert_eq!(store.generation().unwrap(), 1);
+        assert_eq!(
+            bodies(&store),
+            docs(0..3, "alap")
+                .into_iter()
+                .map(|d| (d.id, d.body))
+                .collect::<Vec<_>>()
+        );
+        // The file imported again lands whole.
+        let upsert = store.upsert_documents(&docs(0..1_500, "új")).unwrap();
+        assert_eq!((upsert.counts.added, upsert.counts.updated), (1_497, 3));
+        assert_eq!(store.document_count(), 1_500);
+        assert_eq!(store.generation().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_crash_while_publishing_is_rolled_forward_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        store.upsert_documents(&docs(0..3, "alap")).unwrap();
+        let mut import = store.begin_documents().unwrap();
+        import.stage(&docs(0..2_500, "új")).unwrap();
+        let generation = import.crash_during_publish(1_000).unwrap();
+        assert_eq!(generation, 2);
+        drop(store);
+
+        let store = open(dir.path());
+        assert_eq!(store.generation().unwrap(), 2);
+        assert_eq!(store.meta.get(PUBLISHING).unwrap(), None);
+        assert_eq!(DocumentImport::staged_len(&store), 0);
+        let all = bodies(&store);
+        assert_eq!(all.len(), 2_500);
+        assert!(all.iter().all(|(_, body)| body == "új"));
+    }
+
+    #[test]
+    fn a_publish_left_half_done_in_process_is_finished_by_the_next_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let mut import = store.begin_documents().unwrap();
+        import.stage(&docs(0..1_200, "első")).unwrap();
+        import.crash_during_publish(10).unwrap();
+        // The next import must not throw the published file away.
+        let upsert = store
+            .upsert_documents(&docs(1_200..1_210, "második"))
+            .unwrap();
+        assert_eq!(upsert.counts.added, 10);
+        assert_eq!(upsert.generation, 2);
+        assert_eq!(store.document_count(), 1_210);
+    }
 }

@@ -30,54 +30,194 @@ const QUOTE_CHARS: usize = 40;
 /// The UTF-8 byte order mark, which some Windows editors write at the start.
 pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Parses a JSON Lines file of documents.
+/// Parses a JSON Lines file of documents held in memory.
 ///
 /// Lines are split on `\n` (a trailing `\r` is dropped) and decoded as UTF-8
 /// one by one, so that a single mangled line costs only that line. Blank
 /// lines are skipped. Within the file an id may occur once: a later line with
-/// the same id is rejected and the first one stays.
+/// the same id is rejected and the first one stays. [`DocumentReader`] does
+/// the same over a reader, a batch at a time.
 pub fn parse_documents(
     file: &str,
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<Parsed<Document>, FileError> {
-    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let mut reader = DocumentReader::new(file, bytes, limits);
     let mut parsed = Parsed::default();
-    // Only accepted documents are remembered, so that a duplicate always
-    // points at the line whose document is actually imported.
-    let mut first_line_of: HashMap<String, usize> = HashMap::new();
-    let mut non_blank = 0usize;
-
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = index + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    loop {
+        let batch = reader.next_batch(usize::MAX)?;
+        if batch.is_empty() {
+            break;
         }
-        non_blank += 1;
-        match parse_line(raw, limits) {
-            Ok(doc) => match first_line_of.get(&doc.id) {
-                Some(&first) => parsed.rejected.push(
-                    Fault::line(format!(
-                        "duplicate id {} (first at line {first})",
-                        quote(&doc.id)
-                    ))
-                    .with_field("id")
-                    .at(file, line),
-                ),
-                None => {
-                    first_line_of.insert(doc.id.clone(), line);
-                    parsed.records.push((line, doc));
-                }
-            },
-            Err(fault) => parsed.rejected.push(fault.at(file, line)),
-        }
+        parsed.records.extend(batch);
     }
-
-    if non_blank == 0 {
-        return Err(FileError::new(file, "empty file: no documents"));
-    }
+    parsed.rejected = reader.finish()?;
     Ok(parsed)
+}
+
+/// How much longer than `max_body_bytes` a line may be before it is rejected
+/// unread: room for JSON escapes of the body and for the other fields.
+const LINE_BYTES_PER_BODY_BYTE: usize = 8;
+const LINE_BYTES_SLACK: usize = 1024 * 1024;
+
+/// Reads a JSON Lines file of documents from `R` a batch at a time, so that
+/// a file of any size is parsed in memory bounded by the batch (plus the ids
+/// seen so far and the rejections, for the report).
+///
+/// The rules are those of [`parse_documents`]. A line longer than
+/// `8 × max_body_bytes + 1 MiB` is rejected without being kept in memory.
+pub struct DocumentReader<R> {
+    file: String,
+    reader: R,
+    limits: Limits,
+    max_line: usize,
+    /// The number of the last line read (1-based).
+    line: usize,
+    /// The current line, reused from line to line.
+    buf: Vec<u8>,
+    /// Only accepted documents are remembered, so that a duplicate always
+    /// points at the line whose document is actually imported.
+    first_line_of: HashMap<String, usize>,
+    non_blank: usize,
+    rejected: Vec<Rejection>,
+    done: bool,
+}
+
+/// One physical line as read: its bytes, or only its length when it was too
+/// long to keep.
+enum RawLine {
+    Kept,
+    TooLong { bytes: usize, blank: bool },
+}
+
+impl<R: std::io::BufRead> DocumentReader<R> {
+    pub fn new(file: &str, reader: R, limits: &Limits) -> Self {
+        DocumentReader {
+            file: file.to_string(),
+            reader,
+            limits: *limits,
+            max_line: limits
+                .max_body_bytes
+                .saturating_mul(LINE_BYTES_PER_BODY_BYTE)
+                .saturating_add(LINE_BYTES_SLACK),
+            line: 0,
+            buf: Vec::new(),
+            first_line_of: HashMap::new(),
+            non_blank: 0,
+            rejected: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The next accepted documents, at most `max` of them, with their line
+    /// numbers; empty when the file is done. Rejected lines are kept for
+    /// [`DocumentReader::finish`].
+    pub fn next_batch(&mut self, max: usize) -> Result<Vec<(usize, Document)>, FileError> {
+        let mut batch = Vec::new();
+        while batch.len() < max.max(1) && !self.done {
+            let Some(raw) = self.read_line()? else {
+                self.done = true;
+                break;
+            };
+            self.line += 1;
+            let line = self.line;
+            let fault = match raw {
+                RawLine::TooLong { blank: true, .. } => continue,
+                RawLine::TooLong { bytes, .. } => Fault::line(format!(
+                    "line of {bytes} bytes exceeds the limit of {} bytes \
+                     ({LINE_BYTES_PER_BODY_BYTE} × max_body_bytes in node.toml + 1 MiB)",
+                    self.max_line
+                )),
+                RawLine::Kept => {
+                    let mut raw = self.buf.as_slice();
+                    if line == 1 {
+                        raw = raw.strip_prefix(UTF8_BOM).unwrap_or(raw);
+                    }
+                    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                    if raw.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    match parse_line(raw, &self.limits) {
+                        Ok(doc) => match self.first_line_of.get(&doc.id) {
+                            Some(&first) => Fault::line(format!(
+                                "duplicate id {} (first at line {first})",
+                                quote(&doc.id)
+                            ))
+                            .with_field("id"),
+                            None => {
+                                self.non_blank += 1;
+                                self.first_line_of.insert(doc.id.clone(), line);
+                                batch.push((line, doc));
+                                continue;
+                            }
+                        },
+                        Err(fault) => fault,
+                    }
+                }
+            };
+            self.non_blank += 1;
+            self.rejected.push(fault.at(&self.file, line));
+        }
+        // A very long line should not keep its buffer for the rest of the file.
+        self.buf.shrink_to(64 * 1024);
+        Ok(batch)
+    }
+
+    /// Every rejected line, once the whole file has been read; a file without
+    /// any non-blank line is a [`FileError`].
+    pub fn finish(self) -> Result<Vec<Rejection>, FileError> {
+        if self.non_blank == 0 {
+            return Err(FileError::new(&self.file, "empty file: no documents"));
+        }
+        Ok(self.rejected)
+    }
+
+    /// Reads the next line (without its `\n`) into `buf`, or only measures
+    /// it when it is longer than `max_line`. `None` at the end of the file.
+    fn read_line(&mut self) -> Result<Option<RawLine>, FileError> {
+        self.buf.clear();
+        let mut bytes = 0usize;
+        let mut blank = true;
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let available = match self.reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(FileError::new(&self.file, format!("cannot read: {e}")));
+                }
+            };
+            if available.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, used, end) = match available.iter().position(|&b| b == b'\n') {
+                Some(at) => (&available[..at], at + 1, true),
+                None => (available, available.len(), false),
+            };
+            bytes += chunk.len();
+            if !too_long && self.buf.len() + chunk.len() > self.max_line {
+                too_long = true;
+                blank = self.buf.iter().all(u8::is_ascii_whitespace);
+                self.buf.clear();
+            }
+            if too_long {
+                blank = blank && chunk.iter().all(u8::is_ascii_whitespace);
+            } else {
+                self.buf.extend_from_slice(chunk);
+            }
+            self.reader.consume(used);
+            if end {
+                break;
+            }
+        }
+        Ok(match (any, too_long) {
+            (false, _) => None,
+            (true, false) => Some(RawLine::Kept),
+            (true, true) => Some(RawLine::TooLong { bytes, blank }),
+        })
+    }
 }
 
 /// Turns one non-blank line into a document, or says why it cannot be one.
@@ -758,6 +898,85 @@ mod tests {
         let deep = "[".repeat(10_000);
         let parsed = parse(&deep);
         assert_eq!(parsed.rejected.len(), 1);
+    }
+
+    #[test]
+    fn the_reader_gives_the_same_result_a_batch_at_a_time() {
+        let mut text = String::from("\u{feff}");
+        for i in 0..25 {
+            text.push_str(&format!(
+                "{{\"id\":\"d{i}\",\"title\":\"t\",\"body\":\"{}\"}}\r\n",
+                "é".repeat(i * 7)
+            ));
+            if i % 6 == 0 {
+                text.push_str("nope\n  \n");
+            }
+        }
+        text.push_str("{\"id\":\"d3\",\"title\":\"again\",\"body\":\"\"}");
+        let whole = parse(&text);
+        // A tiny buffer, so that lines and characters straddle its refills.
+        let buffered = std::io::BufReader::with_capacity(7, text.as_bytes());
+        let mut reader = DocumentReader::new("docs.jsonl", buffered, &Limits::default());
+        let mut records = Vec::new();
+        loop {
+            let batch = reader.next_batch(4).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            assert!(batch.len() <= 4);
+            records.extend(batch);
+        }
+        let rejected = reader.finish().unwrap();
+        assert_eq!(records, whole.records);
+        assert_eq!(rejected, whole.rejected);
+        assert_eq!(records.len(), 25);
+        assert_eq!(records[0].0, 1);
+        assert_eq!(rejected.len(), 6);
+        let last = rejected.last().unwrap();
+        assert_eq!(
+            last.to_string(),
+            format!(
+                "docs.jsonl:{}: duplicate id \"d3\" (first at line 6)",
+                25 + 5 * 2 + 1
+            )
+        );
+    }
+
+    #[test]
+    fn a_line_too_long_to_hold_is_rejected_unread() {
+        let limits = Limits { max_body_bytes: 10 };
+        let max_line = 10 * LINE_BYTES_PER_BODY_BYTE + LINE_BYTES_SLACK;
+        let long = format!(
+            "{{\"id\":\"hosszu\",\"title\":\"t\",\"body\":\"{}\"}}",
+            "x".repeat(max_line)
+        );
+        let blank = " ".repeat(max_line + 5);
+        let text =
+            format!("{MINIMAL}\n{long}\n{blank}\n{{\"id\":\"b\",\"title\":\"t\",\"body\":\"b\"}}");
+        let parsed = parse_documents("docs.jsonl", text.as_bytes(), &limits).unwrap();
+        let ids: Vec<&str> = parsed.records.iter().map(|(_, d)| d.id.as_str()).collect();
+        assert_eq!(ids, vec!["a", "b"]);
+        assert_eq!(parsed.records[1].0, 4);
+        assert_eq!(parsed.rejected.len(), 1, "{:?}", parsed.rejected);
+        let r = &parsed.rejected[0];
+        assert_eq!(r.line, 2);
+        assert_eq!(r.field, None);
+        assert_eq!(
+            r.reason,
+            format!(
+                "line of {} bytes exceeds the limit of {max_line} bytes \
+                 (8 × max_body_bytes in node.toml + 1 MiB)",
+                long.len()
+            )
+        );
+        // A line at the limit is read and judged on its fields.
+        let at_limit = format!(
+            "{{\"id\":\"c\",\"title\":\"t\",\"body\":\"b\",\"x\":\"{}\"}}",
+            "y".repeat(max_line - 40)
+        );
+        assert_eq!(at_limit.len(), max_line);
+        let parsed = parse_documents("docs.jsonl", at_limit.as_bytes(), &limits).unwrap();
+        assert_eq!(parsed.records.len(), 1, "{:?}", parsed.rejected);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Importers: turn the operator's files into validated domain records.
 //!
-//! Parsing is pure: bytes in, records and rejections out. Nothing here touches
-//! sled or tantivy; the store applies a parsed file as one unit. Every
+//! Parsing is pure: bytes (or, for documents, a reader read a batch at a
+//! time: [`DocumentReader`]) in, records and rejections out. Nothing here
+//! touches sled or tantivy; the store applies a parsed file as one unit. Every
 //! rejection names the file, the line and, where there is one, the field, so
 //! that an operator can fix the input without guessing.
 //!
@@ -139,11 +140,7 @@ pub struct TextMeta {
 /// `.md` text documents, `.csv` / `.tsv` observations or catalogue by header.
 pub fn detect(path: &Path, bytes: &[u8], encoding: Encoding) -> Result<FileFormat, FileError> {
     let label = path.display().to_string();
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = extension(path);
     match ext.as_str() {
         "jsonl" | "ndjson" => Ok(FileFormat::Documents),
         "txt" | "md" | "markdown" => Ok(FileFormat::Text),
@@ -158,10 +155,25 @@ pub fn detect(path: &Path, bytes: &[u8], encoding: Encoding) -> Result<FileForma
     }
 }
 
+/// Whether [`detect`] needs the content of `path` (a CSV's header, read in
+/// its encoding). For every other kind the name decides, so that a large file
+/// of documents need not be read to be recognised: `detect` may be given no
+/// bytes at all.
+pub fn detect_needs_content(path: &Path) -> bool {
+    matches!(extension(path).as_str(), "csv" | "tsv")
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 /// The catalogue as the importers see it: code → indicator.
 pub type Catalogue = BTreeMap<String, Indicator>;
 
-pub use jsonl::parse_documents;
+pub use jsonl::{DocumentReader, parse_documents};
 pub use table::{parse_catalogue, parse_observations};
 pub use text::parse_text;
 

@@ -12,7 +12,7 @@ use tudashalo_node::search::{Audience, SearchQuery};
 use tudashalo_node::store::Store;
 use tudashalo_node::{Error, Node};
 
-use super::support::{Files, NodeDir, doc, import, import_with, jsonl};
+use super::support::{Files, NodeDir, doc, import, import_with, jsonl, line};
 
 /// The documents imported first in every test: three of them, each with the
 /// word "alapdokumentum".
@@ -722,5 +722,139 @@ fn turning_a_document_local_withdraws_it_from_the_federation() {
         Err(Error::NotFound(_))
     ));
     // The operator still has it.
+    f.assert_base_intact();
+}
+
+/// How many documents match `text` for the operator.
+fn total(node: &Node, text: &str) -> u64 {
+    let query = SearchQuery {
+        text: text.to_string(),
+        limit: 1,
+        ..SearchQuery::default()
+    };
+    node.search(&query, Audience::Operator, None)
+        .unwrap_or_else(|e| panic!("search {text:?}: {e}"))
+        .total
+}
+
+/// A file of `count` documents `sok-00000`…, several import batches long.
+fn many_documents(count: usize, word: &str) -> String {
+    jsonl((0..count).map(|i| {
+        doc(
+            &format!("sok-{i:05}"),
+            &format!("Sok dokumentum {i}"),
+            &format!("{word} tartalom, {i}. darab."),
+        )
+    }))
+}
+
+#[test]
+fn strict_refuses_a_long_file_with_a_bad_line_near_its_end() {
+    let f = Fixture::new();
+    let before = f.node.stats().expect("stats");
+    let mut text = many_documents(3_500, "szigorú");
+    // Line 3,401, long after the first batches were read and staged.
+    let at = text
+        .match_indices('\n')
+        .nth(3_399)
+        .map(|(i, _)| i + 1)
+        .expect("line 3,400");
+    text.insert_str(
+        at,
+        "{\"id\":\"rossz\",\"title\":\"t\",\"body\":\"b\",\"year\":\"2014.\"}\n",
+    );
+    let strict = ImportOptions {
+        strict: true,
+        ..ImportOptions::default()
+    };
+    let (path, result) = f.try_import("hosszu-szigoru.jsonl", &text, &strict);
+    match result {
+        Err(Error::Strict { file, count }) => {
+            assert_eq!(file, path.display().to_string());
+            assert_eq!(count, 1);
+        }
+        other => panic!("expected Error::Strict, got {other:?}"),
+    }
+    let after = f.node.stats().expect("stats");
+    assert_eq!(after.documents, before.documents);
+    assert_eq!(after.generation, before.generation);
+    assert_eq!(total(&f.node, "szigorú"), 0);
+    assert!(matches!(
+        f.node.get("sok-00000", Audience::Operator),
+        Err(Error::NotFound(_))
+    ));
+    f.assert_base_intact();
+
+    // Without --strict the same file lands, all but the bad line.
+    let report = import(&f.node, &path);
+    assert_eq!((report.added, report.rejected), (3_500, 1), "{report:?}");
+    assert_eq!(report.rejections[0].line, 3_401);
+    assert_eq!(
+        f.node.generation().expect("generation"),
+        before.generation + 1
+    );
+}
+
+#[test]
+fn a_file_of_many_batches_lands_whole_and_reimports_unchanged() {
+    let f = Fixture::new();
+    let generation = f.node.generation().expect("generation");
+    let mut text = many_documents(3_500, "tömeges");
+    // A duplicate in a later batch points at the first line of its id.
+    text.push_str(&line(doc("sok-00007", "Másodszor", "Elveszik.")));
+    text.push('\n');
+    let path = f.write("sok.jsonl", &text);
+    let report = import(&f.node, &path);
+    assert_eq!(
+        (report.added, report.updated, report.unchanged),
+        (3_500, 0, 0)
+    );
+    let message = only_rejection(&report, &path, 3_501);
+    assert!(message.contains("first at line 8"), "{message}");
+    assert_eq!(f.node.generation().expect("generation"), generation + 1);
+    assert_eq!(
+        f.node.visible_documents(Audience::Operator).expect("count"),
+        3_503
+    );
+    assert_eq!(total(&f.node, "tömeges"), 3_500);
+    assert_eq!(
+        f.node
+            .get("sok-00007", Audience::Operator)
+            .expect("sok-00007")
+            .title,
+        "Sok dokumentum 7"
+    );
+
+    // The same file again: everything unchanged, no new generation.
+    let report = import(&f.node, &path);
+    assert_eq!(
+        (
+            report.added,
+            report.updated,
+            report.unchanged,
+            report.rejected
+        ),
+        (0, 0, 3_500, 1)
+    );
+    assert_eq!(f.node.generation().expect("generation"), generation + 1);
+
+    // Two documents changed, far apart: updated in store and index.
+    let changed = text
+        .replace("tömeges tartalom, 5. darab", "átírt tartalom, 5. darab")
+        .replace(
+            "tömeges tartalom, 3499. darab",
+            "átírt tartalom, 3499. darab",
+        );
+    let report = f.import("sok.jsonl", changed);
+    assert_eq!(
+        (report.added, report.updated, report.unchanged),
+        (0, 2, 3_498)
+    );
+    assert_eq!(f.node.generation().expect("generation"), generation + 2);
+    assert_eq!(f.search("átírt"), vec!["sok-00005", "sok-03499"]);
+    assert_eq!(
+        f.node.visible_documents(Audience::Operator).expect("count"),
+        3_503
+    );
     f.assert_base_intact();
 }
