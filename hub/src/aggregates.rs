@@ -99,47 +99,101 @@ fn cell_from_pb(cell: pb::Cell) -> Result<(Cell, Vec<String>, Vec<String>, bool)
     ))
 }
 
+/// The distinct values of one key field, numbered as they come.
+#[derive(Default)]
+struct Field {
+    ids: HashMap<String, u32>,
+    /// The values by id.
+    values: Vec<String>,
+    /// The last value's id: a member's cells come sorted, so most fields
+    /// repeat the previous cell's value.
+    last: Option<u32>,
+}
+
+impl Field {
+    fn id(&mut self, value: &str) -> u32 {
+        if let Some(last) = self.last
+            && self.values.get(last as usize).is_some_and(|v| v == value)
+        {
+            return last;
+        }
+        let id = match self.ids.get(value) {
+            Some(&id) => id,
+            None => {
+                let id = self.values.len() as u32;
+                self.ids.insert(value.to_string(), id);
+                self.values.push(value.to_string());
+                id
+            }
+        };
+        self.last = Some(id);
+        id
+    }
+
+    /// Each id's rank in the order of the values.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.values[a as usize].cmp(&self.values[b as usize]));
+        let mut ranks = vec![0; order.len()];
+        for (rank, id) in order.into_iter().enumerate() {
+            ranks[id as usize] = rank as u32;
+        }
+        ranks
+    }
+}
+
 /// Combined cells: each key's partials merged in the order they came, with
-/// their provenance.
+/// their provenance. Keys are compared as ids of their fields' values
+/// (comparing the strings of thousands of keys dominated the hub's time).
 #[derive(Default)]
 struct Combined {
-    /// Key → position in `entries`; the entry's own key is moved here.
-    index: BTreeMap<CellKey, usize>,
-    entries: Vec<(Cell, Provenance)>,
+    /// indicator, period, region, kisterseg, settlement: the order of
+    /// [`CellKey`]'s fields, which is its sort order.
+    fields: [Field; 5],
+    index: HashMap<[u32; 5], usize>,
+    entries: Vec<([u32; 5], Cell, Provenance)>,
 }
 
 impl Combined {
     fn add(&mut self, mut cell: Cell, provenance: Provenance) {
-        match self.index.get(&cell.key) {
+        let k = &cell.key;
+        let [indicator, period, region, kisterseg, settlement] = &mut self.fields;
+        let ids = [
+            indicator.id(&k.indicator),
+            period.id(&k.period),
+            region.id(&k.region),
+            kisterseg.id(&k.kisterseg),
+            settlement.id(&k.settlement),
+        ];
+        match self.index.get(&ids) {
             Some(&i) => {
                 let entry = &mut self.entries[i];
-                entry.0.partial.merge(&cell.partial);
-                entry.1.extend(&provenance);
+                entry.1.partial.merge(&cell.partial);
+                entry.2.extend(&provenance);
             }
             None => {
-                let key = std::mem::take(&mut cell.key);
                 let partial = std::mem::replace(&mut cell.partial, Partial::empty());
                 cell.partial.merge(&partial);
-                self.index.insert(key, self.entries.len());
-                self.entries.push((cell, provenance));
+                self.index.insert(ids, self.entries.len());
+                self.entries.push((ids, cell, provenance));
             }
         }
     }
 
     /// The cells sorted by key, and their provenance.
     fn into_sorted(self) -> (Vec<Cell>, Vec<Provenance>) {
-        let mut entries: Vec<Option<(Cell, Provenance)>> =
-            self.entries.into_iter().map(Some).collect();
-        let mut cells = Vec::with_capacity(entries.len());
-        let mut provenance = Vec::with_capacity(entries.len());
-        for (key, i) in self.index {
-            if let Some((mut cell, p)) = entries.get_mut(i).and_then(Option::take) {
-                cell.key = key;
-                cells.push(cell);
-                provenance.push(p);
-            }
-        }
-        (cells, provenance)
+        let ranks: Vec<Vec<u32>> = self.fields.iter().map(Field::ranks).collect();
+        let rank = |ids: &[u32; 5]| -> [u32; 5] {
+            std::array::from_fn(|f| ranks[f].get(ids[f] as usize).copied().unwrap_or(0))
+        };
+        let mut entries: Vec<([u32; 5], Cell, Provenance)> = self
+            .entries
+            .into_iter()
+            .map(|(ids, cell, p)| (rank(&ids), cell, p))
+            .collect();
+        // Keys are distinct.
+        entries.sort_unstable_by_key(|e| e.0);
+        entries.into_iter().map(|(_, cell, p)| (cell, p)).unzip()
     }
 }
 
@@ -557,6 +611,31 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn combined_keys_sort_as_their_strings() {
+        let values = ["", "_T", "a", "ab", "b", "Á", "é"];
+        let mut combined = Combined::default();
+        let mut keys = Vec::new();
+        let mut i = 0usize;
+        for indicator in ["rata", "nepesseg", "ab"] {
+            for _ in 0..12 {
+                i = (i * 7 + 3) % 1001;
+                let pick = |n: usize| values[(i / n) % values.len()];
+                let c = cell(pick(1), pick(3), pick(5), pick(11), i as f64);
+                let mut c = c;
+                c.key.indicator = indicator.into();
+                keys.push(c.key.clone());
+                combined.add(c, provenance(&[indicator], &[], false));
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        let (cells, provenance) = combined.into_sorted();
+        let sorted: Vec<CellKey> = cells.into_iter().map(|c| c.key).collect();
+        assert_eq!(sorted, keys);
+        assert_eq!(provenance.len(), keys.len());
     }
 
     #[test]

@@ -3,8 +3,16 @@
 //! This module owns the aggregation vocabulary shared by node and hub
 //! ([`AggregateQuery`], [`GroupKey`], [`Partial`], [`CellKey`], [`Cell`]),
 //! the validation of a query against the catalogue, the node's aggregation
-//! of its own observations ([`aggregate`]) and totals ([`add_totals`]), which
-//! the hub also applies to the cells it merged from its members.
+//! of its own observations ([`aggregate`], [`aggregate_table`]) and totals
+//! ([`add_totals`]), which the hub also applies to the cells it merged from
+//! its members.
+//!
+//! A node keeps its observations decoded, compactly ([`ObservationTable`]:
+//! interned ids, one 24-byte row per observation), with its catalogue in a
+//! [`Snapshot`] that [`SnapshotCache`] builds on the first aggregate and
+//! rebuilds when the store's version of observations and catalogue changes
+//! (`Store::observations_version`). Cells are grouped by integer keys;
+//! strings are made only for the cells returned.
 //!
 //! It must not decide what may be published: every cell here carries its
 //! exact partial, and disclosure control (thresholds, dominance, secondary
@@ -246,7 +254,7 @@ impl Partial {
 
 /// A cell's coordinates. The field order is the sort order (the contract's
 /// cell order). `""` = not grouped; [`TOTAL`] = totalled.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct CellKey {
     pub indicator: String,
     pub period: String,

@@ -2,9 +2,11 @@
 //!
 //! This module owns the rules ([`Rules`]), the primary confidentiality of a
 //! cell ([`primary`]), and turning cells into what a caller may see
-//! ([`publish`]), with secondary suppression. It must not aggregate (that is
-//! [`crate::aggregate`]) and must not be bypassed: every cell that leaves a
-//! node or hub for another principal goes through [`publish`]. Only the
+//! ([`publish`], or [`publish_flagged`] when the caller knows by position
+//! which cells are incomplete), with secondary suppression. It must not
+//! aggregate (that is [`crate::aggregate`]) and must not be bypassed: every
+//! cell that leaves a node or hub for another principal goes through
+//! [`publish`] or [`publish_flagged`]. Only the
 //! operator's own command line uses [`operator_view`], which suppresses
 //! nothing.
 //!

@@ -391,12 +391,7 @@ impl Node {
                 catalogue: self.store.catalogue()?,
             })
         })?;
-        crate::aggregate::aggregate_table(
-            &snapshot.table,
-            &snapshot.catalogue,
-            query,
-            self.name(),
-        )
+        crate::aggregate::aggregate_table(&snapshot.table, &snapshot.catalogue, query, self.name())
     }
 
     /// Names the BM25 statistics `audience` gets from this node: equal
