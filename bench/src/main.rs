@@ -178,9 +178,15 @@ async fn run(cli: Cli) -> Result<bool> {
     };
     std::fs::create_dir_all(&cli.results_dir)?;
     let suffix = if quick { "-quick" } else { "" };
-    let json_path = cli
-        .results_dir
-        .join(format!("{date}-{}{suffix}{}.json", machine.host, cli.label));
+    // A second run on the same day keeps the first one's results.
+    let stem = format!("{date}-{}{suffix}{}", machine.host, cli.label);
+    let json_path = (1..)
+        .map(|n| match n {
+            1 => cli.results_dir.join(format!("{stem}.json")),
+            n => cli.results_dir.join(format!("{stem}-{n}.json")),
+        })
+        .find(|path| !path.exists())
+        .unwrap_or_else(|| cli.results_dir.join(format!("{stem}.json")));
     say(format!(
         "machine: {} cores, {:.1} GiB, {}; load {}",
         machine.nproc, machine.memory_gib, machine.cpu_model, machine.load_average_at_start
