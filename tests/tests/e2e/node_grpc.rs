@@ -1196,3 +1196,71 @@ async fn shutdown_stops_the_server() {
         "a stopped server answered"
     );
 }
+
+/// What a hub relies on: a page as deep as the depth limit (a hub asks
+/// each member for `offset + limit` hits at once), hits with ids and scores
+/// only for ranking, and the same hits fetched whole by id with unchanged
+/// scores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_pages_ids_only_hits_and_fetching_by_id() {
+    let pki = Pki::new();
+    let docs = (0..260).map(|i| {
+        super::support::doc(
+            &format!("kerekpar-{i:03}"),
+            &format!("Kerékpárút {i}"),
+            &"kerékpárút fejlesztés ".repeat(1 + i % 7),
+        )
+    });
+    let node = TestNode::start(&pki, "melyseg", &jsonl(docs)).await;
+    let mut client = client(&node.url, &pki, "hub").await;
+    let request = |limit: u32| SearchRequest {
+        query: "kerékpárút".into(),
+        limit,
+        no_facets: true,
+        ..SearchRequest::default()
+    };
+
+    // Deeper than the 200 a page was once clamped to.
+    let deep = search(&mut client, request(250)).await;
+    assert_eq!(deep.total, 260);
+    assert_eq!(deep.hits.len(), 250);
+    assert_sorted(&deep);
+
+    let bare = search(
+        &mut client,
+        SearchRequest {
+            ids_only: true,
+            ..request(250)
+        },
+    )
+    .await;
+    assert_eq!(ids(&bare), ids(&deep));
+    for (b, d) in bare.hits.iter().zip(&deep.hits) {
+        assert_eq!((b.score, b.tie), (d.score, d.tie));
+        assert!(b.title.is_empty() && b.snippet.is_none(), "{b:?}");
+    }
+
+    // Three hits from deep in the ranking, fetched by id: whole, same scores.
+    let wanted: Vec<String> = [3usize, 120, 249]
+        .iter()
+        .map(|i| deep.hits[*i].id.clone())
+        .collect();
+    let fetched = search(
+        &mut client,
+        SearchRequest {
+            filters: Some(Filters {
+                ids: wanted.clone(),
+                ..Filters::default()
+            }),
+            ..request(10)
+        },
+    )
+    .await;
+    assert_eq!(ids(&fetched), wanted);
+    for hit in &fetched.hits {
+        let same = deep.hits.iter().find(|h| h.id == hit.id).expect("in deep");
+        assert_eq!(hit.score, same.score);
+        assert!(hit.title.starts_with("Kerékpárút"), "{hit:?}");
+        assert!(hit.snippet.is_some(), "{hit:?}");
+    }
+}
