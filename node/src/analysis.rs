@@ -58,27 +58,30 @@ pub fn hu_ascii() -> TextAnalyzer {
 fn words(tail: Tail) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
         .filter(Memo(tail))
         .build()
 }
 
-/// What happens to one lower-cased word after tokenising: stop words go,
-/// Snowball runs twice, accents are folded (before or after stemming). Each
-/// step looks at one token alone, so the whole tail is a function of the
-/// word, and [`Memo`] can remember it.
+/// What happens to one word after tokenising: it is lower-cased, stop words
+/// go, Snowball runs twice, accents are folded (before or after stemming).
+/// Each step looks at one token alone, so the whole tail is a function of
+/// the word as written, and [`Memo`] can remember it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tail {
-    /// stop words → Snowball twice → ASCII folding.
+    /// lower case → stop words → Snowball twice → ASCII folding.
     Stem,
-    /// stop words → ASCII folding → Snowball twice.
+    /// lower case → stop words → ASCII folding → Snowball twice.
     Ascii,
 }
 
 impl Tail {
     /// The uncached tail as a tantivy analyser over one whole word.
     fn analyser(self) -> TextAnalyzer {
-        self.after(TextAnalyzer::builder(RawTokenizer::default()).dynamic())
+        self.after(
+            TextAnalyzer::builder(RawTokenizer::default())
+                .filter(LowerCaser)
+                .dynamic(),
+        )
     }
 
     /// `builder` followed by the tail's filters.
@@ -120,24 +123,34 @@ thread_local! {
     static MEMO: RefCell<[Option<MemoState>; 2]> = const { RefCell::new([None, None]) };
 }
 
-/// Looks `word` up in this thread's memo of `tail`, analysing it on a miss.
-fn analysed(tail: Tail, word: &str) -> Option<Box<str>> {
+/// Replaces `word` by its analysed form from this thread's memo of `tail`
+/// (analysing it on a miss); false for a stop word.
+fn analyse(tail: Tail, word: &mut String) -> bool {
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         let state = memo[tail as usize].get_or_insert_with(|| MemoState {
             analyser: tail.analyser(),
             words: HashMap::new(),
         });
-        if let Some(known) = state.words.get(word) {
-            return known.clone();
+        let form = match state.words.get(word.as_str()) {
+            Some(known) => known,
+            None => {
+                let mut stream = state.analyser.token_stream(word);
+                let form: Option<Box<str>> = stream.next().map(|t| t.text.as_str().into());
+                if state.words.len() >= MEMO_WORDS {
+                    state.words.clear();
+                }
+                state.words.entry(word.as_str().into()).or_insert(form)
+            }
+        };
+        match form {
+            Some(form) => {
+                word.clear();
+                word.push_str(form);
+                true
+            }
+            None => false,
         }
-        let mut stream = state.analyser.token_stream(word);
-        let form = stream.next().map(|t| t.text.as_str().into());
-        if state.words.len() >= MEMO_WORDS {
-            state.words.clear();
-        }
-        state.words.insert(word.into(), form.clone());
-        form
     })
 }
 
@@ -184,10 +197,7 @@ pub struct MemoStream<S> {
 impl<S: TokenStream> TokenStream for MemoStream<S> {
     fn advance(&mut self) -> bool {
         while self.inner.advance() {
-            if let Some(form) = analysed(self.tail, &self.inner.token().text) {
-                let token = self.inner.token_mut();
-                token.text.clear();
-                token.text.push_str(&form);
+            if analyse(self.tail, &mut self.inner.token_mut().text) {
                 return true;
             }
         }
