@@ -165,24 +165,32 @@ fn max_mean(values: &[u64]) -> (f64, f64) {
 
 /// Searches `queries` through a federation server with `clients` clients,
 /// each on its own connection.
+/// One search phase against `url` (a hub or a node): says what it measures,
+/// runs `queries` with the configured clients and bounds, and prints the
+/// latency summary.
 async fn federation_phase(
+    say: &(dyn Fn(String) + Sync),
+    what: String,
     pki: &Pki,
     url: &str,
     queries: &[String],
-    clients: usize,
-    bounds: Bounds,
-    extras: Extras,
+    config: &RunConfig,
 ) -> Result<SearchPhase> {
+    say(what);
+    let clients = config.clients;
+    let extras = config.extras;
     let mut connections = Vec::with_capacity(clients);
     for _ in 0..clients {
         connections.push(pki.client(url).await?);
     }
     let connections = Arc::new(connections);
-    load::run_queries(queries, clients, bounds, move |c, q| {
+    let phase = load::run_queries(queries, clients, config.bounds, move |c, q| {
         let mut client = connections[c % connections.len()].clone();
         async move { load::search(&mut client, q, extras).await }
     })
-    .await
+    .await?;
+    say(format!("  {}", summary(&phase.latency)));
+    Ok(phase)
 }
 
 async fn stop_all(servers: Vec<Server>) {
@@ -387,31 +395,24 @@ async fn measure_federation(
     watched.extend(hub_pid);
     let sampler = RssSampler::start(watched);
     let q = &config.queries;
-    say(format!("N={nodes}: selective queries through the hub"));
     result.search.hub_selective = federation_phase(
+        say,
+        format!("N={nodes}: selective queries through the hub"),
         pki,
         &hub_url,
         &q.selective,
-        config.clients,
-        config.bounds,
-        config.extras,
+        config,
     )
     .await?;
-    say(format!(
-        "  {}",
-        summary(&result.search.hub_selective.latency)
-    ));
-    say(format!("N={nodes}: broad queries through the hub"));
     result.search.hub_broad = federation_phase(
+        say,
+        format!("N={nodes}: broad queries through the hub"),
         pki,
         &hub_url,
         &q.broad,
-        config.clients,
-        config.bounds,
-        config.extras,
+        config,
     )
     .await?;
-    say(format!("  {}", summary(&result.search.hub_broad.latency)));
 
     say(format!(
         "N={nodes}: aggregate of every indicator by kistérség and year through the hub"
@@ -465,34 +466,24 @@ async fn measure_federation(
 
     // The one node holding every document.
     let sampler = RssSampler::start(single_pid.into_iter().collect());
-    say(format!("N={nodes}: selective queries against the one node"));
     result.search.single_selective = federation_phase(
+        say,
+        format!("N={nodes}: selective queries against the one node"),
         pki,
         &single_url,
         &q.selective,
-        config.clients,
-        config.bounds,
-        config.extras,
+        config,
     )
     .await?;
-    say(format!(
-        "  {}",
-        summary(&result.search.single_selective.latency)
-    ));
-    say(format!("N={nodes}: broad queries against the one node"));
     result.search.single_broad = federation_phase(
+        say,
+        format!("N={nodes}: broad queries against the one node"),
         pki,
         &single_url,
         &q.broad,
-        config.clients,
-        config.bounds,
-        config.extras,
+        config,
     )
     .await?;
-    say(format!(
-        "  {}",
-        summary(&result.search.single_broad.latency)
-    ));
     result.memory.single_load_max_mb = mb(sampler.finish().await.first().copied().unwrap_or(0));
 
     let pairs = [
