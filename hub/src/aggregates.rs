@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tonic::Status;
 use tudashalo_node::aggregate::{self, Cell, CellKey, GroupKey, Partial, TOTAL};
-use tudashalo_node::disclosure::{self, Rules};
+use tudashalo_node::disclosure::{self, Rules, Strictness};
 use tudashalo_node::grpc::{aggregate_query_from_pb, partial_to_pb, published_to_pb, send_chunks};
 use tudashalo_node::model::Aggregation;
 use tudashalo_proto::pb::{self, MemberState};
@@ -91,6 +91,15 @@ fn cell_from_pb(cell: pb::Cell) -> Result<(Cell, Vec<String>, Vec<String>, bool)
                 max: partial.max,
                 top: partial.top,
                 missing_weight: partial.missing_weight,
+                rules: partial
+                    .rules
+                    .map(|r| Strictness {
+                        min_contributors: r.min_contributors,
+                        max_small_count: r.max_small_count,
+                        dominance_k: r.dominance_k,
+                    })
+                    .unwrap_or_default()
+                    .at_least_defaults(),
             },
         },
         cell.contributors,
@@ -304,10 +313,30 @@ impl Hub {
                 return;
             }
         };
-        let member_request = pb::AggregateRequest {
-            partials: true,
-            totals: false,
-            ..request.clone()
+        // A published answer is made of whole units (see the node's
+        // `disclosure`): members are asked for every kistérség of every
+        // period, over all their settlements, whatever the question's cut;
+        // the cut only chooses the cells returned. A higher hub asking for
+        // partials has made its own request whole already.
+        let whole = aggregate::whole_units(&query);
+        let member_request = if request.partials {
+            pb::AggregateRequest {
+                partials: true,
+                totals: false,
+                ..request.clone()
+            }
+        } else {
+            let mut group_by = whole.group_by.clone();
+            if !group_by.contains(&GroupKey::Kisterseg) {
+                group_by.push(GroupKey::Kisterseg);
+            }
+            pb::AggregateRequest {
+                partials: true,
+                totals: false,
+                settlements: Vec::new(),
+                group_by: group_by.iter().map(|g| g.as_str().to_string()).collect(),
+                ..request.clone()
+            }
         };
 
         // Fan out; each member's whole (already aggregated) answer is read
@@ -408,6 +437,15 @@ impl Hub {
         }
 
         let (mut cells, mut provenance) = combined.into_sorted();
+        // The kistérségek, which decide every unit's status, before the
+        // cells are coarsened to the question's grouping.
+        let leaves = if request.partials {
+            Vec::new()
+        } else {
+            let leaves = leaves(&cells, &provenance);
+            (cells, provenance) = coarsen(cells, provenance, &whole);
+            leaves
+        };
         // Cells that span members lack the contribution of a failed member;
         // cells of one kistérség (or one settlement) do not.
         let failed: Vec<Arc<str>> = failed.iter().map(|f| Arc::from(f.as_str())).collect();
@@ -432,16 +470,28 @@ impl Hub {
                 })
                 .collect()
         } else {
-            add_totals(&mut cells, &mut provenance, &query, &failed);
+            add_totals(&mut cells, &mut provenance, &whole, &failed);
+            retain_settlements(&mut cells, &mut provenance, &query.settlements);
             let incomplete: Vec<bool> = provenance.iter().map(|p| p.incomplete).collect();
-            let published = disclosure::publish_flagged(cells, &Rules::default(), &incomplete);
+            let names: Vec<(Vec<String>, Vec<String>)> =
+                provenance.into_iter().map(Provenance::into_names).collect();
+            let contributors: Vec<Vec<String>> = names.iter().map(|n| n.0.clone()).collect();
+            if let Err(status) = within_members(&cells, &contributors, &request.members, &self.name)
+            {
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+            let published = disclosure::publish_units(
+                cells,
+                &contributors,
+                &incomplete,
+                &leaves,
+                &Rules::default(),
+            );
             published
                 .into_iter()
-                .zip(provenance)
-                .map(|(p, prov)| {
-                    let (contributors, missing) = prov.into_names();
-                    published_to_pb(p, contributors, missing)
-                })
+                .zip(names)
+                .map(|(p, (contributors, missing))| published_to_pb(p, contributors, missing))
                 .collect()
         };
         let confidential = out.iter().filter(|c| c.status != "F").count();
@@ -456,6 +506,133 @@ impl Hub {
         );
         send_chunks(&tx, out, statuses).await;
     }
+}
+
+/// The kistérség cells behind `cells` (at a grouping that includes the
+/// kistérség), each with its member path: what decides the status of every
+/// unit of a published answer.
+fn leaves(cells: &[Cell], provenance: &[Provenance]) -> Vec<(String, Cell)> {
+    let mut by_path: BTreeMap<(String, String, String), Cell> = BTreeMap::new();
+    for (cell, p) in cells.iter().zip(provenance) {
+        let mut paths: Vec<&str> = p.contributors.iter().map(|c| &**c).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let Some(path) = disclosure::common_unit(paths.iter().copied()) else {
+            continue;
+        };
+        let key = (
+            cell.key.indicator.clone(),
+            cell.key.period.clone(),
+            path.to_string(),
+        );
+        match by_path.entry(key) {
+            std::collections::btree_map::Entry::Occupied(mut e) => {
+                e.get_mut().partial.merge(&cell.partial);
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let mut leaf = cell.clone();
+                leaf.key.settlement.clear();
+                e.insert(leaf);
+            }
+        }
+    }
+    by_path
+        .into_iter()
+        .map(|((_, _, path), cell)| (path, cell))
+        .collect()
+}
+
+/// The cells at the question's grouping: the kistérség and settlement keys
+/// the members were asked for but the question does not group by are
+/// merged away.
+fn coarsen(
+    cells: Vec<Cell>,
+    provenance: Vec<Provenance>,
+    query: &aggregate::AggregateQuery,
+) -> (Vec<Cell>, Vec<Provenance>) {
+    let drop_kisterseg = !query.groups(GroupKey::Kisterseg);
+    let drop_settlement = !query.groups(GroupKey::Settlement);
+    if !drop_kisterseg && !drop_settlement {
+        return (cells, provenance);
+    }
+    let mut combined = Combined::default();
+    for (mut cell, p) in cells.into_iter().zip(provenance) {
+        if drop_kisterseg {
+            cell.key.kisterseg.clear();
+        }
+        if drop_settlement {
+            cell.key.settlement.clear();
+        }
+        combined.add(cell, p);
+    }
+    combined.into_sorted()
+}
+
+/// Keeps the settlement cells of `settlements` and every coarser cell, with
+/// their provenance.
+fn retain_settlements(
+    cells: &mut Vec<Cell>,
+    provenance: &mut Vec<Provenance>,
+    settlements: &[String],
+) {
+    if settlements.is_empty() {
+        return;
+    }
+    let mut kept: Vec<Cell> = cells.clone();
+    aggregate::retain_settlements(&mut kept, settlements);
+    let keep: std::collections::HashSet<&CellKey> = kept.iter().map(|c| &c.key).collect();
+    let mut out_cells = Vec::with_capacity(keep.len());
+    let mut out_provenance = Vec::with_capacity(keep.len());
+    for (cell, p) in std::mem::take(cells)
+        .into_iter()
+        .zip(std::mem::take(provenance))
+    {
+        if keep.contains(&cell.key) {
+            out_cells.push(cell);
+            out_provenance.push(p);
+        }
+    }
+    *cells = out_cells;
+    *provenance = out_provenance;
+}
+
+/// With a `members` filter, a published answer may hold only units inside
+/// the chosen members: a cell adding up several chosen members (or parts of
+/// one) would not be a whole unit, and the difference of two such answers
+/// would reveal a member's confidential cell. Refused, naming the rule.
+fn within_members(
+    cells: &[Cell],
+    contributors: &[Vec<String>],
+    members: &[String],
+    hub: &str,
+) -> Result<(), Status> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    for (cell, paths) in cells.iter().zip(contributors) {
+        let Some(unit) = disclosure::common_unit(paths.iter().map(String::as_str)) else {
+            continue;
+        };
+        let inside = members
+            .iter()
+            .any(|m| unit == m || unit.starts_with(&format!("{m}/")));
+        if !inside {
+            let whole = if unit.is_empty() {
+                format!("the whole of hub {hub}")
+            } else {
+                format!("unit {unit:?}")
+            };
+            return Err(Status::invalid_argument(format!(
+                "members: published aggregates are whole units (disclosure rule \"whole units\"); \
+                 cell {}/{} would add up {} of {whole}, not one of the chosen members {members:?}; \
+                 group by kisterseg without totals, or ask without members",
+                cell.key.indicator,
+                cell.key.period,
+                paths.join(", "),
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `component` is one of the cells that `total` adds up.

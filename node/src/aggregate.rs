@@ -48,6 +48,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 
 use crate::analysis::keyword_form;
+use crate::disclosure::Strictness;
 use crate::error::{Error, Result};
 use crate::import::Catalogue;
 use crate::model::{Aggregation, Observation};
@@ -159,6 +160,9 @@ pub struct Partial {
     pub top: Vec<f64>,
     /// Rows whose weight was missing (weighted_mean only).
     pub missing_weight: u64,
+    /// The strictest disclosure rules of the contributors (each node sets
+    /// its own on the cells it answers with; merging keeps the stricter).
+    pub rules: Strictness,
 }
 
 /// The weight of one row.
@@ -181,6 +185,7 @@ impl Partial {
             max: f64::NEG_INFINITY,
             top: Vec::new(),
             missing_weight: 0,
+            rules: Strictness::default(),
         }
     }
 
@@ -236,6 +241,7 @@ impl Partial {
         self.top.sort_by(|a, b| b.total_cmp(a));
         self.top.truncate(2);
         self.missing_weight += other.missing_weight;
+        self.rules = self.rules.stricter(other.rules);
     }
 
     /// `self.merge(&accumulator.settled())`, without the allocation.
@@ -254,7 +260,7 @@ impl Partial {
 
 /// A cell's coordinates. The field order is the sort order (the contract's
 /// cell order). `""` = not grouped; [`TOTAL`] = totalled.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct CellKey {
     pub indicator: String,
     pub period: String,
@@ -675,6 +681,32 @@ pub fn aggregate_table(
         }
     }
     Ok(cells)
+}
+
+/// The query a published answer is computed from: the same cells, but whole
+/// units only — grouped by period, and over every settlement (a
+/// `settlements` filter then only chooses settlement cells, with
+/// [`retain_settlements`]). See `disclosure`'s "Whole units".
+pub fn whole_units(query: &AggregateQuery) -> AggregateQuery {
+    let mut whole = query.clone();
+    whole.settlements.clear();
+    if !whole.groups(GroupKey::Period) {
+        whole.group_by.push(GroupKey::Period);
+    }
+    whole
+}
+
+/// Keeps the settlement cells of `settlements` (compared case- and
+/// accent-insensitively) and every coarser cell; empty keeps everything.
+pub fn retain_settlements(cells: &mut Vec<Cell>, settlements: &[String]) {
+    if settlements.is_empty() {
+        return;
+    }
+    let wanted: BTreeSet<String> = settlements.iter().map(|s| fold(s)).collect();
+    cells.retain(|c| {
+        let s = &c.key.settlement;
+        s.is_empty() || s == TOTAL || wanted.contains(&fold(s))
+    });
 }
 
 /// Adds totals over the finest grouped geographic key, if the query asks for

@@ -1,14 +1,14 @@
 //! Statistical disclosure control: which aggregated cells may be published.
 //!
-//! This module owns the rules ([`Rules`]), the primary confidentiality of a
-//! cell ([`primary`]), and turning cells into what a caller may see
-//! ([`publish`], or [`publish_flagged`] when the caller knows by position
-//! which cells are incomplete), with secondary suppression. It must not
-//! aggregate (that is [`crate::aggregate`]) and must not be bypassed: every
-//! cell that leaves a node or hub for another principal goes through
-//! [`publish`] or [`publish_flagged`]. Only the
-//! operator's own command line uses [`operator_view`], which suppresses
-//! nothing.
+//! This module owns the rules ([`Rules`], and [`Strictness`], the part that
+//! travels with partials), the primary confidentiality of a cell
+//! ([`primary`]), the status of every unit of the hierarchy
+//! ([`unit_statuses`]), and turning cells into what a caller may see:
+//! [`publish`] for a node's answer, [`publish_units`] for a hub's. It must
+//! not aggregate (that is [`crate::aggregate`]) and must not be bypassed:
+//! every cell that leaves a node or hub for a principal that does not
+//! receive partials goes through one of them. Only the operator's own
+//! command line uses [`operator_view`], which suppresses nothing.
 //!
 //! ## Primary rules (status `C`)
 //!
@@ -19,28 +19,56 @@
 //!   largest settlement contributions exceed `dominance_k` (85) percent of it.
 //!
 //! Configured rules may tighten these defaults, never loosen them
-//! ([`Rules::validate`]).
+//! ([`Rules::validate`]). A node's rules travel in its partials
+//! ([`Strictness`]), and a combination applies the strictest rules of the
+//! data in it, so a node's tighter rules bind what any hub publishes from
+//! its data.
 //!
-//! ## Secondary suppression (status `D`)
+//! ## Whole units (the differencing guarantee)
 //!
-//! Within one answer, a totals cell and the cells it totals (those sharing
-//! every key but the totalled one) form a group. For additive aggregations
-//! (sum, and weighted_mean, whose total is a weighted sum of the components)
-//! a protected cell could be recovered by subtraction, so the rule, repeated
-//! until nothing changes, is:
+//! No confidential value may be recoverable from any number of answers,
+//! however the questions are cut. So a published cell never depends on the
+//! cut: it is always a **whole unit** of a fixed hierarchy — a settlement,
+//! a kistérség (one node's data), each hub's whole (a region), a hub of
+//! hubs' whole (the nation) — for **one period**. The request's
+//! `settlements`, `period_from`/`period_to`, `totals` and `members` only
+//! choose which of these cells are returned; none changes what a cell adds
+//! up. Published answers are always grouped by period (a period range
+//! would otherwise be a differencing tool), and settlement filters never
+//! narrow a coarser cell. The node and hub enforce this before calling in
+//! here; [`publish_units`] checks that every cell it gets is a whole unit.
 //!
-//! - the total has a published value and exactly one component is protected
-//!   (`C` or `D`): also suppress the published component with the smallest
-//!   `n` (ties: smallest value, then key); if there is none, suppress the
-//!   total;
-//! - the total is protected and no component is: suppress one component, the
-//!   same way, so that the total is not their sum.
+//! ## Consistent suppression over the hierarchy (status `D`)
 //!
-//! A group thus ends with 0 or at least 2 protected components, or a
-//! protected total with at least one protected component. Min and max are
-//! not additive and get no secondary suppression. Suppression is consistent
-//! within one answer only: a caller that combines several answers (say, by
-//! settlement and then by kistérség only) is not protected against.
+//! A unit equals the sum of its children, so publishing it can reveal a
+//! confidential child by subtraction. Suppression is decided per unit, from
+//! the units below it only, and it only ever moves **up**: a node publishes
+//! its kistérség by its primary status alone, and no hub ever withholds a
+//! cell that a member publishes itself — sideways secondary suppression
+//! (hiding a free sibling) would be undone by asking that sibling's node.
+//!
+//! What publishing a unit `u` would reveal, beyond its free children, is
+//! the combined data `hidden(u)` of its children that are not free: for a
+//! kistérség, all of it (its settlements are never published); above, the
+//! union of `hidden(c)` over the children `c` that are not free. Then:
+//!
+//! - `u` is `C` if its own data fail a primary rule;
+//! - else `D` if `hidden(u)` is not empty and fails a primary rule as one
+//!   cell (one confidential kistérség alone in its region makes the region
+//!   `D`; two whose union passes the rules do not);
+//! - else `F`.
+//!
+//! Min, max and weighted means are treated the same way (a region's
+//! maximum can reveal a hidden kistérség's maximum just as a sum can). Since
+//! every status is a function of the unit's own subtree, every answer that
+//! contains a unit gives it the same status: with or without totals, at the
+//! node or through any hub. The adversarial test suite
+//! (`tests/tests/e2e/adversarial_disclosure.rs`) and the unit tests below
+//! check, by simulating an attacker who adds and subtracts every published
+//! value, that no confidential unit becomes known.
+//!
+//! Linked tables across indicators (an indicator that is the sum of two
+//! others) are not protected against; see THREAT_MODEL.md.
 //!
 //! ## Other absences
 //!
@@ -54,7 +82,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Cell, CellKey, GroupKey, TOTAL};
+use crate::aggregate::{Cell, CellKey, Partial, TOTAL};
 use crate::model::Aggregation;
 
 /// The disclosure rules. Deserialised from configuration; missing keys take
@@ -142,6 +170,72 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// The adjustable part of the rules, which travels with partials so that
+    /// whoever combines this node's data applies them too.
+    pub fn strictness(&self) -> Strictness {
+        Strictness {
+            min_contributors: self.min_contributors,
+            max_small_count: self.max_small_count,
+            dominance_k: self.dominance_k,
+        }
+    }
+}
+
+/// The adjustable rules of the data behind a cell: the strictest of its
+/// contributors' `[disclosure]` rules. Merging two partials keeps the
+/// stricter of each, so a node's tighter rules bind every cell its data
+/// enters, at whichever hub the cell is published. `count_unit` and
+/// `dominance_n` cannot be changed ([`Rules::validate`]), so they need not
+/// travel.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Strictness {
+    pub min_contributors: u64,
+    pub max_small_count: f64,
+    pub dominance_k: f64,
+}
+
+impl Default for Strictness {
+    /// The defaults, which every node's rules are at least as strict as.
+    fn default() -> Self {
+        Rules::default().strictness()
+    }
+}
+
+impl Strictness {
+    /// The stricter of each rule.
+    pub fn stricter(self, other: Strictness) -> Strictness {
+        Strictness {
+            min_contributors: self.min_contributors.max(other.min_contributors),
+            max_small_count: self.max_small_count.max(other.max_small_count),
+            dominance_k: self.dominance_k.min(other.dominance_k),
+        }
+    }
+
+    /// Rules received from a member, never looser than the defaults:
+    /// a NaN or a looser value is replaced by the default, so that a
+    /// confused or hostile member cannot loosen the rules of a combination.
+    pub fn at_least_defaults(self) -> Strictness {
+        let d = Strictness::default();
+        let max_small_count = if self.max_small_count.is_nan() {
+            d.max_small_count
+        } else {
+            self.max_small_count
+        };
+        let dominance_k = if self.dominance_k.is_nan() {
+            d.dominance_k
+        } else {
+            self.dominance_k.max(0.0)
+        };
+        Strictness {
+            min_contributors: self.min_contributors,
+            max_small_count,
+            dominance_k,
+        }
+        .stricter(d)
+    }
+}
+
 fn normalise_unit(unit: &str) -> String {
     unit.trim().to_lowercase()
 }
@@ -183,11 +277,20 @@ impl Status {
     }
 }
 
-/// The primary status of a cell, and the rules that made it confidential.
+/// The primary status of a cell, and the rules that made it confidential:
+/// the stricter of `rules` and the rules its contributors carry
+/// ([`Strictness`], in the partial).
 pub fn primary(cell: &Cell, rules: &Rules) -> (Status, Vec<&'static str>) {
-    let p = &cell.partial;
+    primary_of(cell, &cell.partial, rules)
+}
+
+/// [`primary`] for the data `p` (the whole cell's partial, or a part of it
+/// such as the contributions hidden below a unit), with `cell`'s unit and
+/// aggregation.
+fn primary_of(cell: &Cell, p: &Partial, rules: &Rules) -> (Status, Vec<&'static str>) {
+    let strict = p.rules.stricter(rules.strictness());
     let mut flags = Vec::new();
-    if p.n > 0 && p.n < rules.min_contributors {
+    if p.n > 0 && p.n < strict.min_contributors {
         flags.push("threshold");
     }
     let count_aggregation = matches!(
@@ -196,15 +299,13 @@ pub fn primary(cell: &Cell, rules: &Rules) -> (Status, Vec<&'static str>) {
     );
     if count_aggregation
         && same_unit(&cell.unit, &rules.count_unit)
-        && cell
-            .value()
-            .is_some_and(|v| v > 0.0 && v <= rules.max_small_count)
+        && value_of(cell, p).is_some_and(|v| v > 0.0 && v <= strict.max_small_count)
     {
         flags.push("count");
     }
     if cell.aggregation == Aggregation::Sum && p.sum > 0.0 {
         let top: f64 = p.top.iter().take(rules.dominance_n).sum();
-        if top * 100.0 > rules.dominance_k * p.sum {
+        if top * 100.0 > strict.dominance_k * p.sum {
             flags.push("dominance");
         }
     }
@@ -214,6 +315,20 @@ pub fn primary(cell: &Cell, rules: &Rules) -> (Status, Vec<&'static str>) {
         Status::Confidential
     };
     (status, flags)
+}
+
+/// The value `cell` would have with partial `p`.
+fn value_of(cell: &Cell, p: &Partial) -> Option<f64> {
+    if std::ptr::eq(p, &cell.partial) {
+        return cell.value();
+    }
+    Cell {
+        key: CellKey::default(),
+        unit: String::new(),
+        aggregation: cell.aggregation.clone(),
+        partial: p.clone(),
+    }
+    .value()
 }
 
 /// A cell as a caller may see it.
@@ -245,179 +360,222 @@ fn absence_flag(cell: &Cell) -> Option<&'static str> {
     }
 }
 
-/// Applies the rules to the cells of one answer, keeping their order.
-/// `incomplete` tells which cells lack a member's contribution.
-pub fn publish(
-    cells: Vec<Cell>,
-    rules: &Rules,
-    incomplete: &dyn Fn(&CellKey) -> bool,
-) -> Vec<Published> {
-    let incomplete: Vec<bool> = cells.iter().map(|c| incomplete(&c.key)).collect();
-    publish_flagged(cells, rules, &incomplete)
-}
-
-/// [`publish`], told by position which cells are incomplete: `cells[i]` is
-/// if `incomplete[i]` is true.
-pub fn publish_flagged(cells: Vec<Cell>, rules: &Rules, incomplete: &[bool]) -> Vec<Published> {
-    let groups = groups(&cells);
-    // What secondary suppression needs of the cells themselves.
-    let values: Vec<Option<f64>> = if groups.is_empty() {
-        Vec::new()
-    } else {
-        cells.iter().map(Cell::value).collect()
-    };
-    let mut out: Vec<Published> = cells
+/// Applies the primary rules to the cells of one node's answer, keeping
+/// their order; `incomplete[i]` tells whether `cells[i]` lacks a member's
+/// contribution.
+///
+/// A node's answer holds settlement cells (each confidential by the
+/// threshold rule, since one settlement is fewer than three) and cells of
+/// the node's whole kistérség, which is one unit of the hierarchy: a
+/// kistérség cell's status is its primary status, whatever else was asked
+/// ([`unit_statuses`] gives a leaf exactly that), so nothing here depends
+/// on how the question was cut.
+pub fn publish(cells: Vec<Cell>, rules: &Rules, incomplete: &[bool]) -> Vec<Published> {
+    cells
         .into_iter()
         .enumerate()
         .map(|(i, cell)| {
-            let (status, primary_flags) = primary(&cell, rules);
-            let mut flags: Vec<String> = primary_flags.into_iter().map(String::from).collect();
+            let (status, flags) = primary(&cell, rules);
             let incomplete = incomplete.get(i).copied().unwrap_or(false);
-            if incomplete {
-                flags.push("incomplete".into());
+            published(cell, status, flags, incomplete)
+        })
+        .collect()
+}
+
+/// A cell with its status decided: the value goes out only when free and
+/// complete; flags say why it does not.
+fn published(cell: Cell, status: Status, rule_flags: Vec<&'static str>, incomplete: bool) -> Published {
+    let mut flags: Vec<String> = rule_flags.into_iter().map(String::from).collect();
+    if incomplete {
+        flags.push("incomplete".into());
+    }
+    if let Some(flag) = absence_flag(&cell) {
+        flags.push(flag.into());
+    }
+    Published {
+        aggregation: cell.aggregation.to_string(),
+        value: cell
+            .value()
+            .filter(|_| status == Status::Free && !incomplete),
+        n: cell.partial.n,
+        status,
+        flags,
+        incomplete,
+        key: cell.key,
+        unit: cell.unit,
+    }
+}
+
+/// The parent of a unit's path: `a/b` → `a`, `a` → `` (the answering
+/// server's whole), `` → none.
+fn parent(path: &str) -> Option<&str> {
+    if path.is_empty() {
+        return None;
+    }
+    Some(path.rfind('/').map_or("", |i| &path[..i]))
+}
+
+fn depth(path: &str) -> usize {
+    if path.is_empty() {
+        0
+    } else {
+        path.matches('/').count() + 1
+    }
+}
+
+/// The deepest unit that holds every path: their longest common prefix of
+/// whole segments.
+pub fn common_unit<'a>(paths: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut paths = paths.into_iter();
+    let mut unit = paths.next()?;
+    for path in paths {
+        while !(path == unit || unit.is_empty() || path.starts_with(&format!("{unit}/"))) {
+            unit = parent(unit).unwrap_or("");
+        }
+    }
+    Some(unit)
+}
+
+/// The status of one unit of a table, and how many leaves it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitStatus {
+    pub status: Status,
+    pub flags: Vec<&'static str>,
+    /// Leaves (kistérségek) under the unit.
+    pub leaves: usize,
+}
+
+/// The status of every unit of one table (one indicator, one period), from
+/// its leaves: `(path, cell)` for each kistérség that has data, `path` its
+/// member path as seen from the answering server (`edelenyi`,
+/// `eszak/edelenyi`). See "Consistent suppression over the hierarchy" in
+/// the module header.
+///
+/// Every unit's status depends only on the leaves under it, so a member's
+/// answer and its hub's agree on every unit they both publish, and a
+/// `members` filter that keeps whole subtrees changes no status.
+pub fn unit_statuses(leaves: &[(&str, &Cell)], rules: &Rules) -> HashMap<String, UnitStatus> {
+    let Some(template) = leaves.first().map(|(_, c)| *c) else {
+        return HashMap::new();
+    };
+    // Each unit's data: the merge of the leaves under it.
+    let mut data: HashMap<&str, (Partial, usize, bool)> = HashMap::new();
+    for (path, cell) in leaves {
+        let mut unit = Some(*path);
+        let mut leaf = true;
+        while let Some(u) = unit {
+            let entry = data
+                .entry(u)
+                .or_insert_with(|| (Partial::empty(), 0, false));
+            entry.0.merge(&cell.partial);
+            entry.1 += 1;
+            entry.2 |= leaf;
+            leaf = false;
+            unit = parent(u);
+        }
+    }
+    let mut order: Vec<&str> = data.keys().copied().collect();
+    // Deepest first, so that a unit's children are decided before it; the
+    // path breaks ties only to make the order deterministic.
+    order.sort_by(|a, b| depth(b).cmp(&depth(a)).then(a.cmp(b)));
+    // What each unit hides: the data of its children that are not free.
+    let mut hidden: HashMap<&str, Partial> = HashMap::new();
+    let mut out = HashMap::with_capacity(order.len());
+    for unit in order {
+        let (partial, leaf_count, is_leaf) = &data[unit];
+        let (mut status, mut flags) = primary_of(template, partial, rules);
+        // A leaf's settlements are never published, so all of it is hidden
+        // below it; above, only the children that are not free hide data.
+        let hides = if *is_leaf {
+            partial.clone()
+        } else {
+            hidden.remove(unit).unwrap_or_else(Partial::empty)
+        };
+        if status == Status::Free && !*is_leaf && hides.n > 0 {
+            let (below, _) = primary_of(template, &hides, rules);
+            if below != Status::Free {
+                status = Status::Secondary;
+                flags = vec!["secondary"];
             }
-            let value = cell.value();
-            if let Some(flag) = absence_flag(&cell) {
-                flags.push(flag.into());
-            }
-            Published {
-                aggregation: cell.aggregation.to_string(),
-                value: value.filter(|_| status == Status::Free && !incomplete),
-                n: cell.partial.n,
+        }
+        if status != Status::Free
+            && hides.n > 0
+            && let Some(up) = parent(unit)
+        {
+            hidden
+                .entry(up)
+                .or_insert_with(Partial::empty)
+                .merge(&hides);
+        }
+        out.insert(
+            unit.to_string(),
+            UnitStatus {
                 status,
                 flags,
-                incomplete,
-                key: cell.key,
-                unit: cell.unit,
-            }
-        })
-        .collect();
-    secondary(&groups, &values, &mut out);
+                leaves: *leaf_count,
+            },
+        );
+    }
     out
 }
 
-/// A totals cell and the cells it totals, by index.
-#[derive(Debug, Default)]
-struct Group {
-    total: Option<usize>,
-    components: Vec<usize>,
-}
-
-/// The groups of secondary suppression that have a total and at least one
-/// component, ordered by their total.
-fn groups(cells: &[Cell]) -> Vec<Group> {
-    let additive = |cell: &Cell| {
-        matches!(
-            cell.aggregation,
-            Aggregation::Sum | Aggregation::WeightedMean(_)
-        )
-    };
-    // The totalled key is the finest geographic key that holds a value:
-    // `_T` in the total, a name in each component.
-    let finest = |cell: &Cell| {
-        if !additive(cell) {
-            return None;
-        }
-        cell.key.finest_geography()
-    };
-    // Without a total there is no group to protect.
-    if !cells
-        .iter()
-        .any(|c| finest(c).is_some_and(|f| c.key.get(f) == TOTAL))
-    {
-        return Vec::new();
+/// Publishes the cells of a hub's answer. `contributors[i]` are the leaf
+/// paths behind `cells[i]`, `incomplete[i]` whether it lacks a member's
+/// contribution, and `leaves` the kistérség cells (grouped by indicator and
+/// period, with their paths) that decide every unit's status.
+///
+/// A settlement cell gets its primary status (it is always confidential by
+/// the threshold rule). Any other cell is one unit of the hierarchy: the
+/// deepest unit holding its contributors, and it must hold exactly them
+/// (a whole unit); it gets that unit's status from [`unit_statuses`]. A
+/// cell that is not a whole unit cannot arise from a valid request; should
+/// one, it is suppressed (`D`, flag `not_whole`) rather than published.
+pub fn publish_units(
+    cells: Vec<Cell>,
+    contributors: &[Vec<String>],
+    incomplete: &[bool],
+    leaves: &[(String, Cell)],
+    rules: &Rules,
+) -> Vec<Published> {
+    let mut tables: HashMap<(&str, &str), Vec<(&str, &Cell)>> = HashMap::new();
+    for (path, cell) in leaves {
+        tables
+            .entry((cell.key.indicator.as_str(), cell.key.period.as_str()))
+            .or_default()
+            .push((path.as_str(), cell));
     }
-    let mut groups: HashMap<[&str; 5], Group> = HashMap::new();
-    for (i, cell) in cells.iter().enumerate() {
-        let Some(f) = finest(cell) else {
-            continue;
-        };
-        let group = groups.entry(group_key(cell, f)).or_default();
-        if cell.key.get(f) == TOTAL {
-            group.total = Some(i);
-        } else {
-            group.components.push(i);
-        }
-    }
-    let mut groups: Vec<Group> = groups
-        .into_values()
-        .filter(|g| g.total.is_some() && !g.components.is_empty())
+    let statuses: HashMap<(&str, &str), HashMap<String, UnitStatus>> = tables
+        .into_iter()
+        .map(|(table, leaves)| (table, unit_statuses(&leaves, rules)))
         .collect();
-    // Deterministic, whatever the hash order.
-    groups.sort_by_key(|g| g.total);
-    groups
-}
-
-/// The cell's key with the totalled key `f` set to `_T`, borrowed.
-fn group_key(cell: &Cell, f: GroupKey) -> [&str; 5] {
-    let k = &cell.key;
-    let field = |g: GroupKey| if g == f { TOTAL } else { k.get(g) };
-    [
-        k.indicator.as_str(),
-        field(GroupKey::Period),
-        field(GroupKey::Region),
-        field(GroupKey::Kisterseg),
-        field(GroupKey::Settlement),
-    ]
-}
-
-/// Secondary suppression; see the module header. `values` are the cells'
-/// own values (whether or not published).
-fn secondary(groups: &[Group], values: &[Option<f64>], out: &mut [Published]) {
-    let protected = |p: &Published| p.status != Status::Free;
-    loop {
-        let mut changed = false;
-        for group in groups {
-            let Some(total) = group.total else {
-                continue;
-            };
-            let hidden = group
-                .components
-                .iter()
-                .filter(|&&i| protected(&out[i]))
-                .count();
-            let needed = (out[total].value.is_some() && hidden == 1)
-                || (protected(&out[total]) && hidden == 0);
-            if !needed {
-                continue;
+    let decided: Vec<(Status, Vec<&'static str>)> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, cell)| {
+            let settlement = &cell.key.settlement;
+            let paths = contributors.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            if (!settlement.is_empty() && settlement != TOTAL) || paths.is_empty() {
+                return primary(cell, rules);
             }
-            let candidate = group
-                .components
-                .iter()
-                .copied()
-                .filter(|&i| out[i].status == Status::Free)
-                .min_by(|&a, &b| {
-                    // Published values first, then smallest n, value, key.
-                    out[a]
-                        .value
-                        .is_none()
-                        .cmp(&out[b].value.is_none())
-                        .then(out[a].n.cmp(&out[b].n))
-                        .then(
-                            values[a]
-                                .unwrap_or(f64::INFINITY)
-                                .total_cmp(&values[b].unwrap_or(f64::INFINITY)),
-                        )
-                        .then(out[a].key.cmp(&out[b].key))
-                });
-            let target = match candidate {
-                Some(i) => i,
-                None if out[total].status == Status::Free => total,
-                None => continue,
-            };
-            suppress(&mut out[target]);
-            changed = true;
-        }
-        if !changed {
-            break;
-        }
-    }
-}
-
-fn suppress(p: &mut Published) {
-    p.status = Status::Secondary;
-    p.value = None;
-    p.flags.push("secondary".into());
+            let table = (cell.key.indicator.as_str(), cell.key.period.as_str());
+            let unit = common_unit(paths.iter().map(String::as_str));
+            match (statuses.get(&table), unit) {
+                (Some(units), Some(unit)) => match units.get(unit) {
+                    Some(u) if u.leaves == paths.len() => (u.status, u.flags.clone()),
+                    _ => (Status::Secondary, vec!["not_whole"]),
+                },
+                _ => (Status::Secondary, vec!["not_whole"]),
+            }
+        })
+        .collect();
+    cells
+        .into_iter()
+        .zip(decided)
+        .enumerate()
+        .map(|(i, (cell, (status, flags)))| {
+            published(cell, status, flags, incomplete.get(i).copied().unwrap_or(false))
+        })
+        .collect()
 }
 
 /// The operator's own view: every value, nothing suppressed, absences still
@@ -480,17 +638,6 @@ mod tests {
         }
         components.push(total);
         components
-    }
-
-    fn none(_: &CellKey) -> bool {
-        false
-    }
-
-    fn statuses(published: &[Published]) -> Vec<(&str, &str)> {
-        published
-            .iter()
-            .map(|p| (p.key.kisterseg.as_str(), p.status.as_sdmx()))
-            .collect()
     }
 
     #[test]
@@ -574,95 +721,9 @@ mod tests {
     }
 
     #[test]
-    fn one_confidential_component_and_a_published_total_suppress_another() {
-        let cells = with_total(vec![
-            sum("a", &[10.0, 10.0]), // C: threshold
-            sum("b", &[10.0, 10.0, 10.0, 10.0]),
-            sum("c", &[10.0, 10.0, 10.0]), // smallest n among the free
-            sum("d", &[20.0, 20.0, 20.0]), // same n, larger value
-        ]);
-        let published = publish(cells, &Rules::default(), &none);
-        assert_eq!(
-            statuses(&published),
-            vec![("a", "C"), ("b", "F"), ("c", "D"), ("d", "F"), ("_T", "F")]
-        );
-        assert_eq!(published[2].value, None);
-        assert_eq!(published[2].flags, vec!["secondary"]);
-        assert_eq!(published[0].value, None);
-        assert_eq!(published[4].value, Some(150.0));
-        assert_eq!(published[4].n, 12);
-    }
-
-    #[test]
-    fn two_confidential_components_need_nothing_more() {
-        let cells = with_total(vec![
-            sum("a", &[10.0, 10.0]),
-            sum("b", &[10.0]),
-            sum("c", &[10.0, 10.0, 10.0]),
-            sum("d", &[10.0, 10.0, 10.0]),
-        ]);
-        let published = publish(cells, &Rules::default(), &none);
-        assert_eq!(
-            statuses(&published),
-            vec![("a", "C"), ("b", "C"), ("c", "F"), ("d", "F"), ("_T", "F")]
-        );
-    }
-
-    #[test]
-    fn a_lone_confidential_component_has_a_confidential_total() {
-        let cells = with_total(vec![sum("a", &[10.0, 10.0])]);
-        let published = publish(cells, &Rules::default(), &none);
-        assert_eq!(statuses(&published), vec![("a", "C"), ("_T", "C")]);
-        // Were the total free (it cannot be with the same data), it would
-        // have to go: it equals the component.
-        let mut cells = with_total(vec![sum("a", &[10.0, 10.0])]);
-        cells[1].partial = sum("_T", &[10.0, 5.0, 5.0]).partial;
-        let published = publish(cells, &Rules::default(), &none);
-        assert_eq!(statuses(&published), vec![("a", "C"), ("_T", "D")]);
-        assert_eq!(published[1].value, None);
-    }
-
-    #[test]
-    fn a_confidential_total_over_free_components_suppresses_one() {
-        let rules = Rules::default();
-        let cells = with_total(vec![
-            sum("a", &[10.0, 10.0, 10.0]),
-            sum("b", &[10.0, 10.0, 10.0]),
-        ]);
-        let published = publish(cells.clone(), &rules, &none);
-        assert_eq!(
-            statuses(&published),
-            vec![("a", "F"), ("b", "F"), ("_T", "F")]
-        );
-        // A dominated total (consistent data cannot make one over free
-        // components, but the rule must not depend on that).
-        let mut dominated = cells;
-        dominated[2].partial.top = vec![30.0, 30.0];
-        let published = publish(dominated, &rules, &none);
-        assert_eq!(
-            statuses(&published),
-            vec![("a", "D"), ("b", "F"), ("_T", "C")]
-        );
-    }
-
-    #[test]
-    fn min_and_max_get_no_secondary_suppression() {
-        let cells = with_total(vec![
-            cell("a", "Ft", Aggregation::Max, &[10.0, 10.0]),
-            cell("b", "Ft", Aggregation::Max, &[10.0, 10.0, 10.0]),
-            cell("c", "Ft", Aggregation::Max, &[10.0, 10.0, 10.0]),
-        ]);
-        let published = publish(cells, &Rules::default(), &none);
-        assert_eq!(
-            statuses(&published),
-            vec![("a", "C"), ("b", "F"), ("c", "F"), ("_T", "F")]
-        );
-    }
-
-    #[test]
     fn incomplete_cells_are_never_published_as_whole() {
         let cells = vec![sum("a", &[10.0, 10.0, 10.0]), sum("b", &[10.0, 10.0, 10.0])];
-        let published = publish(cells, &Rules::default(), &|k: &CellKey| k.kisterseg == "b");
+        let published = publish(cells, &Rules::default(), &[false, true]);
         assert_eq!(published[0].value, Some(30.0));
         assert!(!published[0].incomplete);
         assert_eq!(published[1].value, None);
@@ -684,7 +745,7 @@ mod tests {
             partial,
             ..sum("a", &[])
         };
-        let published = publish(vec![c.clone()], &Rules::default(), &none);
+        let published = publish(vec![c.clone()], &Rules::default(), &[]);
         assert_eq!(published[0].value, None);
         assert_eq!(published[0].status, Status::Free);
         assert_eq!(published[0].flags, vec!["missing_weight"]);
@@ -769,124 +830,6 @@ mod tests {
         assert!(serde_json::from_str::<Rules>(r#"{"min_contributor": 4}"#).is_err());
     }
 
-    /// Publishing as it was before `publish_flagged`: the answers must stay
-    /// identical.
-    fn reference_publish(
-        cells: Vec<Cell>,
-        rules: &Rules,
-        incomplete: &dyn Fn(&CellKey) -> bool,
-    ) -> Vec<Published> {
-        let mut out: Vec<Published> = cells
-            .iter()
-            .map(|cell| {
-                let (status, primary_flags) = primary(cell, rules);
-                let mut flags: Vec<String> = primary_flags.into_iter().map(String::from).collect();
-                let incomplete = incomplete(&cell.key);
-                if incomplete {
-                    flags.push("incomplete".into());
-                }
-                let value = cell.value();
-                if let Some(flag) = absence_flag(cell) {
-                    flags.push(flag.into());
-                }
-                Published {
-                    key: cell.key.clone(),
-                    unit: cell.unit.clone(),
-                    aggregation: cell.aggregation.to_string(),
-                    value: value.filter(|_| status == Status::Free && !incomplete),
-                    n: cell.partial.n,
-                    status,
-                    flags,
-                    incomplete,
-                }
-            })
-            .collect();
-        reference_secondary(&cells, &mut out);
-        out
-    }
-
-    /// Secondary suppression; see the module header.
-    fn reference_secondary(cells: &[Cell], out: &mut [Published]) {
-        let mut groups: HashMap<CellKey, Group> = HashMap::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if !matches!(
-                cell.aggregation,
-                Aggregation::Sum | Aggregation::WeightedMean(_)
-            ) {
-                continue;
-            }
-            // The totalled key is the finest geographic key that holds a value:
-            // `_T` in the total, a name in each component.
-            let Some(finest) = cell.key.finest_geography() else {
-                continue;
-            };
-            let mut group_key = cell.key.clone();
-            group_key.set(finest, TOTAL);
-            let group = groups.entry(group_key).or_default();
-            if cell.key.get(finest) == TOTAL {
-                group.total = Some(i);
-            } else {
-                group.components.push(i);
-            }
-        }
-        let mut groups: Vec<Group> = groups
-            .into_values()
-            .filter(|g| g.total.is_some() && !g.components.is_empty())
-            .collect();
-        // Deterministic, whatever the hash order.
-        groups.sort_by_key(|g| g.total);
-
-        let protected = |p: &Published| p.status != Status::Free;
-        loop {
-            let mut changed = false;
-            for group in &groups {
-                let Some(total) = group.total else {
-                    continue;
-                };
-                let hidden = group
-                    .components
-                    .iter()
-                    .filter(|&&i| protected(&out[i]))
-                    .count();
-                let needed = (out[total].value.is_some() && hidden == 1)
-                    || (protected(&out[total]) && hidden == 0);
-                if !needed {
-                    continue;
-                }
-                let candidate = group
-                    .components
-                    .iter()
-                    .copied()
-                    .filter(|&i| out[i].status == Status::Free)
-                    .min_by(|&a, &b| {
-                        // Published values first, then smallest n, value, key.
-                        out[a]
-                            .value
-                            .is_none()
-                            .cmp(&out[b].value.is_none())
-                            .then(out[a].n.cmp(&out[b].n))
-                            .then(
-                                cells[a]
-                                    .value()
-                                    .unwrap_or(f64::INFINITY)
-                                    .total_cmp(&cells[b].value().unwrap_or(f64::INFINITY)),
-                            )
-                            .then(out[a].key.cmp(&out[b].key))
-                    });
-                let target = match candidate {
-                    Some(i) => i,
-                    None if out[total].status == Status::Free => total,
-                    None => continue,
-                };
-                suppress(&mut out[target]);
-                changed = true;
-            }
-            if !changed {
-                break;
-            }
-        }
-    }
-
     #[test]
     fn units_compare_as_normalised() {
         for (a, b) in [
@@ -909,9 +852,157 @@ mod tests {
         }
     }
 
+    /// A table of leaves: (path, cell) with the cell's data.
+    fn table(leaves: &[(&str, &[f64])]) -> Vec<(String, Cell)> {
+        leaves
+            .iter()
+            .map(|(path, data)| (path.to_string(), sum(path, data)))
+            .collect()
+    }
+
+    fn statuses_of(leaves: &[(String, Cell)]) -> Vec<(String, &'static str)> {
+        let borrowed: Vec<(&str, &Cell)> = leaves.iter().map(|(p, c)| (p.as_str(), c)).collect();
+        let units = unit_statuses(&borrowed, &Rules::default());
+        let mut out: Vec<(String, &'static str)> = units
+            .into_iter()
+            .map(|(path, u)| (path, u.status.as_sdmx()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    const FREE: &[f64] = &[10.0, 10.0, 10.0];
+    const SMALL: &[f64] = &[10.0, 10.0];
+    const DOMINATED: &[f64] = &[1_000.0, 10.0, 10.0];
+
     #[test]
-    fn publishing_is_as_before() {
-        use crate::aggregate::{AggregateQuery, GroupKey, add_totals};
+    fn a_leaf_has_its_primary_status() {
+        let t = table(&[("a", FREE), ("b", SMALL), ("c", DOMINATED)]);
+        let s = statuses_of(&t);
+        assert!(s.contains(&("a".into(), "F")));
+        assert!(s.contains(&("b".into(), "C")));
+        assert!(s.contains(&("c".into(), "C")));
+    }
+
+    #[test]
+    fn one_confidential_kisterseg_makes_its_region_secondary_not_a_sibling() {
+        let t = table(&[("a", SMALL), ("b", FREE), ("c", FREE)]);
+        assert_eq!(
+            statuses_of(&t),
+            vec![
+                ("".into(), "D"),
+                ("a".into(), "C"),
+                ("b".into(), "F"),
+                ("c".into(), "F")
+            ]
+        );
+    }
+
+    #[test]
+    fn two_confidential_kistersegek_whose_union_passes_leave_the_region_free() {
+        // 2 + 2 settlements, no dominance: their sum may be known.
+        let t = table(&[("a", SMALL), ("b", SMALL), ("c", FREE)]);
+        assert!(statuses_of(&t).contains(&("".into(), "F")));
+        // Two dominated ones: their union is still dominated (here the
+        // region itself is, too).
+        let t = table(&[("a", DOMINATED), ("b", DOMINATED), ("c", FREE)]);
+        assert!(!statuses_of(&t).contains(&("".into(), "F")));
+        let t = table(&[
+            ("a", DOMINATED),
+            ("b", DOMINATED),
+            ("c", &[900.0, 900.0, 900.0]),
+        ]);
+        assert!(statuses_of(&t).contains(&("".into(), "D")));
+    }
+
+    #[test]
+    fn suppression_moves_up_through_hubs_of_hubs() {
+        let t = table(&[
+            ("north/a", SMALL),
+            ("north/b", FREE),
+            ("south/c", FREE),
+            ("south/d", FREE),
+        ]);
+        assert_eq!(
+            statuses_of(&t),
+            vec![
+                ("".into(), "D"),
+                ("north".into(), "D"),
+                ("north/a".into(), "C"),
+                ("north/b".into(), "F"),
+                ("south".into(), "F"),
+                ("south/c".into(), "F"),
+                ("south/d".into(), "F"),
+            ]
+        );
+        // A second region hiding another small kistérség: the nation's
+        // hidden data are both, which together pass.
+        let t = table(&[
+            ("north/a", SMALL),
+            ("north/b", FREE),
+            ("south/c", SMALL),
+            ("south/d", FREE),
+        ]);
+        let s = statuses_of(&t);
+        assert!(s.contains(&("".into(), "F")), "{s:?}");
+        assert!(s.contains(&("north".into(), "D")));
+        assert!(s.contains(&("south".into(), "D")));
+    }
+
+    #[test]
+    fn a_nodes_stricter_rules_bind_every_combination_of_its_data() {
+        let mut t = table(&[("a", &[10.0, 10.0, 10.0, 10.0]), ("b", FREE), ("c", FREE)]);
+        assert!(statuses_of(&t).iter().all(|(_, s)| *s == "F"));
+        t[0].1.partial.rules.min_contributors = 5;
+        let s = statuses_of(&t);
+        assert!(s.contains(&("a".into(), "C")), "{s:?}");
+        assert!(s.contains(&("".into(), "D")), "{s:?}");
+        // Merging keeps the stricter rules.
+        let mut merged = t[1].1.partial.clone();
+        merged.merge(&t[0].1.partial);
+        assert_eq!(merged.rules.min_contributors, 5);
+        // A member cannot loosen them below the defaults.
+        let loose = Strictness {
+            min_contributors: 1,
+            max_small_count: f64::NAN,
+            dominance_k: 100.0,
+        };
+        assert_eq!(loose.at_least_defaults(), Strictness::default());
+    }
+
+    #[test]
+    fn published_cells_are_whole_units_with_their_units_status() {
+        let t = table(&[("a", SMALL), ("b", FREE), ("c", FREE)]);
+        let region = {
+            let mut c = sum("", &[10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0]);
+            c.key.kisterseg = TOTAL.into();
+            c
+        };
+        let cells = vec![t[1].1.clone(), region.clone()];
+        let contributors = vec![vec!["b".to_string()], vec!["a".into(), "b".into(), "c".into()]];
+        let out = publish_units(cells, &contributors, &[false, false], &t, &Rules::default());
+        assert_eq!(out[0].status, Status::Free);
+        assert_eq!(out[0].value, Some(30.0));
+        assert_eq!(out[1].status, Status::Secondary);
+        assert_eq!(out[1].value, None);
+        // Not a whole unit: two of the three kistérségek.
+        let out = publish_units(
+            vec![region],
+            &[vec!["b".to_string(), "c".into()]],
+            &[false],
+            &t,
+            &Rules::default(),
+        );
+        assert_eq!(out[0].status, Status::Secondary);
+        assert_eq!(out[0].flags, vec!["not_whole"]);
+    }
+
+    /// An attacker who knows every published unit of a random hierarchy and
+    /// adds and subtracts them (a parent is the sum of its children) never
+    /// learns a unit that is not free, except one whose every child is
+    /// published (whose data are then public through its children anyway).
+    #[test]
+    fn no_confidential_unit_is_recoverable_by_adding_and_subtracting() {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -919,65 +1010,83 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let query = AggregateQuery {
-            group_by: vec![GroupKey::Kisterseg, GroupKey::Period],
-            totals: true,
-            ..AggregateQuery::default()
-        };
         let mut suppressed = 0;
-        for round in 0..200 {
-            let mut cells = Vec::new();
-            for indicator in ["x", "y", "z"] {
-                let (unit, aggregation) = match indicator {
-                    "x" => ("fő", Aggregation::Sum),
-                    "y" => (" Ft", Aggregation::WeightedMean("x".into())),
-                    _ => ("FŐ", Aggregation::Max),
-                };
-                for period in ["2020", "2021"] {
-                    for kisterseg in ["a", "b", "c", "d", "e"] {
-                        if next() % 4 == 0 {
-                            continue;
-                        }
-                        let mut partial = Partial::empty();
-                        for _ in 0..next() % 6 {
-                            let v = (next() % 40) as f64 / 2.0;
-                            match aggregation {
-                                Aggregation::WeightedMean(_) if next() % 9 == 0 => {
-                                    partial.add_missing_weight(v)
-                                }
-                                Aggregation::WeightedMean(_) => {
-                                    partial.add_settlement(v, Some((next() % 5) as f64))
-                                }
-                                _ => partial.add_settlement(v, None),
+        for _round in 0..500 {
+            // Two or three levels: regions of kistérségek, or one region.
+            let regions = 1 + next() % 4;
+            let mut leaves: Vec<(String, Cell)> = Vec::new();
+            for r in 0..regions {
+                for k in 0..1 + next() % 4 {
+                    let n = 1 + next() % 5;
+                    let data: Vec<f64> = (0..n)
+                        .map(|i| {
+                            if i == 0 && next() % 5 == 0 {
+                                1_000.0
+                            } else {
+                                (1 + next() % 40) as f64
                             }
-                        }
-                        cells.push(Cell {
-                            key: CellKey {
-                                indicator: indicator.into(),
-                                period: period.into(),
-                                region: String::new(),
-                                kisterseg: kisterseg.into(),
-                                settlement: String::new(),
-                            },
-                            unit: unit.into(),
-                            aggregation: aggregation.clone(),
-                            partial,
-                        });
-                    }
+                        })
+                        .collect();
+                    let path = if regions == 1 {
+                        format!("k{k}")
+                    } else {
+                        format!("r{r}/k{k}")
+                    };
+                    leaves.push((path.clone(), sum(&path, &data)));
                 }
             }
-            if round % 3 != 0 {
-                add_totals(&mut cells, &query);
-            }
-            let incomplete = |k: &CellKey| round % 2 == 0 && k.kisterseg == "c";
-            let before = reference_publish(cells.clone(), &Rules::default(), &incomplete);
-            let after = publish(cells, &Rules::default(), &incomplete);
-            assert_eq!(before, after);
-            suppressed += after
+            let borrowed: Vec<(&str, &Cell)> =
+                leaves.iter().map(|(p, c)| (p.as_str(), c)).collect();
+            let units = unit_statuses(&borrowed, &Rules::default());
+            let children = |u: &str| -> Vec<String> {
+                units
+                    .keys()
+                    .filter(|c| parent(c) == Some(u) && c.as_str() != u)
+                    .cloned()
+                    .collect()
+            };
+            let mut known: std::collections::BTreeSet<String> = units
                 .iter()
-                .filter(|p| p.status == Status::Secondary)
+                .filter(|(_, s)| s.status == Status::Free)
+                .map(|(p, _)| p.clone())
+                .collect();
+            loop {
+                let mut learned = Vec::new();
+                for u in units.keys() {
+                    let kids = children(u);
+                    if kids.is_empty() {
+                        continue;
+                    }
+                    let unknown: Vec<&String> = kids.iter().filter(|k| !known.contains(*k)).collect();
+                    if !known.contains(u) && unknown.is_empty() {
+                        learned.push(u.clone());
+                    }
+                    if known.contains(u) && unknown.len() == 1 {
+                        learned.push(unknown[0].clone());
+                    }
+                }
+                learned.retain(|l| !known.contains(l));
+                if learned.is_empty() {
+                    break;
+                }
+                for l in learned {
+                    let kids = children(&l);
+                    let all_children_free = !kids.is_empty()
+                        && kids.iter().all(|k| units[k].status == Status::Free);
+                    assert!(
+                        all_children_free,
+                        "unit {l:?} ({:?}) became known: {units:#?}",
+                        units[&l]
+                    );
+                    known.insert(l);
+                }
+            }
+            suppressed += units
+                .values()
+                .filter(|u| u.status == Status::Secondary)
                 .count();
         }
         assert!(suppressed > 50, "{suppressed}");
     }
+
 }

@@ -327,16 +327,15 @@ impl pb::federation_server::Federation for FederationService {
             .audited(
                 access,
                 move |node, _audience| {
-                    let mut cells = node.aggregate(&query)?;
                     if partials {
-                        return Ok(cells
+                        return Ok(node
+                            .aggregate(&query)?
                             .into_iter()
                             .map(|c| partial_to_pb(c, Vec::new(), Vec::new(), false))
                             .collect::<Vec<_>>());
                     }
-                    crate::aggregate::add_totals(&mut cells, &query);
-                    let published = crate::disclosure::publish(cells, node.rules(), &|_| false);
-                    Ok(published
+                    Ok(node
+                        .aggregate_published(&query)?
                         .into_iter()
                         .map(|p| published_to_pb(p, Vec::new(), Vec::new()))
                         .collect())
@@ -577,7 +576,8 @@ pub fn aggregate_query_from_pb(request: &pb::AggregateRequest) -> Result<Aggrega
     })
 }
 
-/// The default disclosure rules, which a partial's status is under.
+/// The default disclosure rules; a partial's status is under the stricter
+/// of these and the rules its data carry.
 static DEFAULT_RULES: std::sync::LazyLock<disclosure::Rules> =
     std::sync::LazyLock::new(disclosure::Rules::default);
 
@@ -611,6 +611,11 @@ pub fn partial_to_pb(
             max: cell.partial.max,
             top: cell.partial.top,
             missing_weight: cell.partial.missing_weight,
+            rules: Some(pb::Strictness {
+                min_contributors: cell.partial.rules.min_contributors,
+                max_small_count: cell.partial.rules.max_small_count,
+                dominance_k: cell.partial.rules.dominance_k,
+            }),
         }),
         flags: flags.iter().map(|f| f.to_string()).collect(),
     }

@@ -391,7 +391,35 @@ impl Node {
                 catalogue: self.store.catalogue()?,
             })
         })?;
-        crate::aggregate::aggregate_table(&snapshot.table, &snapshot.catalogue, query, self.name())
+        let mut cells = crate::aggregate::aggregate_table(
+            &snapshot.table,
+            &snapshot.catalogue,
+            query,
+            self.name(),
+        )?;
+        // The node's rules travel with its data, so that a hub combining it
+        // applies them too.
+        let strictness = self.rules().strictness();
+        for cell in &mut cells {
+            cell.partial.rules = strictness;
+        }
+        Ok(cells)
+    }
+
+    /// An aggregate as a principal that gets published cells sees it:
+    /// whole units only (see `disclosure`'s "Whole units"). The answer is
+    /// always grouped by period; `settlements` chooses which settlement
+    /// cells are returned and never narrows the kistérség's cells; totals
+    /// are added; every cell passes the node's rules.
+    pub fn aggregate_published(
+        &self,
+        query: &crate::aggregate::AggregateQuery,
+    ) -> Result<Vec<crate::disclosure::Published>> {
+        let whole = crate::aggregate::whole_units(query);
+        let mut cells = self.aggregate(&whole)?;
+        crate::aggregate::add_totals(&mut cells, &whole);
+        crate::aggregate::retain_settlements(&mut cells, &query.settlements);
+        Ok(crate::disclosure::publish(cells, self.rules(), &[]))
     }
 
     /// Names the BM25 statistics `audience` gets from this node: equal
