@@ -384,7 +384,12 @@ pub fn publish(cells: Vec<Cell>, rules: &Rules, incomplete: &[bool]) -> Vec<Publ
 
 /// A cell with its status decided: the value goes out only when free and
 /// complete; flags say why it does not.
-fn published(cell: Cell, status: Status, rule_flags: Vec<&'static str>, incomplete: bool) -> Published {
+fn published(
+    cell: Cell,
+    status: Status,
+    rule_flags: Vec<&'static str>,
+    incomplete: bool,
+) -> Published {
     let mut flags: Vec<String> = rule_flags.into_iter().map(String::from).collect();
     if incomplete {
         flags.push("incomplete".into());
@@ -573,7 +578,12 @@ pub fn publish_units(
         .zip(decided)
         .enumerate()
         .map(|(i, (cell, (status, flags)))| {
-            published(cell, status, flags, incomplete.get(i).copied().unwrap_or(false))
+            published(
+                cell,
+                status,
+                flags,
+                incomplete.get(i).copied().unwrap_or(false),
+            )
         })
         .collect()
 }
@@ -979,7 +989,10 @@ mod tests {
             c
         };
         let cells = vec![t[1].1.clone(), region.clone()];
-        let contributors = vec![vec!["b".to_string()], vec!["a".into(), "b".into(), "c".into()]];
+        let contributors = vec![
+            vec!["b".to_string()],
+            vec!["a".into(), "b".into(), "c".into()],
+        ];
         let out = publish_units(cells, &contributors, &[false, false], &t, &Rules::default());
         assert_eq!(out[0].status, Status::Free);
         assert_eq!(out[0].value, Some(30.0));
@@ -1057,7 +1070,8 @@ mod tests {
                     if kids.is_empty() {
                         continue;
                     }
-                    let unknown: Vec<&String> = kids.iter().filter(|k| !known.contains(*k)).collect();
+                    let unknown: Vec<&String> =
+                        kids.iter().filter(|k| !known.contains(*k)).collect();
                     if !known.contains(u) && unknown.is_empty() {
                         learned.push(u.clone());
                     }
@@ -1071,8 +1085,8 @@ mod tests {
                 }
                 for l in learned {
                     let kids = children(&l);
-                    let all_children_free = !kids.is_empty()
-                        && kids.iter().all(|k| units[k].status == Status::Free);
+                    let all_children_free =
+                        !kids.is_empty() && kids.iter().all(|k| units[k].status == Status::Free);
                     assert!(
                         all_children_free,
                         "unit {l:?} ({:?}) became known: {units:#?}",
@@ -1088,5 +1102,4 @@ mod tests {
         }
         assert!(suppressed > 50, "{suppressed}");
     }
-
 }

@@ -15,7 +15,7 @@ use tudashalo_proto::pb::{self, MemberState};
 
 use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import};
 
-const CATALOGUE: &str = "code,name,unit,aggregation
+pub(super) const CATALOGUE: &str = "code,name,unit,aggregation
 nepesseg,Lakónépesség,fő,sum
 munkanelkuli,Nyilvántartott álláskeresők,fő,sum
 rata,Álláskeresők aránya,%,weighted_mean:nepesseg
@@ -24,7 +24,8 @@ legkisebb,Legkisebb háztartás,fő,min
 ";
 
 /// Raw observations per node: (settlement, period, indicator, value).
-fn raw() -> BTreeMap<&'static str, Vec<(&'static str, &'static str, &'static str, f64)>> {
+pub(super) fn raw() -> BTreeMap<&'static str, Vec<(&'static str, &'static str, &'static str, f64)>>
+{
     let mut m = BTreeMap::new();
     m.insert(
         "alfa",
@@ -108,7 +109,7 @@ fn raw() -> BTreeMap<&'static str, Vec<(&'static str, &'static str, &'static str
 
 /// The observations of one node as a Hungarian export: `;`, decimal comma,
 /// and (for one node) Windows-1250.
-fn csv_bytes(rows: &[(&str, &str, &str, f64)], windows_1250: bool) -> Vec<u8> {
+pub(super) fn csv_bytes(rows: &[(&str, &str, &str, f64)], windows_1250: bool) -> Vec<u8> {
     let units: BTreeMap<&str, &str> = [
         ("nepesseg", "fő"),
         ("munkanelkuli", "fő"),
@@ -133,7 +134,7 @@ fn csv_bytes(rows: &[(&str, &str, &str, f64)], windows_1250: bool) -> Vec<u8> {
 }
 
 /// The expected values, computed from the raw rows alone.
-fn expected_sum(nodes: &[&str], indicator: &str, period: &str) -> f64 {
+pub(super) fn expected_sum(nodes: &[&str], indicator: &str, period: &str) -> f64 {
     let raw = raw();
     nodes
         .iter()
@@ -161,8 +162,8 @@ fn expected_weighted_mean(nodes: &[&str], indicator: &str, weight: &str, period:
     num / den
 }
 
-struct TestHub {
-    url: String,
+pub(super) struct TestHub {
+    pub(super) url: String,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -174,7 +175,7 @@ impl Drop for TestHub {
     }
 }
 
-async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
+pub(super) async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
     let files = pki.files(name, Role::Hub);
     let config = HubConfig {
         name: name.into(),
@@ -215,7 +216,7 @@ async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
 }
 
 /// A node with the catalogue and its observations imported, served.
-async fn node(pki: &Pki, name: &str, windows_1250: bool) -> TestNode {
+pub(super) async fn node(pki: &Pki, name: &str, windows_1250: bool) -> TestNode {
     let folder = NodeDir::init(name);
     let node = folder.open();
     let files = Files::new();
@@ -230,7 +231,7 @@ async fn node(pki: &Pki, name: &str, windows_1250: bool) -> TestNode {
     TestNode::serve(name, folder.dir, node, &tls).await
 }
 
-async fn aggregate(
+pub(super) async fn aggregate(
     url: &str,
     pki: &Pki,
     request: pb::AggregateRequest,
@@ -249,7 +250,7 @@ async fn aggregate(
     (cells, members)
 }
 
-fn request(indicators: &[&str], by: &[&str]) -> pb::AggregateRequest {
+pub(super) fn request(indicators: &[&str], by: &[&str]) -> pb::AggregateRequest {
     pb::AggregateRequest {
         indicators: indicators.iter().map(|s| s.to_string()).collect(),
         group_by: by.iter().map(|s| s.to_string()).collect(),
@@ -268,12 +269,12 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
 
-struct Setup {
-    pki: Pki,
-    nodes: Vec<TestNode>,
+pub(super) struct Setup {
+    pub(super) pki: Pki,
+    pub(super) nodes: Vec<TestNode>,
 }
 
-async fn setup() -> Setup {
+pub(super) async fn setup() -> Setup {
     let pki = Pki::new();
     let mut nodes = Vec::new();
     for (name, cp1250) in [("alfa", false), ("beta", true), ("gamma", false)] {
@@ -282,7 +283,7 @@ async fn setup() -> Setup {
     Setup { pki, nodes }
 }
 
-fn members(nodes: &[TestNode]) -> Vec<(&str, &str)> {
+pub(super) fn members(nodes: &[TestNode]) -> Vec<(&str, &str)> {
     nodes
         .iter()
         .map(|n| (n.name.as_str(), n.url.as_str()))
@@ -354,14 +355,15 @@ async fn sums_and_weighted_means_match_the_raw_files_at_node_hub_and_hub_of_hubs
         expected_sum(&all, "nepesseg", "2020")
     ));
     assert_eq!(total.n, 10);
+    // gamma's rate (two settlements) is confidential and the only hidden
+    // kistérség of the region: the region's rate would reveal it, so it is
+    // suppressed (upwards, never a free sibling such as beta).
     let rate = cells
         .iter()
         .find(|c| c.indicator == "rata" && c.period == "2020")
         .expect("cell");
-    assert!(close(
-        rate.value.expect("value"),
-        expected_weighted_mean(&all, "rata", "nepesseg", "2020")
-    ));
+    assert_eq!((rate.status.as_str(), rate.value), ("D", None), "{rate:?}");
+    assert!(rate.flags.iter().any(|f| f == "secondary"));
 
     // Hub of hubs: two regional hubs under a national one.
     let north = hub(&s.pki, "north", &members(&s.nodes[..2])).await;
@@ -390,28 +392,47 @@ async fn sums_and_weighted_means_match_the_raw_files_at_node_hub_and_hub_of_hubs
         total.value.expect("value"),
         expected_sum(&all, "nepesseg", "2020")
     ));
+    // The nation's rate hides gamma's alone (south is gamma): suppressed.
     let rate = cells
         .iter()
         .find(|c| c.indicator == "rata" && c.period == "2020")
         .expect("cell");
-    assert!(close(
-        rate.value.expect("value"),
-        expected_weighted_mean(&all, "rata", "nepesseg", "2020")
-    ));
+    assert_eq!((rate.status.as_str(), rate.value), ("D", None), "{rate:?}");
     let (cells, _) = aggregate(
         &national.url,
         &s.pki,
-        request(&["nepesseg"], &["region", "period"]),
+        request(&["nepesseg", "rata"], &["region", "period"]),
     )
     .await;
+    // North's rate: alfa and beta are both free, so north is too.
+    let north_rate = cells
+        .iter()
+        .find(|c| c.indicator == "rata" && c.region == "north" && c.period == "2020")
+        .expect("north rate");
+    assert!(
+        close(
+            north_rate.value.expect("value"),
+            expected_weighted_mean(&["alfa", "beta"], "rata", "nepesseg", "2020")
+        ),
+        "{north_rate:?}"
+    );
+    // North's population would reveal alfa's (dominated) by subtracting
+    // beta's: suppressed, the same in the regional hub's own answer.
     let north_cell = cells
         .iter()
-        .find(|c| c.region == "north" && c.period == "2021")
+        .find(|c| c.indicator == "nepesseg" && c.region == "north" && c.period == "2021")
         .expect("north cell");
-    assert!(close(
-        north_cell.value.expect("value"),
-        expected_sum(&["alfa", "beta"], "nepesseg", "2021")
-    ));
+    assert_eq!(
+        (north_cell.status.as_str(), north_cell.value),
+        ("D", None),
+        "{north_cell:?}"
+    );
+    let (own, _) = aggregate(&north.url, &s.pki, request(&["nepesseg"], &["period"])).await;
+    let own = own
+        .iter()
+        .find(|c| c.period == "2021")
+        .expect("north's own");
+    assert_eq!((own.status.as_str(), own.value), ("D", None), "{own:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,31 +479,41 @@ async fn disclosure_control_suppresses_small_dominated_and_recoverable_cells() {
     assert!(galvacs.flags.iter().any(|f| f == "count"), "{galvacs:?}");
     assert_eq!(galvacs.value, None);
 
-    // Secondary suppression: with a published total, gamma's confidential cell
-    // could be recovered by subtraction from it, so beta's is suppressed too.
-    let mut r = request(&["nepesseg"], &["kisterseg", "period"]);
+    // Secondary suppression moves up: gamma's confidential rate would be
+    // recovered from the region's by subtracting alfa's and beta's, so the
+    // region's total is suppressed and beta stays free, as beta's own node
+    // publishes it.
+    let mut r = request(&["rata"], &["kisterseg", "period"]);
     r.totals = true;
-    r.members = vec!["beta".into(), "gamma".into()];
     let (cells, _) = aggregate(&regio.url, &s.pki, r).await;
     let period: Vec<&pb::Cell> = cells.iter().filter(|c| c.period == "2020").collect();
     let total = period.iter().find(|c| c.kisterseg == "_T").expect("total");
-    assert_eq!(total.status, "F");
-    assert!(close(
-        total.value.expect("total value"),
-        expected_sum(&["beta", "gamma"], "nepesseg", "2020")
-    ));
-    let suppressed = period
-        .iter()
-        .filter(|c| c.kisterseg != "_T" && c.value.is_none())
-        .count();
-    assert!(suppressed >= 2, "{period:#?}");
-    let beta = period.iter().find(|c| c.kisterseg == "beta").expect("beta");
     assert_eq!(
-        (beta.status.as_str(), beta.value),
+        (total.status.as_str(), total.value),
         ("D", None),
         "{period:#?}"
     );
-    assert!(beta.flags.iter().any(|f| f == "secondary"));
+    assert!(total.flags.iter().any(|f| f == "secondary"));
+    let beta = period.iter().find(|c| c.kisterseg == "beta").expect("beta");
+    assert_eq!(beta.status, "F", "{period:#?}");
+    assert!(close(
+        beta.value.expect("beta"),
+        expected_weighted_mean(&["beta"], "rata", "nepesseg", "2020")
+    ));
+    // A total over some members only is not a whole unit: refused.
+    let mut r = request(&["nepesseg"], &["kisterseg", "period"]);
+    r.totals = true;
+    r.members = vec!["beta".into(), "gamma".into()];
+    let mut client = client_as(&regio.url, &s.pki, "ksh", Role::Operator).await;
+    let refused = async {
+        let mut stream = client.aggregate(r).await?.into_inner();
+        while stream.message().await?.is_some() {}
+        Ok::<_, tonic::Status>(())
+    }
+    .await
+    .expect_err("a total over two of three members");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("whole units"), "{refused}");
 
     // A missing weight flags the cell instead of dropping the row silently.
     let (cells, _) = aggregate(
