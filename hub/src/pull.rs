@@ -89,9 +89,15 @@ pub async fn run(args: PullArgs) -> Result<PullSummary> {
     }
     .load()?;
     let mut client = tls.connect(&args.hub).await?;
+    // Published aggregates are always per period (a sum over a range of
+    // periods could be differenced), so the period is always a column.
+    let mut by = args.by.clone();
+    if !by.iter().any(|k| k.trim().eq_ignore_ascii_case("period")) {
+        by.push("period".into());
+    }
     let mut request = tonic::Request::new(pb::AggregateRequest {
         indicators: args.indicators.clone(),
-        group_by: args.by.clone(),
+        group_by: by.clone(),
         period_from: args.from.map(|y| y.to_string()).unwrap_or_default(),
         period_to: args.to.map(|y| y.to_string()).unwrap_or_default(),
         settlements: args.settlements.clone(),
@@ -114,7 +120,7 @@ pub async fn run(args: PullArgs) -> Result<PullSummary> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let mut writer = Writer::new(args.format, &args.by, sink)?;
+    let mut writer = Writer::new(args.format, &by, sink)?;
     let mut summary = PullSummary::default();
     while let Some(chunk) = stream
         .message()
