@@ -28,6 +28,8 @@ use crate::policy::{Caller, Granularity, ON_BEHALF_OF_HEADER, Permission, VIA_HE
 use crate::search::{Audience, CorpusStats, Cursor, Filters, Hit, SearchQuery, SearchResults};
 use tudashalo_proto::identity::Role;
 
+mod record;
+
 #[derive(Debug, Clone)]
 pub struct FederationService {
     node: Arc<Node>,
@@ -112,6 +114,9 @@ impl FederationService {
         record.principal = principal.to_string();
         let headers = relay_header(request, ON_BEHALF_OF_HEADER)
             .and_then(|behalf| Ok((behalf, relay_header(request, VIA_HEADER)?)));
+        if headers.is_err() {
+            record::raw_relay_headers(request, &mut record);
+        }
         let caller = headers.and_then(|(behalf, via)| {
             record.on_behalf_of = behalf.clone();
             record.via = via.iter().cloned().collect();
@@ -130,12 +135,12 @@ impl FederationService {
                 record,
             }),
             Err(e) => {
-                let why = match &e {
-                    Error::PermissionDenied(why) => why.clone(),
-                    other => other.to_string(),
+                record.outcome = match &e {
+                    Error::PermissionDenied(why) => Outcome::Denied(why.clone()),
+                    Error::InvalidRequest(why) => Outcome::Invalid(why.clone()),
+                    other => Outcome::Denied(other.to_string()),
                 };
-                tracing::info!(principal = %record.principal, method = %record.method, %why, "refused");
-                record.outcome = Outcome::Denied(why);
+                tracing::info!(principal = %record.principal, method = %record.method, outcome = %record.outcome, "refused");
                 self.append(record).await;
                 Err(Status::from(e))
             }
@@ -151,6 +156,19 @@ impl FederationService {
     ) -> Result<(), Status> {
         let node = self.node.clone();
         blocking(move || access.finish(&node, results, outcome)).await
+    }
+
+    /// Records a request refused as malformed before it reached the policy
+    /// (its parameters could not be converted): the caller as its
+    /// certificate and relay headers name it, unverified, and `why`.
+    async fn invalid<T>(&self, request: &Request<T>, mut record: audit::Record, why: String) {
+        record.principal = peer_principal(request).map_or_else(|| "unknown".into(), |p| p.to_string());
+        record.on_behalf_of = relay_header(request, ON_BEHALF_OF_HEADER).ok().flatten();
+        record.via = relay_header(request, VIA_HEADER).ok().flatten().into_iter().collect();
+        record::raw_relay_headers(request, &mut record);
+        tracing::info!(principal = %record.principal, method = %record.method, %why, "invalid request");
+        record.outcome = Outcome::Invalid(why);
+        self.append(record).await;
     }
 
     /// Appends the entry of a refused request; a failure is only logged
@@ -182,6 +200,7 @@ impl FederationService {
                     });
             let (results, outcome) = match &result {
                 Ok(answer) => (count(answer), Outcome::Ok),
+                Err(Error::InvalidRequest(why)) => (None, Outcome::Invalid(why.clone())),
                 Err(e) => (None, Outcome::Error(e.to_string())),
             };
             access.finish(&node, results, outcome)?;
@@ -248,8 +267,7 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
-        let mut record = audit::Record::new("", "TermStats");
-        record.query = Some(request.get_ref().query.clone());
+        let record = record::search("TermStats", request.get_ref());
         let access = self.authorize(&request, Permission::Search, record).await?;
         let text = request.into_inner().query;
         let (stats, ignored, stats_version) = self
@@ -274,8 +292,7 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        let mut record = audit::Record::new("", "Search");
-        record.query = Some(request.get_ref().query.clone());
+        let record = record::search("Search", request.get_ref());
         let access = self.authorize(&request, Permission::Search, record).await?;
         let request = request.into_inner();
         let global = request.stats.as_ref().map(stats_from_pb);
@@ -309,15 +326,20 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
-        let query = aggregate_query_from_pb(request.get_ref())?;
+        let record = record::aggregate(request.get_ref());
+        let query = match aggregate_query_from_pb(request.get_ref()) {
+            Ok(query) => query,
+            Err(status) => {
+                self.invalid(&request, record, status.message().to_string())
+                    .await;
+                return Err(status);
+            }
+        };
         let granularity = if query.finest_geography() == Some(GroupKey::Settlement) {
             Granularity::Settlement
         } else {
             Granularity::Kisterseg
         };
-        let mut record = audit::Record::new("", "Aggregate");
-        record.indicators = query.indicators.clone();
-        record.group_by = request.get_ref().group_by.clone();
         let access = self
             .authorize(&request, Permission::Aggregate(granularity), record)
             .await?;
@@ -355,8 +377,7 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        let mut record = audit::Record::new("", "GetDocument");
-        record.document = Some(request.get_ref().id.clone());
+        let record = record::get_document(request.get_ref());
         let access = self.authorize(&request, Permission::Get, record).await?;
         let request = request.into_inner();
         if !request.member.is_empty() {
