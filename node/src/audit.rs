@@ -191,7 +191,8 @@ impl Params {
 
     /// A list parameter, [`bounded_list`].
     pub fn list<S: AsRef<str>>(&mut self, name: &str, items: &[S]) -> &mut Self {
-        self.0.insert(name.into(), serde_json::json!(bounded_list(items)));
+        self.0
+            .insert(name.into(), serde_json::json!(bounded_list(items)));
         self
     }
 
@@ -201,10 +202,16 @@ impl Params {
     }
 
     /// A number (or `null` for an absent optional one).
-    pub fn number(&mut self, name: &str, value: Option<impl Into<serde_json::Number>>) -> &mut Self {
+    pub fn number(
+        &mut self,
+        name: &str,
+        value: Option<impl Into<serde_json::Number>>,
+    ) -> &mut Self {
         self.0.insert(
             name.into(),
-            value.map_or(serde_json::Value::Null, |n| serde_json::Value::Number(n.into())),
+            value.map_or(serde_json::Value::Null, |n| {
+                serde_json::Value::Number(n.into())
+            }),
         );
         self
     }
@@ -365,8 +372,10 @@ impl fmt::Debug for CheckpointSigner {
 
 /// The schemes a checkpoint may be signed with (TLS 1.3 ones: one key type
 /// and hash each), with the matching verification algorithm.
-fn schemes() -> [(SignatureScheme, &'static dyn rustls::pki_types::SignatureVerificationAlgorithm); 4]
-{
+fn schemes() -> [(
+    SignatureScheme,
+    &'static dyn rustls::pki_types::SignatureVerificationAlgorithm,
+); 4] {
     [
         (SignatureScheme::ED25519, webpki::ring::ED25519),
         (
@@ -404,7 +413,10 @@ impl CheckpointSigner {
     }
 
     /// Reads the certificate and key files.
-    pub fn from_files(cert: &std::path::Path, key: &std::path::Path) -> std::result::Result<Self, String> {
+    pub fn from_files(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> std::result::Result<Self, String> {
         let read = |p: &std::path::Path| {
             std::fs::read(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))
         };
@@ -689,7 +701,8 @@ impl AuditLog {
                 if entry.checkpoint.is_some() {
                     checkpoint = Some(count);
                     if let Some(signer) = &signer {
-                        let value = serde_json::to_value(&entry).map_err(|e| abort(e.to_string()))?;
+                        let value =
+                            serde_json::to_value(&entry).map_err(|e| abort(e.to_string()))?;
                         entry.signature = Some(signer.sign(&value).map_err(abort)?);
                     }
                 }
@@ -718,7 +731,12 @@ impl AuditLog {
             Ok(pruned) => {
                 self.prune_failed.store(false, Ordering::Relaxed);
                 if let Some(p) = pruned {
-                    tracing::info!(from = p.from, through = p.through, checkpoint = p.checkpoint, "audit log pruned");
+                    tracing::info!(
+                        from = p.from,
+                        through = p.through,
+                        checkpoint = p.checkpoint,
+                        "audit log pruned"
+                    );
                 }
             }
             Err(e) => {
@@ -780,11 +798,18 @@ impl AuditLog {
             return Ok(None);
         };
         let last = self.entries.get(through.to_be_bytes())?.ok_or_else(|| {
-            Error::Corrupt(format!("audit log: entry {through} is missing; run `tudashalo-node audit --verify`"))
+            Error::Corrupt(format!(
+                "audit log: entry {through} is missing; run `tudashalo-node audit --verify`"
+            ))
         })?;
         let last: serde_json::Value = serde_json::from_slice(&last)
             .map_err(|e| Error::Corrupt(format!("audit entry {through}: {e}")))?;
-        let field = |name: &str| last.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let field = |name: &str| {
+            last.get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         let archive = match &self.retention.archive {
             Some(dir) => Some(self.export_range(dir, first, through)?),
             None => None,
@@ -849,7 +874,10 @@ impl AuditLog {
         let partial = path.with_extension("jsonl.partial");
         let write = || -> std::io::Result<()> {
             let mut out = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-            for item in self.entries.range(from.to_be_bytes()..=through.to_be_bytes()) {
+            for item in self
+                .entries
+                .range(from.to_be_bytes()..=through.to_be_bytes())
+            {
                 let (_, value) = item.map_err(std::io::Error::other)?;
                 out.write_all(&value)?;
                 out.write_all(b"\n")?;
@@ -936,11 +964,16 @@ impl AuditLog {
             Some(bytes) => match decode_head_full(&bytes) {
                 Ok(head) => Some(head),
                 Err(e) => {
-                    return Ok(broken_at(0, 0, GENESIS, Broken {
-                        seq: 0,
-                        damage: Damage::Altered,
-                        detail: format!("the head record is unreadable: {e}"),
-                    }));
+                    return Ok(broken_at(
+                        0,
+                        0,
+                        GENESIS,
+                        Broken {
+                            seq: 0,
+                            damage: Damage::Altered,
+                            detail: format!("the head record is unreadable: {e}"),
+                        },
+                    ));
                 }
             },
         };
@@ -951,30 +984,40 @@ impl AuditLog {
         if let Some(first) = first.filter(|&f| f > 0) {
             let named = head.as_ref().and_then(|h| h.checkpoint);
             let Some(at) = named else {
-                return Ok(broken_at(0, first, GENESIS, Broken {
-                    seq: 0,
-                    damage: Damage::Removed,
-                    detail: format!(
-                        "entries 0..{} are missing (removed) and no checkpoint accounts for them",
-                        first - 1
-                    ),
-                }));
+                return Ok(broken_at(
+                    0,
+                    first,
+                    GENESIS,
+                    Broken {
+                        seq: 0,
+                        damage: Damage::Removed,
+                        detail: format!(
+                            "entries 0..{} are missing (removed) and no checkpoint accounts for them",
+                            first - 1
+                        ),
+                    },
+                ));
             };
             match self.read_checkpoint(at, certificate)? {
                 Err(problem) => return Ok(broken_at(0, first, GENESIS, problem)),
                 Ok((checkpoint, time, signature)) => {
                     let last = unhex(&checkpoint.last_pruned_hash).unwrap_or(GENESIS);
                     if first > checkpoint.pruned_through + 1 {
-                        return Ok(broken_at(0, first, GENESIS, Broken {
-                            seq: checkpoint.pruned_through + 1,
-                            damage: Damage::Removed,
-                            detail: format!(
-                                "entries {}..{} are missing (removed): checkpoint {at} accounts for entries 0..{} only",
-                                checkpoint.pruned_through + 1,
-                                first - 1,
-                                checkpoint.pruned_through
-                            ),
-                        }));
+                        return Ok(broken_at(
+                            0,
+                            first,
+                            GENESIS,
+                            Broken {
+                                seq: checkpoint.pruned_through + 1,
+                                damage: Damage::Removed,
+                                detail: format!(
+                                    "entries {}..{} are missing (removed): checkpoint {at} accounts for entries 0..{} only",
+                                    checkpoint.pruned_through + 1,
+                                    first - 1,
+                                    checkpoint.pruned_through
+                                ),
+                            },
+                        ));
                     }
                     anchor = Some((checkpoint.pruned_through, last));
                     cut = Some(Cut {
@@ -1036,7 +1079,11 @@ impl AuditLog {
                     }
                 }
                 Err(mut problem) => {
-                    if seq == start && start > 0 && problem.damage == Damage::Altered && problem.seq < seq {
+                    if seq == start
+                        && start > 0
+                        && problem.damage == Damage::Altered
+                        && problem.seq < seq
+                    {
                         problem.seq = seq;
                         problem.detail = format!(
                             "entry {seq} does not follow the checkpoint: it is chained to another hash than the one the checkpoint records for entry {}",
@@ -1054,7 +1101,9 @@ impl AuditLog {
                 found = Some(broken(
                     seq,
                     Damage::Altered,
-                    format!("entry {seq} was altered: its hash differs from the one the checkpoint records"),
+                    format!(
+                        "entry {seq} was altered: its hash differs from the one the checkpoint records"
+                    ),
                 ));
                 break;
             }
@@ -1094,15 +1143,24 @@ impl AuditLog {
             }));
         };
         let Some(own_prev) = stored_prev(&value) else {
-            return Ok(Err(altered(format!("checkpoint {seq} was altered: no valid prev"))));
+            return Ok(Err(altered(format!(
+                "checkpoint {seq} was altered: no valid prev"
+            ))));
         };
         let json = match check_entry(seq, &value, &own_prev) {
             Ok((_, json)) => json,
             Err(problem) => {
-                return Ok(Err(altered(format!("checkpoint {seq} was altered: {}", problem.detail))));
+                return Ok(Err(altered(format!(
+                    "checkpoint {seq} was altered: {}",
+                    problem.detail
+                ))));
             }
         };
-        let checkpoint: Checkpoint = match json.get("checkpoint").cloned().map(serde_json::from_value) {
+        let checkpoint: Checkpoint = match json
+            .get("checkpoint")
+            .cloned()
+            .map(serde_json::from_value)
+        {
             Some(Ok(c)) => c,
             _ => {
                 return Ok(Err(altered(format!(
@@ -1111,7 +1169,9 @@ impl AuditLog {
             }
         };
         if checkpoint.pruned_through >= seq || unhex(&checkpoint.last_pruned_hash).is_none() {
-            return Ok(Err(altered(format!("checkpoint {seq} was altered: its cut is impossible"))));
+            return Ok(Err(altered(format!(
+                "checkpoint {seq} was altered: its cut is impossible"
+            ))));
         }
         let signature = match certificate {
             None => SignatureCheck::NotChecked,
@@ -1124,7 +1184,11 @@ impl AuditLog {
                 }
             },
         };
-        let time = json.get("time").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+        let time = json
+            .get("time")
+            .and_then(|t| t.as_str())
+            .unwrap_or_default()
+            .to_string();
         Ok(Ok((checkpoint, time, signature)))
     }
 }
@@ -1712,7 +1776,11 @@ mod tests {
         let entry = log.append(record).unwrap();
         assert!(entry.query.unwrap().contains("[truncated: "));
         assert!(entry.outcome.starts_with("invalid: "));
-        assert!(entry.outcome.ends_with("[truncated: 5009 chars]"), "{}", entry.outcome);
+        assert!(
+            entry.outcome.ends_with("[truncated: 5009 chars]"),
+            "{}",
+            entry.outcome
+        );
     }
 
     #[test]
@@ -1729,11 +1797,16 @@ mod tests {
             });
             let hash = chain_hash(&prev, &entry);
             entry["hash"] = hex(&hash).into();
-            log.tree().insert(seq.to_be_bytes(), serde_json::to_vec(&entry).unwrap()).unwrap();
+            log.tree()
+                .insert(seq.to_be_bytes(), serde_json::to_vec(&entry).unwrap())
+                .unwrap();
             prev = hash;
         }
         log.head
-            .insert(HEAD_KEY, serde_json::to_vec(&serde_json::json!({"count": 2, "hash": hex(&prev)})).unwrap())
+            .insert(
+                HEAD_KEY,
+                serde_json::to_vec(&serde_json::json!({"count": 2, "hash": hex(&prev)})).unwrap(),
+            )
             .unwrap();
         assert!(log.verify().unwrap().is_intact());
         fill(&log, 3);
@@ -1754,7 +1827,11 @@ mod tests {
         let entries = log.entries().unwrap();
         assert!(entries.len() <= 5, "{} entries", entries.len());
         assert!(entries[0].seq > 0);
-        let checkpoint = entries.iter().rev().find(|e| e.checkpoint.is_some()).unwrap();
+        let checkpoint = entries
+            .iter()
+            .rev()
+            .find(|e| e.checkpoint.is_some())
+            .unwrap();
         assert_eq!(checkpoint.method, CHECKPOINT_METHOD);
         assert_eq!(checkpoint.principal, "node:proba");
         let cut = checkpoint.checkpoint.clone().unwrap();
@@ -1767,7 +1844,11 @@ mod tests {
         let reported = v.cut.unwrap();
         assert_eq!(reported.pruned_through, cut.pruned_through);
         assert!(matches!(reported.signature, SignatureCheck::Verified(_)));
-        assert!(reported.to_string().contains("chain verified from checkpoint"));
+        assert!(
+            reported
+                .to_string()
+                .contains("chain verified from checkpoint")
+        );
 
         // Another certificate: the checkpoint cannot be trusted.
         let (other, _) = identity();
@@ -1791,7 +1872,10 @@ mod tests {
         // The forger cuts two more entries and rewrites the checkpoint and
         // every entry after it, and the head, with correct hashes.
         let entries = log.entries().unwrap();
-        let at = entries.iter().rposition(|e| e.checkpoint.is_some()).unwrap();
+        let at = entries
+            .iter()
+            .rposition(|e| e.checkpoint.is_some())
+            .unwrap();
         let mut forged = entries[at].clone();
         let mut cut = forged.checkpoint.clone().unwrap();
         let hidden = &entries[..at];
@@ -1810,22 +1894,35 @@ mod tests {
             e.hash = String::new();
             let hash = chain_hash(&prev, &serde_json::to_value(&*e).unwrap());
             e.hash = hex(&hash);
-            log.tree().insert(e.seq.to_be_bytes(), serde_json::to_vec(&*e).unwrap()).unwrap();
+            log.tree()
+                .insert(e.seq.to_be_bytes(), serde_json::to_vec(&*e).unwrap())
+                .unwrap();
             prev = hash;
         }
         let count = rewritten.last().unwrap().seq + 1;
         log.head
             .insert(
                 HEAD_KEY,
-                serde_json::to_vec(&Head { count, hash: hex(&prev), checkpoint: Some(entries[at].seq) }).unwrap(),
+                serde_json::to_vec(&Head {
+                    count,
+                    hash: hex(&prev),
+                    checkpoint: Some(entries[at].seq),
+                })
+                .unwrap(),
             )
             .unwrap();
         // Without the certificate the forgery is a consistent chain…
         assert!(log.verify().unwrap().is_intact());
         // …with it, the signature no longer matches.
         let broken = log.verify_with(Some(&cert)).unwrap().broken.unwrap();
-        assert_eq!((broken.seq, broken.damage), (entries[at].seq, Damage::Altered));
-        assert!(broken.detail.contains("signature does not verify"), "{broken:?}");
+        assert_eq!(
+            (broken.seq, broken.damage),
+            (entries[at].seq, Damage::Altered)
+        );
+        assert!(
+            broken.detail.contains("signature does not verify"),
+            "{broken:?}"
+        );
     }
 
     #[test]
@@ -1833,14 +1930,22 @@ mod tests {
         let (_db, log) = bounded_log(None, Some(30));
         let old = now_millis() - 40 * 86_400_000;
         for i in 0..4 {
-            log.append_at(Record::new("hub:regio", format!("Régi {i}")), old).unwrap();
+            log.append_at(Record::new("hub:regio", format!("Régi {i}")), old)
+                .unwrap();
         }
         fill(&log, 2);
         let pruned = log.prune().unwrap().unwrap();
         assert_eq!((pruned.from, pruned.through), (0, 3));
         let entries = log.entries().unwrap();
         assert_eq!(entries.len(), 3);
-        assert!(entries[2].checkpoint.as_ref().unwrap().reason.contains("max_age_days 30"));
+        assert!(
+            entries[2]
+                .checkpoint
+                .as_ref()
+                .unwrap()
+                .reason
+                .contains("max_age_days 30")
+        );
         let v = log.verify().unwrap();
         assert!(v.is_intact(), "{v:?}");
         assert_eq!(v.cut.unwrap().pruned_through, 3);

@@ -7,8 +7,11 @@
 //!
 //! Every RPC first identifies its caller and asks the node's policy
 //! ([`crate::policy`]) through [`FederationService::authorize`]; the answer
-//! decides which documents the caller sees. Every request, allowed or
-//! refused, ends as one entry in the node's audit log ([`crate::audit`]).
+//! decides which documents the caller sees. Every request, allowed, refused
+//! or malformed, ends as exactly one entry in the node's audit log
+//! ([`crate::audit`]), holding every parameter it sent (`record.rs`): a
+//! request whose parameters cannot be converted is recorded as `invalid`
+//! before the policy is asked ([`FederationService::invalid`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,9 +96,10 @@ impl FederationService {
     /// the audit log (method, query or indicators and group-by); its
     /// principal, on-behalf-of and via are filled in here.
     ///
-    /// A refusal is appended to the audit log here (`denied: …`) and returned
-    /// as `PermissionDenied` (`Unauthenticated` without a usable client
-    /// certificate, `InvalidArgument` for a malformed relay header). An
+    /// A refusal is appended to the audit log here (`denied: …`, or
+    /// `invalid: …` with the headers as sent for a malformed relay header)
+    /// and returned as `PermissionDenied` (`Unauthenticated` without a usable
+    /// client certificate, `InvalidArgument` for a malformed relay header). An
     /// allowed request must be completed with [`Access::finish`] or
     /// [`FederationService::finish`], whatever its outcome.
     pub(crate) async fn authorize<T>(
@@ -162,9 +166,14 @@ impl FederationService {
     /// (its parameters could not be converted): the caller as its
     /// certificate and relay headers name it, unverified, and `why`.
     async fn invalid<T>(&self, request: &Request<T>, mut record: audit::Record, why: String) {
-        record.principal = peer_principal(request).map_or_else(|| "unknown".into(), |p| p.to_string());
+        record.principal =
+            peer_principal(request).map_or_else(|| "unknown".into(), |p| p.to_string());
         record.on_behalf_of = relay_header(request, ON_BEHALF_OF_HEADER).ok().flatten();
-        record.via = relay_header(request, VIA_HEADER).ok().flatten().into_iter().collect();
+        record.via = relay_header(request, VIA_HEADER)
+            .ok()
+            .flatten()
+            .into_iter()
+            .collect();
         record::raw_relay_headers(request, &mut record);
         tracing::info!(principal = %record.principal, method = %record.method, %why, "invalid request");
         record.outcome = Outcome::Invalid(why);

@@ -687,7 +687,13 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.prune {
-        apply_signer(&node, node.config().tls.as_ref().map(|t| (t.cert.clone(), t.key.clone())));
+        apply_signer(
+            &node,
+            node.config()
+                .tls
+                .as_ref()
+                .map(|t| (t.cert.clone(), t.key.clone())),
+        );
         match log.prune()? {
             Some(p) => println!(
                 "pruned entries {}–{} (checkpoint {}{})",

@@ -97,7 +97,10 @@ async fn a_search_records_its_filters_range_paging_members_and_flags() {
         assert_eq!(p["kinds"], json!(["study"]));
         assert_eq!(p["sectors"], json!(["víz"]));
         assert_eq!(p["ids"], json!(["a-1"]));
-        assert_eq!((&p["year_from"], &p["year_to"]), (&json!(2010), &json!(2020)));
+        assert_eq!(
+            (&p["year_from"], &p["year_to"]),
+            (&json!(2010), &json!(2020))
+        );
         assert_eq!((&p["offset"], &p["limit"]), (&json!(3), &json!(7)));
         assert_eq!(p["members"], json!(["borsod/edelenyi"]));
         assert_eq!(p["ids_only"], true);
@@ -131,7 +134,10 @@ async fn an_aggregate_records_settlements_period_range_totals_members_and_partia
     assert_eq!(e["group_by"], json!(["kisterseg", "period"]));
     let p = &e["params"];
     assert_eq!(p["settlements"], json!(["Edelény", "Szendrő"]), "{e}");
-    assert_eq!((&p["period_from"], &p["period_to"]), (&json!("2010"), &json!("2020")));
+    assert_eq!(
+        (&p["period_from"], &p["period_to"]),
+        (&json!("2010"), &json!("2020"))
+    );
     assert_eq!(p["totals"], true);
     assert_eq!(p["partials"], true);
     assert_eq!(p["members"], json!(["borsod/edelenyi"]));
@@ -249,7 +255,11 @@ async fn over_long_parameters_are_recorded_truncated_with_a_visible_marker() {
     .await;
     let e = last_of(&node.node, "Search");
     let query = e["query"].as_str().expect("query");
-    assert!(query.chars().count() < 600, "{} chars kept", query.chars().count());
+    assert!(
+        query.chars().count() < 600,
+        "{} chars kept",
+        query.chars().count()
+    );
     assert!(query.ends_with("… [truncated: 5500 chars]"), "{query}");
     assert!(long_query.starts_with(query.split('…').next().expect("kept part")));
     let listed = e["params"]["settlements"].as_array().expect("settlements");
@@ -372,13 +382,20 @@ async fn the_log_is_pruned_behind_a_signed_checkpoint_that_verify_checks() {
     let seq = checkpoint["seq"].as_u64().expect("seq");
     let key = seq.to_be_bytes();
     let original = tree.get(key).expect("get").expect("checkpoint");
-    let forged = String::from_utf8(original.to_vec()).expect("UTF-8").replace(
-        &format!("\"pruned_through\":{through}"),
-        &format!("\"pruned_through\":{}", through + 2),
-    );
+    let forged = String::from_utf8(original.to_vec())
+        .expect("UTF-8")
+        .replace(
+            &format!("\"pruned_through\":{through}"),
+            &format!("\"pruned_through\":{}", through + 2),
+        );
     assert_ne!(forged.as_bytes(), original.as_ref());
     tree.insert(key, forged.as_bytes()).expect("insert");
-    let broken = node.audit().verify().expect("verify").broken.expect("broken");
+    let broken = node
+        .audit()
+        .verify()
+        .expect("verify")
+        .broken
+        .expect("broken");
     assert!(broken.detail.contains("checkpoint"), "{broken:?}");
     drop(node);
     let (code, out) = node_cli(&["audit", "--data", dir, "--verify"]);
@@ -393,7 +410,10 @@ fn reimporting_without_visibility_keeps_it_and_the_report_lists_changes() {
     let files = Files::new();
     let mut local = doc("d-1", "Belső jegyzet", "Csak helyben.");
     local["visibility"] = json!("local");
-    import(&node, &files.write("first.jsonl", jsonl([local, doc("d-2", "Más", "Szöveg.")])));
+    import(
+        &node,
+        &files.write("first.jsonl", jsonl([local, doc("d-2", "Más", "Szöveg.")])),
+    );
 
     // The same record without a visibility field: still local, no change.
     let report = import(
