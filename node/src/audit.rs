@@ -1442,7 +1442,7 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
 
 /// Bytes of a hex string of any even length.
 fn unhex_any(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()

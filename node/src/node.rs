@@ -325,7 +325,7 @@ impl Node {
         path: &Path,
         options: &ImportOptions,
         progress: &dyn Fn(ImportProgress),
-    ) -> Result<((Counts, Vec<VisibilityChange>), Vec<Rejection>)> {
+    ) -> Result<(Published, Vec<Rejection>)> {
         let file = std::io::BufReader::with_capacity(256 * 1024, open_file(path)?);
         let mut reader = import::DocumentReader::new(label, file, &self.limits());
         let mut staged = self.store.begin_documents()?;
@@ -360,7 +360,7 @@ impl Node {
         &self,
         staged: DocumentImport<'_>,
         progress: &dyn Fn(ImportProgress),
-    ) -> Result<(Counts, Vec<VisibilityChange>)> {
+    ) -> Result<Published> {
         let counts = staged.counts();
         progress(ImportProgress::Total(
             (counts.added + counts.updated + counts.unchanged) as u64,
@@ -482,6 +482,10 @@ pub enum ImportProgress {
     /// This many more records are stored (and indexed).
     Done(u64),
 }
+
+/// What publishing a file's documents did: the counts, and the stored
+/// documents whose visibility changed.
+type Published = (Counts, Vec<VisibilityChange>);
 
 /// How many documents of a file are parsed and staged at a time.
 const DOCUMENT_BATCH: usize = 1_000;
