@@ -776,4 +776,56 @@ mod document_import_tests {
         assert_eq!(upsert.generation, 2);
         assert_eq!(store.document_count(), 1_210);
     }
+
+    #[test]
+    fn an_unstated_visibility_keeps_the_stored_one_and_changes_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let mut local = doc("d-1", "titok");
+        local.visibility = Visibility::Local;
+        store.upsert_documents(&[local.clone()]).unwrap();
+        let incoming = |visibility: Visibility, stated: bool, body: &str| Incoming {
+            document: Document {
+                visibility,
+                ..doc("d-1", body)
+            },
+            visibility_stated: stated,
+        };
+        // Unstated: the importer's default (federated) does not widen it.
+        let mut import = store.begin_documents().unwrap();
+        import
+            .stage_incoming(vec![incoming(Visibility::Federated, false, "titok")])
+            .unwrap();
+        let published = import.publish().unwrap();
+        assert_eq!(published.counts.unchanged, 1);
+        assert!(published.visibility_changes.is_empty());
+        let mut import = store.begin_documents().unwrap();
+        import
+            .stage_incoming(vec![incoming(Visibility::Federated, false, "új")])
+            .unwrap();
+        import.publish().unwrap();
+        let stored = store.document("d-1").unwrap().unwrap();
+        assert_eq!(
+            (stored.visibility, stored.body.as_str()),
+            (Visibility::Local, "új")
+        );
+        // Stated: it changes, and the change is listed.
+        let mut import = store.begin_documents().unwrap();
+        import
+            .stage_incoming(vec![incoming(Visibility::Public, true, "új")])
+            .unwrap();
+        let published = import.publish().unwrap();
+        assert_eq!(
+            published.visibility_changes,
+            vec![VisibilityChange {
+                id: "d-1".into(),
+                from: Visibility::Local,
+                to: Visibility::Public
+            }]
+        );
+        assert_eq!(
+            store.document("d-1").unwrap().unwrap().visibility,
+            Visibility::Public
+        );
+    }
 }

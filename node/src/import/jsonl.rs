@@ -1011,4 +1011,31 @@ mod tests {
         assert_eq!(quote("a\"b\n"), r#""a\"b\n""#);
         assert_eq!(check_id(" ok "), Ok("ok".to_string()));
     }
+
+    #[test]
+    fn the_reader_tells_whether_a_line_stated_its_visibility() {
+        let text = concat!(
+            r#"{"id":"a","title":"t","body":"b"}"#,
+            "\n",
+            r#"{"id":"b","title":"t","body":"b","visibility":null}"#,
+            "\n",
+            r#"{"id":"c","title":"t","body":"b","visibility":"local"}"#,
+            "\n",
+        );
+        let mut reader = DocumentReader::new("docs.jsonl", text.as_bytes(), &Limits::default());
+        let stated: Vec<(String, bool, Visibility)> = reader
+            .next_incoming(10)
+            .unwrap()
+            .into_iter()
+            .map(|(_, i)| (i.document.id, i.visibility_stated, i.document.visibility))
+            .collect();
+        assert_eq!(
+            stated,
+            vec![
+                ("a".into(), false, Visibility::Federated),
+                ("b".into(), false, Visibility::Federated),
+                ("c".into(), true, Visibility::Local),
+            ]
+        );
+    }
 }
