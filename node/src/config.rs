@@ -33,6 +33,74 @@ pub struct NodeConfig {
     /// federation's defaults, never loosen them.
     #[serde(default)]
     pub disclosure: crate::disclosure::Rules,
+    /// How much of the audit log is kept; see [`crate::audit`].
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: the audit log's retention. Pruned entries are cut behind a
+/// checkpoint entry that keeps the chain verifiable (see [`crate::audit`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// At most this many entries are kept (checkpoints included); 0: no
+    /// bound. Default 1,000,000 (a few hundred MB at most).
+    #[serde(default = "default_audit_max_entries")]
+    pub max_entries: u64,
+    /// Entries older than this many days are pruned; 0 (the default): no
+    /// bound by age.
+    #[serde(default)]
+    pub max_age_days: u32,
+    /// A folder (relative to the data folder) that pruned entries are
+    /// exported to, as JSON Lines, before they are deleted. Default: none.
+    #[serde(default)]
+    pub archive: Option<PathBuf>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            max_entries: default_audit_max_entries(),
+            max_age_days: 0,
+            archive: None,
+        }
+    }
+}
+
+fn default_audit_max_entries() -> u64 {
+    1_000_000
+}
+
+impl AuditConfig {
+    /// The retention this configures.
+    pub fn retention(&self) -> crate::audit::Retention {
+        crate::audit::Retention {
+            max_entries: (self.max_entries > 0).then_some(self.max_entries),
+            max_age_days: (self.max_age_days > 0).then_some(self.max_age_days),
+            archive: self.archive.clone(),
+        }
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.max_entries == 1 {
+            return Err(
+                "audit.max_entries must be at least 2 (a checkpoint and one entry), or 0 for no bound"
+                    .into(),
+            );
+        }
+        if self.max_age_days > 36_500 {
+            return Err(format!(
+                "audit.max_age_days {} is more than 100 years; use 0 for no bound",
+                self.max_age_days
+            ));
+        }
+        if let Some(archive) = &self.archive
+            && archive.as_os_str().is_empty()
+        {
+            return Err("audit.archive: an empty path; leave it out for no archive".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +154,11 @@ impl NodeConfig {
         config
             .validate()
             .map_err(|message| Error::Config { path, message })?;
+        if let Some(archive) = &mut config.audit.archive
+            && archive.is_relative()
+        {
+            *archive = dir.join(&*archive);
+        }
         if let Some(tls) = &mut config.tls {
             for p in [&mut tls.cert, &mut tls.key, &mut tls.ca] {
                 if p.is_relative() {
@@ -111,6 +184,7 @@ impl NodeConfig {
         self.disclosure
             .validate()
             .map_err(|e| format!("disclosure: {e}"))?;
+        self.audit.validate()?;
         Ok(())
     }
 }
@@ -151,6 +225,14 @@ max_body_bytes = {max_body}
 # max_small_count = 2.0    # ... of 1 or 2 are confidential
 # dominance_n = 2          # the n largest contributions ...
 # dominance_k = 85.0       # ... holding more than k % of a sum: confidential
+
+# The audit log of requests from outside is kept to a bounded size: older
+# entries are cut behind a checkpoint (signed with the TLS key) that keeps
+# the hash chain verifiable. 0 means no bound.
+# [audit]
+# max_entries = 1000000
+# max_age_days = 0
+# archive = "audit-archive"  # export pruned entries here first
 
 # Who may ask this node what over gRPC. Everything not allowed is refused.
 # Callers are named by their certificates, "role:name".

@@ -7,8 +7,11 @@
 //!
 //! Every RPC first identifies its caller and asks the node's policy
 //! ([`crate::policy`]) through [`FederationService::authorize`]; the answer
-//! decides which documents the caller sees. Every request, allowed or
-//! refused, ends as one entry in the node's audit log ([`crate::audit`]).
+//! decides which documents the caller sees. Every request, allowed, refused
+//! or malformed, ends as exactly one entry in the node's audit log
+//! ([`crate::audit`]), holding every parameter it sent (`record.rs`): a
+//! request whose parameters cannot be converted is recorded as `invalid`
+//! before the policy is asked ([`FederationService::invalid`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +30,8 @@ use crate::node::Node;
 use crate::policy::{Caller, Granularity, ON_BEHALF_OF_HEADER, Permission, VIA_HEADER};
 use crate::search::{Audience, CorpusStats, Cursor, Filters, Hit, SearchQuery, SearchResults};
 use tudashalo_proto::identity::Role;
+
+mod record;
 
 #[derive(Debug, Clone)]
 pub struct FederationService {
@@ -91,9 +96,10 @@ impl FederationService {
     /// the audit log (method, query or indicators and group-by); its
     /// principal, on-behalf-of and via are filled in here.
     ///
-    /// A refusal is appended to the audit log here (`denied: …`) and returned
-    /// as `PermissionDenied` (`Unauthenticated` without a usable client
-    /// certificate, `InvalidArgument` for a malformed relay header). An
+    /// A refusal is appended to the audit log here (`denied: …`, or
+    /// `invalid: …` with the headers as sent for a malformed relay header)
+    /// and returned as `PermissionDenied` (`Unauthenticated` without a usable
+    /// client certificate, `InvalidArgument` for a malformed relay header). An
     /// allowed request must be completed with [`Access::finish`] or
     /// [`FederationService::finish`], whatever its outcome.
     pub(crate) async fn authorize<T>(
@@ -112,6 +118,9 @@ impl FederationService {
         record.principal = principal.to_string();
         let headers = relay_header(request, ON_BEHALF_OF_HEADER)
             .and_then(|behalf| Ok((behalf, relay_header(request, VIA_HEADER)?)));
+        if headers.is_err() {
+            record::raw_relay_headers(request, &mut record);
+        }
         let caller = headers.and_then(|(behalf, via)| {
             record.on_behalf_of = behalf.clone();
             record.via = via.iter().cloned().collect();
@@ -130,12 +139,12 @@ impl FederationService {
                 record,
             }),
             Err(e) => {
-                let why = match &e {
-                    Error::PermissionDenied(why) => why.clone(),
-                    other => other.to_string(),
+                record.outcome = match &e {
+                    Error::PermissionDenied(why) => Outcome::Denied(why.clone()),
+                    Error::InvalidRequest(why) => Outcome::Invalid(why.clone()),
+                    other => Outcome::Denied(other.to_string()),
                 };
-                tracing::info!(principal = %record.principal, method = %record.method, %why, "refused");
-                record.outcome = Outcome::Denied(why);
+                tracing::info!(principal = %record.principal, method = %record.method, outcome = %record.outcome, "refused");
                 self.append(record).await;
                 Err(Status::from(e))
             }
@@ -151,6 +160,24 @@ impl FederationService {
     ) -> Result<(), Status> {
         let node = self.node.clone();
         blocking(move || access.finish(&node, results, outcome)).await
+    }
+
+    /// Records a request refused as malformed before it reached the policy
+    /// (its parameters could not be converted): the caller as its
+    /// certificate and relay headers name it, unverified, and `why`.
+    async fn invalid<T>(&self, request: &Request<T>, mut record: audit::Record, why: String) {
+        record.principal =
+            peer_principal(request).map_or_else(|| "unknown".into(), |p| p.to_string());
+        record.on_behalf_of = relay_header(request, ON_BEHALF_OF_HEADER).ok().flatten();
+        record.via = relay_header(request, VIA_HEADER)
+            .ok()
+            .flatten()
+            .into_iter()
+            .collect();
+        record::raw_relay_headers(request, &mut record);
+        tracing::info!(principal = %record.principal, method = %record.method, %why, "invalid request");
+        record.outcome = Outcome::Invalid(why);
+        self.append(record).await;
     }
 
     /// Appends the entry of a refused request; a failure is only logged
@@ -182,6 +209,7 @@ impl FederationService {
                     });
             let (results, outcome) = match &result {
                 Ok(answer) => (count(answer), Outcome::Ok),
+                Err(Error::InvalidRequest(why)) => (None, Outcome::Invalid(why.clone())),
                 Err(e) => (None, Outcome::Error(e.to_string())),
             };
             access.finish(&node, results, outcome)?;
@@ -248,8 +276,7 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
-        let mut record = audit::Record::new("", "TermStats");
-        record.query = Some(request.get_ref().query.clone());
+        let record = record::search("TermStats", request.get_ref());
         let access = self.authorize(&request, Permission::Search, record).await?;
         let text = request.into_inner().query;
         let (stats, ignored, stats_version) = self
@@ -274,8 +301,7 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        let mut record = audit::Record::new("", "Search");
-        record.query = Some(request.get_ref().query.clone());
+        let record = record::search("Search", request.get_ref());
         let access = self.authorize(&request, Permission::Search, record).await?;
         let request = request.into_inner();
         let global = request.stats.as_ref().map(stats_from_pb);
@@ -309,15 +335,20 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
-        let query = aggregate_query_from_pb(request.get_ref())?;
+        let record = record::aggregate(request.get_ref());
+        let query = match aggregate_query_from_pb(request.get_ref()) {
+            Ok(query) => query,
+            Err(status) => {
+                self.invalid(&request, record, status.message().to_string())
+                    .await;
+                return Err(status);
+            }
+        };
         let granularity = if query.finest_geography() == Some(GroupKey::Settlement) {
             Granularity::Settlement
         } else {
             Granularity::Kisterseg
         };
-        let mut record = audit::Record::new("", "Aggregate");
-        record.indicators = query.indicators.clone();
-        record.group_by = request.get_ref().group_by.clone();
         let access = self
             .authorize(&request, Permission::Aggregate(granularity), record)
             .await?;
@@ -354,8 +385,7 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        let mut record = audit::Record::new("", "GetDocument");
-        record.document = Some(request.get_ref().id.clone());
+        let record = record::get_document(request.get_ref());
         let access = self.authorize(&request, Permission::Get, record).await?;
         let request = request.into_inner();
         if !request.member.is_empty() {

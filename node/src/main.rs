@@ -101,6 +101,9 @@ struct ImportArgs {
     year: Option<i32>,
     #[arg(long)]
     org: Option<String>,
+    /// The visibility of a .txt/.md document, and of .jsonl records that
+    /// do not state one. Without it, a document already stored keeps its
+    /// visibility (a new one is federated).
     #[arg(long)]
     visibility: Option<Visibility>,
     /// For .txt/.md: a tag (repeatable).
@@ -161,12 +164,18 @@ struct AggregateArgs {
 }
 
 /// `audit`: entries as text, or `--json`: `{"entries": [ENTRY...]}` with the
-/// fields documented in `tudashalo_node::audit` (seq, time, principal,
-/// on_behalf_of, via, method, query, document, indicators, group_by,
-/// results, outcome, prev, hash). `--verify`: "ok: N entries, chain intact"
-/// and exit 0, or what is wrong and exit 1; with `--json`:
-/// `{"intact": bool, "entries": N, "head": HASH, "broken": null |
-/// {"seq": N, "damage": "altered|removed|reordered|truncated", "detail": TEXT}}`.
+/// fields documented in `tudashalo_node::audit` (seq, time, format,
+/// principal, on_behalf_of, via, method, query, document, indicators,
+/// group_by, params, results, outcome, checkpoint, signature, prev, hash).
+/// `--verify`: "ok: N entries, chain intact" (after a prune, preceded by
+/// "entries 0–K pruned on TIME, chain verified from checkpoint C") and exit
+/// 0, or what is wrong and exit 1; with `--json`: `{"intact": bool,
+/// "entries": N, "first": SEQ, "head": HASH, "cut": null | {"checkpoint":
+/// SEQ, "time": TIME, "pruned_through": SEQ, "signature": "not_checked" |
+/// {"verified": SHA256}}, "broken": null | {"seq": N, "damage":
+/// "altered|removed|reordered|truncated", "detail": TEXT}}`. `--export FILE`:
+/// every entry present, as stored, one JSON object a line. `--prune`: cut
+/// the log to its `[audit]` bounds now.
 #[derive(Args)]
 struct AuditArgs {
     #[arg(long)]
@@ -177,6 +186,16 @@ struct AuditArgs {
     /// Recompute the hash chain instead of listing.
     #[arg(long)]
     verify: bool,
+    /// With --verify: the node's certificate, to check the checkpoint's
+    /// signature (default: [tls] cert of node.toml, if set).
+    #[arg(long, requires = "verify")]
+    cert: Option<PathBuf>,
+    /// Write every entry, as stored, to this file (JSON Lines; "-": stdout).
+    #[arg(long, conflicts_with_all = ["verify", "prune"])]
+    export: Option<PathBuf>,
+    /// Prune the log to the bounds of [audit] in node.toml now.
+    #[arg(long, conflicts_with = "verify")]
+    prune: bool,
     #[arg(long)]
     json: bool,
 }
@@ -332,6 +351,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
                         report.rejected,
                         report.seconds
                     );
+                    print_visibility_changes(&report);
                 }
                 reports.push(report);
             }
@@ -353,6 +373,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
                 "updated": reports.iter().map(|r| r.updated).sum::<usize>(),
                 "unchanged": reports.iter().map(|r| r.unchanged).sum::<usize>(),
                 "rejected": rejected,
+                "visibility_changed": reports.iter().map(|r| r.visibility_changes.len()).sum::<usize>(),
                 "seconds": reports.iter().map(|r| r.seconds).sum::<f64>(),
             }
         });
@@ -365,6 +386,30 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The documents whose visibility an import changed, one a line (the first
+/// [`SHOWN_CHANGES`]; `--json` lists them all).
+fn print_visibility_changes(report: &FileReport) {
+    const SHOWN_CHANGES: usize = 50;
+    let changes = &report.visibility_changes;
+    if changes.is_empty() {
+        return;
+    }
+    println!(
+        "{}: visibility changed for {} document(s):",
+        report.file,
+        changes.len()
+    );
+    for c in changes.iter().take(SHOWN_CHANGES) {
+        println!("  {}: {} -> {}", c.id, c.from, c.to);
+    }
+    if changes.len() > SHOWN_CHANGES {
+        println!(
+            "  … and {} more (import --json lists them all)",
+            changes.len() - SHOWN_CHANGES
+        );
+    }
 }
 
 fn progress_bar(path: &Path, json: bool) -> ProgressBar {
@@ -625,13 +670,67 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     let node = Node::open(&args.data)?;
     let log = node.audit();
+    if let Some(path) = &args.export {
+        let count = if path.as_os_str() == "-" {
+            log.export(&mut std::io::stdout().lock())?
+        } else {
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            let count = log.export(&mut file)?;
+            file.flush()
+                .with_context(|| format!("writing {}", path.display()))?;
+            count
+        };
+        eprintln!("exported {count} entries");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.prune {
+        apply_signer(
+            &node,
+            node.config()
+                .tls
+                .as_ref()
+                .map(|t| (t.cert.clone(), t.key.clone())),
+        );
+        match log.prune()? {
+            Some(p) => println!(
+                "pruned entries {}–{} (checkpoint {}{})",
+                p.from,
+                p.through,
+                p.checkpoint,
+                p.archive
+                    .map(|a| format!(", exported to {}", a.display()))
+                    .unwrap_or_default()
+            ),
+            None => println!("nothing to prune"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.verify {
-        let verification = log.verify()?;
+        let cert_path = args
+            .cert
+            .clone()
+            .or_else(|| node.config().tls.as_ref().map(|t| t.cert.clone()));
+        let cert = match &cert_path {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("--cert: cannot read {}", path.display()))?;
+                Some(certificate_der(&pem).with_context(|| {
+                    format!("--cert: {} is not a PEM certificate", path.display())
+                })?)
+            }
+        };
+        let verification = log.verify_with(cert.as_deref())?;
         if args.json {
             let out = json!({
                 "intact": verification.is_intact(),
                 "entries": verification.entries,
+                "first": verification.first,
                 "head": verification.head,
+                "cut": verification.cut,
                 "broken": verification.broken,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
@@ -642,6 +741,9 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
                 verification.entries, verification.head
             );
         } else {
+            if let Some(cut) = &verification.cut {
+                println!("{cut}");
+            }
             println!("ok: {} entries, chain intact", verification.entries);
             println!("head: {}", verification.head);
         }
@@ -681,12 +783,41 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         if !e.group_by.is_empty() {
             what.push_str(&format!(" by {}", e.group_by.join(",")));
         }
+        if !e.params.is_empty()
+            && let Ok(params) = serde_json::to_string(&e.params)
+        {
+            what.push_str(&format!(" {params}"));
+        }
+        if let Some(c) = &e.checkpoint {
+            what.push_str(&format!(
+                " entries {}–{} pruned ({})",
+                c.pruned_from, c.pruned_through, c.reason
+            ));
+        }
         if let Some(n) = e.results {
             what.push_str(&format!(" -> {n}"));
         }
         let _ = writeln!(out, "{:>6} {} {who}: {what}: {}", e.seq, e.time, e.outcome);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Signs the node's audit checkpoints with the key of `files` (certificate,
+/// key), or writes them unsigned (with a warning) if it cannot be used.
+fn apply_signer(node: &Node, files: Option<(PathBuf, PathBuf)>) {
+    let signer = files.and_then(|(cert, key)| {
+        tudashalo_node::audit::CheckpointSigner::from_files(&cert, &key)
+            .map_err(|e| tracing::warn!(error = %e, "audit checkpoints will be written unsigned"))
+            .ok()
+    });
+    node.audit().set_signer(signer);
+}
+
+/// The DER of the first certificate in `pem`.
+fn certificate_der(pem: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    Ok(CertificateDer::from_pem_slice(pem)?.to_vec())
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -710,6 +841,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ca: pick(args.ca, configured.as_ref().map(|t| t.ca.clone()), "ca")?,
         crl: None,
     };
+    // Checkpoints are signed with the key the node serves with; the log is
+    // cut to its bounds before the first request (here, off the runtime).
+    apply_signer(&node, Some((files.cert.clone(), files.key.clone())));
+    if let Err(e) = node.audit().prune() {
+        tracing::error!(error = %e, "cannot prune the audit log");
+    }
     let tls = tudashalo_proto::tls::ReloadingTls::new(files)?;
     let listen: SocketAddr = match args.listen {
         Some(addr) => addr,

@@ -18,7 +18,9 @@ use serde::Serialize;
 use crate::audit::{self, AuditLog};
 use crate::config::{self, NodeConfig};
 use crate::error::{Error, Result};
-use crate::import::{self, Encoding, FileError, FileFormat, Limits, Rejection, TextMeta};
+use crate::import::{
+    self, Encoding, FileError, FileFormat, Incoming, Limits, Rejection, TextMeta, VisibilityChange,
+};
 use crate::index::SearchIndex;
 use crate::model::{Document, Indicator};
 use crate::policy::Policy;
@@ -46,6 +48,8 @@ pub struct FileReport {
     pub unchanged: usize,
     pub rejected: usize,
     pub rejections: Vec<Rejection>,
+    /// Every stored document whose visibility this import changed.
+    pub visibility_changes: Vec<VisibilityChange>,
     pub seconds: f64,
 }
 
@@ -105,7 +109,21 @@ impl Node {
                 path: dir.join(config::FILE_NAME),
                 message,
             })?;
-        let audit = AuditLog::new(store.tree(audit::TREE)?, store.tree(audit::HEAD_TREE)?);
+        let audit = AuditLog::with_retention(
+            store.tree(audit::TREE)?,
+            store.tree(audit::HEAD_TREE)?,
+            &config.name,
+            config.audit.retention(),
+        );
+        // Checkpoints are signed with the node's TLS key when node.toml
+        // names one (`serve --cert/--key` replace it); without it they are
+        // written unsigned.
+        if let Some(tls) = &config.tls {
+            match audit::CheckpointSigner::from_files(&tls.cert, &tls.key) {
+                Ok(signer) => audit.set_signer(Some(signer)),
+                Err(e) => tracing::debug!(error = %e, "audit checkpoints will not be signed"),
+            }
+        }
         let node = Node {
             dir: dir.to_path_buf(),
             config,
@@ -222,22 +240,26 @@ impl Node {
             open_file(path)?;
             (import::detect(path, &[], options.encoding)?, Vec::new())
         };
+        let mut visibility_changes = Vec::new();
         let (kind, counts, rejections) = match format {
             FileFormat::Documents => {
-                let (counts, rejections) =
+                let (published, rejections) =
                     self.import_documents(&label, path, options, progress)?;
-                ("documents", counts, rejections)
+                visibility_changes = published.1;
+                ("documents", published.0, rejections)
             }
             FileFormat::Text => {
                 let bytes = read_file(path)?;
                 let doc = import::parse_text(&label, path, &bytes, &options.text, &self.limits())?;
                 let mut staged = self.store.begin_documents()?;
-                staged.stage(std::slice::from_ref(&doc))?;
-                (
-                    "documents",
-                    self.publish_documents(staged, progress)?,
-                    Vec::new(),
-                )
+                // Only `--visibility` states a text file's visibility.
+                staged.stage_incoming(vec![Incoming {
+                    document: doc,
+                    visibility_stated: options.text.visibility.is_some(),
+                }])?;
+                let (counts, changes) = self.publish_documents(staged, progress)?;
+                visibility_changes = changes;
+                ("documents", counts, Vec::new())
             }
             FileFormat::Observations => {
                 let catalogue = self.store.catalogue()?;
@@ -269,6 +291,7 @@ impl Node {
             unchanged: counts.unchanged,
             rejected: rejections.len(),
             rejections,
+            visibility_changes,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -295,23 +318,35 @@ impl Node {
     /// and staged in the store [`DOCUMENT_BATCH`] documents at a time, and
     /// published as one unit once the whole file is read (and, with
     /// `--strict`, found clean); a refused or failed file leaves nothing.
+    /// `--visibility` states the visibility of records that do not.
     fn import_documents(
         &self,
         label: &str,
         path: &Path,
         options: &ImportOptions,
         progress: &dyn Fn(ImportProgress),
-    ) -> Result<(Counts, Vec<Rejection>)> {
+    ) -> Result<(Published, Vec<Rejection>)> {
         let file = std::io::BufReader::with_capacity(256 * 1024, open_file(path)?);
         let mut reader = import::DocumentReader::new(label, file, &self.limits());
         let mut staged = self.store.begin_documents()?;
         loop {
-            let batch = reader.next_batch(DOCUMENT_BATCH)?;
+            let batch = reader.next_incoming(DOCUMENT_BATCH)?;
             if batch.is_empty() {
                 break;
             }
-            let docs: Vec<Document> = batch.into_iter().map(|(_, d)| d).collect();
-            staged.stage(&docs)?;
+            let docs: Vec<Incoming> = batch
+                .into_iter()
+                .map(|(_, mut incoming)| {
+                    if let (false, Some(visibility)) =
+                        (incoming.visibility_stated, options.text.visibility)
+                    {
+                        incoming.document.visibility = visibility;
+                        incoming.visibility_stated = true;
+                    }
+                    incoming
+                })
+                .collect();
+            staged.stage_incoming(docs)?;
         }
         let rejected = reader.finish()?;
         self.check_strict(label, options, &rejected)?;
@@ -325,7 +360,7 @@ impl Node {
         &self,
         staged: DocumentImport<'_>,
         progress: &dyn Fn(ImportProgress),
-    ) -> Result<Counts> {
+    ) -> Result<Published> {
         let counts = staged.counts();
         progress(ImportProgress::Total(
             (counts.added + counts.updated + counts.unchanged) as u64,
@@ -346,7 +381,7 @@ impl Node {
                 &|n| progress(ImportProgress::Done(n)),
             )?;
         }
-        Ok(counts)
+        Ok((counts, published.visibility_changes))
     }
 
     pub fn search(
@@ -475,6 +510,10 @@ pub enum ImportProgress {
     /// This many more records are stored (and indexed).
     Done(u64),
 }
+
+/// What publishing a file's documents did: the counts, and the stored
+/// documents whose visibility changed.
+type Published = (Counts, Vec<VisibilityChange>);
 
 /// How many documents of a file are parsed and staged at a time.
 const DOCUMENT_BATCH: usize = 1_000;

@@ -31,8 +31,8 @@ use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::error::{Error, Result};
-use crate::import::Catalogue;
-use crate::model::{Document, Indicator, Observation};
+use crate::import::{Catalogue, Incoming, VisibilityChange};
+use crate::model::{Document, Indicator, Observation, Visibility};
 
 const GENERATION: &[u8] = b"doc_generation";
 /// Set (to the new generation) while a file's staged documents are being
@@ -235,6 +235,7 @@ impl Store {
             counts: Counts::default(),
             added: Vec::new(),
             updated: Vec::new(),
+            visibility_changes: Vec::new(),
             finished: false,
         })
     }
@@ -403,6 +404,8 @@ pub struct DocumentImport<'a> {
     /// Ids of the staged documents, for the index.
     added: Vec<String>,
     updated: Vec<String>,
+    /// Stored documents whose visibility this import changes.
+    visibility_changes: Vec<VisibilityChange>,
     finished: bool,
 }
 
@@ -417,30 +420,69 @@ pub struct DocumentsPublished {
     /// The generation they were published as (the current one if nothing
     /// changed).
     pub generation: u64,
+    /// Stored documents whose visibility changed, in the order staged.
+    pub visibility_changes: Vec<VisibilityChange>,
+}
+
+/// Only the visibility of a stored document (the rest of its JSON is skipped).
+#[derive(serde::Deserialize)]
+struct StoredVisibility {
+    #[serde(default)]
+    visibility: Visibility,
 }
 
 impl DocumentImport<'_> {
-    /// Stages a batch of documents: those that differ from (or are not in)
-    /// the store are written to `staging`; the rest are counted unchanged.
+    /// Stages a batch of documents whose visibility is as stated: those
+    /// that differ from (or are not in) the store are written to `staging`;
+    /// the rest are counted unchanged.
     pub fn stage(&mut self, docs: &[Document]) -> Result<()> {
         for doc in docs {
-            let bytes = encode(doc)?;
-            match self.store.docs.get(doc.id.as_bytes())? {
-                Some(old) if old.as_ref() == bytes.as_slice() => {
-                    self.counts.unchanged += 1;
-                    continue;
-                }
-                Some(_) => {
-                    self.counts.updated += 1;
-                    self.updated.push(doc.id.clone());
-                }
-                None => {
-                    self.counts.added += 1;
-                    self.added.push(doc.id.clone());
-                }
-            }
-            self.store.staging.insert(doc.id.as_bytes(), bytes)?;
+            self.stage_one(doc.clone(), true)?;
         }
+        Ok(())
+    }
+
+    /// Stages a batch of imported documents. One whose record did not state
+    /// a visibility keeps the visibility of its stored copy (a new one gets
+    /// the default): leaving the field out never widens who sees it. Every
+    /// stored document whose visibility changes is listed for the report.
+    pub fn stage_incoming(&mut self, docs: Vec<Incoming>) -> Result<()> {
+        for incoming in docs {
+            self.stage_one(incoming.document, incoming.visibility_stated)?;
+        }
+        Ok(())
+    }
+
+    fn stage_one(&mut self, mut doc: Document, visibility_stated: bool) -> Result<()> {
+        let old = self.store.docs.get(doc.id.as_bytes())?;
+        if let Some(old) = &old {
+            let stored = decode::<StoredVisibility>(old, "document")?.visibility;
+            if !visibility_stated {
+                doc.visibility = stored;
+            } else if stored != doc.visibility {
+                self.visibility_changes.push(VisibilityChange {
+                    id: doc.id.clone(),
+                    from: stored,
+                    to: doc.visibility,
+                });
+            }
+        }
+        let bytes = encode(&doc)?;
+        match old {
+            Some(old) if old.as_ref() == bytes.as_slice() => {
+                self.counts.unchanged += 1;
+                return Ok(());
+            }
+            Some(_) => {
+                self.counts.updated += 1;
+                self.updated.push(doc.id.clone());
+            }
+            None => {
+                self.counts.added += 1;
+                self.added.push(doc.id.clone());
+            }
+        }
+        self.store.staging.insert(doc.id.as_bytes(), bytes)?;
         Ok(())
     }
 
@@ -466,6 +508,7 @@ impl DocumentImport<'_> {
             added: std::mem::take(&mut self.added),
             updated: std::mem::take(&mut self.updated),
             generation,
+            visibility_changes: std::mem::take(&mut self.visibility_changes),
         })
     }
 }
@@ -732,5 +775,57 @@ mod document_import_tests {
         assert_eq!(upsert.counts.added, 10);
         assert_eq!(upsert.generation, 2);
         assert_eq!(store.document_count(), 1_210);
+    }
+
+    #[test]
+    fn an_unstated_visibility_keeps_the_stored_one_and_changes_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        let mut local = doc("d-1", "titok");
+        local.visibility = Visibility::Local;
+        store.upsert_documents(&[local.clone()]).unwrap();
+        let incoming = |visibility: Visibility, stated: bool, body: &str| Incoming {
+            document: Document {
+                visibility,
+                ..doc("d-1", body)
+            },
+            visibility_stated: stated,
+        };
+        // Unstated: the importer's default (federated) does not widen it.
+        let mut import = store.begin_documents().unwrap();
+        import
+            .stage_incoming(vec![incoming(Visibility::Federated, false, "titok")])
+            .unwrap();
+        let published = import.publish().unwrap();
+        assert_eq!(published.counts.unchanged, 1);
+        assert!(published.visibility_changes.is_empty());
+        let mut import = store.begin_documents().unwrap();
+        import
+            .stage_incoming(vec![incoming(Visibility::Federated, false, "új")])
+            .unwrap();
+        import.publish().unwrap();
+        let stored = store.document("d-1").unwrap().unwrap();
+        assert_eq!(
+            (stored.visibility, stored.body.as_str()),
+            (Visibility::Local, "új")
+        );
+        // Stated: it changes, and the change is listed.
+        let mut import = store.begin_documents().unwrap();
+        import
+            .stage_incoming(vec![incoming(Visibility::Public, true, "új")])
+            .unwrap();
+        let published = import.publish().unwrap();
+        assert_eq!(
+            published.visibility_changes,
+            vec![VisibilityChange {
+                id: "d-1".into(),
+                from: Visibility::Local,
+                to: Visibility::Public
+            }]
+        );
+        assert_eq!(
+            store.document("d-1").unwrap().unwrap().visibility,
+            Visibility::Public
+        );
     }
 }

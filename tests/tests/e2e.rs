@@ -10,6 +10,7 @@ mod e2e {
     pub mod support;
 
     mod access;
+    mod adversarial_audit;
     mod adversarial_disclosure;
     mod aggregate;
     mod cli;

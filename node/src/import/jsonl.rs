@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::{FileError, Limits, Parsed, Rejection};
+use super::{FileError, Incoming, Limits, Parsed, Rejection};
 use crate::model::{Document, Kind, Visibility};
 
 /// The longest document id accepted, in bytes. Ids are sled keys and appear
@@ -31,6 +31,10 @@ const QUOTE_CHARS: usize = 40;
 pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Parses a JSON Lines file of documents held in memory.
+///
+/// A record without `visibility` (or with `null`) gets the default
+/// (`federated`) here; [`DocumentReader::next_incoming`] tells the store
+/// which ones did not state it, so that a stored document keeps its own.
 ///
 /// Lines are split on `\n` (a trailing `\r` is dropped) and decoded as UTF-8
 /// one by one, so that a single mangled line costs only that line. Blank
@@ -113,6 +117,16 @@ impl<R: std::io::BufRead> DocumentReader<R> {
     /// numbers; empty when the file is done. Rejected lines are kept for
     /// [`DocumentReader::finish`].
     pub fn next_batch(&mut self, max: usize) -> Result<Vec<(usize, Document)>, FileError> {
+        Ok(self
+            .next_incoming(max)?
+            .into_iter()
+            .map(|(line, incoming)| (line, incoming.document))
+            .collect())
+    }
+
+    /// Like [`DocumentReader::next_batch`], each document with whether its
+    /// record stated a visibility.
+    pub fn next_incoming(&mut self, max: usize) -> Result<Vec<(usize, Incoming)>, FileError> {
         let mut batch = Vec::new();
         while batch.len() < max.max(1) && !self.done {
             let Some(raw) = self.read_line()? else {
@@ -138,7 +152,7 @@ impl<R: std::io::BufRead> DocumentReader<R> {
                         continue;
                     }
                     match parse_line(raw, &self.limits) {
-                        Ok(doc) => match self.first_line_of.get(&doc.id) {
+                        Ok((doc, visibility_stated)) => match self.first_line_of.get(&doc.id) {
                             Some(&first) => Fault::line(format!(
                                 "duplicate id {} (first at line {first})",
                                 quote(&doc.id)
@@ -147,7 +161,13 @@ impl<R: std::io::BufRead> DocumentReader<R> {
                             None => {
                                 self.non_blank += 1;
                                 self.first_line_of.insert(doc.id.clone(), line);
-                                batch.push((line, doc));
+                                batch.push((
+                                    line,
+                                    Incoming {
+                                        document: doc,
+                                        visibility_stated,
+                                    },
+                                ));
                                 continue;
                             }
                         },
@@ -220,8 +240,9 @@ impl<R: std::io::BufRead> DocumentReader<R> {
     }
 }
 
-/// Turns one non-blank line into a document, or says why it cannot be one.
-fn parse_line(raw: &[u8], limits: &Limits) -> Result<Document, Fault> {
+/// Turns one non-blank line into a document and whether it stated its
+/// visibility, or says why it cannot be one.
+fn parse_line(raw: &[u8], limits: &Limits) -> Result<(Document, bool), Fault> {
     let text = std::str::from_utf8(raw).map_err(|e| {
         // Byte positions are 1-based, like line numbers, so that they match
         // what a hex editor's "offset + 1" or a column counter shows.
@@ -295,7 +316,9 @@ fn parse_line(raw: &[u8], limits: &Limits) -> Result<Document, Fault> {
     let tags = string_list("tags", known.tags)?;
     let year = year("year", known.year)?;
     let org = optional_string("org", known.org)?.and_then(non_empty);
-    let visibility = match optional_string("visibility", known.visibility)? {
+    let stated = optional_string("visibility", known.visibility)?;
+    let visibility_stated = stated.is_some();
+    let visibility = match stated {
         None => Visibility::default(),
         Some(s) => s
             .trim()
@@ -304,20 +327,23 @@ fn parse_line(raw: &[u8], limits: &Limits) -> Result<Document, Fault> {
     };
     let url = optional_string("url", known.url)?.and_then(non_empty);
 
-    Ok(Document {
-        id,
-        title,
-        body,
-        kind,
-        sectors,
-        settlements,
-        year,
-        org,
-        visibility,
-        tags,
-        url,
-        extra,
-    })
+    Ok((
+        Document {
+            id,
+            title,
+            body,
+            kind,
+            sectors,
+            settlements,
+            year,
+            org,
+            visibility,
+            tags,
+            url,
+            extra,
+        },
+        visibility_stated,
+    ))
 }
 
 /// The fields of a document line that the importer understands, as found.
@@ -984,5 +1010,32 @@ mod tests {
         assert_eq!(clean_list([" a ", "", "b", "a", "  "]), vec!["a", "b"]);
         assert_eq!(quote("a\"b\n"), r#""a\"b\n""#);
         assert_eq!(check_id(" ok "), Ok("ok".to_string()));
+    }
+
+    #[test]
+    fn the_reader_tells_whether_a_line_stated_its_visibility() {
+        let text = concat!(
+            r#"{"id":"a","title":"t","body":"b"}"#,
+            "\n",
+            r#"{"id":"b","title":"t","body":"b","visibility":null}"#,
+            "\n",
+            r#"{"id":"c","title":"t","body":"b","visibility":"local"}"#,
+            "\n",
+        );
+        let mut reader = DocumentReader::new("docs.jsonl", text.as_bytes(), &Limits::default());
+        let stated: Vec<(String, bool, Visibility)> = reader
+            .next_incoming(10)
+            .unwrap()
+            .into_iter()
+            .map(|(_, i)| (i.document.id, i.visibility_stated, i.document.visibility))
+            .collect();
+        assert_eq!(
+            stated,
+            vec![
+                ("a".into(), false, Visibility::Federated),
+                ("b".into(), false, Visibility::Federated),
+                ("c".into(), true, Visibility::Local),
+            ]
+        );
     }
 }

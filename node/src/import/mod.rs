@@ -59,6 +59,25 @@ impl<T> Default for Parsed<T> {
     }
 }
 
+/// A document as an importer produced it, with whether its record (or the
+/// import command's `--visibility`) stated its visibility. A document that
+/// did not keep the visibility it has in the store when it is imported
+/// again: visibility never widens because a field was left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub document: Document,
+    pub visibility_stated: bool,
+}
+
+/// A document whose visibility an import changed. Its JSON form is part of
+/// `import --json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VisibilityChange {
+    pub id: String,
+    pub from: Visibility,
+    pub to: Visibility,
+}
+
 /// A fault that makes a whole file unusable (nothing of it is imported).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}: {reason}")]
