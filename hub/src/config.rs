@@ -253,7 +253,10 @@ ca = "pki/ca.pem"
             let e = parse(&format!("{BASE}\n{extra}")).unwrap_err();
             assert!(e.contains(wanted), "{e}");
         };
-        check("[[parent]]\nname = \"Orszagos\"\n", "parent #1 (\"Orszagos\"): name");
+        check(
+            "[[parent]]\nname = \"Orszagos\"\n",
+            "parent #1 (\"Orszagos\"): name",
+        );
         check(
             "[[parent]]\nname = \"a\"\n[[parent]]\nname = \"a\"\n",
             "duplicate parent name",
@@ -266,6 +269,9 @@ ca = "pki/ca.pem"
             "[[member]]\nname = \"a\"\nendpoint = \"https://h:1\"\n[[parent]]\nname = \"a\"\n",
             "also a member",
         );
-        check("[[parent]]\nname = \"a\"\nendpoint = \"https://h:1\"\n", "endpoint");
+        check(
+            "[[parent]]\nname = \"a\"\nendpoint = \"https://h:1\"\n",
+            "endpoint",
+        );
     }
 }

@@ -1608,7 +1608,10 @@ mod tests {
             assert!(matches!(err, PkiError::SubjectNotStated { .. }), "{err}");
             let m = err.to_string();
             assert!(m.contains(&format!("(missing: {missing})")), "{m}");
-            assert!(m.contains("edelenyi.csr") && m.contains("--trust-csr"), "{m}");
+            assert!(
+                m.contains("edelenyi.csr") && m.contains("--trust-csr"),
+                "{m}"
+            );
         }
         // Another role or name than stated is refused, naming both.
         let err = sign(Some(Role::Hub), Some("edelenyi"), false).unwrap_err();

@@ -69,8 +69,8 @@ use tudashalo_proto::identity::{Principal, Role, validate_name};
 use crate::error::{Error, Result};
 use crate::search::Audience;
 
-pub use tudashalo_proto::relay::{MAX_VIA, ON_BEHALF_OF_HEADER, VIA_HEADER};
 use tudashalo_proto::relay::{self, RelayError};
+pub use tudashalo_proto::relay::{MAX_VIA, ON_BEHALF_OF_HEADER, VIA_HEADER};
 
 /// How fine an aggregate may be grouped. `Settlement` is finer than
 /// `Kisterseg`; a permission at one level covers every coarser level.
@@ -726,7 +726,10 @@ mod tests {
         // On-behalf-of without via: the hub is the whole chain.
         let short = Caller::identify(p("hub:regio"), Some("national:ksh"), None).unwrap();
         assert_eq!(short.via, ["regio"]);
-        assert_eq!(policy.authorize(&short, KISTERSEG).unwrap(), Audience::Public);
+        assert_eq!(
+            policy.authorize(&short, KISTERSEG).unwrap(),
+            Audience::Public
+        );
     }
 
     #[test]
@@ -767,7 +770,12 @@ mod tests {
         let relayed =
             Caller::identify(p("hub:regio"), Some("national:ksh"), Some("regio")).unwrap();
         policy.authorize_partials(&relayed).unwrap();
-        for who in ["hub:rogue", "national:ksh", "operator:edelenyi", "node:regio"] {
+        for who in [
+            "hub:rogue",
+            "national:ksh",
+            "operator:edelenyi",
+            "node:regio",
+        ] {
             let m = match policy.authorize_partials(&Caller::direct(p(who))) {
                 Err(Error::PermissionDenied(m)) => m,
                 other => panic!("{who}: {other:?}"),

@@ -218,7 +218,8 @@ mod tests {
     fn checks_that_a_chain_is_plausible() {
         check_chain(&chain("orszagos,regio"), "regio").unwrap();
         check_chain(&chain("regio"), "regio").unwrap();
-        let reason = |via: &str, peer: &str| check_chain(&chain(via), peer).unwrap_err().to_string();
+        let reason =
+            |via: &str, peer: &str| check_chain(&chain(via), peer).unwrap_err().to_string();
         assert!(reason("a,b,a", "a").contains("\"a\" appears twice"));
         assert!(reason("orszagos", "regio").contains("the last hub is \"orszagos\""));
         let long: Vec<String> = (0..=MAX_VIA).map(|i| format!("h{i}")).collect();

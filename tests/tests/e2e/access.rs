@@ -253,9 +253,12 @@ async fn hubs_relay_on_behalf_of_others_within_their_rights() {
         &["operator:stranger"],
     );
     // A granted operator through the hub: allowed, federation view.
-    let ids = search_ids(&mut hub, ask(Some("operator:analyst"), Some("orszagos,regio")))
-        .await
-        .expect("search");
+    let ids = search_ids(
+        &mut hub,
+        ask(Some("operator:analyst"), Some("orszagos,regio")),
+    )
+    .await
+    .expect("search");
     assert_eq!(ids, set(&["fed-1", "pub-1"]));
     // Even the node's owner sees no local document through a hub.
     let ids = search_ids(&mut hub, ask(Some("operator:gazda"), None))

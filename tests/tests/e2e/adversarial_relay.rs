@@ -214,7 +214,10 @@ async fn search(
 }
 
 /// The hit ids of a search, none if it was refused.
-async fn hit_ids(client: &mut Client, request: tonic::Request<pb::SearchRequest>) -> BTreeSet<String> {
+async fn hit_ids(
+    client: &mut Client,
+    request: tonic::Request<pb::SearchRequest>,
+) -> BTreeSet<String> {
     match search(client, request).await {
         Ok(response) => response.hits.into_iter().map(|h| h.id).collect(),
         Err(status) => {
@@ -442,7 +445,11 @@ async fn an_untrusted_callers_via_chain_is_not_believed() {
     // An operator sending only a chain is refused too, not silently served.
     let mut analyst = client_as(&f.regio.url, &f.pki, "analyst", Role::Operator).await;
     assert_denied(
-        search(&mut analyst, with_headers(search_request(), None, Some("orszagos"))).await,
+        search(
+            &mut analyst,
+            with_headers(search_request(), None, Some("orszagos")),
+        )
+        .await,
         &["operator:analyst is not a parent of hub regio", VIA],
     );
     // Without the headers the same analyst is served, as itself.
@@ -451,7 +458,9 @@ async fn an_untrusted_callers_via_chain_is_not_believed() {
     for node in &f.nodes {
         let entries = node.node.audit().entries().expect("audit");
         assert!(
-            entries.iter().all(|e| !e.via.iter().any(|h| h == "orszagos")),
+            entries
+                .iter()
+                .all(|e| !e.via.iter().any(|h| h == "orszagos")),
             "{entries:#?}"
         );
     }
@@ -465,7 +474,10 @@ async fn nodes_and_hubs_refuse_implausible_via_chains() {
     let mut regio = client_as(&node.url, &f.pki, "regio", Role::Hub).await;
     let too_long = format!(
         "{},regio",
-        (0..8).map(|i| format!("h{i}")).collect::<Vec<_>>().join(",")
+        (0..8)
+            .map(|i| format!("h{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
     );
     for (via, rule) in [
         ("orszagos,regio,orszagos,regio", "appears twice"),
@@ -484,7 +496,11 @@ async fn nodes_and_hubs_refuse_implausible_via_chains() {
     // Malformed names stay invalid requests.
     let status = search(
         &mut regio,
-        with_headers(search_request(), Some("national:ksh"), Some("Orszagos,regio")),
+        with_headers(
+            search_request(),
+            Some("national:ksh"),
+            Some("Orszagos,regio"),
+        ),
     )
     .await
     .expect_err("malformed");
@@ -493,7 +509,11 @@ async fn nodes_and_hubs_refuse_implausible_via_chains() {
     assert_denied(
         search(
             &mut regio,
-            with_headers(search_request(), Some("national:ksh"), Some("orszagos,regio")),
+            with_headers(
+                search_request(),
+                Some("national:ksh"),
+                Some("orszagos,regio"),
+            ),
         )
         .await,
         &["national:ksh may not search on node edelenyi"],
@@ -537,13 +557,19 @@ async fn partials_go_only_to_a_hubs_parents() {
     let mut ksh = client_as(&f.regio.url, &f.pki, "ksh", Role::National).await;
     assert_denied(
         aggregate(&mut ksh, tonic::Request::new(one_settlement())).await,
-        &["partials go only to the parents of hub regio", "national:ksh is not one"],
+        &[
+            "partials go only to the parents of hub regio",
+            "national:ksh is not one",
+        ],
     );
     // So is another region's hub, and the national user at the top hub.
     let mut rogue = client_as(&f.regio.url, &f.pki, "del-alfold", Role::Hub).await;
     assert_denied(
         aggregate(&mut rogue, tonic::Request::new(one_settlement())).await,
-        &["partials go only to the parents of hub regio", "hub:del-alfold is not one"],
+        &[
+            "partials go only to the parents of hub regio",
+            "hub:del-alfold is not one",
+        ],
     );
     let mut ksh_top = client_as(&f.orszagos.url, &f.pki, "ksh", Role::National).await;
     assert_denied(
@@ -561,7 +587,9 @@ async fn partials_go_only_to_a_hubs_parents() {
     .await
     .expect("published cells");
     assert!(
-        cells.iter().all(|c| c.value.is_none() && c.partial.is_none()),
+        cells
+            .iter()
+            .all(|c| c.value.is_none() && c.partial.is_none()),
         "{cells:?}"
     );
 

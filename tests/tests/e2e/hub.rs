@@ -669,12 +669,22 @@ async fn hub_of_hubs_composes_ranking_paths_and_statuses() {
     // The regional hubs trust the national hub as their parent: it relays
     // its clients' requests through them.
     let parents = ["orszagos"];
-    let north =
-        TestHub::start_with_parents(&f.pki, "north", &member_list(&f.nodes[..2]), &parents, 5_000)
-            .await;
-    let south =
-        TestHub::start_with_parents(&f.pki, "south", &member_list(&f.nodes[2..]), &parents, 5_000)
-            .await;
+    let north = TestHub::start_with_parents(
+        &f.pki,
+        "north",
+        &member_list(&f.nodes[..2]),
+        &parents,
+        5_000,
+    )
+    .await;
+    let south = TestHub::start_with_parents(
+        &f.pki,
+        "south",
+        &member_list(&f.nodes[2..]),
+        &parents,
+        5_000,
+    )
+    .await;
     let national = TestHub::start(
         &f.pki,
         "orszagos",
