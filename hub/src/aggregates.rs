@@ -1,6 +1,8 @@
 //! Federated aggregates at a hub: fan the request out for mergeable
 //! partials, combine them exactly, and publish with the same disclosure rules
-//! the nodes apply (or, asked by a higher hub, pass the combined partials on).
+//! the nodes apply (or, asked by one of its parents — `[[parent]]` in
+//! `hub.toml` — pass the combined partials on; anyone else asking for
+//! partials is refused in `grpc.rs`).
 //!
 //! Invariants:
 //! - Partials carry what a combination needs (sums, weight sums, counts,

@@ -1,9 +1,18 @@
-//! `hub.toml`: the hub's members, identity and deadline.
+//! `hub.toml`: the hub's members, parents, identity and deadline.
 //!
 //! The hub keeps certificates and configuration, never data: this file and
 //! the TLS files are all it reads at start, and it writes nothing. Unknown
-//! keys, unreadable certificates, duplicate member names and malformed
-//! endpoints stop the hub at start with a message that names the problem.
+//! keys, unreadable certificates, duplicate member or parent names and
+//! malformed endpoints stop the hub at start with a message that names the
+//! problem.
+//!
+//! `[[parent]]` lists the hubs this hub trusts as its parents: the hubs of
+//! hubs it is a member of (e.g. the national hub above a regional one). Only
+//! a parent may relay requests on behalf of others through this hub
+//! (`tudashalo-on-behalf-of`, `tudashalo-via`) and receive mergeable
+//! partials; everyone else is the requester itself and gets published,
+//! disclosure-controlled cells (see [`crate::relay`]). No parents: the hub
+//! serves only its direct clients, which is right for a hub at the top.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -33,6 +42,19 @@ pub struct HubConfig {
     pub tls: TlsSection,
     #[serde(default, rename = "member")]
     pub members: Vec<MemberConfig>,
+    /// `[[parent]]`: the hubs trusted to relay for others and to receive
+    /// partials. Empty by default.
+    #[serde(default, rename = "parent")]
+    pub parents: Vec<ParentConfig>,
+}
+
+/// One `[[parent]]`: a hub of hubs that has this hub as a member.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentConfig {
+    /// The parent hub's name, as its certificate names it
+    /// (`urn:tudashalo:hub:NAME`).
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,7 +137,29 @@ impl HubConfig {
                 return Err(format!("{at}: deadline_ms must be positive"));
             }
         }
+        let mut parents = HashSet::new();
+        for (i, p) in self.parents.iter().enumerate() {
+            let at = format!("parent #{} ({:?})", i + 1, p.name);
+            validate_slug(&p.name).map_err(|e| format!("{at}: name: {e}"))?;
+            if !parents.insert(p.name.as_str()) {
+                return Err(format!("{at}: duplicate parent name {:?}", p.name));
+            }
+            if p.name == self.name {
+                return Err(format!("{at}: a hub cannot be its own parent"));
+            }
+            if seen.contains(p.name.as_str()) {
+                return Err(format!(
+                    "{at}: {:?} is also a member; a hub both above and below this one would relay in a loop",
+                    p.name
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The names of the parent hubs.
+    pub fn parent_names(&self) -> std::collections::BTreeSet<String> {
+        self.parents.iter().map(|p| p.name.clone()).collect()
     }
 
     pub fn tls_files(&self) -> TlsFiles {
@@ -198,5 +242,36 @@ ca = "pki/ca.pem"
         assert!(parse(&plain).unwrap_err().contains("https://"));
         let noport = format!("{BASE}\n[[member]]\nname = \"a\"\nendpoint = \"https://h\"\n");
         assert!(parse(&noport).unwrap_err().contains("no port"));
+    }
+
+    #[test]
+    fn parents_are_checked() {
+        let c = parse(&format!("{BASE}\n[[parent]]\nname = \"orszagos\"\n")).unwrap();
+        assert_eq!(c.parent_names(), ["orszagos".to_string()].into());
+        assert!(parse(BASE).unwrap().parents.is_empty());
+        let check = |extra: &str, wanted: &str| {
+            let e = parse(&format!("{BASE}\n{extra}")).unwrap_err();
+            assert!(e.contains(wanted), "{e}");
+        };
+        check(
+            "[[parent]]\nname = \"Orszagos\"\n",
+            "parent #1 (\"Orszagos\"): name",
+        );
+        check(
+            "[[parent]]\nname = \"a\"\n[[parent]]\nname = \"a\"\n",
+            "duplicate parent name",
+        );
+        check(
+            "[[parent]]\nname = \"eszak-magyarorszag\"\n",
+            "its own parent",
+        );
+        check(
+            "[[member]]\nname = \"a\"\nendpoint = \"https://h:1\"\n[[parent]]\nname = \"a\"\n",
+            "also a member",
+        );
+        check(
+            "[[parent]]\nname = \"a\"\nendpoint = \"https://h:1\"\n",
+            "endpoint",
+        );
     }
 }

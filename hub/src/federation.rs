@@ -54,6 +54,9 @@ struct Outcome<T> {
 pub struct Hub {
     pub name: String,
     pub display_name: String,
+    /// The hubs trusted to relay through this hub and to receive partials
+    /// (`[[parent]]` in `hub.toml`).
+    pub parents: std::collections::BTreeSet<String>,
     default_deadline: Duration,
     members: Vec<Arc<Member>>,
     probers: Vec<tokio::task::JoinHandle<()>>,
@@ -88,6 +91,7 @@ impl Hub {
                 .display_name
                 .clone()
                 .unwrap_or_else(|| config.name.clone()),
+            parents: config.parent_names(),
             default_deadline: config.deadline(),
             members,
             probers,

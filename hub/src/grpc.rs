@@ -1,5 +1,7 @@
 //! The thin gRPC adapter of the hub: it reads the client's deadline from the
-//! `grpc-timeout` header and hands the request to [`Hub`].
+//! `grpc-timeout` header, decides on whose behalf the hub asks
+//! ([`Relay::of`]: relay headers only from the hub's parents), and hands the
+//! request to [`Hub`]. Partials are refused here to anyone but a parent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +46,7 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::InfoRequest>,
     ) -> Result<Response<pb::InfoResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        let relay = Relay::of(&self.hub.name, &request)?;
+        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         Ok(Response::new(self.hub.info(deadline, &relay).await))
     }
 
@@ -53,7 +55,7 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        let relay = Relay::of(&self.hub.name, &request)?;
+        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         self.hub
             .term_stats(request.into_inner(), deadline, &relay)
             .await
@@ -65,7 +67,7 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        let relay = Relay::of(&self.hub.name, &request)?;
+        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         self.hub
             .search(request.into_inner(), deadline, &relay)
             .await
@@ -80,8 +82,13 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        let relay = Relay::of(&self.hub.name, &request)?;
+        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         let request = request.into_inner();
+        // Partials carry the largest contributions: only a parent, which
+        // combines and publishes them under disclosure control, gets them.
+        if request.partials {
+            relay.authorize_partials(&self.hub.name)?;
+        }
         // Reject a malformed request before anything is sent.
         tudashalo_node::grpc::aggregate_query_from_pb(&request)?;
         self.hub.select_members(&request.members)?;
@@ -99,7 +106,7 @@ impl pb::federation_server::Federation for HubService {
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
-        let relay = Relay::of(&self.hub.name, &request)?;
+        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         self.hub
             .get_document(request.into_inner(), deadline, &relay)
             .await

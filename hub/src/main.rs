@@ -4,7 +4,8 @@
 //!
 //! - `pki init` / `pki issue`: create the federation CA and issue node, hub and
 //!   operator certificates for mutual TLS (see [`tudashalo_hub::pki`]);
-//!   `pki csr` / `pki sign`: the same with the key generated where it is used;
+//!   `pki csr` / `pki sign`: the same with the key generated where it is used
+//!   (`sign` is told the role and name by the CA operator, `--role`/`--name`);
 //!   `pki revoke` / `pki crl`: revocation list that servers reload.
 //!
 //! Further subcommands (`serve`, `search`, `demo`, `pull`) are added to
@@ -94,9 +95,18 @@ struct SignArgs {
     /// The certificate signing request (PEM), e.g. from `pki csr`.
     #[arg(long)]
     csr: PathBuf,
-    /// Refuse the request unless it is for this role.
-    #[arg(long, value_parser = role_parser())]
+    /// The role the certificate is for (required unless --trust-csr): the CA
+    /// operator states it; a request for another role is refused.
+    #[arg(long, value_parser = role_parser(), required_unless_present = "trust_csr")]
     role: Option<Role>,
+    /// The name the certificate is for (required unless --trust-csr): the CA
+    /// operator states it; a request for another name is refused.
+    #[arg(long, required_unless_present = "trust_csr")]
+    name: Option<String>,
+    /// Take role and name from the request itself. Only for a request whose
+    /// origin has been verified some other way.
+    #[arg(long)]
+    trust_csr: bool,
     /// Validity in days.
     #[arg(long, default_value_t = 825)]
     days: u32,
@@ -278,6 +288,8 @@ fn run_pki(cmd: PkiCommand) -> Result<()> {
             let req = SignRequest {
                 csr: args.csr,
                 role: args.role,
+                name: args.name.map(|n| n.trim().to_owned()),
+                trust_csr: args.trust_csr,
                 days: args.days,
                 out: args.out,
                 force: args.force,

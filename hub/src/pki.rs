@@ -142,6 +142,30 @@ pub enum PkiError {
     /// The system random number generator failed.
     #[error("system random number generator failed")]
     Rng,
+    /// `sign` was not told whom the certificate is for.
+    #[error(
+        "refusing to sign {}: state whom the certificate is for with --role ROLE and --name NAME (missing: {missing}); the CA does not take them from the request unless told to with --trust-csr",
+        path.display()
+    )]
+    SubjectNotStated {
+        /// The CSR file.
+        path: PathBuf,
+        /// The flags that were not given, e.g. `--role, --name`.
+        missing: String,
+    },
+    /// The CSR asks for another principal than the CA operator stated.
+    #[error(
+        "refusing to sign {}: the request asks for {requested}, but the CA operator stated {stated}",
+        path.display()
+    )]
+    SubjectMismatch {
+        /// The CSR file.
+        path: PathBuf,
+        /// The principal in the request, `urn:tudashalo:ROLE:NAME`.
+        requested: String,
+        /// What was stated, e.g. `--role node --name edelenyi`.
+        stated: String,
+    },
     /// A certificate signing request is unusable.
     #[error("bad certificate signing request {}: {reason}", path.display())]
     Csr {
@@ -371,8 +395,16 @@ pub struct SignRequest {
     /// The PEM certificate signing request (from [`create_csr`] or any tool
     /// that puts a `urn:tudashalo:ROLE:NAME` URI SAN in the request).
     pub csr: PathBuf,
-    /// If set, the role the CSR must claim; a CSR for another role is refused.
+    /// The role the certificate is for, as the CA operator states it.
+    /// Required unless `trust_csr`; a CSR for another role is refused.
     pub role: Option<Role>,
+    /// The name the certificate is for, as the CA operator states it.
+    /// Required unless `trust_csr`; a CSR for another name is refused.
+    pub name: Option<String>,
+    /// Take the role and name from the request (still checked against
+    /// `role` and `name` where given). Only for a request whose origin the
+    /// CA operator has verified some other way.
+    pub trust_csr: bool,
     /// Validity in days, counted from now.
     pub days: u32,
     /// Where to write the certificate; default `CA_DIR/NAME.pem`.
@@ -394,12 +426,39 @@ pub struct Signed {
 
 /// Signs the certificate signing request `req.csr` with the CA in `ca_dir`.
 ///
+/// Whom a certificate is for is the CA operator's statement, not the
+/// requester's: `req.role` and `req.name` are required
+/// ([`PkiError::SubjectNotStated`]) unless `req.trust_csr`, and a request
+/// that names another principal is refused ([`PkiError::SubjectMismatch`]).
+/// Otherwise anyone who can get a CSR in front of the CA could ask for a
+/// `hub` certificate under a node's name, and the federation's access
+/// control rests on those names.
+///
 /// The CSR's signature is verified, and it must carry exactly one
 /// `urn:tudashalo:ROLE:NAME` URI SAN (naming the principal) and otherwise only
 /// DNS names and IP addresses. Only the public key and those names are taken
 /// from the request: the subject (CN=NAME, O=Tudásháló), key usages, CA flag
 /// and validity are the CA's, exactly as for [`issue`].
 pub fn sign_csr(ca_dir: &Path, req: &SignRequest) -> Result<Signed, PkiError> {
+    if !req.trust_csr {
+        let missing: Vec<&str> = [
+            req.role.is_none().then_some("--role"),
+            req.name.is_none().then_some("--name"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !missing.is_empty() {
+            return Err(PkiError::SubjectNotStated {
+                path: req.csr.clone(),
+                missing: missing.join(", "),
+            });
+        }
+    }
+    if let Some(name) = &req.name {
+        validate_name(name)?;
+        refuse_reserved(name)?;
+    }
     let (not_before, not_after) = validity(req.days)?;
     let bad = |reason: String| PkiError::Csr {
         path: req.csr.clone(),
@@ -456,14 +515,21 @@ pub fn sign_csr(ca_dir: &Path, req: &SignRequest) -> Result<Signed, PkiError> {
             "no {URN_PREFIX}ROLE:NAME URI subject alternative name; create the request with `tudashalo-hub pki csr`"
         ))
     })?;
-    if let Some(expected) = req.role
-        && expected != principal.role
-    {
-        return Err(bad(format!(
-            "requests role {} ({}), but --role {expected} was given",
-            principal.role,
-            principal.uri()
-        )));
+    let role_differs = req.role.is_some_and(|r| r != principal.role);
+    let name_differs = req.name.as_ref().is_some_and(|n| *n != principal.name);
+    if role_differs || name_differs {
+        let stated: Vec<String> = [
+            req.role.map(|r| format!("--role {r}")),
+            req.name.as_ref().map(|n| format!("--name {n}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        return Err(PkiError::SubjectMismatch {
+            path: req.csr.clone(),
+            requested: principal.uri(),
+            stated: stated.join(" "),
+        });
     }
     refuse_reserved(&principal.name)?;
     sans.insert(0, SanType::URI(principal.uri().try_into()?));
@@ -1518,32 +1584,55 @@ mod tests {
         .unwrap_err();
         assert!(matches!(again, PkiError::AlreadyExists { .. }), "{again}");
 
-        // The wrong expected role is refused, naming the file.
-        let err = sign_csr(
-            ca_dir.path(),
-            &SignRequest {
-                csr: csr.csr.clone(),
-                role: Some(Role::Hub),
-                days: 30,
-                out: None,
-                force: false,
-            },
-        )
-        .unwrap_err();
-        assert!(matches!(err, PkiError::Csr { .. }), "{err}");
-        assert!(err.to_string().contains("edelenyi.csr"), "{err}");
+        let sign = |role: Option<Role>, name: Option<&str>, trust_csr: bool| {
+            sign_csr(
+                ca_dir.path(),
+                &SignRequest {
+                    csr: csr.csr.clone(),
+                    role,
+                    name: name.map(str::to_string),
+                    trust_csr,
+                    days: 30,
+                    out: None,
+                    force: false,
+                },
+            )
+        };
+        // Whom the certificate is for must be stated.
+        for (role, name, missing) in [
+            (None, None, "--role, --name"),
+            (Some(Role::Node), None, "--name"),
+            (None, Some("edelenyi"), "--role"),
+        ] {
+            let err = sign(role, name, false).unwrap_err();
+            assert!(matches!(err, PkiError::SubjectNotStated { .. }), "{err}");
+            let m = err.to_string();
+            assert!(m.contains(&format!("(missing: {missing})")), "{m}");
+            assert!(
+                m.contains("edelenyi.csr") && m.contains("--trust-csr"),
+                "{m}"
+            );
+        }
+        // Another role or name than stated is refused, naming both.
+        let err = sign(Some(Role::Hub), Some("edelenyi"), false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "refusing to sign {}: the request asks for urn:tudashalo:node:edelenyi, but the CA operator stated --role hub --name edelenyi",
+                csr.csr.display()
+            )
+        );
+        let err = sign(Some(Role::Node), Some("miskolci"), false).unwrap_err();
+        assert!(matches!(err, PkiError::SubjectMismatch { .. }), "{err}");
+        // --trust-csr still checks what is stated.
+        let err = sign(None, Some("miskolci"), true).unwrap_err();
+        assert!(matches!(err, PkiError::SubjectMismatch { .. }), "{err}");
+        // A stated name is checked like an issued one.
+        let err = sign(Some(Role::Node), Some("ca"), false).unwrap_err();
+        assert!(matches!(err, PkiError::InvalidName { .. }), "{err}");
+        assert!(!ca_dir.path().join("edelenyi.pem").exists());
 
-        let signed = sign_csr(
-            ca_dir.path(),
-            &SignRequest {
-                csr: csr.csr.clone(),
-                role: Some(Role::Node),
-                days: 30,
-                out: None,
-                force: false,
-            },
-        )
-        .unwrap();
+        let signed = sign(Some(Role::Node), Some("edelenyi"), false).unwrap();
         assert_eq!(signed.cert, ca_dir.path().join("edelenyi.pem"));
         assert_eq!(
             signed.principal,
@@ -1552,18 +1641,8 @@ mod tests {
                 name: "edelenyi".into()
             }
         );
-        // Not twice without --force.
-        let err = sign_csr(
-            ca_dir.path(),
-            &SignRequest {
-                csr: csr.csr.clone(),
-                role: None,
-                days: 30,
-                out: None,
-                force: false,
-            },
-        )
-        .unwrap_err();
+        // Not twice without --force (with --trust-csr, from the request).
+        let err = sign(None, None, true).unwrap_err();
         assert!(matches!(err, PkiError::FileExists { .. }), "{err}");
 
         let ca_der = x509_of(&ca_dir.path().join("ca.pem"));
@@ -1624,6 +1703,8 @@ mod tests {
                 &SignRequest {
                     csr: path,
                     role: None,
+                    name: None,
+                    trust_csr: true,
                     days: 30,
                     out: None,
                     force: false,
@@ -1640,6 +1721,8 @@ mod tests {
             &SignRequest {
                 csr: garbage,
                 role: None,
+                name: None,
+                trust_csr: true,
                 days: 30,
                 out: None,
                 force: false,

@@ -3,16 +3,36 @@
 //! the person or system that asked, not merely to the hub that relays.
 //!
 //! The hub's certificate proves the hub; its statement of on whose behalf it
-//! asks is what the node records in its audit log and decides on. A hub
-//! relays the requester it authenticated itself (its direct client's
-//! certificate), or, when that client is a hub, the requester that hub named.
+//! asks is what the node records in its audit log and decides on. So the hub
+//! must not repeat a claim it has no reason to believe:
+//!
+//! - From a **parent** (a hub listed as `[[parent]]` in `hub.toml`, i.e. a
+//!   hub of hubs this hub serves), the relay headers are honoured: the
+//!   requester is the one the parent names (the parent itself if it names
+//!   none), and the chain is the parent's, checked for plausibility by the
+//!   parser node and hub share ([`tudashalo_proto::relay`]: each header once,
+//!   valid names, no hub twice, at most `MAX_VIA`, ending with the parent).
+//! - From **anyone else** (operators, national users, hubs that are not
+//!   parents — say, another region's hub), the requester is the caller
+//!   itself, as its certificate names it. If such a caller sends relay
+//!   headers, the request is **refused** (`PermissionDenied`) and logged at
+//!   warn with the principal and the headers. Refused rather than ignored:
+//!   the node refuses the same headers from hubs it does not list, so the two
+//!   behave alike; a parent left out of `hub.toml` shows up as a clear
+//!   refusal instead of its users being silently answered with the parent
+//!   hub's own rights; and an attempt to speak for someone else is an error
+//!   the caller sees, not a request that half-succeeds.
+//!
+//! The hub then appends its own name to the chain and forwards both headers
+//! to its members.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tonic::Status;
 use tonic::metadata::MetadataValue;
-use tudashalo_node::policy::{MAX_VIA, ON_BEHALF_OF_HEADER, VIA_HEADER};
-use tudashalo_proto::identity::{Role, peer_principal};
+use tudashalo_proto::identity::{Principal, Role, peer_principal};
+use tudashalo_proto::relay::{self, MAX_VIA, ON_BEHALF_OF_HEADER, VIA_HEADER};
 
 /// The relay headers of one request, as this hub forwards them.
 #[derive(Debug, Clone, Default)]
@@ -21,41 +41,63 @@ pub struct Relay {
     pub on_behalf_of: Option<String>,
     /// Hubs the request passed, outermost first, ending with this hub.
     pub via: Vec<String>,
+    /// The direct caller, from its certificate (`None` only for requests the
+    /// hub makes itself, e.g. in tests).
+    pub caller: Option<Principal>,
+    /// Whether the direct caller is one of this hub's parents: only then may
+    /// it relay for others and receive partials.
+    pub from_parent: bool,
 }
 
 impl Relay {
-    /// The relay for a request received by hub `hub` from its client.
-    pub fn of<T>(hub: &str, request: &tonic::Request<T>) -> Result<Relay, Status> {
+    /// The relay for a request received by hub `hub`, whose parents are
+    /// `parents`, from its client.
+    pub fn of<T>(
+        hub: &str,
+        parents: &BTreeSet<String>,
+        request: &tonic::Request<T>,
+    ) -> Result<Relay, Status> {
         let principal = peer_principal(request).ok_or_else(|| {
             Status::unauthenticated("no client certificate with a urn:tudashalo:ROLE:NAME name")
         })?;
-        let header = |name: &str| -> Result<Option<String>, Status> {
-            match request.metadata().get(name) {
-                None => Ok(None),
-                Some(v) => v
-                    .to_str()
-                    .map(|s| Some(s.trim().to_string()))
-                    .map_err(|_| Status::invalid_argument(format!("{name}: not ASCII"))),
-            }
-        };
-        let (on_behalf_of, mut via) = if principal.role == Role::Hub {
-            // A hub relays for someone else (or asks for itself).
-            let behalf = header(ON_BEHALF_OF_HEADER)?.unwrap_or_else(|| principal.to_string());
-            let mut via: Vec<String> = header(VIA_HEADER)?
-                .map(|v| {
-                    v.split(',')
-                        .map(|h| h.trim().to_string())
-                        .filter(|h| !h.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if via.last() != Some(&principal.name) {
-                via.push(principal.name.clone());
-            }
-            (Some(behalf), via)
+        let from_parent = principal.role == Role::Hub && parents.contains(&principal.name);
+        let (on_behalf_of, mut via) = if from_parent {
+            let headers = relay::read(request.metadata())?;
+            let behalf = match &headers.on_behalf_of {
+                Some(value) => relay::parse_on_behalf_of(value)?,
+                None => principal.clone(),
+            };
+            let via = match &headers.via {
+                Some(value) => {
+                    let via = relay::parse_via(value)?;
+                    relay::check_chain(&via, &principal.name).map_err(|e| {
+                        Status::permission_denied(format!(
+                            "hub {hub} does not believe the relay from parent {principal}: {e}"
+                        ))
+                    })?;
+                    via
+                }
+                None => vec![principal.name.clone()],
+            };
+            (behalf, via)
         } else {
-            // Anyone else speaks for themselves; relay headers they send are ignored.
-            (Some(principal.to_string()), Vec::new())
+            let sent: Vec<&str> = [ON_BEHALF_OF_HEADER, VIA_HEADER]
+                .into_iter()
+                .filter(|h| request.metadata().contains_key(*h))
+                .collect();
+            if !sent.is_empty() {
+                let header = sent.join(", ");
+                tracing::warn!(
+                    hub,
+                    principal = %principal,
+                    %header,
+                    "relay headers from a caller that is not a parent of this hub: refused"
+                );
+                return Err(Status::permission_denied(format!(
+                    "{principal} is not a parent of hub {hub} (not listed as [[parent]] in its hub.toml) and may not send {header}; only a parent hub relays on behalf of others"
+                )));
+            }
+            (principal.clone(), Vec::new())
         };
         if via.iter().any(|h| h == hub) {
             return Err(Status::failed_precondition(format!(
@@ -68,7 +110,29 @@ impl Relay {
                 "the request passed more than {MAX_VIA} hubs"
             )));
         }
-        Ok(Relay { on_behalf_of, via })
+        Ok(Relay {
+            on_behalf_of: Some(on_behalf_of.to_string()),
+            via,
+            caller: Some(principal),
+            from_parent,
+        })
+    }
+
+    /// Checks that the direct caller may receive partials: only this hub's
+    /// parents combine them further; everyone else gets published,
+    /// disclosure-controlled cells.
+    pub fn authorize_partials(&self, hub: &str) -> Result<(), Status> {
+        if self.from_parent {
+            return Ok(());
+        }
+        let caller = self
+            .caller
+            .as_ref()
+            .map_or_else(|| "the caller".to_string(), ToString::to_string);
+        tracing::warn!(hub, principal = %caller, "partials asked by a caller that is not a parent: refused");
+        Err(Status::permission_denied(format!(
+            "partials go only to the parents of hub {hub} ([[parent]] in its hub.toml); {caller} is not one"
+        )))
     }
 
     /// Adds the relay headers to an outgoing request.

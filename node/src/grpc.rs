@@ -27,9 +27,8 @@ use crate::disclosure;
 use crate::error::{Error, Result};
 use crate::model::Document;
 use crate::node::Node;
-use crate::policy::{Caller, Granularity, ON_BEHALF_OF_HEADER, Permission, VIA_HEADER};
+use crate::policy::{Caller, Granularity, Permission};
 use crate::search::{Audience, CorpusStats, Cursor, Filters, Hit, SearchQuery, SearchResults};
-use tudashalo_proto::identity::Role;
 
 mod record;
 
@@ -71,27 +70,10 @@ impl Access {
     }
 }
 
-/// The single value of a relay header, if sent. Non-ASCII or repeated
-/// values are malformed.
-fn relay_header<T>(request: &Request<T>, name: &str) -> Result<Option<String>> {
-    let mut values = request.metadata().get_all(name).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(Error::InvalidRequest(format!(
-            "{name}: sent more than once"
-        )));
-    }
-    value
-        .to_str()
-        .map(|v| Some(v.to_string()))
-        .map_err(|_| Error::InvalidRequest(format!("{name}: not printable ASCII")))
-}
-
 impl FederationService {
     /// Identifies the caller of `request` (its client certificate and the
-    /// relay headers [`ON_BEHALF_OF_HEADER`] and [`VIA_HEADER`]) and decides
+    /// relay headers [`crate::policy::ON_BEHALF_OF_HEADER`] and
+    /// [`crate::policy::VIA_HEADER`], read by [`tudashalo_proto::relay::read`]) and decides
     /// `permission` by the node's policy. `record` describes the request for
     /// the audit log (method, query or indicators and group-by); its
     /// principal, on-behalf-of and via are filled in here.
@@ -116,15 +98,20 @@ impl FederationService {
             return Err(Status::unauthenticated(why));
         };
         record.principal = principal.to_string();
-        let headers = relay_header(request, ON_BEHALF_OF_HEADER)
-            .and_then(|behalf| Ok((behalf, relay_header(request, VIA_HEADER)?)));
+        // The one parser node and hub share (each header once, ASCII).
+        let headers = tudashalo_proto::relay::read(request.metadata())
+            .map_err(|e| Error::InvalidRequest(e.to_string()));
         if headers.is_err() {
             record::raw_relay_headers(request, &mut record);
         }
-        let caller = headers.and_then(|(behalf, via)| {
-            record.on_behalf_of = behalf.clone();
-            record.via = via.iter().cloned().collect();
-            Caller::identify(principal, behalf.as_deref(), via.as_deref())
+        let caller = headers.and_then(|headers| {
+            record.on_behalf_of = headers.on_behalf_of.clone();
+            record.via = headers.via.iter().cloned().collect();
+            Caller::identify(
+                principal,
+                headers.on_behalf_of.as_deref(),
+                headers.via.as_deref(),
+            )
         });
         let decision = caller.and_then(|caller| {
             record.on_behalf_of = caller.on_behalf_of.as_ref().map(ToString::to_string);
@@ -168,12 +155,10 @@ impl FederationService {
     async fn invalid<T>(&self, request: &Request<T>, mut record: audit::Record, why: String) {
         record.principal =
             peer_principal(request).map_or_else(|| "unknown".into(), |p| p.to_string());
-        record.on_behalf_of = relay_header(request, ON_BEHALF_OF_HEADER).ok().flatten();
-        record.via = relay_header(request, VIA_HEADER)
-            .ok()
-            .flatten()
-            .into_iter()
-            .collect();
+        if let Ok(headers) = tudashalo_proto::relay::read(request.metadata()) {
+            record.on_behalf_of = headers.on_behalf_of;
+            record.via = headers.via.into_iter().collect();
+        }
         record::raw_relay_headers(request, &mut record);
         tracing::info!(principal = %record.principal, method = %record.method, %why, "invalid request");
         record.outcome = Outcome::Invalid(why);
@@ -352,8 +337,20 @@ impl pb::federation_server::Federation for FederationService {
         let access = self
             .authorize(&request, Permission::Aggregate(granularity), record)
             .await?;
-        // Partials (which carry the largest contributions) go to hubs only.
-        let partials = request.get_ref().partials && access.caller.principal.role == Role::Hub;
+        // Partials (which carry the largest contributions) go only to this
+        // node's hubs. Anyone else asking is refused, not downgraded to
+        // published cells: a silent downgrade would hide a misconfigured
+        // hub, or an attempt, from the caller and from the audit log.
+        let partials = request.get_ref().partials;
+        if partials && let Err(e) = self.node.policy().authorize_partials(&access.caller) {
+            let why = match &e {
+                Error::PermissionDenied(why) => why.clone(),
+                other => other.to_string(),
+            };
+            tracing::warn!(principal = %access.caller.principal, method = "Aggregate", %why, "refused");
+            self.finish(access, None, Outcome::Denied(why)).await?;
+            return Err(Status::from(e));
+        }
         let cells = self
             .audited(
                 access,

@@ -24,18 +24,37 @@
 //! requester in the gRPC metadata [`ON_BEHALF_OF_HEADER`]
 //! (`tudashalo-on-behalf-of: role:name`) and the hubs the request passed in
 //! [`VIA_HEADER`] (`tudashalo-via: outer-hub,inner-hub`, outermost first; each
-//! hub appends its own name before forwarding; the node appends the direct
-//! peer's name if the last entry is not it). The node honours them only when
-//! the direct peer is a hub listed in `hubs`; then the request is allowed
-//! only if the *original requester* holds the permission, and it sees at most
-//! `public` and `federated` documents: `local` documents never leave the node,
-//! not even for the node's own operators asking through a hub, and `admin` is
-//! never relayed. Without [`ON_BEHALF_OF_HEADER`], a hub acts for itself.
+//! hub appends its own name before forwarding). The headers are parsed by
+//! the one parser node and hub share, [`tudashalo_proto::relay`]. The node
+//! honours them only when the direct peer is a hub listed in `hubs`, and
+//! only when the chain is plausible: no hub twice, at most [`MAX_VIA`] hubs,
+//! the last one the direct peer ([`tudashalo_proto::relay::check_chain`]; a
+//! hub that sends only [`ON_BEHALF_OF_HEADER`] is taken as the whole chain).
+//! Then the request is allowed only if *both* the original requester and the
+//! relaying hub hold the permission (a relay never widens what the hub could
+//! ask for itself), and it sees at most `public` and `federated` documents:
+//! `local` documents never leave the node, and `admin` is never relayed.
+//! Without [`ON_BEHALF_OF_HEADER`], a hub acts for itself.
+//!
+//! Relayed operators are accepted: an analyst with a `[[policy.grant]]` asks
+//! through the regional hub, which is what the grant is for. Even the node's
+//! own operators get, through a hub, no more than the hub itself would:
+//! `public` and `federated` documents, no `admin`. A listed hub is trusted
+//! with that much anyway; what it cannot do is make the node widen it.
 //!
 //! A relay header from a principal that is not a hub, or from a hub not listed
 //! in `hubs`, is **refused** (not ignored): such a request is either a
 //! misconfiguration or an attempt to speak for someone else, and a refusal is
 //! visible in the audit log and to the caller.
+//!
+//! ## Partials
+//!
+//! Mergeable partials (sums, minimum, maximum, the largest contributions) are
+//! raw enough to reveal one settlement's value, so they go only to the hubs
+//! listed in `hubs`, which combine them and publish under disclosure control
+//! ([`Policy::authorize_partials`]). Neither another role, nor an unlisted
+//! hub, nor a `[[policy.grant]]` can obtain them; asking is refused, never
+//! silently downgraded to published cells.
 //!
 //! Refusals are [`Error::PermissionDenied`] naming the principal, the action,
 //! the node and the missing permission, e.g. `national:ksh may not aggregate
@@ -50,14 +69,8 @@ use tudashalo_proto::identity::{Principal, Role, validate_name};
 use crate::error::{Error, Result};
 use crate::search::Audience;
 
-/// gRPC metadata key with which a hub names the original requester,
-/// `role:name` (e.g. `national:ksh`).
-pub const ON_BEHALF_OF_HEADER: &str = "tudashalo-on-behalf-of";
-/// gRPC metadata key with which hubs record the chain of hubs a request
-/// passed, comma-separated hub names, outermost first (e.g. `orszagos,north`).
-pub const VIA_HEADER: &str = "tudashalo-via";
-/// The longest hub chain a relayed request may name.
-pub const MAX_VIA: usize = 8;
+use tudashalo_proto::relay::{self, RelayError};
+pub use tudashalo_proto::relay::{MAX_VIA, ON_BEHALF_OF_HEADER, VIA_HEADER};
 
 /// How fine an aggregate may be grouped. `Settlement` is finer than
 /// `Kisterseg`; a permission at one level covers every coarser level.
@@ -167,49 +180,26 @@ impl Caller {
     /// The caller from its certificate's principal and the values of the
     /// relay headers ([`ON_BEHALF_OF_HEADER`], [`VIA_HEADER`]), if sent.
     ///
-    /// Only parses: whether the headers are honoured is for
-    /// [`Policy::authorize`]. A malformed header is
-    /// [`Error::InvalidRequest`]. When the peer is a hub and sent either
-    /// header, its own name is appended to `via` unless it is there already.
+    /// Only parses: whether the headers are honoured, and whether the chain
+    /// is plausible, is for [`Policy::authorize`]. A malformed header is
+    /// [`Error::InvalidRequest`]. `via` is the chain as sent; a hub that sent
+    /// only [`ON_BEHALF_OF_HEADER`] is taken as the whole chain.
     pub fn identify(
         principal: Principal,
         on_behalf_of: Option<&str>,
         via: Option<&str>,
     ) -> Result<Caller> {
         let on_behalf_of = on_behalf_of
-            .map(|value| {
-                value.trim().parse::<Principal>().map_err(|e| {
-                    Error::InvalidRequest(format!(
-                        "{ON_BEHALF_OF_HEADER}: {e} (expected role:name)"
-                    ))
-                })
-            })
-            .transpose()?;
-        let mut hubs: Vec<String> = Vec::new();
-        if let Some(value) = via {
-            for hub in value.split(',').map(str::trim) {
-                validate_name(hub).map_err(|e| {
-                    Error::InvalidRequest(format!(
-                        "{VIA_HEADER}: {e} (expected comma-separated hub names)"
-                    ))
-                })?;
-                if hubs.iter().any(|h| h == hub) {
-                    return Err(Error::InvalidRequest(format!(
-                        "{VIA_HEADER}: hub {hub:?} appears twice (a relay loop)"
-                    )));
-                }
-                hubs.push(hub.to_string());
-            }
-        }
-        let relayed = on_behalf_of.is_some() || via.is_some();
-        if relayed && principal.role == Role::Hub && !hubs.contains(&principal.name) {
+            .map(relay::parse_on_behalf_of)
+            .transpose()
+            .map_err(relay_error)?;
+        let mut hubs = via
+            .map(relay::parse_via)
+            .transpose()
+            .map_err(relay_error)?
+            .unwrap_or_default();
+        if on_behalf_of.is_some() && via.is_none() && principal.role == Role::Hub {
             hubs.push(principal.name.clone());
-        }
-        if hubs.len() > MAX_VIA {
-            return Err(Error::InvalidRequest(format!(
-                "{VIA_HEADER}: {} hubs; at most {MAX_VIA} may relay a request",
-                hubs.len()
-            )));
         }
         Ok(Caller {
             principal,
@@ -466,6 +456,11 @@ impl Policy {
                 "{peer} is not a hub of node {node} (not listed in [policy] hubs) and may not relay requests on behalf of {behalf}"
             )));
         }
+        relay::check_chain(&caller.via, &peer.name).map_err(|e| {
+            Error::PermissionDenied(format!(
+                "node {node} does not believe the relay from {peer} on behalf of {behalf}: {e}"
+            ))
+        })?;
         let Some(requester) = &caller.on_behalf_of else {
             // A hub that only records the chain acts for itself.
             return if self.allows(peer, permission) {
@@ -488,8 +483,41 @@ impl Policy {
                 permission.action()
             )));
         }
+        // A relay is the intersection of the two: the hub cannot lend a
+        // requester more than it may ask for itself. (Listed hubs hold every
+        // permission but `admin` today, so this binds only if that changes.)
+        if !self.allows(peer, permission) {
+            return Err(Error::PermissionDenied(format!(
+                "{peer} may not {} on node {node} (needs {permission}), not even on behalf of {requester}",
+                permission.action()
+            )));
+        }
         // `local` documents never leave through a hub.
         Ok(narrower(self.audience_of(requester), Audience::Federation))
+    }
+
+    /// Decides whether the direct peer of `caller` may receive partials:
+    /// only a hub listed in `hubs` (not another role, not an unlisted hub,
+    /// and no `[[policy.grant]]`). The original requester of a relayed
+    /// request does not matter: partials go to the hub, which publishes.
+    pub fn authorize_partials(&self, caller: &Caller) -> Result<()> {
+        let peer = &caller.principal;
+        if peer.role == Role::Hub && self.is_hub(&peer.name) {
+            return Ok(());
+        }
+        Err(Error::PermissionDenied(format!(
+            "partials go only to this node's hubs (policy.hubs of node {}); {peer} is not one",
+            self.node
+        )))
+    }
+}
+
+/// A relay header error as the node's error: malformed headers are invalid
+/// requests, implausible chains are refused.
+fn relay_error(e: RelayError) -> Error {
+    match e {
+        RelayError::Malformed { .. } => Error::InvalidRequest(e.to_string()),
+        RelayError::Implausible { .. } => Error::PermissionDenied(e.to_string()),
     }
 }
 
@@ -659,7 +687,8 @@ mod tests {
             "#,
         );
         let relayed = |peer: &str, behalf: &str| {
-            Caller::identify(p(peer), Some(behalf), Some("orszagos")).unwrap()
+            let via = format!("orszagos,{}", p(peer).name);
+            Caller::identify(p(peer), Some(behalf), Some(&via)).unwrap()
         };
         let ksh = relayed("hub:regio", "national:ksh");
         assert_eq!(ksh.via, ["orszagos", "regio"]);
@@ -694,6 +723,70 @@ mod tests {
             policy.authorize(&itself, SETTLEMENT).unwrap(),
             Audience::Federation
         );
+        // On-behalf-of without via: the hub is the whole chain.
+        let short = Caller::identify(p("hub:regio"), Some("national:ksh"), None).unwrap();
+        assert_eq!(short.via, ["regio"]);
+        assert_eq!(
+            policy.authorize(&short, KISTERSEG).unwrap(),
+            Audience::Public
+        );
+    }
+
+    #[test]
+    fn implausible_chains_are_refused() {
+        let policy = policy("hubs = [\"regio\", \"orszagos\"]\n");
+        let long: Vec<String> = (0..MAX_VIA).map(|i| format!("h{i}")).collect();
+        let long = format!("{},regio", long.join(","));
+        for (via, rule) in [
+            ("orszagos,regio,orszagos,regio", "appears twice"),
+            ("regio,regio", "appears twice"),
+            ("orszagos", "the last hub is \"orszagos\""),
+            ("regio,orszagos", "the last hub is \"orszagos\""),
+            (long.as_str(), "at most 8 may relay"),
+        ] {
+            let caller = Caller::identify(p("hub:regio"), Some("national:ksh"), Some(via)).unwrap();
+            let m = denied(policy.authorize(&caller, KISTERSEG));
+            assert!(m.contains("node edelenyi does not believe"), "{via}: {m}");
+            assert!(m.contains(rule), "{via}: {m}");
+        }
+    }
+
+    #[test]
+    fn partials_go_only_to_listed_hubs() {
+        let policy = policy(
+            r#"
+            hubs = ["regio"]
+            [[grant]]
+            principal = "hub:*"
+            allow = ["aggregate_settlement"]
+            [[grant]]
+            principal = "national:ksh"
+            allow = ["aggregate_settlement"]
+            "#,
+        );
+        policy
+            .authorize_partials(&Caller::direct(p("hub:regio")))
+            .unwrap();
+        let relayed =
+            Caller::identify(p("hub:regio"), Some("national:ksh"), Some("regio")).unwrap();
+        policy.authorize_partials(&relayed).unwrap();
+        for who in [
+            "hub:rogue",
+            "national:ksh",
+            "operator:edelenyi",
+            "node:regio",
+        ] {
+            let m = match policy.authorize_partials(&Caller::direct(p(who))) {
+                Err(Error::PermissionDenied(m)) => m,
+                other => panic!("{who}: {other:?}"),
+            };
+            assert_eq!(
+                m,
+                format!(
+                    "partials go only to this node's hubs (policy.hubs of node edelenyi); {who} is not one"
+                )
+            );
+        }
     }
 
     #[test]
@@ -704,8 +797,7 @@ mod tests {
             (None, Some("")),
             (None, Some("a,,b")),
             (None, Some("Regio")),
-            (None, Some("a,b,a")),
-            (None, Some("a,b,c,d,e,f,g,h,i")),
+            (None, Some("a,b,")),
         ] {
             assert!(
                 matches!(

@@ -2,12 +2,14 @@
 //!
 //! This crate owns the wire: the generated `tudashalo.v1` types and service
 //! stubs ([`pb`]), the encoded descriptor set that server reflection serves,
-//! and the mTLS plumbing shared by every server and client ([`tls`]).
+//! the mTLS plumbing shared by every server and client ([`tls`]), and the
+//! relay headers with which hubs say on whose behalf they ask ([`relay`]).
 //!
 //! It must not know about documents, indexes or hubs: node and hub translate
 //! between these protobuf types and their own domain types at their edges.
 
 pub mod identity;
+pub mod relay;
 pub mod tls;
 
 /// Generated protobuf types and gRPC stubs for package `tudashalo.v1`.

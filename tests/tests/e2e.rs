@@ -12,6 +12,7 @@ mod e2e {
     mod access;
     mod adversarial_audit;
     mod adversarial_disclosure;
+    mod adversarial_relay;
     mod aggregate;
     mod cli;
     mod demo;

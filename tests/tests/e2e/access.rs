@@ -241,7 +241,7 @@ async fn hubs_relay_on_behalf_of_others_within_their_rights() {
             hub.info(relayed(
                 InfoRequest {},
                 Some("national:ksh"),
-                Some("orszagos"),
+                Some("orszagos,regio"),
             )),
         )
         .await,
@@ -253,9 +253,12 @@ async fn hubs_relay_on_behalf_of_others_within_their_rights() {
         &["operator:stranger"],
     );
     // A granted operator through the hub: allowed, federation view.
-    let ids = search_ids(&mut hub, ask(Some("operator:analyst"), Some("orszagos")))
-        .await
-        .expect("search");
+    let ids = search_ids(
+        &mut hub,
+        ask(Some("operator:analyst"), Some("orszagos,regio")),
+    )
+    .await
+    .expect("search");
     assert_eq!(ids, set(&["fed-1", "pub-1"]));
     // Even the node's owner sees no local document through a hub.
     let ids = search_ids(&mut hub, ask(Some("operator:gazda"), None))
@@ -263,7 +266,7 @@ async fn hubs_relay_on_behalf_of_others_within_their_rights() {
         .expect("search");
     assert_eq!(ids, set(&["fed-1", "pub-1"]));
     // Only the chain, no requester: the hub acts for itself.
-    let ids = search_ids(&mut hub, ask(None, Some("orszagos")))
+    let ids = search_ids(&mut hub, ask(None, Some("orszagos,regio")))
         .await
         .expect("search");
     assert_eq!(ids, set(&["fed-1", "pub-1"]));
@@ -346,7 +349,7 @@ async fn the_audit_log_records_every_request_and_reveals_tampering() {
             get(&mut hub, "loc-1").await.expect_err("local").code(),
             Code::NotFound
         );
-        let relayed_search = relayed(query("titok"), Some("national:ksh"), Some("orszagos"));
+        let relayed_search = relayed(query("titok"), Some("national:ksh"), Some("orszagos,regio"));
         assert!(search_ids(&mut hub, relayed_search).await.is_err());
         let mut stranger = client_as(&node.url, &pki, "stranger", Role::Operator).await;
         assert!(info_documents(&mut stranger).await.is_err());

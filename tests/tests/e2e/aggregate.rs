@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tudashalo_hub::config::{HubConfig, MemberConfig, TlsSection};
+use tudashalo_hub::config::{HubConfig, MemberConfig, ParentConfig, TlsSection};
 use tudashalo_hub::federation::Hub;
 use tudashalo_hub::pki::Role;
 use tudashalo_hub::pull::{Format, PullArgs};
@@ -176,6 +176,17 @@ impl Drop for TestHub {
 }
 
 pub(super) async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
+    hub_with_parents(pki, name, members, &[]).await
+}
+
+/// Like [`hub`], trusting `parents` (`[[parent]]`) to relay and to receive
+/// partials.
+pub(super) async fn hub_with_parents(
+    pki: &Pki,
+    name: &str,
+    members: &[(&str, &str)],
+    parents: &[&str],
+) -> TestHub {
     let files = pki.files(name, Role::Hub);
     let config = HubConfig {
         name: name.into(),
@@ -195,6 +206,12 @@ pub(super) async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> Test
                 endpoint: u.to_string(),
                 deadline_ms: None,
                 enabled: true,
+            })
+            .collect(),
+        parents: parents
+            .iter()
+            .map(|name| ParentConfig {
+                name: name.to_string(),
             })
             .collect(),
     };
@@ -365,9 +382,10 @@ async fn sums_and_weighted_means_match_the_raw_files_at_node_hub_and_hub_of_hubs
     assert_eq!((rate.status.as_str(), rate.value), ("D", None), "{rate:?}");
     assert!(rate.flags.iter().any(|f| f == "secondary"));
 
-    // Hub of hubs: two regional hubs under a national one.
-    let north = hub(&s.pki, "north", &members(&s.nodes[..2])).await;
-    let south = hub(&s.pki, "south", &members(&s.nodes[2..])).await;
+    // Hub of hubs: two regional hubs under a national one, which they trust
+    // as their parent (it gets their partials).
+    let north = hub_with_parents(&s.pki, "north", &members(&s.nodes[..2]), &["orszagos"]).await;
+    let south = hub_with_parents(&s.pki, "south", &members(&s.nodes[2..]), &["orszagos"]).await;
     let national = hub(
         &s.pki,
         "orszagos",

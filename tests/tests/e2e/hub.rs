@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use tudashalo_hub::config::{HubConfig, MemberConfig, TlsSection};
+use tudashalo_hub::config::{HubConfig, MemberConfig, ParentConfig, TlsSection};
 use tudashalo_hub::federation::Hub;
 use tudashalo_hub::pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
@@ -33,6 +33,18 @@ struct TestHub {
 
 impl TestHub {
     async fn start(pki: &Pki, name: &str, members: &[(&str, &str)], deadline_ms: u64) -> TestHub {
+        TestHub::start_with_parents(pki, name, members, &[], deadline_ms).await
+    }
+
+    /// Like [`TestHub::start`], trusting `parents` (`[[parent]]`) to relay
+    /// through it and to receive partials.
+    async fn start_with_parents(
+        pki: &Pki,
+        name: &str,
+        members: &[(&str, &str)],
+        parents: &[&str],
+        deadline_ms: u64,
+    ) -> TestHub {
         let files = pki.files(name, Role::Hub);
         let config = HubConfig {
             name: name.to_string(),
@@ -52,6 +64,12 @@ impl TestHub {
                     endpoint: url.to_string(),
                     deadline_ms: None,
                     enabled: true,
+                })
+                .collect(),
+            parents: parents
+                .iter()
+                .map(|name| ParentConfig {
+                    name: name.to_string(),
                 })
                 .collect(),
         };
@@ -648,8 +666,25 @@ async fn a_stalled_member_times_out_and_the_others_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_of_hubs_composes_ranking_paths_and_statuses() {
     let f = federation().await;
-    let north = TestHub::start(&f.pki, "north", &member_list(&f.nodes[..2]), 5_000).await;
-    let south = TestHub::start(&f.pki, "south", &member_list(&f.nodes[2..]), 5_000).await;
+    // The regional hubs trust the national hub as their parent: it relays
+    // its clients' requests through them.
+    let parents = ["orszagos"];
+    let north = TestHub::start_with_parents(
+        &f.pki,
+        "north",
+        &member_list(&f.nodes[..2]),
+        &parents,
+        5_000,
+    )
+    .await;
+    let south = TestHub::start_with_parents(
+        &f.pki,
+        "south",
+        &member_list(&f.nodes[2..]),
+        &parents,
+        5_000,
+    )
+    .await;
     let national = TestHub::start(
         &f.pki,
         "orszagos",
