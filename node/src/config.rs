@@ -33,6 +33,43 @@ pub struct NodeConfig {
     /// federation's defaults, never loosen them.
     #[serde(default)]
     pub disclosure: crate::disclosure::Rules,
+    /// `[revocation]`: how a stale CRL is handled (issue #11, TLS).
+    #[serde(default)]
+    pub revocation: RevocationConfig,
+}
+
+/// `[revocation]`: how revocation data that has gone stale is handled.
+///
+/// The CRL is `crl.pem` next to the CA certificate. Past its `nextUpdate` it
+/// is still used for `crl_grace_hours`, with a warning at every reload and
+/// every hour; after that every TLS handshake is refused, with an error
+/// naming the file, its `nextUpdate` and the grace, until a fresh CRL is
+/// installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationConfig {
+    #[serde(default = "default_crl_grace_hours")]
+    pub crl_grace_hours: u64,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            crl_grace_hours: default_crl_grace_hours(),
+        }
+    }
+}
+
+impl RevocationConfig {
+    pub fn tls_options(&self) -> tudashalo_proto::tls::TlsOptions {
+        tudashalo_proto::tls::TlsOptions {
+            crl_grace: std::time::Duration::from_secs(self.crl_grace_hours.saturating_mul(3600)),
+        }
+    }
+}
+
+fn default_crl_grace_hours() -> u64 {
+    tudashalo_proto::tls::DEFAULT_CRL_GRACE.as_secs() / 3600
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,6 +188,12 @@ max_body_bytes = {max_body}
 # max_small_count = 2.0    # ... of 1 or 2 are confidential
 # dominance_n = 2          # the n largest contributions ...
 # dominance_k = 85.0       # ... holding more than k % of a sum: confidential
+
+# A revocation list (crl.pem next to the CA) past its nextUpdate is still
+# used for this many hours, with a warning every hour; after that every TLS
+# handshake is refused until a fresh one is installed (`tudashalo-hub pki crl`).
+# [revocation]
+# crl_grace_hours = 72
 
 # Who may ask this node what over gRPC. Everything not allowed is refused.
 # Callers are named by their certificates, "role:name".

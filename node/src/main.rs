@@ -710,7 +710,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ca: pick(args.ca, configured.as_ref().map(|t| t.ca.clone()), "ca")?,
         crl: None,
     };
-    let tls = tudashalo_proto::tls::ReloadingTls::new(files)?;
+    let tls = tudashalo_proto::tls::ReloadingTls::with_options(
+        files,
+        node.config().revocation.tls_options(),
+    )?;
     let listen: SocketAddr = match args.listen {
         Some(addr) => addr,
         None => node.config().listen.parse()?,

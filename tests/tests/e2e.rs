@@ -10,6 +10,7 @@ mod e2e {
     pub mod support;
 
     mod access;
+    mod adversarial_tls;
     mod aggregate;
     mod cli;
     mod demo;

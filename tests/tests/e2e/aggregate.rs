@@ -194,8 +194,10 @@ async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
                 endpoint: u.to_string(),
                 deadline_ms: None,
                 enabled: true,
+                role: None,
             })
             .collect(),
+        revocation: Default::default(),
     };
     let tls = files.load().expect("tls");
     let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
@@ -574,6 +576,7 @@ async fn the_pull_writes_csv_json_and_sdmx_csv() {
             cert: files.cert.clone(),
             key: files.key.clone(),
             ca: files.ca.clone(),
+            server: Default::default(),
             indicators: vec!["nepesseg".into(), "munkanelkuli".into()],
             by: vec!["kisterseg".into(), "period".into()],
             from: Some(2020),

@@ -52,8 +52,10 @@ impl TestHub {
                     endpoint: url.to_string(),
                     deadline_ms: None,
                     enabled: true,
+                    role: None,
                 })
                 .collect(),
+            revocation: Default::default(),
         };
         TestHub::with_config(config).await
     }
