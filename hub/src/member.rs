@@ -178,8 +178,7 @@ impl Member {
     pub async fn probe_forever(self: Arc<Self>) {
         let mut backoff = MIN_BACKOFF;
         loop {
-            let mut health =
-                tonic_health::pb::health_client::HealthClient::new(self.channel());
+            let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel());
             let request = tonic_health::pb::HealthCheckRequest {
                 service: String::new(),
             };

@@ -99,7 +99,11 @@ impl ConfigSource {
 
     /// Registers a handshaken connection so that a reload can close it (a
     /// fixed configuration never reloads: nothing to register with).
-    fn track(&self, stream: TlsStream<TcpStream>, generation: u64) -> Guarded<TlsStream<TcpStream>> {
+    fn track(
+        &self,
+        stream: TlsStream<TcpStream>,
+        generation: u64,
+    ) -> Guarded<TlsStream<TcpStream>> {
         match self {
             ConfigSource::Fixed(_) => Guarded::unregistered(stream),
             ConfigSource::Reloading(tls) => tls.track_accepted(stream, generation),

@@ -284,10 +284,11 @@ pub fn client(channel: Channel) -> FederationClient<Channel> {
 }
 
 fn require_https(url: &str) -> Result<&str, TlsError> {
-    url.strip_prefix("https://").ok_or_else(|| TlsError::Endpoint {
-        endpoint: url.to_string(),
-        problem: "must start with https:// (the federation has no plaintext mode)".into(),
-    })
+    url.strip_prefix("https://")
+        .ok_or_else(|| TlsError::Endpoint {
+            endpoint: url.to_string(),
+            problem: "must start with https:// (the federation has no plaintext mode)".into(),
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -846,10 +847,19 @@ impl LiveConnections {
         let entries: Vec<(Side, Vec<CertificateDer<'static>>, String, Arc<KillSwitch>)> = self
             .lock()
             .values()
-            .map(|e| (e.side.clone(), e.chain.clone(), e.peer.clone(), e.kill.clone()))
+            .map(|e| {
+                (
+                    e.side.clone(),
+                    e.chain.clone(),
+                    e.peer.clone(),
+                    e.kill.clone(),
+                )
+            })
             .collect();
-        let mut verifiers: HashMap<(String, Option<PeerExpectation>), Arc<FederationServerVerifier>> =
-            HashMap::new();
+        let mut verifiers: HashMap<
+            (String, Option<PeerExpectation>),
+            Arc<FederationServerVerifier>,
+        > = HashMap::new();
         let mut closed = 0;
         for (side, chain, peer, kill) in entries {
             let Some((end_entity, intermediates)) = chain.split_first() else {
@@ -1178,11 +1188,7 @@ impl ClientTls {
     /// again whenever the connection breaks), each time with the current
     /// configuration: the server's chain, validity, host name and CRL are
     /// checked, and, with `expect`, the principal its certificate names.
-    pub fn channel(
-        &self,
-        url: &str,
-        expect: Option<PeerExpectation>,
-    ) -> Result<Channel, TlsError> {
+    pub fn channel(&self, url: &str, expect: Option<PeerExpectation>) -> Result<Channel, TlsError> {
         let (endpoint, connector) = self.prepare(url, expect)?;
         Ok(endpoint.connect_with_connector_lazy(connector))
     }
@@ -1304,7 +1310,11 @@ impl Connector {
             .await
             .map_err(|e| {
                 let reason = describe_io(&e);
-                tracing::warn!(endpoint = %self.endpoint, expected = ?self.expect.as_ref().map(|e| e.to_string()), %reason, "TLS handshake with a server failed");
+                let expected = self
+                    .expect
+                    .as_ref()
+                    .map_or_else(|| "any federation server".to_string(), |e| e.to_string());
+                tracing::warn!(endpoint = %self.endpoint, %expected, %reason, "TLS handshake with a server failed");
                 failed(format!("TLS handshake failed: {reason}"))
             })?;
         let chain = peer_chain(stream.get_ref().1.peer_certificates());
@@ -1875,7 +1885,10 @@ mod tests {
                 overdue: Duration::from_secs(3600)
             }
         );
-        assert!(p.check(UnixTime::since_unix_epoch(Duration::from_secs(now))).is_ok());
+        assert!(
+            p.check(UnixTime::since_unix_epoch(Duration::from_secs(now)))
+                .is_ok()
+        );
         let later = now + 2 * 3600;
         assert_eq!(
             p.freshness(later),
@@ -1887,7 +1900,12 @@ mod tests {
             .check(UnixTime::since_unix_epoch(Duration::from_secs(later)))
             .unwrap_err();
         let text = describe_rustls(&err);
-        for part in ["/etc/tudashalo/crl.pem", "2026-12-01T08:51:09Z", "3 h", "grace period of 2 h"] {
+        for part in [
+            "/etc/tudashalo/crl.pem",
+            "2026-12-01T08:51:09Z",
+            "3 h",
+            "grace period of 2 h",
+        ] {
             assert!(text.contains(part), "{part:?} in {text}");
         }
         // No nextUpdate: never stale. Zero grace: refused at once.

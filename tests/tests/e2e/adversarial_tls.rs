@@ -136,7 +136,10 @@ fn serial_of_file(path: &Path) -> String {
 
 #[tonic::async_trait]
 impl Federation for Recorder {
-    async fn info(&self, request: Request<InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
+    async fn info(
+        &self,
+        request: Request<InfoRequest>,
+    ) -> Result<Response<pb::InfoResponse>, Status> {
         self.record(&request);
         let who = peer_principal(&request)
             .ok_or_else(|| Status::unauthenticated("no principal on this connection"))?;
@@ -304,7 +307,9 @@ fn hub_toml(pki: &Pki, name: &str, members: &[(&str, &str, Option<&str>)], extra
         files.cert, files.key, files.ca
     );
     for (member, url, role) in members {
-        toml.push_str(&format!("[[member]]\nname = {member:?}\nendpoint = {url:?}\n"));
+        toml.push_str(&format!(
+            "[[member]]\nname = {member:?}\nendpoint = {url:?}\n"
+        ));
         if let Some(role) = role {
             toml.push_str(&format!("role = {role:?}\n"));
         }
@@ -408,7 +413,11 @@ async fn hub_refuses_a_member_endpoint_serving_another_participants_certificate(
     assert_eq!(ok.state, MemberState::Ok as i32, "{ok:?}");
     for (member, found) in [("szikszoi", "node:encsi"), ("kazinci", "operator:kazinci")] {
         let s = status_of(&statuses, member);
-        assert_ne!(s.state, MemberState::Ok as i32, "{member} must be refused: {s:?}");
+        assert_ne!(
+            s.state,
+            MemberState::Ok as i32,
+            "{member} must be refused: {s:?}"
+        );
         let expected = format!("node:{member} or hub:{member}");
         assert!(
             s.message.contains(&expected) && s.message.contains(found),
@@ -462,16 +471,27 @@ async fn hub_refuses_a_member_whose_server_certificate_is_revoked() {
     let toml = hub_toml(
         &pki,
         "regio",
-        &[("edelenyi", &kept.url, None), ("szikszoi", &doomed.url, None)],
+        &[
+            ("edelenyi", &kept.url, None),
+            ("szikszoi", &doomed.url, None),
+        ],
         "",
     );
     let hub = start_hub(conf.path(), &toml).await;
     let statuses = member_statuses(&pki, &hub.url).await;
-    assert_eq!(status_of(&statuses, "edelenyi").state, MemberState::Ok as i32);
+    assert_eq!(
+        status_of(&statuses, "edelenyi").state,
+        MemberState::Ok as i32
+    );
     let s = status_of(&statuses, "szikszoi");
-    assert_ne!(s.state, MemberState::Ok as i32, "a revoked member must be refused: {s:?}");
+    assert_ne!(
+        s.state,
+        MemberState::Ok as i32,
+        "a revoked member must be refused: {s:?}"
+    );
     assert!(
-        s.message.to_lowercase().contains("revoked") && s.message.contains(&revoked.revocation.serial),
+        s.message.to_lowercase().contains("revoked")
+            && s.message.contains(&revoked.revocation.serial),
         "the status names the revocation and the serial {}: {:?}",
         revoked.revocation.serial,
         s.message
@@ -481,7 +501,9 @@ async fn hub_refuses_a_member_whose_server_certificate_is_revoked() {
     let mut files = pki.files("elemzo", Role::Operator);
     files.crl = Some(pki.dir().join(pki::CRL_FILE));
     let with_crl = files.load().expect("client files with the CRL");
-    let refused = whoami(&doomed.url, &with_crl).await.expect_err("revoked server");
+    let refused = whoami(&doomed.url, &with_crl)
+        .await
+        .expect_err("revoked server");
     assert!(refused.to_lowercase().contains("revoked"), "{refused}");
     assert!(whoami(&kept.url, &client).await.is_ok());
 }
@@ -497,8 +519,14 @@ async fn a_crl_past_next_update_works_within_grace_and_logs() {
     let server = RecorderServer::start(pki.files("server", Role::Node)).await;
     // Server side: the client is accepted. Client side: the client's own
     // copy of the (same) stale CRL does not stop it either.
-    let client = pki.files("elemzo", Role::Operator).load().expect("client files");
-    assert!(client.crl_pem.is_some(), "the client loads crl.pem next to ca.pem");
+    let client = pki
+        .files("elemzo", Role::Operator)
+        .load()
+        .expect("client files");
+    assert!(
+        client.crl_pem.is_some(),
+        "the client loads crl.pem next to ca.pem"
+    );
     assert_eq!(
         whoami(&server.url, &client).await.as_deref(),
         Ok("operator:elemzo")
@@ -528,7 +556,10 @@ async fn a_crl_past_its_grace_refuses_every_handshake_both_sides() {
     // Server side: a server whose CRL is 4 days stale (grace 72 h) refuses.
     let server = RecorderServer::start(server_files.clone()).await;
     let refused = whoami(&server.url, &client_without_crl).await;
-    assert!(refused.is_err(), "past the grace the server must refuse: {refused:?}");
+    assert!(
+        refused.is_err(),
+        "past the grace the server must refuse: {refused:?}"
+    );
     let lines = log_lines_with(&crl.display().to_string());
     assert!(
         lines
@@ -550,7 +581,10 @@ async fn a_crl_past_its_grace_refuses_every_handshake_both_sides() {
         ..server_files
     };
     let server = RecorderServer::start(plain_server_files).await;
-    let stale_client = pki.files("elemzo", Role::Operator).load().expect("client with CRL");
+    let stale_client = pki
+        .files("elemzo", Role::Operator)
+        .load()
+        .expect("client with CRL");
     let refused = whoami(&server.url, &stale_client)
         .await
         .expect_err("past the grace the client must refuse");
@@ -574,7 +608,10 @@ async fn crl_grace_is_configurable_in_hub_toml() {
     let default = hub_toml(&pki, "regio", &[("edelenyi", &node.url, None)], "");
     let hub = start_hub(conf.path(), &default).await;
     let statuses = member_statuses(&pki, &hub.url).await;
-    assert_eq!(status_of(&statuses, "edelenyi").state, MemberState::Ok as i32);
+    assert_eq!(
+        status_of(&statuses, "edelenyi").state,
+        MemberState::Ok as i32
+    );
     drop(hub);
 
     let strict = hub_toml(
@@ -583,16 +620,33 @@ async fn crl_grace_is_configurable_in_hub_toml() {
         &[("edelenyi", &node.url, None)],
         "[revocation]\ncrl_grace_hours = 1\n",
     );
-    // `[revocation]` must come before `[tls]`: it is a table of its own.
-    let hub = start_hub(conf.path(), &strict).await;
+    // The hub binary reads `[revocation]` (`hub_toml` puts it before `[tls]`).
+    let path = conf.path().join("strict.toml");
+    std::fs::write(&path, strict).expect("hub.toml");
+    let hub = HubProcess::start(&path, &conf.path().join("strict.log"));
     // The hub's own server side refuses the operator too now; ask the
     // member through a client that has no CRL (so only the hub decides).
-    let result = guard("connect", pki.material("elemzo", Role::Operator).connect(&hub.url)).await;
+    let result = guard(
+        "connect",
+        pki.material("elemzo", Role::Operator).connect(&hub.url),
+    )
+    .await;
     let refused = match result {
         Err(_) => true,
-        Ok(mut c) => guard("search", c.search(pb::SearchRequest::default())).await.is_err(),
+        Ok(mut c) => guard("search", c.search(pb::SearchRequest::default()))
+            .await
+            .is_err(),
     };
-    assert!(refused, "with crl_grace_hours = 1 a 2 h stale CRL refuses every handshake");
+    assert!(
+        refused,
+        "with crl_grace_hours = 1 a 2 h stale CRL refuses every handshake"
+    );
+    drop(hub);
+    let log = std::fs::read_to_string(conf.path().join("strict.log")).expect("hub log");
+    assert!(
+        log.contains("refusing every TLS handshake") && log.contains("grace period of 1 h"),
+        "the hub's log says why: {log}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -605,10 +659,16 @@ async fn an_open_connection_of_a_client_is_closed_when_a_reloaded_crl_revokes_it
     let doomed = pki.material("doomed", Role::Node);
     let kept = pki.material("kept", Role::Node);
     // Two connections, kept open by their clients.
-    let mut doomed_client = guard("connect", doomed.connect(&server.url)).await.expect("connect");
-    let mut kept_client = guard("connect", kept.connect(&server.url)).await.expect("connect");
+    let mut doomed_client = guard("connect", doomed.connect(&server.url))
+        .await
+        .expect("connect");
+    let mut kept_client = guard("connect", kept.connect(&server.url))
+        .await
+        .expect("connect");
     for client in [&mut doomed_client, &mut kept_client] {
-        guard("info", client.info(InfoRequest {})).await.expect("info before revocation");
+        guard("info", client.info(InfoRequest {}))
+            .await
+            .expect("info before revocation");
     }
 
     pki::revoke(pki.dir(), "doomed", RevokeReason::KeyCompromise).expect("revoke");
@@ -618,7 +678,10 @@ async fn an_open_connection_of_a_client_is_closed_when_a_reloaded_crl_revokes_it
     // The same client, the same channel: no answer any more (its connection
     // is gone, and a new one is refused).
     let after = guard("info after revocation", doomed_client.info(InfoRequest {})).await;
-    assert!(after.is_err(), "the revoked client's open connection must be closed: {after:?}");
+    assert!(
+        after.is_err(),
+        "the revoked client's open connection must be closed: {after:?}"
+    );
     // The other client's connection is untouched.
     let info = guard("info", kept_client.info(InfoRequest {}))
         .await
@@ -704,14 +767,24 @@ async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
     let member = RecorderServer::start(pki.files("tanu", Role::Node)).await;
     let conf = tempfile::tempdir().expect("conf");
     let config = conf.path().join("hub.toml");
-    std::fs::write(&config, hub_toml(&pki, "regio", &[("tanu", &member.url, None)], ""))
-        .expect("hub.toml");
+    std::fs::write(
+        &config,
+        hub_toml(&pki, "regio", &[("tanu", &member.url, None)], ""),
+    )
+    .expect("hub.toml");
     let first_serial = serial_of_file(&pki.files("regio", Role::Hub).cert);
     let hub = HubProcess::start(&config, &conf.path().join("hub.log"));
 
     let statuses = member_statuses(&pki, &hub.url).await;
-    assert_eq!(status_of(&statuses, "tanu").state, MemberState::Ok as i32, "{statuses:?}");
-    assert_eq!(member.recorder.last_serial().as_deref(), Some(first_serial.as_str()));
+    assert_eq!(
+        status_of(&statuses, "tanu").state,
+        MemberState::Ok as i32,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        member.recorder.last_serial().as_deref(),
+        Some(first_serial.as_str())
+    );
 
     // The hub's certificate is renewed in place (same name, new key and
     // serial) and the hub told to reload.
@@ -730,7 +803,11 @@ async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
     assert_ne!(new_serial, first_serial);
     hub.reload().await;
     let statuses = member_statuses(&pki, &hub.url).await;
-    assert_eq!(status_of(&statuses, "tanu").state, MemberState::Ok as i32, "{statuses:?}");
+    assert_eq!(
+        status_of(&statuses, "tanu").state,
+        MemberState::Ok as i32,
+        "{statuses:?}"
+    );
     assert_eq!(
         member.recorder.last_serial().as_deref(),
         Some(new_serial.as_str()),
@@ -743,9 +820,14 @@ async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
     hub.reload().await;
     let statuses = member_statuses(&pki, &hub.url).await;
     let s = status_of(&statuses, "tanu");
-    assert_ne!(s.state, MemberState::Ok as i32, "a revoked member must be cut off: {s:?}");
+    assert_ne!(
+        s.state,
+        MemberState::Ok as i32,
+        "a revoked member must be cut off: {s:?}"
+    );
     assert!(
-        s.message.to_lowercase().contains("revoked") && s.message.contains(&revoked.revocation.serial),
+        s.message.to_lowercase().contains("revoked")
+            && s.message.contains(&revoked.revocation.serial),
         "{:?}",
         s.message
     );
