@@ -438,7 +438,7 @@ fn now_secs() -> u64 {
 /// `72 h`, or minutes for short durations.
 fn hours(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 3600 && secs % 3600 == 0 || secs >= 36_000 {
+    if (secs >= 3600 && secs.is_multiple_of(3600)) || secs >= 36_000 {
         format!("{} h", secs / 3600)
     } else if secs >= 3600 {
         format!("{:.1} h", secs as f64 / 3600.0)
