@@ -11,8 +11,45 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
+use tudashalo_proto::identity::PeerExpectation;
 use tudashalo_proto::pb::{self, MemberState};
-use tudashalo_proto::tls::TlsFiles;
+use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
+
+/// How a command-line client checks the server it talks to, besides the
+/// chain: the CRL (by default `crl.pem` next to `--ca`, if present) and,
+/// if the user names it, the principal the server's certificate must name.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerCheck {
+    /// Refuse the server unless its certificate names this principal,
+    /// `role:name` (e.g. hub:eszak-magyarorszag).
+    #[arg(long = "expect", value_name = "ROLE:NAME")]
+    pub expect: Option<PeerExpectation>,
+    /// The CA's revocation list. Default: crl.pem next to --ca, if present.
+    #[arg(long)]
+    pub crl: Option<PathBuf>,
+}
+
+impl ServerCheck {
+    /// Loads our identity and connects to `url`, checking the server's
+    /// chain, the CRL and (with `--expect`) its principal.
+    pub async fn connect(
+        &self,
+        url: &str,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        ca: &std::path::Path,
+    ) -> Result<tudashalo_proto::pb::federation_client::FederationClient<tonic::transport::Channel>>
+    {
+        let tls: TlsMaterial = TlsFiles {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            ca: ca.to_path_buf(),
+            crl: self.crl.clone(),
+        }
+        .load()?;
+        Ok(tls.connect_expecting(url, self.expect.clone()).await?)
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -25,6 +62,8 @@ pub struct SearchArgs {
     key: PathBuf,
     #[arg(long)]
     ca: PathBuf,
+    #[command(flatten)]
+    server: ServerCheck,
     /// The query: words, "phrases", AND / OR / NOT, -word.
     query: Vec<String>,
     #[arg(long = "kind")]
@@ -52,14 +91,10 @@ pub struct SearchArgs {
 }
 
 pub async fn search(args: SearchArgs) -> Result<()> {
-    let tls = TlsFiles {
-        cert: args.cert,
-        key: args.key,
-        ca: args.ca,
-        crl: None,
-    }
-    .load()?;
-    let mut client = tls.connect(&args.hub).await?;
+    let mut client = args
+        .server
+        .connect(&args.hub, &args.cert, &args.key, &args.ca)
+        .await?;
     let mut request = tonic::Request::new(pb::SearchRequest {
         query: args.query.join(" "),
         filters: Some(pb::Filters {

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tudashalo_proto::tls::TlsFiles;
+use tudashalo_proto::identity::Role;
+use tudashalo_proto::tls::{TlsFiles, TlsOptions};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -46,6 +47,9 @@ pub struct HubConfig {
     /// partials. Empty by default.
     #[serde(default, rename = "parent")]
     pub parents: Vec<ParentConfig>,
+    /// `[revocation]`: how a stale CRL is handled (issue #11, TLS).
+    #[serde(default)]
+    pub revocation: RevocationConfig,
 }
 
 /// One `[[parent]]`: a hub of hubs that has this hub as a member.
@@ -55,6 +59,59 @@ pub struct ParentConfig {
     /// The parent hub's name, as its certificate names it
     /// (`urn:tudashalo:hub:NAME`).
     pub name: String,
+}
+
+/// `[revocation]`: how revocation data that has gone stale is handled, for
+/// the hub's server side and for its connections to members alike.
+///
+/// The CRL is `crl.pem` next to `[tls] ca` (what `tudashalo-hub pki` writes).
+/// Past its `nextUpdate` it is still used for `crl_grace_hours`, with a
+/// warning at every reload and every hour; after that every TLS handshake
+/// is refused, with an error naming the file, its `nextUpdate` and the grace,
+/// until a fresh CRL is installed (`tudashalo-hub pki crl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationConfig {
+    #[serde(default = "default_crl_grace_hours")]
+    pub crl_grace_hours: u64,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            crl_grace_hours: default_crl_grace_hours(),
+        }
+    }
+}
+
+impl RevocationConfig {
+    pub fn tls_options(&self) -> TlsOptions {
+        TlsOptions {
+            crl_grace: Duration::from_secs(self.crl_grace_hours.saturating_mul(3600)),
+        }
+    }
+}
+
+fn default_crl_grace_hours() -> u64 {
+    tudashalo_proto::tls::DEFAULT_CRL_GRACE.as_secs() / 3600
+}
+
+/// What a member is, when `hub.toml` says so: its server certificate must
+/// then name exactly that role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Node,
+    Hub,
+}
+
+impl From<MemberRole> for Role {
+    fn from(role: MemberRole) -> Role {
+        match role {
+            MemberRole::Node => Role::Node,
+            MemberRole::Hub => Role::Hub,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +137,11 @@ pub struct MemberConfig {
     /// A member can be listed but switched off.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// `node` or `hub`: the role the member's server certificate must name
+    /// with the member's name. Unset: either (both serve the federation;
+    /// never `operator` or `national`).
+    #[serde(default)]
+    pub role: Option<MemberRole>,
 }
 
 fn default_deadline_ms() -> u64 {
@@ -174,6 +236,11 @@ impl HubConfig {
     pub fn deadline(&self) -> Duration {
         Duration::from_millis(self.deadline_ms)
     }
+
+    /// The TLS settings that are not files (`[revocation]`).
+    pub fn tls_options(&self) -> TlsOptions {
+        self.revocation.tls_options()
+    }
 }
 
 /// Checks that `endpoint` is `https://host:port` with nothing after it.
@@ -228,6 +295,28 @@ ca = "pki/ca.pem"
         .unwrap();
         assert_eq!(c.members.len(), 1);
         assert!(c.members[0].enabled);
+        assert_eq!(c.members[0].role, None);
+        assert_eq!(c.revocation.crl_grace_hours, 72);
+        assert_eq!(
+            c.tls_options().crl_grace,
+            std::time::Duration::from_secs(72 * 3600)
+        );
+    }
+
+    #[test]
+    fn member_roles_and_crl_grace() {
+        let c = parse(&format!(
+            "{BASE}\n[revocation]\ncrl_grace_hours = 0\n[[member]]\nname = \"a\"\nendpoint = \"https://h:1\"\nrole = \"hub\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.members[0].role, Some(MemberRole::Hub));
+        assert_eq!(c.tls_options().crl_grace, std::time::Duration::ZERO);
+        let bad = format!(
+            "{BASE}\n[[member]]\nname = \"a\"\nendpoint = \"https://h:1\"\nrole = \"operator\"\n"
+        );
+        assert!(parse(&bad).unwrap_err().contains("operator"));
+        let typo = format!("{BASE}\n[revocation]\ncrl_grace = 1\n");
+        assert!(parse(&typo).unwrap_err().contains("crl_grace"));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
-use tudashalo_proto::tls::{TlsError, TlsMaterial};
+use tudashalo_proto::tls::{IntoClientTls, TlsError};
 
 use crate::config::HubConfig;
 use crate::member::{Health, Member};
@@ -73,13 +73,16 @@ impl Drop for Hub {
 
 impl Hub {
     /// Creates the hub and starts probing its members. Must run inside a
-    /// tokio runtime.
-    pub fn new(config: &HubConfig, tls: &TlsMaterial) -> Result<Hub, TlsError> {
+    /// tokio runtime. `tls` is the hub's client identity towards its
+    /// members: fixed (`&TlsMaterial`) or a `ReloadingTls` that follows its
+    /// files (see [`crate::member`]).
+    pub fn new(config: &HubConfig, tls: impl IntoClientTls) -> Result<Hub, TlsError> {
+        let tls = tls.into_client_tls()?;
         let members: Vec<Arc<Member>> = config
             .members
             .iter()
             .filter(|m| m.enabled)
-            .map(|m| Member::new(m, tls).map(Arc::new))
+            .map(|m| Member::new(m, &tls).map(Arc::new))
             .collect::<Result<_, _>>()?;
         let probers = members
             .iter()

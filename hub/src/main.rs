@@ -231,18 +231,21 @@ fn init_tracing(default: &str) {
 
 fn serve(config_path: &std::path::Path) -> Result<()> {
     let config = HubConfig::load(config_path)?;
-    let tls = config.tls_files().load()?;
+    // One configuration for both directions: what the hub serves with and
+    // what it presents to (and checks of) its members. Reloaded on SIGHUP
+    // and on file changes while serving (`serve_reloading` runs the watcher).
+    let reloading =
+        tudashalo_proto::tls::ReloadingTls::with_options(config.tls_files(), config.tls_options())?;
     let listen: std::net::SocketAddr = config.listen.parse()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let hub = std::sync::Arc::new(Hub::new(&config, &tls)?);
+        let hub = std::sync::Arc::new(Hub::new(&config, &reloading)?);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         tracing::info!(hub = %config.name, %addr, members = config.members.len(), "serving over mTLS");
         println!("listening on https://{addr}");
-        let reloading = tudashalo_proto::tls::ReloadingTls::new(config.tls_files())?;
         tudashalo_hub::server::serve_reloading(hub, listener, reloading, tudashalo_proto::serve::shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())

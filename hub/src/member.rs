@@ -6,14 +6,27 @@
 //! off while it stays down (up to [`MAX_BACKOFF`]) and marks it up again as
 //! soon as it answers. A request that fails with `Unavailable` marks it down
 //! at once and wakes the prober.
+//!
+//! The channel checks whom it reaches: every connection's TLS handshake
+//! verifies the member's server certificate against the CA and the CRL in
+//! force and requires it to name this member (`node:NAME` or `hub:NAME`, or
+//! exactly the `role` the member's configuration gives), so an endpoint that
+//! serves another federation certificate — another node's, an operator's —
+//! gets no request and the member shows as unavailable with a message that
+//! says whom it expected and whom it found. When the hub's TLS files are
+//! reloaded (a renewed hub certificate, a new CRL) the channel is rebuilt on
+//! next use, so that new connections present the new certificate and check
+//! the new CRL; an open connection to a member the new CRL revokes is closed
+//! by the reload itself (`tudashalo_proto::tls::LiveConnections`).
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tonic::transport::Channel;
+use tudashalo_proto::identity::PeerExpectation;
 use tudashalo_proto::pb::federation_client::FederationClient;
-use tudashalo_proto::tls::{TlsError, TlsMaterial};
+use tudashalo_proto::tls::{ClientTls, TlsError};
 
 use crate::config::MemberConfig;
 
@@ -42,7 +55,12 @@ pub struct Member {
     pub endpoint: String,
     /// A tighter deadline for this member than the request's.
     pub deadline: Option<Duration>,
-    channel: Channel,
+    /// Whom the member's server certificate must name.
+    pub expect: PeerExpectation,
+    tls: ClientTls,
+    /// The channel and the [`ClientTls::generation`] it was built for.
+    /// A std lock: held for a clone or an assignment, never across an await.
+    channel: RwLock<(u64, Channel)>,
     /// A std lock: held for a clone or an assignment, never across an await.
     health: RwLock<Health>,
     wake: Notify,
@@ -51,8 +69,10 @@ pub struct Member {
 impl Member {
     /// Creates the member's channel. The connection is made lazily and
     /// re-made by tonic whenever it breaks; nothing blocks here.
-    pub fn new(config: &MemberConfig, tls: &TlsMaterial) -> Result<Member, TlsError> {
-        let channel = tls.endpoint(&config.endpoint)?.connect_lazy();
+    pub fn new(config: &MemberConfig, tls: &ClientTls) -> Result<Member, TlsError> {
+        let expect = PeerExpectation::member(&config.name, config.role.map(Into::into));
+        let generation = tls.generation();
+        let channel = tls.channel(&config.endpoint, Some(expect.clone()))?;
         Ok(Member {
             name: config.name.clone(),
             display_name: config
@@ -61,14 +81,53 @@ impl Member {
                 .unwrap_or_else(|| config.name.clone()),
             endpoint: config.endpoint.clone(),
             deadline: config.deadline_ms.map(Duration::from_millis),
-            channel,
+            expect,
+            tls: tls.clone(),
+            channel: RwLock::new((generation, channel)),
             health: RwLock::new(Health::Unknown),
             wake: Notify::new(),
         })
     }
 
     pub fn client(&self) -> FederationClient<Channel> {
-        tudashalo_proto::tls::client(self.channel.clone())
+        tudashalo_proto::tls::client(self.channel())
+    }
+
+    /// The channel for the TLS configuration in force: rebuilt after a
+    /// reload, so that the next connection presents the hub's current
+    /// certificate (requests still running on the old channel finish on
+    /// it; its connection closes when they are done).
+    pub fn channel(&self) -> Channel {
+        let generation = self.tls.generation();
+        {
+            let current = self
+                .channel
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if current.0 == generation {
+                return current.1.clone();
+            }
+        }
+        let mut current = self
+            .channel
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.0 != generation {
+            match self.tls.channel(&self.endpoint, Some(self.expect.clone())) {
+                Ok(channel) => {
+                    tracing::info!(member = %self.name, generation, "TLS configuration reloaded: new connections to this member use it");
+                    *current = (generation, channel);
+                }
+                // The endpoint was checked when the member was made; a
+                // failure here would be a bug, and the old channel still
+                // checks the member's certificate.
+                Err(e) => {
+                    tracing::error!(member = %self.name, error = %e, "cannot rebuild the member's channel; keeping the old one");
+                    current.0 = generation;
+                }
+            }
+        }
+        current.1.clone()
     }
 
     pub fn health(&self) -> Health {
@@ -119,8 +178,7 @@ impl Member {
     pub async fn probe_forever(self: Arc<Self>) {
         let mut backoff = MIN_BACKOFF;
         loop {
-            let mut health =
-                tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+            let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel());
             let request = tonic_health::pb::HealthCheckRequest {
                 service: String::new(),
             };

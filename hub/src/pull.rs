@@ -14,7 +14,6 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use tudashalo_proto::pb::{self, MemberState};
-use tudashalo_proto::tls::TlsFiles;
 
 use crate::client::state_name;
 
@@ -37,6 +36,9 @@ pub struct PullArgs {
     pub key: PathBuf,
     #[arg(long)]
     pub ca: PathBuf,
+    /// How the hub's certificate is checked (`--expect`, `--crl`).
+    #[command(flatten)]
+    pub server: crate::client::ServerCheck,
     /// Indicator codes, comma-separated.
     #[arg(long = "indicator", required = true, value_delimiter = ',')]
     pub indicators: Vec<String>,
@@ -81,14 +83,10 @@ pub struct PullSummary {
 }
 
 pub async fn run(args: PullArgs) -> Result<PullSummary> {
-    let tls = TlsFiles {
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        ca: args.ca.clone(),
-        crl: None,
-    }
-    .load()?;
-    let mut client = tls.connect(&args.hub).await?;
+    let mut client = args
+        .server
+        .connect(&args.hub, &args.cert, &args.key, &args.ca)
+        .await?;
     // Published aggregates are always per period (a sum over a range of
     // periods could be differenced), so the period is always a column.
     let mut by = args.by.clone();

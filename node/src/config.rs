@@ -36,6 +36,9 @@ pub struct NodeConfig {
     /// How much of the audit log is kept; see [`crate::audit`].
     #[serde(default)]
     pub audit: AuditConfig,
+    /// `[revocation]`: how a stale CRL is handled (issue #11, TLS).
+    #[serde(default)]
+    pub revocation: RevocationConfig,
 }
 
 /// `[audit]`: the audit log's retention. Pruned entries are cut behind a
@@ -63,6 +66,28 @@ impl Default for AuditConfig {
             max_entries: default_audit_max_entries(),
             max_age_days: 0,
             archive: None,
+        }
+    }
+}
+
+/// `[revocation]`: how revocation data that has gone stale is handled.
+///
+/// The CRL is `crl.pem` next to the CA certificate. Past its `nextUpdate` it
+/// is still used for `crl_grace_hours`, with a warning at every reload and
+/// every hour; after that every TLS handshake is refused, with an error
+/// naming the file, its `nextUpdate` and the grace, until a fresh CRL is
+/// installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationConfig {
+    #[serde(default = "default_crl_grace_hours")]
+    pub crl_grace_hours: u64,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            crl_grace_hours: default_crl_grace_hours(),
         }
     }
 }
@@ -101,6 +126,18 @@ impl AuditConfig {
         }
         Ok(())
     }
+}
+
+impl RevocationConfig {
+    pub fn tls_options(&self) -> tudashalo_proto::tls::TlsOptions {
+        tudashalo_proto::tls::TlsOptions {
+            crl_grace: std::time::Duration::from_secs(self.crl_grace_hours.saturating_mul(3600)),
+        }
+    }
+}
+
+fn default_crl_grace_hours() -> u64 {
+    tudashalo_proto::tls::DEFAULT_CRL_GRACE.as_secs() / 3600
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -233,6 +270,11 @@ max_body_bytes = {max_body}
 # max_entries = 1000000
 # max_age_days = 0
 # archive = "audit-archive"  # export pruned entries here first
+# A revocation list (crl.pem next to the CA) past its nextUpdate is still
+# used for this many hours, with a warning every hour; after that every TLS
+# handshake is refused until a fresh one is installed (`tudashalo-hub pki crl`).
+# [revocation]
+# crl_grace_hours = 72
 
 # Who may ask this node what over gRPC. Everything not allowed is refused.
 # Callers are named by their certificates, "role:name".

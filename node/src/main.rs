@@ -847,7 +847,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = node.audit().prune() {
         tracing::error!(error = %e, "cannot prune the audit log");
     }
-    let tls = tudashalo_proto::tls::ReloadingTls::new(files)?;
+    let tls = tudashalo_proto::tls::ReloadingTls::with_options(
+        files,
+        node.config().revocation.tls_options(),
+    )?;
     let listen: SocketAddr = match args.listen {
         Some(addr) => addr,
         None => node.config().listen.parse()?,

@@ -42,6 +42,17 @@ pub enum IdentityError {
     /// An unknown role string.
     #[error("unknown role {0:?} (expected node, hub, national or operator)")]
     UnknownRole(String),
+    /// A peer's certificate names another principal than the one expected
+    /// of it (e.g. a member endpoint serving another node's certificate).
+    #[error("certificate names {found} (serial {serial}), expected {expected}")]
+    UnexpectedPrincipal {
+        /// Who was expected, e.g. `node:edelenyi or hub:edelenyi`.
+        expected: String,
+        /// Who the certificate names, or why it names nobody.
+        found: String,
+        /// The certificate's serial number, lowercase hex.
+        serial: String,
+    },
     /// A participant name is not a valid slug.
     #[error("invalid name {name:?}: {reason}")]
     InvalidName {
@@ -145,6 +156,105 @@ impl FromStr for Principal {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         parse_role_name(s, s)
     }
+}
+
+/// Whom a client expects at the other end of a connection: a name, and the
+/// roles that name may hold there.
+///
+/// A hub expects each member's *server* certificate to name that member:
+/// `node:NAME`, `hub:NAME`, or either when the configuration does not say
+/// (a member may be a node or a hub; both serve the same contract). The
+/// check runs in the TLS handshake, after the chain and the CRL, so that an
+/// endpoint holding another valid federation certificate (another node's, an
+/// operator's) is refused before a single request is sent to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PeerExpectation {
+    /// The participant's name.
+    pub name: String,
+    /// The roles accepted for it; never empty.
+    pub roles: Vec<Role>,
+}
+
+impl PeerExpectation {
+    /// Exactly this principal.
+    pub fn exactly(principal: Principal) -> PeerExpectation {
+        PeerExpectation {
+            name: principal.name,
+            roles: vec![principal.role],
+        }
+    }
+
+    /// A hub's member `name`: with `role` if the configuration names one,
+    /// else a node or a hub (the only roles that serve the federation).
+    pub fn member(name: &str, role: Option<Role>) -> PeerExpectation {
+        PeerExpectation {
+            name: name.to_owned(),
+            roles: match role {
+                Some(role) => vec![role],
+                None => vec![Role::Node, Role::Hub],
+            },
+        }
+    }
+
+    /// Whether `principal` is one of the expected ones.
+    pub fn accepts(&self, principal: &Principal) -> bool {
+        principal.name == self.name && self.roles.contains(&principal.role)
+    }
+
+    /// Checks the (already chain-verified) DER certificate `cert_der`:
+    /// its principal, or [`IdentityError::UnexpectedPrincipal`] naming who
+    /// was expected, who was found and the certificate's serial.
+    pub fn check(&self, cert_der: &[u8]) -> Result<Principal, IdentityError> {
+        let serial = serial_of(cert_der).unwrap_or_else(|| "unknown".to_owned());
+        match principal_of(cert_der) {
+            Ok(principal) if self.accepts(&principal) => Ok(principal),
+            Ok(principal) => Err(IdentityError::UnexpectedPrincipal {
+                expected: self.to_string(),
+                found: principal.to_string(),
+                serial,
+            }),
+            Err(e) => Err(IdentityError::UnexpectedPrincipal {
+                expected: self.to_string(),
+                found: format!("no principal ({e})"),
+                serial,
+            }),
+        }
+    }
+}
+
+impl fmt::Display for PeerExpectation {
+    /// `node:edelenyi or hub:edelenyi`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, role) in self.roles.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" or ")?;
+            }
+            write!(f, "{role}:{}", self.name)?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for PeerExpectation {
+    type Err = IdentityError;
+
+    /// `role:name`, exactly that principal.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse::<Principal>().map(PeerExpectation::exactly)
+    }
+}
+
+/// The serial number of a DER certificate, lowercase hex without leading
+/// zero bytes (as `tudashalo-hub pki` prints it); `None` if it does not parse.
+pub fn serial_of(cert_der: &[u8]) -> Option<String> {
+    let (_, cert) = X509Certificate::from_der(cert_der).ok()?;
+    let bytes = cert.raw_serial();
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    let trimmed = &bytes[start..];
+    if trimmed.is_empty() {
+        return Some("00".to_owned());
+    }
+    Some(trimmed.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Extracts the [`Principal`] from a DER-encoded certificate's
@@ -328,6 +438,28 @@ mod tests {
         assert_eq!(peer_principal(&request), None);
         let status = require_peer_principal(&request).unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn peer_expectations() {
+        let either = PeerExpectation::member("edelenyi", None);
+        assert_eq!(either.to_string(), "node:edelenyi or hub:edelenyi");
+        assert!(either.accepts(&Principal::new(Role::Node, "edelenyi").unwrap()));
+        assert!(either.accepts(&Principal::new(Role::Hub, "edelenyi").unwrap()));
+        assert!(!either.accepts(&Principal::new(Role::Operator, "edelenyi").unwrap()));
+        assert!(!either.accepts(&Principal::new(Role::National, "edelenyi").unwrap()));
+        assert!(!either.accepts(&Principal::new(Role::Node, "other").unwrap()));
+        let node = PeerExpectation::member("edelenyi", Some(Role::Node));
+        assert!(!node.accepts(&Principal::new(Role::Hub, "edelenyi").unwrap()));
+        let exact: PeerExpectation = "hub:eszak".parse().unwrap();
+        assert_eq!(exact.to_string(), "hub:eszak");
+        assert!("hub".parse::<PeerExpectation>().is_err());
+        let err = either.check(b"garbage").unwrap_err();
+        assert!(
+            matches!(&err, IdentityError::UnexpectedPrincipal { serial, .. } if serial == "unknown"),
+            "{err}"
+        );
+        assert_eq!(serial_of(b"garbage"), None);
     }
 
     #[test]

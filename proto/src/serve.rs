@@ -12,6 +12,12 @@
 //! client never holds up the others; failed handshakes are logged with the
 //! peer's address and the reason. The handshaken streams carry the peer's
 //! certificates to the handlers ([`crate::identity::peer_principal`]).
+//!
+//! With [`serve_reloading`] every accepted connection is registered, with
+//! its client's certificate chain, in the [`ReloadingTls`]'s
+//! [`crate::tls::LiveConnections`]: when a reload brings a CRL that revokes
+//! a client (or a CA that no longer signs it), its open connections are
+//! closed then and there, not left to last until the client reconnects.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,7 +33,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Server;
 
 use crate::pb::federation_server::{Federation, FederationServer};
-use crate::tls::{ReloadingTls, TlsError, TlsMaterial};
+use crate::tls::{Guarded, ReloadingTls, TlsError, TlsMaterial};
 
 /// How long a client may take to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -90,6 +96,26 @@ impl ConfigSource {
             ConfigSource::Reloading(tls) => tls.current(),
         }
     }
+
+    /// Registers a handshaken connection so that a reload can close it (a
+    /// fixed configuration never reloads: nothing to register with).
+    fn track(
+        &self,
+        stream: TlsStream<TcpStream>,
+        generation: u64,
+    ) -> Guarded<TlsStream<TcpStream>> {
+        match self {
+            ConfigSource::Fixed(_) => Guarded::unregistered(stream),
+            ConfigSource::Reloading(tls) => tls.track_accepted(stream, generation),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        match self {
+            ConfigSource::Fixed(_) => 1,
+            ConfigSource::Reloading(tls) => tls.generation(),
+        }
+    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -125,7 +151,8 @@ async fn serve_with<S: Federation>(
         .map_err(ServeError::Transport)
 }
 
-type Incoming = ReceiverStream<Result<TlsStream<TcpStream>, std::io::Error>>;
+type Accepted = Guarded<TlsStream<TcpStream>>;
+type Incoming = ReceiverStream<Result<Accepted, std::io::Error>>;
 
 /// Accepts on `listener` and yields the connections whose TLS handshake
 /// succeeded. Stops accepting (and drops the listener) once the stream is
@@ -139,8 +166,9 @@ fn tls_incoming(listener: TcpListener, tls: ConfigSource) -> Incoming {
 async fn accept_loop(
     listener: TcpListener,
     tls: ConfigSource,
-    tx: mpsc::Sender<Result<TlsStream<TcpStream>, std::io::Error>>,
+    tx: mpsc::Sender<Result<Accepted, std::io::Error>>,
 ) {
+    let tls = Arc::new(tls);
     let pending = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
     loop {
         let accepted = tokio::select! {
@@ -163,14 +191,16 @@ async fn accept_loop(
             continue;
         };
         let _ = tcp.set_nodelay(true);
+        let generation = tls.generation();
         let acceptor = TlsAcceptor::from(tls.current());
         let tx = tx.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
             drop(permit);
             match handshake {
                 Ok(Ok(stream)) => {
-                    let _ = tx.send(Ok(stream)).await;
+                    let _ = tx.send(Ok(tls.track(stream, generation))).await;
                 }
                 Ok(Err(e)) => log_failed_handshake(peer, &e),
                 Err(_) => tracing::debug!(

@@ -13,6 +13,7 @@ mod e2e {
     mod adversarial_audit;
     mod adversarial_disclosure;
     mod adversarial_relay;
+    mod adversarial_tls;
     mod aggregate;
     mod cli;
     mod demo;

@@ -477,6 +477,7 @@ async fn national_pull(
         cert: pki_dir.join(format!("{NATIONAL}.pem")),
         key: pki_dir.join(format!("{NATIONAL}.key")),
         ca: pki_dir.join(pki::CA_CERT_FILE),
+        server: Default::default(),
         indicators: vec![PULL_INDICATOR.to_string()],
         by: vec!["kisterseg".to_string(), "period".to_string()],
         from: Some(PULL_FROM),

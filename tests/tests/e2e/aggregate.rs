@@ -206,6 +206,7 @@ pub(super) async fn hub_with_parents(
                 endpoint: u.to_string(),
                 deadline_ms: None,
                 enabled: true,
+                role: None,
             })
             .collect(),
         parents: parents
@@ -214,6 +215,7 @@ pub(super) async fn hub_with_parents(
                 name: name.to_string(),
             })
             .collect(),
+        revocation: Default::default(),
     };
     let tls = files.load().expect("tls");
     let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
@@ -623,6 +625,7 @@ async fn the_pull_writes_csv_json_and_sdmx_csv() {
             cert: files.cert.clone(),
             key: files.key.clone(),
             ca: files.ca.clone(),
+            server: Default::default(),
             indicators: vec!["nepesseg".into(), "munkanelkuli".into()],
             by: vec!["kisterseg".into(), "period".into()],
             from: Some(2020),

@@ -64,6 +64,7 @@ impl TestHub {
                     endpoint: url.to_string(),
                     deadline_ms: None,
                     enabled: true,
+                    role: None,
                 })
                 .collect(),
             parents: parents
@@ -72,6 +73,7 @@ impl TestHub {
                     name: name.to_string(),
                 })
                 .collect(),
+            revocation: Default::default(),
         };
         TestHub::with_config(config).await
     }

@@ -1,0 +1,836 @@
+//! Issue #11, "TLS, both directions": every caller — and every callee — may
+//! be hostile. Real mTLS on `127.0.0.1:0`, certificates minted per test.
+//!
+//! - A hub checks that each member's *server* certificate names that member
+//!   (`node:NAME` or `hub:NAME`, or exactly the configured `role`): an
+//!   endpoint serving another valid federation certificate gets no request.
+//! - Clients check the CRL too: a hub refuses a member whose certificate is
+//!   revoked.
+//! - A CRL past its `nextUpdate` is used within the grace period (with a
+//!   warning naming the file, its nextUpdate and the grace) and refused after
+//!   it, server side and client side.
+//! - A reloaded CRL that revokes a client closes its open connection.
+//! - The hub's outgoing identity reloads like its server identity (the hub
+//!   process, SIGHUP), and a reloaded CRL that revokes a member cuts it off.
+//!
+//! Written against APIs that already existed before the fix (hub.toml as a
+//! file, `TlsMaterial::connect`, `ReloadingTls::manual`, the hub binary), so
+//! that on the old code these tests compile and fail on their assertions.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::{Request, Response, Status};
+use tudashalo_hub::config::HubConfig;
+use tudashalo_hub::federation::Hub;
+use tudashalo_hub::pki::{self, IssueRequest, RevokeReason, Role};
+use tudashalo_proto::identity::peer_principal;
+use tudashalo_proto::pb::federation_server::Federation;
+use tudashalo_proto::pb::{self, InfoRequest, MemberState};
+use tudashalo_proto::serve::{self, ServeError};
+use tudashalo_proto::tls::{ReloadingTls, TlsFiles, TlsMaterial};
+
+use super::support::{NodeDir, Pki, TestNode, client_as, guard, jsonl, workspace_binary};
+
+// ---------------------------------------------------------------------------
+// Fixtures
+
+/// Every log line of this test binary at warn level and above, for the
+/// tests that check what a stale CRL logs (they look for their own
+/// temporary paths, so other tests' lines do not matter).
+fn captured_logs() -> &'static Mutex<Vec<u8>> {
+    static LOGS: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+    static INSTALLED: OnceLock<bool> = OnceLock::new();
+    let logs = LOGS.get_or_init(|| Mutex::new(Vec::new()));
+    INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).is_ok()
+    });
+    logs
+}
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        captured_logs()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The captured log lines that mention `needle`.
+fn log_lines_with(needle: &str) -> Vec<String> {
+    let logs = captured_logs()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    String::from_utf8_lossy(&logs)
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A federation service that answers `Info` with the caller and `TermStats`
+/// / `Search` with nothing, and records the serial of every client
+/// certificate it sees: a member that shows which hub certificate was used.
+#[derive(Clone, Default)]
+struct Recorder {
+    serials: Arc<Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn record<T>(&self, request: &Request<T>) {
+        if let Some(serial) = request
+            .peer_certs()
+            .and_then(|c| c.first().and_then(|c| serial_of_der(c.as_ref())))
+        {
+            self.serials
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(serial);
+        }
+    }
+
+    fn last_serial(&self) -> Option<String> {
+        self.serials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .last()
+            .cloned()
+    }
+}
+
+/// The serial of a DER certificate as `pki` prints it (lowercase hex,
+/// no leading zero bytes).
+fn serial_of_der(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let bytes = cert.raw_serial();
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    Some(bytes[start..].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The serial of the certificate in a PEM file.
+fn serial_of_file(path: &Path) -> String {
+    let pem = std::fs::read(path).expect("certificate file");
+    let (_, block) = x509_parser::pem::parse_x509_pem(&pem).expect("PEM");
+    serial_of_der(&block.contents).expect("certificate")
+}
+
+#[tonic::async_trait]
+impl Federation for Recorder {
+    async fn info(
+        &self,
+        request: Request<InfoRequest>,
+    ) -> Result<Response<pb::InfoResponse>, Status> {
+        self.record(&request);
+        let who = peer_principal(&request)
+            .ok_or_else(|| Status::unauthenticated("no principal on this connection"))?;
+        Ok(Response::new(pb::InfoResponse {
+            name: who.name,
+            role: who.role.to_string(),
+            ..Default::default()
+        }))
+    }
+
+    async fn term_stats(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::TermStatsResponse>, Status> {
+        self.record(&request);
+        Ok(Response::new(pb::TermStatsResponse::default()))
+    }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        self.record(&request);
+        Ok(Response::new(pb::SearchResponse::default()))
+    }
+
+    async fn get_document(
+        &self,
+        _: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
+        Err(Status::unimplemented("recorder"))
+    }
+
+    type AggregateStream = tokio_stream::Empty<Result<pb::AggregateChunk, Status>>;
+
+    async fn aggregate(
+        &self,
+        _: Request<pb::AggregateRequest>,
+    ) -> Result<Response<Self::AggregateStream>, Status> {
+        Err(Status::unimplemented("recorder"))
+    }
+}
+
+/// A [`Recorder`] served with a reloading TLS configuration, reloaded only
+/// by `reload_now()`.
+struct RecorderServer {
+    url: String,
+    tls: ReloadingTls,
+    recorder: Recorder,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServeError>>>,
+}
+
+impl RecorderServer {
+    async fn start(files: TlsFiles) -> RecorderServer {
+        let tls = ReloadingTls::manual(files).expect("server TLS");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let recorder = Recorder::default();
+        let task = tokio::spawn(serve::serve_reloading(
+            recorder.clone(),
+            listener,
+            tls.clone(),
+            async {
+                let _ = signal.await;
+            },
+        ));
+        RecorderServer {
+            url,
+            tls,
+            recorder,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(task) = self.task.take() {
+            guard("server shutdown", task)
+                .await
+                .expect("server task")
+                .expect("served");
+        }
+    }
+}
+
+impl Drop for RecorderServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// `Info` over a new connection with `material`: the caller the server saw.
+async fn whoami(url: &str, material: &TlsMaterial) -> Result<String, String> {
+    let mut client = guard("connect", material.connect(url))
+        .await
+        .map_err(|e| format!("connect: {}", error_chain(&e)))?;
+    let info = guard("info", client.info(InfoRequest {}))
+        .await
+        .map_err(|e| format!("info: {e:?}"))?
+        .into_inner();
+    Ok(format!("{}:{}", info.role, info.name))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Writes a CRL signed by `pki`'s CA, revoking nothing, whose `nextUpdate`
+/// lies `overdue` in the past, to `pki`'s `crl.pem` (where every loader
+/// finds it, next to `ca.pem`).
+fn write_stale_crl(pki: &Pki, overdue: Duration) -> std::path::PathBuf {
+    let ca_pem = std::fs::read_to_string(pki.ca_path()).expect("ca.pem");
+    let key_pem = std::fs::read_to_string(pki.dir().join(pki::CA_KEY_FILE)).expect("ca.key");
+    let key = rcgen::KeyPair::from_pem(&key_pem).expect("CA key");
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca_pem, key).expect("CA issuer");
+    let next_update = time::OffsetDateTime::now_utc()
+        - time::Duration::seconds(i64::try_from(overdue.as_secs()).expect("seconds"));
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: next_update - time::Duration::days(7),
+        next_update,
+        crl_number: rcgen::SerialNumber::from(99u64),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    let crl = params.signed_by(&issuer).expect("signing the CRL");
+    let path = pki.dir().join(pki::CRL_FILE);
+    std::fs::write(&path, crl.pem().expect("CRL PEM")).expect("writing crl.pem");
+    path
+}
+
+/// A hub in-process, configured by a `hub.toml` text (the same loader as
+/// `tudashalo-hub serve`), with a fixed TLS configuration.
+struct InProcessHub {
+    url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for InProcessHub {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+fn hub_toml(pki: &Pki, name: &str, members: &[(&str, &str, Option<&str>)], extra: &str) -> String {
+    let files = pki.files(name, Role::Hub);
+    let mut toml = format!(
+        "name = {name:?}\nlisten = \"127.0.0.1:0\"\ndeadline_ms = 5000\n{extra}\n[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
+        files.cert, files.key, files.ca
+    );
+    for (member, url, role) in members {
+        toml.push_str(&format!(
+            "[[member]]\nname = {member:?}\nendpoint = {url:?}\n"
+        ));
+        if let Some(role) = role {
+            toml.push_str(&format!("role = {role:?}\n"));
+        }
+    }
+    toml
+}
+
+async fn start_hub(dir: &Path, toml: &str) -> InProcessHub {
+    let path = dir.join("hub.toml");
+    std::fs::write(&path, toml).expect("hub.toml");
+    let config = HubConfig::load(&path).unwrap_or_else(|e| panic!("hub.toml: {e}"));
+    let tls = config.tls_files().load().expect("hub TLS files");
+    let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://{}", listener.local_addr().expect("addr"));
+    let (shutdown, signal) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tudashalo_hub::server::serve(hub, listener, &tls, async {
+            let _ = signal.await;
+        })
+        .await
+    });
+    InProcessHub {
+        url,
+        shutdown: Some(shutdown),
+    }
+}
+
+/// Searches `hub_url` as an operator and returns each member's status.
+async fn member_statuses(pki: &Pki, hub_url: &str) -> Vec<pb::MemberStatus> {
+    let mut client = client_as(hub_url, pki, "elemzo", Role::Operator).await;
+    guard(
+        "search through the hub",
+        client.search(pb::SearchRequest {
+            query: "fejlesztés".into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("the hub answers even when members fail")
+    .into_inner()
+    .members
+}
+
+fn status_of<'a>(statuses: &'a [pb::MemberStatus], member: &str) -> &'a pb::MemberStatus {
+    statuses
+        .iter()
+        .find(|s| s.member == member)
+        .unwrap_or_else(|| panic!("no status for {member}: {statuses:?}"))
+}
+
+fn docs() -> String {
+    jsonl([json!({"id": "d1", "title": "Fejlesztési terv", "body": "fejlesztés"})])
+}
+
+// ---------------------------------------------------------------------------
+// The hub checks whom it reaches
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_refuses_a_member_endpoint_serving_another_participants_certificate() {
+    let pki = Pki::new();
+    // The genuine member.
+    let good = TestNode::start(&pki, "edelenyi", &docs()).await;
+    // Member "szikszoi": its endpoint serves node:encsi's valid certificate.
+    let folder = NodeDir::init("szikszoi");
+    let node = folder.open();
+    let impostor = TestNode::serve(
+        "szikszoi",
+        folder.dir,
+        node,
+        &pki.material("encsi", Role::Node),
+    )
+    .await;
+    // Member "kazinci": its endpoint serves operator:kazinci's certificate
+    // (the right name, a role that serves nothing).
+    let folder = NodeDir::init("kazinci");
+    let node = folder.open();
+    let operator = TestNode::serve(
+        "kazinci",
+        folder.dir,
+        node,
+        &pki.material("kazinci", Role::Operator),
+    )
+    .await;
+
+    let conf = tempfile::tempdir().expect("conf");
+    let toml = hub_toml(
+        &pki,
+        "regio",
+        &[
+            ("edelenyi", &good.url, None),
+            ("szikszoi", &impostor.url, None),
+            ("kazinci", &operator.url, None),
+        ],
+        "",
+    );
+    let hub = start_hub(conf.path(), &toml).await;
+    let statuses = member_statuses(&pki, &hub.url).await;
+
+    let ok = status_of(&statuses, "edelenyi");
+    assert_eq!(ok.state, MemberState::Ok as i32, "{ok:?}");
+    for (member, found) in [("szikszoi", "node:encsi"), ("kazinci", "operator:kazinci")] {
+        let s = status_of(&statuses, member);
+        assert_ne!(
+            s.state,
+            MemberState::Ok as i32,
+            "{member} must be refused: {s:?}"
+        );
+        let expected = format!("node:{member} or hub:{member}");
+        assert!(
+            s.message.contains(&expected) && s.message.contains(found),
+            "{member}'s status must name the mismatch (expected {expected}, found {found}): {:?}",
+            s.message
+        );
+        assert!(s.message.contains("serial"), "{:?}", s.message);
+    }
+    drop(hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_role_in_hub_toml_is_enforced() {
+    let pki = Pki::new();
+    let node = TestNode::start(&pki, "edelenyi", &docs()).await;
+    let conf = tempfile::tempdir().expect("conf");
+    // Declared a hub, it serves a node certificate: refused.
+    let toml = hub_toml(&pki, "regio", &[("edelenyi", &node.url, Some("hub"))], "");
+    let hub = start_hub(conf.path(), &toml).await;
+    let statuses = member_statuses(&pki, &hub.url).await;
+    let s = status_of(&statuses, "edelenyi");
+    assert_ne!(s.state, MemberState::Ok as i32, "{s:?}");
+    assert!(
+        s.message.contains("expected hub:edelenyi") && s.message.contains("node:edelenyi"),
+        "{:?}",
+        s.message
+    );
+    drop(hub);
+    // Declared a node: accepted.
+    let conf = tempfile::tempdir().expect("conf");
+    let toml = hub_toml(&pki, "regio", &[("edelenyi", &node.url, Some("node"))], "");
+    let hub = start_hub(conf.path(), &toml).await;
+    let statuses = member_statuses(&pki, &hub.url).await;
+    assert_eq!(
+        status_of(&statuses, "edelenyi").state,
+        MemberState::Ok as i32,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_refuses_a_member_whose_server_certificate_is_revoked() {
+    let pki = Pki::new();
+    let kept = TestNode::start(&pki, "edelenyi", &docs()).await;
+    let doomed = TestNode::start(&pki, "szikszoi", &docs()).await;
+    let revoked = pki::revoke(pki.dir(), "szikszoi", RevokeReason::KeyCompromise).expect("revoke");
+    assert!(revoked.newly_revoked);
+
+    // The hub finds crl.pem next to its ca.pem, as servers always did.
+    let conf = tempfile::tempdir().expect("conf");
+    let toml = hub_toml(
+        &pki,
+        "regio",
+        &[
+            ("edelenyi", &kept.url, None),
+            ("szikszoi", &doomed.url, None),
+        ],
+        "",
+    );
+    let hub = start_hub(conf.path(), &toml).await;
+    let statuses = member_statuses(&pki, &hub.url).await;
+    assert_eq!(
+        status_of(&statuses, "edelenyi").state,
+        MemberState::Ok as i32
+    );
+    let s = status_of(&statuses, "szikszoi");
+    assert_ne!(
+        s.state,
+        MemberState::Ok as i32,
+        "a revoked member must be refused: {s:?}"
+    );
+    assert!(
+        s.message.to_lowercase().contains("revoked")
+            && s.message.contains(&revoked.revocation.serial),
+        "the status names the revocation and the serial {}: {:?}",
+        revoked.revocation.serial,
+        s.message
+    );
+    // A command-line client (TlsMaterial::connect) refuses it too.
+    let client = pki.material("elemzo", Role::Operator);
+    let mut files = pki.files("elemzo", Role::Operator);
+    files.crl = Some(pki.dir().join(pki::CRL_FILE));
+    let with_crl = files.load().expect("client files with the CRL");
+    let refused = whoami(&doomed.url, &with_crl)
+        .await
+        .expect_err("revoked server");
+    assert!(refused.to_lowercase().contains("revoked"), "{refused}");
+    assert!(whoami(&kept.url, &client).await.is_ok());
+}
+
+// ---------------------------------------------------------------------------
+// Stale revocation lists
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crl_past_next_update_works_within_grace_and_logs() {
+    let logs = captured_logs();
+    let pki = Pki::new();
+    let crl = write_stale_crl(&pki, Duration::from_secs(3600));
+    let server = RecorderServer::start(pki.files("server", Role::Node)).await;
+    // Server side: the client is accepted. Client side: the client's own
+    // copy of the (same) stale CRL does not stop it either.
+    let client = pki
+        .files("elemzo", Role::Operator)
+        .load()
+        .expect("client files");
+    assert!(
+        client.crl_pem.is_some(),
+        "the client loads crl.pem next to ca.pem"
+    );
+    assert_eq!(
+        whoami(&server.url, &client).await.as_deref(),
+        Ok("operator:elemzo")
+    );
+    let lines = log_lines_with(&crl.display().to_string());
+    assert!(
+        lines.iter().any(|l| l.contains("WARN")
+            && l.contains("nextUpdate")
+            && l.contains("grace")
+            && l.contains("72 h")),
+        "a warning names the CRL, its nextUpdate and the grace: {lines:#?}\n(all: {} bytes)",
+        logs.lock().map(|l| l.len()).unwrap_or(0)
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crl_past_its_grace_refuses_every_handshake_both_sides() {
+    let _logs = captured_logs();
+    let pki = Pki::new();
+    // Issue everything before the stale CRL is written, so that the client
+    // below loads its material without one.
+    let server_files = pki.files("server", Role::Node);
+    let client_without_crl = pki.material("elemzo", Role::Operator);
+    let crl = write_stale_crl(&pki, Duration::from_secs(4 * 86_400));
+
+    // Server side: a server whose CRL is 4 days stale (grace 72 h) refuses.
+    let server = RecorderServer::start(server_files.clone()).await;
+    let refused = whoami(&server.url, &client_without_crl).await;
+    assert!(
+        refused.is_err(),
+        "past the grace the server must refuse: {refused:?}"
+    );
+    let lines = log_lines_with(&crl.display().to_string());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ERROR") && l.contains("grace") && l.contains("refusing every")),
+        "an error line names the CRL and the grace: {lines:#?}"
+    );
+    server.stop().await;
+
+    // Client side: a client holding the stale CRL refuses a server that
+    // runs without one, and says why.
+    let other_dir = tempfile::tempdir().expect("dir");
+    let plain_server_files = TlsFiles {
+        ca: {
+            let ca = other_dir.path().join("ca.pem");
+            std::fs::copy(pki.ca_path(), &ca).expect("copy ca.pem");
+            ca
+        },
+        ..server_files
+    };
+    let server = RecorderServer::start(plain_server_files).await;
+    let stale_client = pki
+        .files("elemzo", Role::Operator)
+        .load()
+        .expect("client with CRL");
+    let refused = whoami(&server.url, &stale_client)
+        .await
+        .expect_err("past the grace the client must refuse");
+    assert!(
+        refused.contains(&crl.display().to_string()) && refused.contains("grace"),
+        "the client's error names the CRL and the grace: {refused}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_grace_is_configurable_in_hub_toml() {
+    let pki = Pki::new();
+    let node = TestNode::start(&pki, "edelenyi", &docs()).await;
+    pki.files("regio", Role::Hub);
+    pki.material("elemzo", Role::Operator);
+    write_stale_crl(&pki, Duration::from_secs(2 * 3600));
+    // Within the default 72 h the member answers; with a grace of one hour
+    // the hub refuses to talk to it.
+    let conf = tempfile::tempdir().expect("conf");
+    let default = hub_toml(&pki, "regio", &[("edelenyi", &node.url, None)], "");
+    let hub = start_hub(conf.path(), &default).await;
+    let statuses = member_statuses(&pki, &hub.url).await;
+    assert_eq!(
+        status_of(&statuses, "edelenyi").state,
+        MemberState::Ok as i32
+    );
+    drop(hub);
+
+    let strict = hub_toml(
+        &pki,
+        "regio",
+        &[("edelenyi", &node.url, None)],
+        "[revocation]\ncrl_grace_hours = 1\n",
+    );
+    // The hub binary reads `[revocation]` (`hub_toml` puts it before `[tls]`).
+    let path = conf.path().join("strict.toml");
+    std::fs::write(&path, strict).expect("hub.toml");
+    let hub = HubProcess::start(&path, &conf.path().join("strict.log"));
+    // The hub's own server side refuses the operator too now; ask the
+    // member through a client that has no CRL (so only the hub decides).
+    let result = guard(
+        "connect",
+        pki.material("elemzo", Role::Operator).connect(&hub.url),
+    )
+    .await;
+    let refused = match result {
+        Err(_) => true,
+        Ok(mut c) => guard("search", c.search(pb::SearchRequest::default()))
+            .await
+            .is_err(),
+    };
+    assert!(
+        refused,
+        "with crl_grace_hours = 1 a 2 h stale CRL refuses every handshake"
+    );
+    drop(hub);
+    let log = std::fs::read_to_string(conf.path().join("strict.log")).expect("hub log");
+    assert!(
+        log.contains("refusing every TLS handshake") && log.contains("grace period of 1 h"),
+        "the hub's log says why: {log}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Open connections of a revoked peer
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_connection_of_a_client_is_closed_when_a_reloaded_crl_revokes_it() {
+    let pki = Pki::new();
+    let server = RecorderServer::start(pki.files("server", Role::Node)).await;
+    let doomed = pki.material("doomed", Role::Node);
+    let kept = pki.material("kept", Role::Node);
+    // Two connections, kept open by their clients.
+    let mut doomed_client = guard("connect", doomed.connect(&server.url))
+        .await
+        .expect("connect");
+    let mut kept_client = guard("connect", kept.connect(&server.url))
+        .await
+        .expect("connect");
+    for client in [&mut doomed_client, &mut kept_client] {
+        guard("info", client.info(InfoRequest {}))
+            .await
+            .expect("info before revocation");
+    }
+
+    pki::revoke(pki.dir(), "doomed", RevokeReason::KeyCompromise).expect("revoke");
+    // The reload closes the doomed connection before it returns: no wait.
+    server.tls.reload_now().expect("reload with the new CRL");
+
+    // The same client, the same channel: no answer any more (its connection
+    // is gone, and a new one is refused).
+    let after = guard("info after revocation", doomed_client.info(InfoRequest {})).await;
+    assert!(
+        after.is_err(),
+        "the revoked client's open connection must be closed: {after:?}"
+    );
+    // The other client's connection is untouched.
+    let info = guard("info", kept_client.info(InfoRequest {}))
+        .await
+        .expect("the other client's connection stays open")
+        .into_inner();
+    assert_eq!(info.name, "kept");
+    server.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// The hub process: its client identity reloads, a revoked member is cut off
+
+struct HubProcess {
+    child: Child,
+    url: String,
+    log: std::path::PathBuf,
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl HubProcess {
+    fn start(config: &Path, log: &Path) -> HubProcess {
+        let log_file = std::fs::File::create(log).expect("log file");
+        let mut child = Command::new(workspace_binary("tudashalo-hub"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("TUDASHALO_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("starting tudashalo-hub");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the hub's address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected output {line:?}"))
+            .to_string();
+        HubProcess {
+            child,
+            url,
+            log: log.to_path_buf(),
+        }
+    }
+
+    fn reloads(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .matches("TLS configuration reloaded")
+            .count()
+    }
+
+    /// Sends SIGHUP and waits (bounded) until the log says the reload took
+    /// place.
+    async fn reload(&self) {
+        let before = self.reloads();
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill -HUP");
+        assert!(status.success());
+        guard("the hub's reload after SIGHUP", async {
+            while self.reloads() <= before {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
+    let pki = Pki::new();
+    let member = RecorderServer::start(pki.files("tanu", Role::Node)).await;
+    let conf = tempfile::tempdir().expect("conf");
+    let config = conf.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        hub_toml(&pki, "regio", &[("tanu", &member.url, None)], ""),
+    )
+    .expect("hub.toml");
+    let first_serial = serial_of_file(&pki.files("regio", Role::Hub).cert);
+    let hub = HubProcess::start(&config, &conf.path().join("hub.log"));
+
+    let statuses = member_statuses(&pki, &hub.url).await;
+    assert_eq!(
+        status_of(&statuses, "tanu").state,
+        MemberState::Ok as i32,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        member.recorder.last_serial().as_deref(),
+        Some(first_serial.as_str())
+    );
+
+    // The hub's certificate is renewed in place (same name, new key and
+    // serial) and the hub told to reload.
+    let renewed = pki::issue(
+        pki.dir(),
+        &IssueRequest {
+            name: "regio".into(),
+            role: Role::Hub,
+            hosts: Vec::new(),
+            days: 7,
+            force: true,
+        },
+    )
+    .expect("renew the hub certificate");
+    let new_serial = serial_of_file(&renewed.cert);
+    assert_ne!(new_serial, first_serial);
+    hub.reload().await;
+    let statuses = member_statuses(&pki, &hub.url).await;
+    assert_eq!(
+        status_of(&statuses, "tanu").state,
+        MemberState::Ok as i32,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        member.recorder.last_serial().as_deref(),
+        Some(new_serial.as_str()),
+        "the member must see the renewed hub certificate after the reload"
+    );
+
+    // The member's certificate is revoked; after the reload the hub no
+    // longer talks to it (its open connection is closed, a new one refused).
+    let revoked = pki::revoke(pki.dir(), "tanu", RevokeReason::KeyCompromise).expect("revoke");
+    hub.reload().await;
+    let statuses = member_statuses(&pki, &hub.url).await;
+    let s = status_of(&statuses, "tanu");
+    assert_ne!(
+        s.state,
+        MemberState::Ok as i32,
+        "a revoked member must be cut off: {s:?}"
+    );
+    assert!(
+        s.message.to_lowercase().contains("revoked")
+            && s.message.contains(&revoked.revocation.serial),
+        "{:?}",
+        s.message
+    );
+    drop(hub);
+    member.stop().await;
+}
