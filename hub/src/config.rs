@@ -33,6 +33,10 @@ pub struct HubConfig {
     pub tls: TlsSection,
     #[serde(default, rename = "member")]
     pub members: Vec<MemberConfig>,
+    /// What a request may ask and how long it may take; what a member may
+    /// answer ([`crate::limits`]).
+    #[serde(default)]
+    pub limits: crate::limits::HubLimits,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +106,13 @@ impl HubConfig {
         })?;
         if self.deadline_ms == 0 {
             return Err("deadline_ms must be positive".into());
+        }
+        self.limits.validate()?;
+        if self.deadline_ms > self.limits.max_deadline_ms {
+            return Err(format!(
+                "deadline_ms ({}) must not exceed limits.max_deadline_ms ({})",
+                self.deadline_ms, self.limits.max_deadline_ms
+            ));
         }
         let mut seen = HashSet::new();
         for (i, m) in self.members.iter().enumerate() {

@@ -10,6 +10,7 @@ mod e2e {
     pub mod support;
 
     mod access;
+    mod adversarial_limits;
     mod aggregate;
     mod cli;
     mod demo;

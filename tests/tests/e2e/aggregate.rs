@@ -196,6 +196,7 @@ async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
                 enabled: true,
             })
             .collect(),
+        limits: Default::default(),
     };
     let tls = files.load().expect("tls");
     let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));

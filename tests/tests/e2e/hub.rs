@@ -54,6 +54,7 @@ impl TestHub {
                     enabled: true,
                 })
                 .collect(),
+            limits: Default::default(),
         };
         TestHub::with_config(config).await
     }
