@@ -316,8 +316,12 @@ pub fn check_member_cells(cells: &[pb::Cell]) -> Result<(), Status> {
         .count();
     if bad > 0 {
         return Err(Status::data_loss(format!(
-            "the member sent {} cells with non-finite numbers; its answer was discarded",
-            thousands(bad)
+            "the member sent {} with non-finite numbers; its answer was discarded",
+            if bad == 1 {
+                "1 cell".to_string()
+            } else {
+                format!("{} cells", thousands(bad))
+            }
         )));
     }
     Ok(())

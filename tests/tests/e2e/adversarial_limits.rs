@@ -17,7 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde_json::json;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -643,11 +642,7 @@ impl pb::federation_server::Federation for Hostile {
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Ok(Response::new(pb::TermStatsResponse {
-            stats: Some(pb::CorpusStats {
-                // Overflows any sum it enters, unless the hub saturates.
-                total_docs: u64::MAX,
-                ..Default::default()
-            }),
+            stats: Some(pb::CorpusStats::default()),
             stats_version: 7,
             ..Default::default()
         }))
@@ -669,6 +664,7 @@ impl pb::federation_server::Federation for Hostile {
             hits.retain(|h| wanted.contains(&h.id));
         }
         Ok(Response::new(pb::SearchResponse {
+            // Overflows any sum it enters, unless the hub saturates.
             total: if self.behaviour == Behaviour::Poisoned { u64::MAX } else { 0 },
             hits,
             stats_version: 7,
