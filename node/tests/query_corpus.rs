@@ -58,9 +58,8 @@ fn the_parser_ceiling_holds_on_a_blocking_pool_stack() {
         .stack_size(2 * 1024 * 1024)
         .spawn(|| {
             let index = SearchIndex::in_memory().expect("index");
-            let at = |depth: usize| {
-                format!("{}+alma körte{}", "(".repeat(depth), ")".repeat(depth))
-            };
+            let at =
+                |depth: usize| format!("{}+alma körte{}", "(".repeat(depth), ")".repeat(depth));
             let query = SearchQuery {
                 text: at(CEILING_QUERY_DEPTH),
                 limit: 10,

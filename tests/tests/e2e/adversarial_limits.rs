@@ -38,7 +38,7 @@ fn documents(node: &str) -> String {
         doc(
             &format!("{node}-terv"),
             "Településfejlesztési koncepció",
-            "Az önkormányzat kerékpárutat és közösségi teret fejleszt.",
+            "Az önkormányzat a kerékpárút-fejlesztés keretében közösségi teret épít.",
         ),
         doc(
             &format!("{node}-jkv"),
@@ -57,7 +57,10 @@ fn node_folder(name: &str) -> NodeDir {
     import(&node, &files.write("d.jsonl", documents(name)));
     import(
         &node,
-        &files.write("k.csv", "code,name,unit,aggregation\nlakos,Lakosság,fő,sum\n"),
+        &files.write(
+            "k.csv",
+            "code,name,unit,aggregation\nlakos,Lakosság,fő,sum\n",
+        ),
     );
     import(
         &node,
@@ -198,7 +201,8 @@ impl HubProcess {
         let dir = tempfile::tempdir().expect("hub dir");
         let config = dir.path().join("hub.toml");
         std::fs::write(&config, hub_toml(pki, "regio", members, "")).expect("hub.toml");
-        let args: Vec<&std::ffi::OsStr> = vec!["serve".as_ref(), "--config".as_ref(), config.as_os_str()];
+        let args: Vec<&std::ffi::OsStr> =
+            vec!["serve".as_ref(), "--config".as_ref(), config.as_os_str()];
         let process = Process::start("tudashalo-hub", &args, &dir.path().join("hub.log"));
         HubProcess { process, dir }
     }
@@ -285,7 +289,10 @@ async fn assert_searches(client: &mut FederationClient<Channel>, expected_total:
         .into_inner();
     assert_eq!(found.total, expected_total, "{:?}", found.members);
     assert!(
-        found.members.iter().all(|m| m.state == pb::MemberState::Ok as i32),
+        found
+            .members
+            .iter()
+            .all(|m| m.state == pb::MemberState::Ok as i32),
         "{:?}",
         found.members
     );
@@ -310,7 +317,11 @@ async fn a_flood_of_parentheses_is_refused_and_the_node_lives() {
     let deep = format!("{}fejlesztés", "(".repeat(1_000));
     let status = refused("search", client.search(search(&deep))).await;
     assert_limit(&status, "max_query_depth");
-    assert!(status.message().contains("1,000 levels"), "{}", status.message());
+    assert!(
+        status.message().contains("1,000 levels"),
+        "{}",
+        status.message()
+    );
 
     node.assert_alive();
     assert_searches(&mut client, 2).await;
@@ -337,12 +348,22 @@ async fn a_flood_through_the_hub_is_refused_there_and_every_member_lives() {
 
     let flood = "(".repeat(100_000);
     for (what, status) in [
-        ("search", refused("search", client.search(search(&flood))).await),
-        ("term stats", refused("term stats", client.term_stats(search(&flood))).await),
+        (
+            "search",
+            refused("search", client.search(search(&flood))).await,
+        ),
+        (
+            "term stats",
+            refused("term stats", client.term_stats(search(&flood))).await,
+        ),
     ] {
         assert_limit(&status, "max_query_chars");
         // The hub's own refusal, not a member's passed on.
-        assert!(!status.message().contains("member"), "{what}: {}", status.message());
+        assert!(
+            !status.message().contains("member"),
+            "{what}: {}",
+            status.message()
+        );
     }
     let deep = format!("{}a", "(".repeat(500));
     let status = refused("search", client.search(search(&deep))).await;
@@ -404,7 +425,13 @@ async fn served_node(pki: &Pki, name: &str) -> TestNode {
 fn aggregate(settlements: usize, indicators: usize) -> pb::AggregateRequest {
     pb::AggregateRequest {
         indicators: (0..indicators.max(1))
-            .map(|i| if i == 0 { "lakos".into() } else { format!("mutato-{i}") })
+            .map(|i| {
+                if i == 0 {
+                    "lakos".into()
+                } else {
+                    format!("mutato-{i}")
+                }
+            })
             .collect(),
         group_by: vec!["kisterseg".into(), "period".into()],
         settlements: (0..settlements).map(|i| format!("falu-{i}")).collect(),
@@ -417,7 +444,9 @@ async fn cells_of(
     client: &mut FederationClient<Channel>,
     request: pb::AggregateRequest,
 ) -> Result<(Vec<pb::Cell>, Vec<pb::MemberStatus>), Status> {
-    let mut stream = guard("aggregate", client.aggregate(request)).await?.into_inner();
+    let mut stream = guard("aggregate", client.aggregate(request))
+        .await?
+        .into_inner();
     let mut cells = Vec::new();
     let mut members = Vec::new();
     while let Some(chunk) = guard("chunk", stream.message()).await? {
@@ -440,7 +469,9 @@ async fn too_many_settlements_indicators_and_members_are_refused() {
     .await;
     for url in [&node.url, &hub.url] {
         let mut client = analyst(url, &pki).await;
-        let status = cells_of(&mut client, aggregate(4_097, 1)).await.unwrap_err();
+        let status = cells_of(&mut client, aggregate(4_097, 1))
+            .await
+            .unwrap_err();
         assert_limit(&status, "max_settlements");
         assert!(status.message().contains("4,097"), "{}", status.message());
         let status = cells_of(&mut client, aggregate(0, 65)).await.unwrap_err();
@@ -449,7 +480,11 @@ async fn too_many_settlements_indicators_and_members_are_refused() {
         request.group_by = vec!["period".into(); 5];
         let status = cells_of(&mut client, request).await.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
-        assert!(status.message().contains("group_by: 5"), "{}", status.message());
+        assert!(
+            status.message().contains("group_by: 5"),
+            "{}",
+            status.message()
+        );
         let mut request = search("fejlesztés");
         request.members = (0..257).map(|i| format!("tag-{i}")).collect();
         let status = refused("members", client.search(request)).await;
@@ -463,8 +498,15 @@ async fn too_many_settlements_indicators_and_members_are_refused() {
     assert_eq!(counter.calls(), 0, "an oversized request was fanned out");
     // Within the limits, the same requests are answered.
     let mut client = analyst(&hub.url, &pki).await;
-    let (cells, members) = cells_of(&mut client, aggregate(3, 1)).await.expect("aggregate");
-    assert!(members.iter().any(|m| m.member == "edelenyi" && m.state == pb::MemberState::Ok as i32), "{members:?}");
+    let (cells, members) = cells_of(&mut client, aggregate(3, 1))
+        .await
+        .expect("aggregate");
+    assert!(
+        members
+            .iter()
+            .any(|m| m.member == "edelenyi" && m.state == pb::MemberState::Ok as i32),
+        "{members:?}"
+    );
     drop(cells);
     assert!(counter.calls() > 0);
 }
@@ -495,17 +537,26 @@ async fn huge_grpc_timeouts_kill_neither_hub_nor_node() {
     for url in [node.process.url.clone(), hub.process.url.clone()] {
         let mut client = analyst(&url, &pki).await;
         for timeout in HUGE_TIMEOUTS {
-            let found = guard("search", client.search(with_timeout(search("fejlesztés"), timeout)))
-                .await
-                .unwrap_or_else(|e| panic!("{url}: search with grpc-timeout {timeout}: {e}"))
-                .into_inner();
+            let found = guard(
+                "search",
+                client.search(with_timeout(search("fejlesztés"), timeout)),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{url}: search with grpc-timeout {timeout}: {e}"))
+            .into_inner();
             assert_eq!(found.total, 2, "{url} {timeout}: {:?}", found.members);
-            guard("term stats", client.term_stats(with_timeout(search("fejlesztés"), timeout)))
-                .await
-                .unwrap_or_else(|e| panic!("{url}: term stats with grpc-timeout {timeout}: {e}"));
-            guard("info", client.info(with_timeout(pb::InfoRequest {}, timeout)))
-                .await
-                .unwrap_or_else(|e| panic!("{url}: info with grpc-timeout {timeout}: {e}"));
+            guard(
+                "term stats",
+                client.term_stats(with_timeout(search("fejlesztés"), timeout)),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{url}: term stats with grpc-timeout {timeout}: {e}"));
+            guard(
+                "info",
+                client.info(with_timeout(pb::InfoRequest {}, timeout)),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{url}: info with grpc-timeout {timeout}: {e}"));
             let mut stream = guard(
                 "aggregate",
                 client.aggregate(with_timeout(aggregate(0, 1), timeout)),
@@ -514,14 +565,17 @@ async fn huge_grpc_timeouts_kill_neither_hub_nor_node() {
             .unwrap_or_else(|e| panic!("{url}: aggregate with grpc-timeout {timeout}: {e}"))
             .into_inner();
             let mut cells = 0;
-            while let Some(chunk) = guard("chunk", stream.message())
-                .await
-                .unwrap_or_else(|e| panic!("{url}: aggregate stream with grpc-timeout {timeout}: {e}"))
-            {
+            while let Some(chunk) = guard("chunk", stream.message()).await.unwrap_or_else(|e| {
+                panic!("{url}: aggregate stream with grpc-timeout {timeout}: {e}")
+            }) {
                 cells += chunk.cells.len();
             }
             assert!(cells > 0, "{url} {timeout}");
-            let member = if url == hub.process.url { "edelenyi" } else { "" };
+            let member = if url == hub.process.url {
+                "edelenyi"
+            } else {
+                ""
+            };
             guard(
                 "get",
                 client.get_document(with_timeout(
@@ -665,7 +719,11 @@ impl pb::federation_server::Federation for Hostile {
         }
         Ok(Response::new(pb::SearchResponse {
             // Overflows any sum it enters, unless the hub saturates.
-            total: if self.behaviour == Behaviour::Poisoned { u64::MAX } else { 0 },
+            total: if self.behaviour == Behaviour::Poisoned {
+                u64::MAX
+            } else {
+                0
+            },
             hits,
             stats_version: 7,
             ..Default::default()
@@ -716,7 +774,12 @@ impl pb::federation_server::Federation for Hostile {
                 }
                 Behaviour::Poisoned => {
                     let cells = vec![cell(String::new(), f64::NAN)];
-                    let _ = tx.send(Ok(pb::AggregateChunk { cells, members: Vec::new() })).await;
+                    let _ = tx
+                        .send(Ok(pb::AggregateChunk {
+                            cells,
+                            members: Vec::new(),
+                        }))
+                        .await;
                 }
                 Behaviour::Flood => {
                     // Until the hub stops reading (or a bound, so that the
@@ -726,7 +789,10 @@ impl pb::federation_server::Federation for Hostile {
                             .map(|i| cell(format!("falu-{chunk}-{i}"), 1.0))
                             .collect();
                         if tx
-                            .send(Ok(pb::AggregateChunk { cells, members: Vec::new() }))
+                            .send(Ok(pb::AggregateChunk {
+                                cells,
+                                members: Vec::new(),
+                            }))
                             .await
                             .is_err()
                         {
@@ -736,7 +802,9 @@ impl pb::federation_server::Federation for Hostile {
                 }
             }
         });
-        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 }
 
@@ -752,7 +820,12 @@ async fn a_hostile_member_cannot_poison_the_merge() {
     let pki = Pki::new();
     let node = served_node(&pki, "edelenyi").await;
     let hostile = Hostile::serve(&pki, "hamis", Behaviour::Poisoned).await;
-    let hub = in_process_hub(&pki, &[("edelenyi", &node.url), ("hamis", &hostile.url)], "").await;
+    let hub = in_process_hub(
+        &pki,
+        &[("edelenyi", &node.url), ("hamis", &hostile.url)],
+        "",
+    )
+    .await;
     let mut client = analyst(&hub.url, &pki).await;
 
     let found = guard("search", client.search(search("fejlesztés")))
@@ -762,20 +835,39 @@ async fn a_hostile_member_cannot_poison_the_merge() {
     assert!(
         found.hits.iter().all(|h| h.score.is_finite()),
         "non-finite scores reached the caller: {:?}",
-        found.hits.iter().map(|h| (&h.member, &h.id, h.score)).collect::<Vec<_>>()
+        found
+            .hits
+            .iter()
+            .map(|h| (&h.member, &h.id, h.score))
+            .collect::<Vec<_>>()
     );
-    let mut ids: Vec<(&str, &str)> = found.hits.iter().map(|h| (h.member.as_str(), h.id.as_str())).collect();
+    let mut ids: Vec<(&str, &str)> = found
+        .hits
+        .iter()
+        .map(|h| (h.member.as_str(), h.id.as_str()))
+        .collect();
     let before = ids.len();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), before, "a repeated hit reached the caller");
     // The honest member's hits are there, and so are the hostile one's good ones.
-    assert!(found.hits.iter().any(|h| h.member == "edelenyi"), "{:?}", found.hits);
-    assert!(found.hits.iter().any(|h| h.member == "hamis" && h.id == "jo"));
+    assert!(
+        found.hits.iter().any(|h| h.member == "edelenyi"),
+        "{:?}",
+        found.hits
+    );
+    assert!(
+        found
+            .hits
+            .iter()
+            .any(|h| h.member == "hamis" && h.id == "jo")
+    );
     let hamis = status_of(&found.members, "hamis");
     assert_eq!(hamis.state, pb::MemberState::Ok as i32, "{hamis:?}");
     assert!(
-        hamis.message.contains("dropped 3 hits with non-finite scores")
+        hamis
+            .message
+            .contains("dropped 3 hits with non-finite scores")
             && hamis.message.contains("1 repeated hit"),
         "{hamis:?}"
     );
@@ -783,7 +875,9 @@ async fn a_hostile_member_cannot_poison_the_merge() {
     assert_eq!(found.total, u64::MAX);
 
     // An aggregate with NaN in a partial: that member's answer is refused.
-    let (cells, members) = cells_of(&mut client, aggregate(0, 1)).await.expect("aggregate");
+    let (cells, members) = cells_of(&mut client, aggregate(0, 1))
+        .await
+        .expect("aggregate");
     let hamis = status_of(&members, "hamis");
     assert_eq!(hamis.state, pb::MemberState::Error as i32, "{hamis:?}");
     assert!(hamis.message.contains("non-finite"), "{hamis:?}");
@@ -792,10 +886,16 @@ async fn a_hostile_member_cannot_poison_the_merge() {
         "{cells:?}"
     );
     assert!(cells.iter().all(|c| c.kisterseg != "hamis"), "{cells:?}");
-    assert_eq!(status_of(&members, "edelenyi").state, pb::MemberState::Ok as i32);
+    assert_eq!(
+        status_of(&members, "edelenyi").state,
+        pb::MemberState::Ok as i32
+    );
 
     // The hub's info saturates too.
-    let info = guard("info", client.info(pb::InfoRequest {})).await.expect("info").into_inner();
+    let info = guard("info", client.info(pb::InfoRequest {}))
+        .await
+        .expect("info")
+        .into_inner();
     assert_eq!(info.documents, u64::MAX);
 }
 
@@ -811,13 +911,24 @@ async fn a_member_flooding_cells_is_cut_off() {
     )
     .await;
     let mut client = analyst(&hub.url, &pki).await;
-    let (cells, members) = cells_of(&mut client, aggregate(0, 1)).await.expect("aggregate");
+    let (cells, members) = cells_of(&mut client, aggregate(0, 1))
+        .await
+        .expect("aggregate");
     let aradat = status_of(&members, "aradat");
     assert_eq!(aradat.state, pb::MemberState::Error as i32, "{aradat:?}");
     assert!(
-        aradat.message.contains("at most 2,000 (limits.max_member_cells)"),
+        aradat
+            .message
+            .contains("at most 2,000 (limits.max_member_cells)"),
         "{aradat:?}"
     );
-    assert!(cells.len() < 100, "the flood was combined: {} cells", cells.len());
-    assert_eq!(status_of(&members, "edelenyi").state, pb::MemberState::Ok as i32);
+    assert!(
+        cells.len() < 100,
+        "the flood was combined: {} cells",
+        cells.len()
+    );
+    assert_eq!(
+        status_of(&members, "edelenyi").state,
+        pb::MemberState::Ok as i32
+    );
 }
