@@ -59,6 +59,9 @@ const TITLE_BOOST: Score = 2.0;
 const SNIPPET_CHARS: usize = 220;
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 
+/// A parsed user query (`None`: match everything) and what parsing ignored.
+type UserQuery = (Option<Box<dyn Query>>, Vec<String>);
+
 /// What a commit says about itself, stored as the commit payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexState {
@@ -342,7 +345,7 @@ impl SearchIndex {
     /// is checked first against the ceilings that no configuration can
     /// raise ([`limits::check_parser_ceiling`]); the configured, tighter
     /// limits are the node's to apply before this.
-    fn user_query(&self, text: &str) -> Result<(Option<Box<dyn Query>>, Vec<String>)> {
+    fn user_query(&self, text: &str) -> Result<UserQuery> {
         if text.trim().is_empty() {
             return Ok((None, Vec::new()));
         }
