@@ -211,3 +211,22 @@ hubs = []
         max_body = default_max_body(),
     )
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn limits_share_one_table_and_refuse_unknown_keys() {
+        let limits: LimitsConfig =
+            toml::from_str("max_body_bytes = 1000\nmax_query_chars = 500\n").unwrap();
+        assert_eq!(limits.max_body_bytes, 1000);
+        assert_eq!(limits.requests.max_query_chars, 500);
+        assert_eq!(limits.requests.max_query_depth, 16);
+        let defaults: LimitsConfig = toml::from_str("").unwrap();
+        assert_eq!(defaults, LimitsConfig::default());
+        let e = toml::from_str::<LimitsConfig>("max_query_colour = 1\n").unwrap_err();
+        assert!(e.to_string().contains("max_query_colour"), "{e}");
+    }
+}
