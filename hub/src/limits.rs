@@ -299,7 +299,10 @@ pub fn check_member_chunk(
     Ok(())
 }
 
-/// Checks the numbers of a member's cells: a NaN or infinity in a partial
+/// The largest settlement count a cell may claim.
+const MAX_PLAUSIBLE_COUNT: u64 = u32::MAX as u64;
+
+/// Checks the numbers of a member's cells (and counts no federation has): a NaN or infinity in a partial
 /// (or a published value) would spread into every sum it enters.
 pub fn check_member_cells(cells: &[pb::Cell]) -> Result<(), Status> {
     let bad = cells
@@ -307,16 +310,20 @@ pub fn check_member_cells(cells: &[pb::Cell]) -> Result<(), Status> {
         .filter(|c| {
             c.value.is_some_and(|v| !v.is_finite())
                 || c.partial.as_ref().is_some_and(|p| {
-                    ![p.sum, p.weight_sum, p.min, p.max]
-                        .iter()
-                        .chain(&p.top)
-                        .all(|v| v.is_finite())
+                    // Counts beyond any real federation would overflow the
+                    // sums they enter (Hungary has some 3,200 settlements).
+                    p.n > MAX_PLAUSIBLE_COUNT
+                        || p.missing_weight > MAX_PLAUSIBLE_COUNT
+                        || ![p.sum, p.weight_sum, p.min, p.max]
+                            .iter()
+                            .chain(&p.top)
+                            .all(|v| v.is_finite())
                 })
         })
         .count();
     if bad > 0 {
         return Err(Status::data_loss(format!(
-            "the member sent {} with non-finite numbers; its answer was discarded",
+            "the member sent {} with non-finite numbers or impossible counts; its answer was discarded",
             if bad == 1 {
                 "1 cell".to_string()
             } else {
@@ -455,6 +462,9 @@ mod tests {
             ..Default::default()
         };
         check_member_cells(std::slice::from_ref(&cell)).unwrap();
+        let mut huge = cell.clone();
+        huge.partial.as_mut().unwrap().n = u64::MAX;
+        assert!(check_member_cells(&[huge]).is_err());
         cell.partial.as_mut().unwrap().top = vec![f64::NAN];
         assert!(check_member_cells(&[cell]).is_err());
     }
