@@ -360,7 +360,13 @@ impl Hub {
             }
             let mut req = member_request.clone();
             req.members = narrowed;
-            set.spawn(fetch(member, req, deadline, relay.clone()));
+            set.spawn(fetch(
+                member,
+                req,
+                deadline,
+                relay.clone(),
+                self.limits().clone(),
+            ));
         }
         let mut combined = Combined::default();
         let mut first_error: Option<Status> = None;
@@ -656,6 +662,7 @@ async fn fetch(
     request: pb::AggregateRequest,
     deadline: Instant,
     relay: Relay,
+    limits: crate::limits::HubLimits,
 ) -> (
     Arc<Member>,
     Duration,
@@ -672,6 +679,11 @@ async fn fetch(
         let mut cells = Vec::new();
         let mut statuses = Vec::new();
         while let Some(chunk) = stream.message().await? {
+            // Bounded as it streams, checked before it is combined
+            // (crate::limits): an oversized or non-finite answer is an error.
+            let nested = statuses.len().saturating_add(chunk.members.len());
+            crate::limits::check_member_chunk(cells.len(), chunk.cells.len(), nested, &limits)?;
+            crate::limits::check_member_cells(&chunk.cells)?;
             cells.extend(chunk.cells);
             statuses.extend(chunk.members);
         }

@@ -50,6 +50,10 @@ pub struct HubConfig {
     /// `[revocation]`: how a stale CRL is handled (issue #11, TLS).
     #[serde(default)]
     pub revocation: RevocationConfig,
+    /// What a request may ask and how long it may take; what a member may
+    /// answer ([`crate::limits`]).
+    #[serde(default)]
+    pub limits: crate::limits::HubLimits,
 }
 
 /// One `[[parent]]`: a hub of hubs that has this hub as a member.
@@ -186,6 +190,13 @@ impl HubConfig {
         })?;
         if self.deadline_ms == 0 {
             return Err("deadline_ms must be positive".into());
+        }
+        self.limits.validate()?;
+        if self.deadline_ms > self.limits.max_deadline_ms {
+            return Err(format!(
+                "deadline_ms ({}) must not exceed limits.max_deadline_ms ({})",
+                self.deadline_ms, self.limits.max_deadline_ms
+            ));
         }
         let mut seen = HashSet::new();
         for (i, m) in self.members.iter().enumerate() {

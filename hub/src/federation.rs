@@ -30,6 +30,7 @@ use tudashalo_proto::pb::{self, MemberState};
 use tudashalo_proto::tls::{IntoClientTls, TlsError};
 
 use crate::config::HubConfig;
+use crate::limits::HubLimits;
 use crate::member::{Health, Member};
 use crate::relay::{Outgoing, Relay};
 use crate::stats_cache::{self, StatsCache};
@@ -61,6 +62,7 @@ pub struct Hub {
     members: Vec<Arc<Member>>,
     probers: Vec<tokio::task::JoinHandle<()>>,
     stats_cache: StatsCache,
+    limits: HubLimits,
 }
 
 impl Drop for Hub {
@@ -99,7 +101,13 @@ impl Hub {
             members,
             probers,
             stats_cache: StatsCache::default(),
+            limits: config.limits.clone(),
         })
+    }
+
+    /// What a request may ask and a member may answer (`[limits]`).
+    pub fn limits(&self) -> &HubLimits {
+        &self.limits
     }
 
     pub fn members(&self) -> &[Arc<Member>] {
@@ -109,10 +117,14 @@ impl Hub {
     /// The deadline of a request's member calls: the client's gRPC timeout
     /// if it set one, else the hub's default, less a twentieth (at most
     /// 50 ms) to merge and send the answer, so that it reaches the client
-    /// before the client gives up on it.
+    /// before the client gives up on it. A client's timeout is clamped to
+    /// `limits.max_deadline_ms`: a huge one must not overflow the instant.
     pub fn deadline(&self, client_timeout: Option<Duration>) -> Instant {
-        let timeout = client_timeout.unwrap_or(self.default_deadline);
-        Instant::now() + timeout - (timeout / 20).min(Duration::from_millis(50))
+        let timeout =
+            crate::limits::clamp_timeout(client_timeout, self.default_deadline, &self.limits);
+        let now = Instant::now();
+        now.checked_add(timeout - (timeout / 20).min(Duration::from_millis(50)))
+            .unwrap_or(now)
     }
 
     /// Splits member paths (`a`, `a/b`) into the direct members to ask and
@@ -181,8 +193,9 @@ impl Hub {
                 ));
                 continue;
             }
-            let member_deadline = match member.deadline {
-                Some(d) => deadline.min(Instant::now() + d),
+            let member_deadline = match member.deadline.and_then(|d| Instant::now().checked_add(d))
+            {
+                Some(d) => deadline.min(d),
                 None => deadline,
             };
             let budget = member_deadline.saturating_duration_since(Instant::now());
@@ -278,7 +291,8 @@ impl Hub {
                 Err(_) => 0,
             };
             statuses.push(status_of(&outcome, total_docs));
-            if let Ok(response) = outcome.result {
+            if let Ok(mut response) = outcome.result {
+                response.members.truncate(self.limits.max_member_statuses);
                 if let Some(stats) = &response.stats {
                     sum.add(stats);
                 }
@@ -339,7 +353,8 @@ impl Hub {
         };
         if request.offset.saturating_add(limit) > MAX_DEPTH {
             return Err(Status::invalid_argument(format!(
-                "offset + limit must not exceed {MAX_DEPTH}; use a search_after cursor to page deeper"
+                "offset + limit: {}; at most {MAX_DEPTH} (the search depth); use a search_after cursor to page deeper",
+                u64::from(request.offset) + u64::from(limit)
             )));
         }
         let mut statuses: Vec<pb::MemberStatus> = Vec::new();
@@ -460,16 +475,27 @@ impl Hub {
         let mut total = 0u64;
         let mut facets: BTreeMap<String, HashMap<String, u64>> = BTreeMap::new();
         let mut member_facet: HashMap<String, u64> = HashMap::new();
-        for outcome in outcomes {
+        for mut outcome in outcomes {
+            // A member's answer is cleaned before it counts (crate::limits):
+            // what was dropped shows in its status, which stays OK.
+            let dropped = match &mut outcome.result {
+                Ok(r) => crate::limits::sanitize_search(r, depth as usize, &self.limits),
+                Err(_) => Default::default(),
+            };
             let member_total = outcome.result.as_ref().map_or(0, |r| r.total);
-            statuses.push(status_of(&outcome, member_total));
+            let mut member_status = status_of(&outcome, member_total);
+            if !dropped.is_empty() {
+                tracing::warn!(member = %outcome.member.name, dropped = %dropped.message(), "member sent a malformed answer");
+                member_status.message = dropped.message();
+            }
+            statuses.push(member_status);
             let name = outcome.member.name.clone();
             let Ok(response) = outcome.result else {
                 continue;
             };
             statuses.extend(nested(&name, response.members));
             push_unique(&mut ignored, response.ignored);
-            total += response.total;
+            total = total.saturating_add(response.total);
             member_facet.insert(name.clone(), response.total);
             for facet in response.facets {
                 if facet.name == "member" {
@@ -477,7 +503,8 @@ impl Hub {
                 }
                 let counts = facets.entry(facet.name).or_default();
                 for value in facet.values {
-                    *counts.entry(value.value).or_default() += value.count;
+                    let count = counts.entry(value.value).or_default();
+                    *count = count.saturating_add(value.count);
                 }
             }
             for mut hit in response.hits {
@@ -744,8 +771,8 @@ impl Hub {
         let mut indicators: BTreeMap<String, pb::Indicator> = BTreeMap::new();
         for outcome in outcomes {
             if let Ok(member) = outcome.result {
-                info.documents += member.documents;
-                info.observations += member.observations;
+                info.documents = info.documents.saturating_add(member.documents);
+                info.observations = info.observations.saturating_add(member.observations);
                 info.generation = info.generation.wrapping_add(member.generation);
                 for i in member.indicators {
                     indicators.entry(i.code.clone()).or_insert(i);
@@ -768,15 +795,18 @@ struct StatsSum {
 
 impl StatsSum {
     fn add(&mut self, stats: &pb::CorpusStats) {
-        self.total_docs += stats.total_docs;
+        // Saturating: a member's counts are not to be trusted not to overflow.
+        self.total_docs = self.total_docs.saturating_add(stats.total_docs);
         for f in &stats.fields {
-            *self.fields.entry(f.field.clone()).or_default() += f.total_tokens;
+            let total = self.fields.entry(f.field.clone()).or_default();
+            *total = total.saturating_add(f.total_tokens);
         }
         for t in &stats.terms {
-            *self
+            let df = self
                 .terms
                 .entry((t.field.clone(), t.text.clone()))
-                .or_default() += t.doc_freq;
+                .or_default();
+            *df = df.saturating_add(t.doc_freq);
         }
     }
 

@@ -1,7 +1,9 @@
 //! The thin gRPC adapter of the hub: it reads the client's deadline from the
-//! `grpc-timeout` header, decides on whose behalf the hub asks
-//! ([`Relay::of`]: relay headers only from the hub's parents), and hands the
-//! request to [`Hub`]. Partials are refused here to anyone but a parent.
+//! `grpc-timeout` header (clamped to `limits.max_deadline_ms`), decides on
+//! whose behalf the hub asks ([`Relay::of`]: relay headers only from the
+//! hub's parents), refuses a request beyond the request limits before
+//! anything is fanned out ([`crate::limits`]), and hands the request to
+//! [`Hub`]. Partials are refused here to anyone but a parent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,20 +25,18 @@ impl HubService {
     }
 }
 
-/// The client's gRPC timeout (`grpc-timeout: 1500m`), if it sent one.
+/// The client's gRPC timeout (`grpc-timeout: 1500m`), if it sent a valid
+/// one ([`crate::limits::parse_grpc_timeout`]); [`Hub::deadline`] clamps it.
 pub fn client_timeout<T>(request: &Request<T>) -> Option<Duration> {
     let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n.saturating_mul(3600)),
-        "M" => Duration::from_secs(n.saturating_mul(60)),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
+    crate::limits::parse_grpc_timeout(value)
+}
+
+/// A search request within the request limits, or `InvalidArgument`
+/// naming the limit.
+fn check_search(hub: &Hub, request: &Request<pb::SearchRequest>) -> Result<(), Status> {
+    tudashalo_node::grpc::check_search_request(&hub.limits().requests, request.get_ref())
+        .map_err(Status::from)
 }
 
 #[tonic::async_trait]
@@ -54,6 +54,7 @@ impl pb::federation_server::Federation for HubService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
+        check_search(&self.hub, &request)?;
         let deadline = self.hub.deadline(client_timeout(&request));
         let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         self.hub
@@ -66,6 +67,7 @@ impl pb::federation_server::Federation for HubService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
+        check_search(&self.hub, &request)?;
         let deadline = self.hub.deadline(client_timeout(&request));
         let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         self.hub
@@ -89,7 +91,9 @@ impl pb::federation_server::Federation for HubService {
         if request.partials {
             relay.authorize_partials(&self.hub.name)?;
         }
-        // Reject a malformed request before anything is sent.
+        // Reject a malformed or oversized request before anything is sent.
+        tudashalo_node::grpc::check_aggregate_request(&self.hub.limits().requests, &request)
+            .map_err(Status::from)?;
         tudashalo_node::grpc::aggregate_query_from_pb(&request)?;
         self.hub.select_members(&request.members)?;
         // A small channel: the answer is produced no faster than the client
@@ -105,6 +109,14 @@ impl pb::federation_server::Federation for HubService {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
+        let limits = &self.hub.limits().requests;
+        let named = [
+            request.get_ref().id.clone(),
+            request.get_ref().member.clone(),
+        ];
+        limits
+            .check_list("id and member", &named, 2, "max_value_chars")
+            .map_err(Status::from)?;
         let deadline = self.hub.deadline(client_timeout(&request));
         let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         self.hub
@@ -130,6 +142,10 @@ mod tests {
         assert_eq!(client_timeout(&r), Some(Duration::from_secs(2)));
         r.metadata_mut()
             .insert("grpc-timeout", "x".parse().unwrap());
+        assert_eq!(client_timeout(&r), None);
+        // More than the 8 digits the spec allows: no timeout, not a panic.
+        r.metadata_mut()
+            .insert("grpc-timeout", "18446744073709551615S".parse().unwrap());
         assert_eq!(client_timeout(&r), None);
     }
 }

@@ -20,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod federation;
 pub mod grpc;
+pub mod limits;
 pub mod member;
 pub mod pki;
 pub mod pull;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::limits::RequestLimits;
 
 pub const FILE_NAME: &str = "node.toml";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7701";
@@ -148,18 +149,41 @@ pub struct TlsConfig {
     pub ca: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[limits]`: the import limit of this node and the request limits
+/// ([`RequestLimits`], shared with the hub's `[limits]`), in one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitsConfig {
-    #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    pub requests: RequestLimits,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_body_bytes: default_max_body(),
+            requests: RequestLimits::default(),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for LimitsConfig {
+    /// One TOML table, two structs: `max_body_bytes` is the node's own, the
+    /// rest must be request limits (an unknown key is an error that names
+    /// it). serde's `flatten` would lose `deny_unknown_fields`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let max_body_bytes = match table.remove("max_body_bytes") {
+            None => default_max_body(),
+            Some(value) => usize::deserialize(value)
+                .map_err(|e| D::Error::custom(format!("max_body_bytes: {e}")))?,
+        };
+        let requests = RequestLimits::deserialize(toml::Value::Table(table))
+            .map_err(|e| D::Error::custom(e.to_string()))?;
+        Ok(LimitsConfig {
+            max_body_bytes,
+            requests,
+        })
     }
 }
 
@@ -217,6 +241,7 @@ impl NodeConfig {
         if self.limits.max_body_bytes == 0 {
             return Err("limits.max_body_bytes must be positive".into());
         }
+        self.limits.requests.validate()?;
         crate::policy::Policy::from_config(&self.name, &self.policy)?;
         self.disclosure
             .validate()
@@ -253,6 +278,17 @@ listen = "{DEFAULT_LISTEN}"
 [limits]
 # The largest document body accepted at import, in bytes (8 MiB).
 max_body_bytes = {max_body}
+# What one request may ask for; a request beyond is refused (InvalidArgument,
+# naming the limit). The defaults fit real queries with room to spare.
+# max_query_chars = 1024   # characters of a query text
+# max_query_depth = 16     # nesting of parentheses in a query text
+# max_query_terms = 64     # words in a query text
+# max_filter_values = 256  # values per search filter (kinds, sectors, settlements)
+# max_ids = 1000           # ids in a search's ids filter (at least 1000)
+# max_settlements = 4096   # settlements in an aggregate request
+# max_indicators = 64      # indicators in an aggregate request
+# max_members = 256        # member paths in a request
+# max_value_chars = 256    # characters of any one such value
 
 # Disclosure control for the aggregates this node publishes. A node may
 # tighten these federation defaults, never loosen them.
@@ -298,4 +334,23 @@ hubs = []
         display_name = display_name.replace('\\', "\\\\").replace('"', "\\\""),
         max_body = default_max_body(),
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod limits_tests {
+    use super::*;
+
+    #[test]
+    fn limits_share_one_table_and_refuse_unknown_keys() {
+        let limits: LimitsConfig =
+            toml::from_str("max_body_bytes = 1000\nmax_query_chars = 500\n").unwrap();
+        assert_eq!(limits.max_body_bytes, 1000);
+        assert_eq!(limits.requests.max_query_chars, 500);
+        assert_eq!(limits.requests.max_query_depth, 16);
+        let defaults: LimitsConfig = toml::from_str("").unwrap();
+        assert_eq!(defaults, LimitsConfig::default());
+        let e = toml::from_str::<LimitsConfig>("max_query_colour = 1\n").unwrap_err();
+        assert!(e.to_string().contains("max_query_colour"), "{e}");
+    }
 }

@@ -295,6 +295,7 @@ impl pb::federation_server::Federation for FederationService {
             .audited(
                 access,
                 move |node, audience| {
+                    node.request_limits().check_members(&request.members)?;
                     let query = query_from_pb(request)?;
                     let results = node.search(&query, audience, global.as_ref())?;
                     Ok((results, node.stats_version(audience)?))
@@ -329,6 +330,7 @@ impl pb::federation_server::Federation for FederationService {
                 return Err(status);
             }
         };
+        let members = request.get_ref().members.clone();
         let granularity = if query.finest_geography() == Some(GroupKey::Settlement) {
             Granularity::Settlement
         } else {
@@ -355,6 +357,7 @@ impl pb::federation_server::Federation for FederationService {
             .audited(
                 access,
                 move |node, _audience| {
+                    node.request_limits().check_members(&members)?;
                     if partials {
                         return Ok(node
                             .aggregate(&query)?
@@ -406,6 +409,57 @@ impl pb::federation_server::Federation for FederationService {
             member: String::new(),
         }))
     }
+}
+
+/// Checks a search request against `limits` before anything of it is
+/// parsed: query text, filters, member paths. The hub's check before fanning
+/// out; a node checks the same in [`Node::search`] and
+/// [`Node::term_stats`].
+pub fn check_search_request(
+    limits: &crate::limits::RequestLimits,
+    request: &pb::SearchRequest,
+) -> Result<()> {
+    let empty = pb::Filters::default();
+    let filters = request.filters.as_ref().unwrap_or(&empty);
+    limits.check_query(&request.query)?;
+    for (what, values, max, key) in [
+        (
+            "filters.kinds",
+            &filters.kinds,
+            limits.max_filter_values,
+            "max_filter_values",
+        ),
+        (
+            "filters.sectors",
+            &filters.sectors,
+            limits.max_filter_values,
+            "max_filter_values",
+        ),
+        (
+            "filters.settlements",
+            &filters.settlements,
+            limits.max_filter_values,
+            "max_filter_values",
+        ),
+        ("filters.ids", &filters.ids, limits.max_ids, "max_ids"),
+    ] {
+        limits.check_list(what, values, max, key)?;
+    }
+    limits.check_members(&request.members)
+}
+
+/// Checks an aggregate request's lists against `limits` (the hub's check
+/// before fanning out; a node checks the same in [`Node::aggregate`]).
+pub fn check_aggregate_request(
+    limits: &crate::limits::RequestLimits,
+    request: &pb::AggregateRequest,
+) -> Result<()> {
+    limits.check_aggregate(
+        &request.indicators,
+        &request.settlements,
+        request.group_by.len(),
+        &request.members,
+    )
 }
 
 /// Converts and validates a search request.

@@ -40,6 +40,7 @@ use tantivy::{
 
 use crate::analysis;
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::model::Document;
 use crate::search::{
     Audience, CorpusStats, Facet, FacetCount, Hit, MAX_DEPTH, SearchQuery, SearchResults, Snippet,
@@ -57,6 +58,9 @@ pub const TEXT_FIELDS: [&str; 4] = ["title_hu", "title_ascii", "body_hu", "body_
 const TITLE_BOOST: Score = 2.0;
 const SNIPPET_CHARS: usize = 220;
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+/// A parsed user query (`None`: match everything) and what parsing ignored.
+type UserQuery = (Option<Box<dyn Query>>, Vec<String>);
 
 /// What a commit says about itself, stored as the commit payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +179,18 @@ impl SearchIndex {
                 Index::create_in_dir(dir, schema.clone())?
             }
         };
+        SearchIndex::serve(index, fields)
+    }
+
+    /// A new, empty index in memory (the fuzz target's; nothing persists).
+    pub fn in_memory() -> Result<SearchIndex> {
+        let (schema, fields) = schema();
+        SearchIndex::serve(Index::create_in_ram(schema), fields)
+    }
+
+    /// Registers the analysers and sets up reader and query parser.
+    fn serve(index: Index, fields: Fields) -> Result<SearchIndex> {
+        let schema = index.schema();
         analysis::register(&index);
         let reader = index
             .reader_builder()
@@ -324,13 +340,19 @@ impl SearchIndex {
     /// Parses the user's query leniently. Returns the query (or `None` when
     /// it has no searchable term, which matches every document) and what was
     /// ignored, in words.
-    fn user_query(&self, text: &str) -> (Option<Box<dyn Query>>, Vec<String>) {
+    ///
+    /// tantivy's parser recurses once per nested group, so the text's shape
+    /// is checked first against the ceilings that no configuration can
+    /// raise ([`limits::check_parser_ceiling`]); the configured, tighter
+    /// limits are the node's to apply before this.
+    fn user_query(&self, text: &str) -> Result<UserQuery> {
         if text.trim().is_empty() {
-            return (None, Vec::new());
+            return Ok((None, Vec::new()));
         }
+        limits::check_parser_ceiling(text)?;
         let (query, errors) = self.parser.parse_query_lenient(text);
         let ignored = errors.into_iter().map(|e| e.to_string()).collect();
-        (Some(query), ignored)
+        Ok((Some(query), ignored))
     }
 
     /// The full query: the user's query, the filters, and what the audience
@@ -339,9 +361,9 @@ impl SearchIndex {
         &self,
         request: &SearchQuery,
         audience: Audience,
-    ) -> (Box<dyn Query>, Vec<String>) {
+    ) -> Result<(Box<dyn Query>, Vec<String>)> {
         let f = &self.fields;
-        let (user, ignored) = self.user_query(&request.text);
+        let (user, ignored) = self.user_query(&request.text)?;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         clauses.push((Occur::Must, user.unwrap_or_else(|| Box::new(AllQuery))));
         let any_of = |field: Field, values: &[String], keyword: bool| -> Option<Box<dyn Query>> {
@@ -413,7 +435,7 @@ impl SearchIndex {
                 )),
             ));
         }
-        (Box::new(BooleanQuery::new(clauses)), ignored)
+        Ok((Box::new(BooleanQuery::new(clauses)), ignored))
     }
 
     /// Round one of a federated search: the statistics of the query's terms
@@ -421,7 +443,7 @@ impl SearchIndex {
     pub fn term_stats(&self, text: &str, audience: Audience) -> Result<(CorpusStats, Vec<String>)> {
         let searcher = self.reader.searcher();
         let totals = self.totals(&searcher, audience)?;
-        let (query, ignored) = self.user_query(text);
+        let (query, ignored) = self.user_query(text)?;
         let schema = self.index.schema();
         let mut stats = CorpusStats {
             total_docs: totals.docs,
@@ -465,14 +487,15 @@ impl SearchIndex {
         // A hub asks each member for `offset + limit` hits at once, so a
         // page may be as deep as the depth limit itself.
         let limit = request.limit.clamp(1, MAX_DEPTH);
-        if request.offset + limit > MAX_DEPTH {
+        if request.offset.saturating_add(limit) > MAX_DEPTH {
             return Err(Error::InvalidRequest(format!(
-                "offset + limit must not exceed {MAX_DEPTH}; use a search_after cursor to page deeper"
+                "offset + limit: {}; at most {MAX_DEPTH} (the search depth); use a search_after cursor to page deeper",
+                request.offset.saturating_add(limit)
             )));
         }
         let searcher = self.reader.searcher();
         let totals = self.totals(&searcher, audience)?;
-        let (query, ignored) = self.full_query(request, audience);
+        let (query, ignored) = self.full_query(request, audience)?;
         let stats = Stats {
             searcher: &searcher,
             schema: self.index.schema(),
@@ -519,7 +542,7 @@ impl SearchIndex {
         };
 
         let snippet_gens = if request.snippets && !request.text.trim().is_empty() {
-            let (user, _) = self.user_query(&request.text);
+            let (user, _) = self.user_query(&request.text)?;
             user.map(|q| {
                 (
                     self.snippet_generator(&*q, self.fields.body_hu, &stats),

@@ -16,6 +16,7 @@
 //! - [`node`]: the domain service that ties store and index together.
 //! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
 //! - [`config`]: `node.toml`; [`policy`]: who may ask what (`[policy]`).
+//! - [`limits`]: bounds on what one request may ask for (`[limits]`).
 //! - [`audit`]: the hash-chained log of every request from outside.
 
 pub mod aggregate;
@@ -24,9 +25,12 @@ pub mod audit;
 pub mod config;
 pub mod disclosure;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grpc;
 pub mod import;
 pub mod index;
+pub mod limits;
 pub mod model;
 pub mod node;
 pub mod policy;

@@ -390,12 +390,21 @@ impl Node {
         audience: Audience,
         global: Option<&CorpusStats>,
     ) -> Result<SearchResults> {
+        // Bounded before the query text reaches the parser.
+        self.request_limits()
+            .check_search(&query.text, &query.filters, &[])?;
         let body_of = |id: &str| self.store.document(id).ok().flatten().map(|d| d.body);
         self.index.search(query, audience, global, &body_of)
     }
 
     pub fn term_stats(&self, text: &str, audience: Audience) -> Result<(CorpusStats, Vec<String>)> {
+        self.request_limits().check_query(text)?;
         self.index.term_stats(text, audience)
+    }
+
+    /// What one request may ask for (`[limits]` of `node.toml`).
+    pub fn request_limits(&self) -> &crate::limits::RequestLimits {
+        &self.config.limits.requests
     }
 
     /// One document, if `audience` may see it. A document it may not see is
@@ -417,6 +426,12 @@ impl Node {
         &self,
         query: &crate::aggregate::AggregateQuery,
     ) -> Result<Vec<crate::aggregate::Cell>> {
+        self.request_limits().check_aggregate(
+            &query.indicators,
+            &query.settlements,
+            query.group_by.len(),
+            &[],
+        )?;
         // The version first: a write during the build makes the snapshot
         // stale at once rather than kept as current.
         let version = self.store.observations_version();
@@ -450,6 +465,14 @@ impl Node {
         &self,
         query: &crate::aggregate::AggregateQuery,
     ) -> Result<Vec<crate::disclosure::Published>> {
+        // The limits apply to the request as sent (the whole-unit query
+        // drops its settlements).
+        self.request_limits().check_aggregate(
+            &query.indicators,
+            &query.settlements,
+            query.group_by.len(),
+            &[],
+        )?;
         let whole = crate::aggregate::whole_units(query);
         let mut cells = self.aggregate(&whole)?;
         crate::aggregate::add_totals(&mut cells, &whole);

@@ -12,6 +12,7 @@ mod e2e {
     mod access;
     mod adversarial_audit;
     mod adversarial_disclosure;
+    mod adversarial_limits;
     mod adversarial_relay;
     mod adversarial_tls;
     mod aggregate;

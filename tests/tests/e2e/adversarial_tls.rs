@@ -641,12 +641,21 @@ async fn crl_grace_is_configurable_in_hub_toml() {
         refused,
         "with crl_grace_hours = 1 a 2 h stale CRL refuses every handshake"
     );
+    // The hub logs the refusal as it refuses; the client may see the failed
+    // handshake first, so wait (bounded) for the line before stopping it.
+    let says_why = |log: &str| {
+        log.contains("refusing every TLS handshake") && log.contains("grace period of 1 h")
+    };
+    let log_path = conf.path().join("strict.log");
+    let waited = std::time::Instant::now();
+    while !says_why(&std::fs::read_to_string(&log_path).unwrap_or_default())
+        && waited.elapsed() < Duration::from_secs(20)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     drop(hub);
-    let log = std::fs::read_to_string(conf.path().join("strict.log")).expect("hub log");
-    assert!(
-        log.contains("refusing every TLS handshake") && log.contains("grace period of 1 h"),
-        "the hub's log says why: {log}"
-    );
+    let log = std::fs::read_to_string(&log_path).expect("hub log");
+    assert!(says_why(&log), "the hub's log says why: {log}");
 }
 
 // ---------------------------------------------------------------------------

@@ -216,6 +216,7 @@ pub(super) async fn hub_with_parents(
             })
             .collect(),
         revocation: Default::default(),
+        limits: Default::default(),
     };
     let tls = files.load().expect("tls");
     let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));

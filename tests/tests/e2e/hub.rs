@@ -74,6 +74,7 @@ impl TestHub {
                 })
                 .collect(),
             revocation: Default::default(),
+            limits: Default::default(),
         };
         TestHub::with_config(config).await
     }

@@ -1,0 +1,119 @@
+//! The query parser's fuzzing entry point, shared by the cargo-fuzz target
+//! (`fuzz/fuzz_targets/query_parser.rs`, outside the workspace) and the
+//! workspace test that replays its corpus (`node/tests/query_corpus.rs`), so
+//! that CI exercises every seed and every past crash without cargo-fuzz.
+//!
+//! One input is a query text, taken as a node takes it from a request: the
+//! request limits decide first ([`RequestLimits::check_query`]); a text
+//! they let through is parsed by tantivy's lenient parser with the
+//! Hungarian analysers, its term statistics are gathered, and it is
+//! searched (with snippets and facets, with its own and with supplied
+//! statistics) over a small Hungarian index in memory. Nothing of that may
+//! panic, and a refusal must name its limit.
+
+use serde_json::json;
+
+use crate::index::SearchIndex;
+use crate::limits::{QueryShape, RequestLimits};
+use crate::model::Document;
+use crate::search::{Audience, SearchQuery};
+
+/// A few documents with accents, stems and stop words, so that queries
+/// match, score, highlight and facet.
+fn documents() -> Vec<Document> {
+    let docs = [
+        json!({"id": "terv-1", "title": "Településfejlesztési koncepció",
+            "body": "Az önkormányzat közösségi szolgáltató teret és kerékpárutat tervez Edelényben.",
+            "kind": "strategy", "settlements": ["Edelény"], "sectors": ["közlekedés"], "year": 2021,
+            "visibility": "public"}),
+        json!({"id": "proj-2", "title": "Árvíztűrő tükörfúrógép beszerzése",
+            "body": "A projekt célja a vízügyi infrastruktúra fejlesztése; őszi ütemezés, fűtéskorszerűsítés.",
+            "kind": "project", "settlements": ["Szendrő", "Edelény"], "sectors": ["vízügy"], "year": 2019}),
+        json!({"id": "jkv-3", "title": "Jegyzőkönyv a képviselő-testület üléséről",
+            "body": "A testület elfogadta a költségvetést. Hozzászólt: Kovács Ödön és Szűcs Írisz.",
+            "kind": "minutes", "settlements": ["Encs"], "year": 2023, "visibility": "local"}),
+    ];
+    docs.into_iter()
+        .filter_map(|d| serde_json::from_value(d).ok())
+        .collect()
+}
+
+/// An index in memory with [`documents`], and the default request limits.
+#[derive(Debug)]
+pub struct QueryHarness {
+    index: SearchIndex,
+    bodies: Vec<(String, String)>,
+    limits: RequestLimits,
+}
+
+impl QueryHarness {
+    /// Builds the in-memory index. Panics if it cannot: a harness that
+    /// cannot start is a broken harness, not a finding.
+    #[allow(clippy::expect_used)]
+    pub fn new() -> QueryHarness {
+        let index = SearchIndex::in_memory().expect("an index in memory");
+        let docs = documents();
+        let bodies = docs
+            .iter()
+            .map(|d| (d.id.clone(), d.body.clone()))
+            .collect();
+        index
+            .rebuild(docs.into_iter().map(Ok), 1)
+            .expect("indexing the harness documents");
+        QueryHarness {
+            index,
+            bodies,
+            limits: RequestLimits::default(),
+        }
+    }
+
+    /// Runs one input. Panics on a finding: a refusal that does not name
+    /// its limit, or a refusal the text's shape does not explain, or an
+    /// accepted text beyond the limits (a panic in the parser or the search
+    /// propagates by itself).
+    pub fn run(&self, data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let shape = QueryShape::of(&text);
+        let over = text.chars().count() > self.limits.max_query_chars
+            || shape.depth > self.limits.max_query_depth
+            || shape.terms > self.limits.max_query_terms;
+        match self.limits.check_query(&text) {
+            Err(e) => {
+                let message = e.to_string();
+                assert!(
+                    over && message.contains("(limits.max_query_"),
+                    "refused without naming a limit the text exceeds: {message}"
+                );
+                return;
+            }
+            Ok(()) => assert!(!over, "accepted a text beyond the limits: {shape:?}"),
+        }
+        let body_of = |id: &str| {
+            self.bodies
+                .iter()
+                .find(|(i, _)| i == id)
+                .map(|(_, b)| b.clone())
+        };
+        // Errors are answers; only panics (and aborts) are findings.
+        let stats = self.index.term_stats(&text, Audience::Federation).ok();
+        for audience in [Audience::Public, Audience::Operator] {
+            let query = SearchQuery {
+                text: text.to_string(),
+                limit: 10,
+                snippets: true,
+                facets: true,
+                ..SearchQuery::default()
+            };
+            let _ = self.index.search(&query, audience, None, &body_of);
+            if let Some((stats, _)) = &stats {
+                let _ = self.index.search(&query, audience, Some(stats), &body_of);
+            }
+        }
+    }
+}
+
+impl Default for QueryHarness {
+    fn default() -> Self {
+        QueryHarness::new()
+    }
+}
