@@ -217,6 +217,11 @@ async fn period_ranges_choose_periods_and_never_add_them_up() {
     }
 }
 
+/// (indicator, period, unit).
+type UnitKey = (String, String, String);
+/// (status, value, the answer that said so).
+type Verdict = (String, Option<f64>, String);
+
 /// Every unit's status is the same in every answer: at the node, through
 /// the hub with and without totals, as a region cell and as a total.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,8 +229,7 @@ async fn a_unit_has_one_status_in_every_answer_and_suppression_moves_up() {
     let s = setup().await;
     let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
     let indicators = ["nepesseg", "munkanelkuli", "rata", "ferohely"];
-    let mut status: BTreeMap<(String, String, String), (String, Option<f64>, String)> =
-        BTreeMap::new();
+    let mut status: BTreeMap<UnitKey, Verdict> = BTreeMap::new();
     let mut attacker = Attacker::default();
     let mut record = |answer: &str, cells: &[pb::Cell], unit: &dyn Fn(&pb::Cell) -> String| {
         attacker.collect(answer, cells);
