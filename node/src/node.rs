@@ -426,12 +426,27 @@ impl Node {
         &self,
         query: &crate::aggregate::AggregateQuery,
     ) -> Result<Vec<crate::aggregate::Cell>> {
+        self.check_aggregate_limits(query)?;
+        self.cells(query)
+    }
+
+    /// The request limits on an aggregate, as asked.
+    fn check_aggregate_limits(&self, query: &crate::aggregate::AggregateQuery) -> Result<()> {
         self.request_limits().check_aggregate(
             &query.indicators,
             &query.settlements,
             query.group_by.len(),
             &[],
         )?;
+        Ok(())
+    }
+
+    /// [`Node::aggregate`] without the request limits (checked by the caller
+    /// on the query as asked).
+    fn cells(
+        &self,
+        query: &crate::aggregate::AggregateQuery,
+    ) -> Result<Vec<crate::aggregate::Cell>> {
         // The version first: a write during the build makes the snapshot
         // stale at once rather than kept as current.
         let version = self.store.observations_version();
@@ -466,15 +481,10 @@ impl Node {
         query: &crate::aggregate::AggregateQuery,
     ) -> Result<Vec<crate::disclosure::Published>> {
         // The limits apply to the request as sent (the whole-unit query
-        // drops its settlements).
-        self.request_limits().check_aggregate(
-            &query.indicators,
-            &query.settlements,
-            query.group_by.len(),
-            &[],
-        )?;
+        // drops its settlements and may add the period).
+        self.check_aggregate_limits(query)?;
         let whole = crate::aggregate::whole_units(query);
-        let mut cells = self.aggregate(&whole)?;
+        let mut cells = self.cells(&whole)?;
         crate::aggregate::add_totals(&mut cells, &whole);
         crate::aggregate::retain_settlements(&mut cells, &query.settlements);
         Ok(crate::disclosure::publish(cells, self.rules(), &[]))
