@@ -17,9 +17,8 @@
 //! file, `TlsMaterial::connect`, `ReloadingTls::manual`, the hub binary), so
 //! that on the old code these tests compile and fail on their assertions.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -37,7 +36,7 @@ use tudashalo_proto::pb::{self, InfoRequest, MemberState};
 use tudashalo_proto::serve::{self, ServeError};
 use tudashalo_proto::tls::{ReloadingTls, TlsFiles, TlsMaterial};
 
-use super::support::{NodeDir, Pki, TestNode, client_as, guard, jsonl, workspace_binary};
+use super::support::{HubProcess, NodeDir, Pki, TestNode, client_as, guard, jsonl};
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -623,7 +622,7 @@ async fn crl_grace_is_configurable_in_hub_toml() {
     // The hub binary reads `[revocation]` (`hub_toml` puts it before `[tls]`).
     let path = conf.path().join("strict.toml");
     std::fs::write(&path, strict).expect("hub.toml");
-    let hub = HubProcess::start(&path, &conf.path().join("strict.log"));
+    let hub = HubProcess::start(&path, None, &conf.path().join("strict.log"), "info");
     // The hub's own server side refuses the operator too now; ask the
     // member through a client that has no CRL (so only the hub decides).
     let result = guard(
@@ -703,47 +702,7 @@ async fn an_open_connection_of_a_client_is_closed_when_a_reloaded_crl_revokes_it
 // ---------------------------------------------------------------------------
 // The hub process: its client identity reloads, a revoked member is cut off
 
-struct HubProcess {
-    child: Child,
-    url: String,
-    log: std::path::PathBuf,
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl HubProcess {
-    fn start(config: &Path, log: &Path) -> HubProcess {
-        let log_file = std::fs::File::create(log).expect("log file");
-        let mut child = Command::new(workspace_binary("tudashalo-hub"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("TUDASHALO_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("starting tudashalo-hub");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reading the hub's address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected output {line:?}"))
-            .to_string();
-        HubProcess {
-            child,
-            url,
-            log: log.to_path_buf(),
-        }
-    }
-
     fn reloads(&self) -> usize {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
@@ -782,7 +741,7 @@ async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
     )
     .expect("hub.toml");
     let first_serial = serial_of_file(&pki.files("regio", Role::Hub).cert);
-    let hub = HubProcess::start(&config, &conf.path().join("hub.log"));
+    let hub = HubProcess::start(&config, None, &conf.path().join("hub.log"), "info");
 
     let statuses = member_statuses(&pki, &hub.url).await;
     assert_eq!(

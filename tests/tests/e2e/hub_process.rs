@@ -1,59 +1,16 @@
 //! The hub as a real process: it writes nothing to disk and logs no
 //! document text, snippet or observation, even at debug level.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
 use serde_json::json;
 use tudashalo_hub::pki::Role;
 use tudashalo_proto::pb;
 
-use super::support::{
-    Files, NodeDir, Pki, TestNode, client_as, guard, import, jsonl, workspace_binary,
-};
+use super::support::{Files, HubProcess, NodeDir, Pki, TestNode, client_as, guard, import, jsonl};
 
 /// Words and numbers that exist only in the nodes' raw data.
 const SECRET_WORD: &str = "zsákfalutitok";
 const SECRET_SETTLEMENT: &str = "Titkosfalva";
 const SECRET_VALUE: &str = "98765.4321";
-
-struct HubProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_hub(config: &Path, work: &Path, log: &Path) -> HubProcess {
-    let log_file = std::fs::File::create(log).expect("log file");
-    let mut child = Command::new(workspace_binary("tudashalo-hub"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .current_dir(work)
-        .env("TUDASHALO_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log_file))
-        .spawn()
-        .expect("starting tudashalo-hub");
-    // The hub prints its address once it listens.
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("reading the hub's address");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected output {line:?}"))
-        .to_string();
-    HubProcess { child, url }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hub_writes_nothing_and_logs_no_raw_data() {
@@ -101,7 +58,7 @@ async fn the_hub_writes_nothing_and_logs_no_raw_data() {
     let config = conf.path().join("hub.toml");
     std::fs::write(&config, toml).expect("hub.toml");
     let log = logs.path().join("hub.log");
-    let hub = start_hub(&config, work.path(), &log);
+    let hub = HubProcess::start(&config, Some(work.path()), &log, "debug");
 
     let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
     let found = guard(

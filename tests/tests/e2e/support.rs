@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -412,4 +414,54 @@ pub fn workspace_binary(bin: &str) -> PathBuf {
         built.push(bin.to_string());
     }
     binary
+}
+
+/// `tudashalo-hub serve --config CONFIG` as a real process, its log (stderr)
+/// in `log`; killed when dropped.
+pub struct HubProcess {
+    pub child: Child,
+    /// `https://127.0.0.1:PORT`, as the hub printed it once listening.
+    pub url: String,
+    pub log: PathBuf,
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl HubProcess {
+    /// Starts the hub in `work` (the current folder if `None`) at log level
+    /// `level`, and waits for the line naming its address.
+    pub fn start(config: &Path, work: Option<&Path>, log: &Path, level: &str) -> HubProcess {
+        let log_file = std::fs::File::create(log).expect("log file");
+        let mut command = Command::new(workspace_binary("tudashalo-hub"));
+        command
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("TUDASHALO_LOG", level)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file));
+        if let Some(work) = work {
+            command.current_dir(work);
+        }
+        let mut child = command.spawn().expect("starting tudashalo-hub");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the hub's address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected output {line:?}"))
+            .to_string();
+        HubProcess {
+            child,
+            url,
+            log: log.to_path_buf(),
+        }
+    }
 }
