@@ -13,11 +13,11 @@ use tonic::{Code, Status};
 use tudashalo_hub::pki::Role;
 use tudashalo_node::Node;
 use tudashalo_node::audit::Damage;
-use tudashalo_node::policy::{ON_BEHALF_OF_HEADER, VIA_HEADER};
+use tudashalo_node::policy::ON_BEHALF_OF_HEADER;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{GetDocumentRequest, InfoRequest, SearchRequest};
 
-use super::support::{HANG_GUARD, Pki, TestNode, client_as, guard, jsonl};
+use super::support::{HANG_GUARD, Pki, TestNode, client_as, guard, jsonl, relayed};
 
 /// The node's policy in these tests: hub `regio` serves the node, operator
 /// `gazda` owns it, operator `analyst` may search and get.
@@ -50,22 +50,6 @@ fn query(text: &str) -> SearchRequest {
         query: text.to_string(),
         ..SearchRequest::default()
     }
-}
-
-/// A request with relay headers (each only if given).
-fn relayed<T>(message: T, on_behalf_of: Option<&str>, via: Option<&str>) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    if let Some(value) = on_behalf_of {
-        request
-            .metadata_mut()
-            .insert(ON_BEHALF_OF_HEADER, value.parse().expect("ASCII header"));
-    }
-    if let Some(value) = via {
-        request
-            .metadata_mut()
-            .insert(VIA_HEADER, value.parse().expect("ASCII header"));
-    }
-    request
 }
 
 async fn search_ids(

@@ -38,7 +38,7 @@ use tudashalo_hub::pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
-use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import, jsonl};
+use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import, jsonl, relayed};
 
 const ON_BEHALF_OF: &str = "tudashalo-on-behalf-of";
 const VIA: &str = "tudashalo-via";
@@ -181,22 +181,6 @@ async fn federation() -> Federation {
     }
 }
 
-/// `message` with relay headers (each only if given).
-fn with_headers<T>(message: T, on_behalf_of: Option<&str>, via: Option<&str>) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    if let Some(value) = on_behalf_of {
-        request
-            .metadata_mut()
-            .insert(ON_BEHALF_OF, value.parse().expect("ASCII header"));
-    }
-    if let Some(value) = via {
-        request
-            .metadata_mut()
-            .insert(VIA, value.parse().expect("ASCII header"));
-    }
-    request
-}
-
 fn search_request() -> pb::SearchRequest {
     pb::SearchRequest {
         query: "fejlesztés".into(),
@@ -302,7 +286,7 @@ async fn an_unlisted_hub_cannot_claim_a_node_operator_through_the_hub() {
     for via in [None, Some("del-alfold")] {
         let claimed = hit_ids(
             &mut rogue,
-            with_headers(search_request(), Some("operator:gazda"), via),
+            relayed(search_request(), Some("operator:gazda"), via),
         )
         .await;
         assert_eq!(claimed, own, "via {via:?}");
@@ -311,7 +295,7 @@ async fn an_unlisted_hub_cannot_claim_a_node_operator_through_the_hub() {
     assert_denied(
         search(
             &mut rogue,
-            with_headers(search_request(), Some("operator:gazda"), None),
+            relayed(search_request(), Some("operator:gazda"), None),
         )
         .await,
         &["hub:del-alfold is not a parent of hub regio", ON_BEHALF_OF],
@@ -332,7 +316,7 @@ async fn an_unlisted_hub_cannot_claim_an_operator_for_settlement_level_aggregate
     assert_eq!(own, 0);
     let claimed = revealing_cells(
         &mut rogue,
-        with_headers(by_settlement(), Some("operator:gazda"), None),
+        relayed(by_settlement(), Some("operator:gazda"), None),
     )
     .await;
     assert_eq!(claimed, own, "the claim must not unlock settlement level");
@@ -341,7 +325,7 @@ async fn an_unlisted_hub_cannot_claim_an_operator_for_settlement_level_aggregate
     assert_denied(
         aggregate(
             &mut rogue,
-            with_headers(
+            relayed(
                 aggregate_request(&["kisterseg", "period"], false),
                 Some("national:ksh"),
                 None,
@@ -430,7 +414,7 @@ async fn an_untrusted_callers_via_chain_is_not_believed() {
     assert_denied(
         aggregate(
             &mut rogue,
-            with_headers(
+            relayed(
                 aggregate_request(&["kisterseg", "period"], false),
                 Some("national:ksh"),
                 Some("orszagos,del-alfold"),
@@ -444,7 +428,7 @@ async fn an_untrusted_callers_via_chain_is_not_believed() {
     assert_denied(
         search(
             &mut analyst,
-            with_headers(search_request(), None, Some("orszagos")),
+            relayed(search_request(), None, Some("orszagos")),
         )
         .await,
         &["operator:analyst is not a parent of hub regio", VIA],
@@ -485,7 +469,7 @@ async fn nodes_and_hubs_refuse_implausible_via_chains() {
     ] {
         let result = search(
             &mut regio,
-            with_headers(search_request(), Some("national:ksh"), Some(via)),
+            relayed(search_request(), Some("national:ksh"), Some(via)),
         )
         .await;
         assert_denied(result, &["node edelenyi does not believe", rule]);
@@ -493,7 +477,7 @@ async fn nodes_and_hubs_refuse_implausible_via_chains() {
     // Malformed names stay invalid requests.
     let status = search(
         &mut regio,
-        with_headers(
+        relayed(
             search_request(),
             Some("national:ksh"),
             Some("Orszagos,regio"),
@@ -506,7 +490,7 @@ async fn nodes_and_hubs_refuse_implausible_via_chains() {
     assert_denied(
         search(
             &mut regio,
-            with_headers(
+            relayed(
                 search_request(),
                 Some("national:ksh"),
                 Some("orszagos,regio"),
@@ -530,14 +514,14 @@ async fn nodes_and_hubs_refuse_implausible_via_chains() {
     assert_denied(
         search(
             &mut parent,
-            with_headers(search_request(), Some("operator:analyst"), Some("budapest")),
+            relayed(search_request(), Some("operator:analyst"), Some("budapest")),
         )
         .await,
         &["hub regio does not believe", "the last hub is \"budapest\""],
     );
     let ids = hit_ids(
         &mut parent,
-        with_headers(search_request(), Some("operator:analyst"), Some("orszagos")),
+        relayed(search_request(), Some("operator:analyst"), Some("orszagos")),
     )
     .await;
     assert_eq!(ids.len(), 4, "{ids:?}");
@@ -595,7 +579,7 @@ async fn partials_go_only_to_a_hubs_parents() {
     let mut parent = client_as(&f.regio.url, &f.pki, "orszagos", Role::Hub).await;
     let (cells, _) = aggregate(
         &mut parent,
-        with_headers(
+        relayed(
             aggregate_request(&["kisterseg", "period"], true),
             Some("national:ksh"),
             Some("orszagos"),
@@ -658,7 +642,7 @@ async fn partials_go_only_to_a_nodes_listed_hubs() {
     let mut regio = client_as(&node.url, &pki, "regio", Role::Hub).await;
     for request in [
         tonic::Request::new(request()),
-        with_headers(request(), Some("national:ksh"), Some("regio")),
+        relayed(request(), Some("national:ksh"), Some("regio")),
     ] {
         let (cells, _) = aggregate(&mut regio, request).await.expect("partials");
         assert!(!cells.is_empty());

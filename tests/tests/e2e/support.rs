@@ -465,3 +465,22 @@ impl HubProcess {
         }
     }
 }
+
+/// `message` with the relay headers (each only if given), spelled out as a
+/// client compiled from `proto/` would send them, not taken from our own
+/// constants: a renamed header must fail the tests.
+pub fn relayed<T>(message: T, on_behalf_of: Option<&str>, via: Option<&str>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(value) = on_behalf_of {
+        request.metadata_mut().insert(
+            "tudashalo-on-behalf-of",
+            value.parse().expect("ASCII header"),
+        );
+    }
+    if let Some(value) = via {
+        request
+            .metadata_mut()
+            .insert("tudashalo-via", value.parse().expect("ASCII header"));
+    }
+    request
+}
