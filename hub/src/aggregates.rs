@@ -583,25 +583,16 @@ fn retain_settlements(
     provenance: &mut Vec<Provenance>,
     settlements: &[String],
 ) {
-    if settlements.is_empty() {
+    let Some(chosen) = aggregate::chosen_settlements(settlements) else {
         return;
-    }
-    let mut kept: Vec<Cell> = cells.clone();
-    aggregate::retain_settlements(&mut kept, settlements);
-    let keep: std::collections::HashSet<&CellKey> = kept.iter().map(|c| &c.key).collect();
-    let mut out_cells = Vec::with_capacity(keep.len());
-    let mut out_provenance = Vec::with_capacity(keep.len());
-    for (cell, p) in std::mem::take(cells)
+    };
+    let (kept_cells, kept_provenance) = std::mem::take(cells)
         .into_iter()
         .zip(std::mem::take(provenance))
-    {
-        if keep.contains(&cell.key) {
-            out_cells.push(cell);
-            out_provenance.push(p);
-        }
-    }
-    *cells = out_cells;
-    *provenance = out_provenance;
+        .filter(|(cell, _)| chosen(&cell.key))
+        .unzip();
+    *cells = kept_cells;
+    *provenance = kept_provenance;
 }
 
 /// With a `members` filter, a published answer may hold only units inside

@@ -699,14 +699,22 @@ pub fn whole_units(query: &AggregateQuery) -> AggregateQuery {
 /// Keeps the settlement cells of `settlements` (compared case- and
 /// accent-insensitively) and every coarser cell; empty keeps everything.
 pub fn retain_settlements(cells: &mut Vec<Cell>, settlements: &[String]) {
+    if let Some(chosen) = chosen_settlements(settlements) {
+        cells.retain(|c| chosen(&c.key));
+    }
+}
+
+/// Whether a cell is kept by a `settlements` filter: its settlement is one
+/// of them, or it is a coarser cell. `None` when there is no filter.
+pub fn chosen_settlements(settlements: &[String]) -> Option<impl Fn(&CellKey) -> bool> {
     if settlements.is_empty() {
-        return;
+        return None;
     }
     let wanted: BTreeSet<String> = settlements.iter().map(|s| fold(s)).collect();
-    cells.retain(|c| {
-        let s = &c.key.settlement;
+    Some(move |key: &CellKey| {
+        let s = &key.settlement;
         s.is_empty() || s == TOTAL || wanted.contains(&fold(s))
-    });
+    })
 }
 
 /// Adds totals over the finest grouped geographic key, if the query asks for
