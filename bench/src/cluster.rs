@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use tudashalo_hub::pki::{self, IssueRequest, Role};
+use tudashalo_pki::{self as pki, IssueRequest, Role};
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 use tudashalo_proto::tls::TlsFiles;

@@ -1,5 +1,5 @@
 //! The benchmark corpus: the project's own deterministic generator
-//! ([`tudashalo_hub::demo::generate`]) writes every kistérség's input files
+//! ([`tudashalo_demo::generate`]) writes every kistérség's input files
 //! (documents as JSON Lines, the indicator catalogue, observations as a
 //! Hungarian CSV export); the one node that holds everything imports every
 //! node's documents file.
@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tudashalo_hub::demo::generate::{self, Kisterseg, NodeFiles, Spec};
+use tudashalo_demo::generate::{self, Kisterseg, NodeFiles, Spec};
 
 /// One kistérség's generated input.
 #[derive(Debug, Clone)]

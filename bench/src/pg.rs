@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use serde::Serialize;
 use tokio_postgres::{Client, NoTls};
-use tudashalo_hub::demo::generate;
+use tudashalo_demo::generate;
 
 use crate::corpus::Corpus;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use tudashalo_hub::demo::generate::Spec;
+use tudashalo_demo::generate::Spec;
 
 use crate::cluster::{self, Mode, Pki, SINGLE_NAME, Server};
 use crate::corpus::{self, BROAD_QUERIES, Corpus, SELECTIVE_QUERIES};

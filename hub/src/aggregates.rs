@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tonic::Status;
-use tudashalo_node::aggregate::{self, Cell, CellKey, GroupKey, Partial, TOTAL};
-use tudashalo_node::disclosure::{self, Rules, Strictness};
-use tudashalo_node::grpc::{aggregate_query_from_pb, partial_to_pb, published_to_pb, send_chunks};
-use tudashalo_node::model::Aggregation;
+use tudashalo_core::aggregate::{self, AggregateQuery, Cell, CellKey, GroupKey, Partial, TOTAL};
+use tudashalo_core::disclosure::{self, Rules};
+use tudashalo_core::pb::{MemberCell, cell_from_pb, partial_cell, published_cell};
+use tudashalo_proto::chunks::send_chunks;
 use tudashalo_proto::pb::{self, MemberState};
 
+use crate::error::Error;
 use crate::federation::Hub;
 use crate::member::{Health, Member};
 use crate::relay::Relay;
@@ -62,52 +63,6 @@ impl Provenance {
         };
         (names(self.contributors), names(self.missing))
     }
-}
-
-/// A protobuf partial cell back into the domain, for combining, with its
-/// contributors, missing members and completeness.
-fn cell_from_pb(cell: pb::Cell) -> Result<(Cell, Vec<String>, Vec<String>, bool), String> {
-    let Some(partial) = cell.partial else {
-        return Err(format!(
-            "cell {}/{} came without its partial",
-            cell.indicator, cell.period
-        ));
-    };
-    let aggregation: Aggregation = cell.aggregation.parse()?;
-    Ok((
-        Cell {
-            key: CellKey {
-                indicator: cell.indicator,
-                period: cell.period,
-                region: cell.region,
-                kisterseg: cell.kisterseg,
-                settlement: cell.settlement,
-            },
-            unit: cell.unit,
-            aggregation,
-            partial: Partial {
-                sum: partial.sum,
-                weight_sum: partial.weight_sum,
-                n: partial.n,
-                min: partial.min,
-                max: partial.max,
-                top: partial.top,
-                missing_weight: partial.missing_weight,
-                rules: partial
-                    .rules
-                    .map(|r| Strictness {
-                        min_contributors: r.min_contributors,
-                        max_small_count: r.max_small_count,
-                        dominance_k: r.dominance_k,
-                    })
-                    .unwrap_or_default()
-                    .at_least_defaults(),
-            },
-        },
-        cell.contributors,
-        cell.missing,
-        cell.incomplete,
-    ))
 }
 
 /// The distinct values of one key field, numbered as they come.
@@ -301,10 +256,10 @@ impl Hub {
         tx: mpsc::Sender<Result<pb::AggregateChunk, Status>>,
     ) {
         let started = Instant::now();
-        let query = match aggregate_query_from_pb(&request) {
+        let query = match AggregateQuery::try_from(&request) {
             Ok(q) => q,
-            Err(status) => {
-                let _ = tx.send(Err(status)).await;
+            Err(e) => {
+                let _ = tx.send(Err(Error::from(e).into())).await;
                 return;
             }
         };
@@ -400,9 +355,12 @@ impl Hub {
                             .clone()
                     };
                     for pb_cell in cells {
-                        let (mut cell, contributors, missing, incomplete) = match cell_from_pb(
-                            pb_cell,
-                        ) {
+                        let MemberCell {
+                            mut cell,
+                            contributors,
+                            missing,
+                            incomplete,
+                        } = match cell_from_pb(pb_cell) {
                             Ok(c) => c,
                             Err(e) => {
                                 tracing::warn!(member = %member.name, error = %e, "member sent a malformed cell");
@@ -474,7 +432,7 @@ impl Hub {
                 .map(|(cell, p)| {
                     let incomplete = p.incomplete;
                     let (contributors, missing) = p.into_names();
-                    partial_to_pb(cell, contributors, missing, incomplete)
+                    partial_cell(cell, contributors, missing, incomplete)
                 })
                 .collect()
         } else {
@@ -499,7 +457,7 @@ impl Hub {
             published
                 .into_iter()
                 .zip(names)
-                .map(|(p, (contributors, missing))| published_to_pb(p, contributors, missing))
+                .map(|(p, (contributors, missing))| published_cell(p, contributors, missing))
                 .collect()
         };
         let confidential = out.iter().filter(|c| c.status != "F").count();
@@ -718,7 +676,7 @@ fn status(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use tudashalo_node::aggregate::AggregateQuery;
+    use tudashalo_core::model::Aggregation;
 
     fn cell(period: &str, region: &str, kisterseg: &str, settlement: &str, v: f64) -> Cell {
         let mut partial = Partial::empty();

@@ -207,13 +207,13 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
                 .highlights
                 .iter()
                 .map(|x| (x.start as usize, x.end as usize));
-            let text = tudashalo_node::search::mark_highlights(&s.text, ranges, bold);
+            let text = tudashalo_core::search::mark_highlights(&s.text, ranges, bold);
             let _ = writeln!(out, "     {text}");
         }
     }
     for f in &r.facets {
         let values = f.values.iter().map(|v| (v.value.as_str(), v.count));
-        if let Some(line) = tudashalo_node::search::facet_line(&f.name, values) {
+        if let Some(line) = tudashalo_core::search::facet_line(&f.name, values) {
             let _ = writeln!(out, "{line}");
         }
     }

@@ -9,8 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::{Request, Response, Status};
+use tudashalo_core::aggregate::AggregateQuery;
+use tudashalo_core::pb as convert;
 use tudashalo_proto::pb;
 
+use crate::error::Error;
 use crate::federation::Hub;
 use crate::relay::Relay;
 
@@ -35,8 +38,8 @@ pub fn client_timeout<T>(request: &Request<T>) -> Option<Duration> {
 /// A search request within the request limits, or `InvalidArgument`
 /// naming the limit.
 fn check_search(hub: &Hub, request: &Request<pb::SearchRequest>) -> Result<(), Status> {
-    tudashalo_node::grpc::check_search_request(&hub.limits().requests, request.get_ref())
-        .map_err(Status::from)
+    convert::check_search_request(&hub.limits().requests, request.get_ref())
+        .map_err(|e| Status::from(Error::from(e)))
 }
 
 #[tonic::async_trait]
@@ -92,9 +95,9 @@ impl pb::federation_server::Federation for HubService {
             relay.authorize_partials(&self.hub.name)?;
         }
         // Reject a malformed or oversized request before anything is sent.
-        tudashalo_node::grpc::check_aggregate_request(&self.hub.limits().requests, &request)
-            .map_err(Status::from)?;
-        tudashalo_node::grpc::aggregate_query_from_pb(&request)?;
+        convert::check_aggregate_request(&self.hub.limits().requests, &request)
+            .map_err(Error::from)?;
+        AggregateQuery::try_from(&request).map_err(Error::from)?;
         self.hub.select_members(&request.members)?;
         // A small channel: the answer is produced no faster than the client
         // reads it.
@@ -116,7 +119,7 @@ impl pb::federation_server::Federation for HubService {
         ];
         limits
             .check_list("id and member", &named, 2, "max_value_chars")
-            .map_err(Status::from)?;
+            .map_err(Error::from)?;
         let deadline = self.hub.deadline(client_timeout(&request));
         let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         self.hub

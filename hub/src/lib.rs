@@ -11,18 +11,15 @@
 //! - [`federation`]: fan-out under one deadline, two-round global ranking, merging.
 //! - [`aggregates`]: federated aggregates: partials combined exactly, disclosure control on publication.
 //! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
-//! - [`pki`]: the federation's certificate tooling.
-//! - [`demo`]: `tudashalo-hub demo`, a whole federation on loopback; [`demo::generate`]: the deterministic sample data.
 
 pub mod aggregates;
 pub mod client;
 pub mod config;
-pub mod demo;
+pub mod error;
 pub mod federation;
 pub mod grpc;
 pub mod limits;
 pub mod member;
-pub mod pki;
 pub mod pull;
 pub mod relay;
 pub mod server;

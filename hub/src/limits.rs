@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tonic::Status;
-use tudashalo_node::limits::{RequestLimits, thousands};
+use tudashalo_core::limits::{RequestLimits, thousands};
 use tudashalo_proto::pb;
 
 /// `[limits]` of `hub.toml`: the request limits of a node

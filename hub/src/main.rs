@@ -3,13 +3,14 @@
 //! Subcommands:
 //!
 //! - `pki init` / `pki issue`: create the federation CA and issue node, hub and
-//!   operator certificates for mutual TLS (see [`tudashalo_hub::pki`]);
+//!   operator certificates for mutual TLS (see [`tudashalo_pki`]);
 //!   `pki csr` / `pki sign`: the same with the key generated where it is used
 //!   (`sign` is told the role and name by the CA operator, `--role`/`--name`);
 //!   `pki revoke` / `pki crl`: revocation list that servers reload.
 //!
-//! Further subcommands (`serve`, `search`, `demo`, `pull`) are added to
-//! [`Command`] as they are implemented.
+//! - `serve`: the hub itself; `search` and `pull`: clients of any hub or node.
+//!
+//! The demo federation is its own binary, `tudashalo-demo`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ use tudashalo_hub::federation::Hub;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use tudashalo_hub::client;
-use tudashalo_hub::pki::{self, CsrRequest, IssueRequest, RevokeReason, Role, SignRequest};
+use tudashalo_pki::{self as pki, CsrRequest, IssueRequest, RevokeReason, Role, SignRequest};
 
 /// Tudásháló regional hub.
 #[derive(Debug, Parser)]
@@ -46,8 +47,6 @@ enum Command {
     Search(client::SearchArgs),
     /// Pull aggregated indicators as CSV, JSON or SDMX-CSV (streamed).
     Pull(tudashalo_hub::pull::PullArgs),
-    /// Run a whole sample federation on loopback: nodes, a hub, certificates, data.
-    Demo(tudashalo_hub::demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,8 +188,7 @@ fn role_parser() -> impl TypedValueParser<Value = Role> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Servers log their work; the interactive commands (the demo, search,
-    // pull) speak for themselves and log only warnings unless asked.
+    // Servers log their work; the interactive commands (search, pull) speak for themselves and log only warnings unless asked.
     init_tracing(match cli.command {
         Command::Serve { .. } => "info",
         _ => "warn",
@@ -216,7 +214,6 @@ fn run(cli: Cli) -> Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(tudashalo_hub::pull::run(args)).map(|_| ())
         }
-        Command::Demo(args) => tudashalo_hub::demo::main(args),
     }
 }
 

@@ -124,7 +124,7 @@ pub fn combine<'a>(versions: impl IntoIterator<Item = (&'a str, Option<u64>)>) -
             _ => return 0,
         }
     }
-    tudashalo_node::search::fnv1a(&bytes).max(1)
+    tudashalo_core::search::fnv1a(&bytes).max(1)
 }
 
 #[cfg(test)]

@@ -319,4 +319,23 @@ mod tests {
         assert_eq!(keyword_form("Szendrő"), "szendro");
         assert_eq!(keyword_form("Egészségügy"), "egeszsegugy");
     }
+
+    /// The hub compares settlement names with `tudashalo_core::fold`, the
+    /// node's keyword fields with this analyser: they must agree on every
+    /// letter of European place names.
+    #[test]
+    fn core_fold_agrees_with_the_keyword_analyser() {
+        let mut differ = Vec::new();
+        for c in ('\u{20}'..='\u{7e}').chain('\u{c0}'..='\u{17f}') {
+            let text = format!("a{c}b");
+            if tudashalo_core::fold::fold(&text) != keyword_form(&text) {
+                differ.push(c);
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "fold and keyword_form differ on {differ:?}"
+        );
+        assert_eq!(tudashalo_core::fold::fold(" Győr "), keyword_form("Győr"));
+    }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::limits::RequestLimits;
+use tudashalo_core::limits::RequestLimits;
 
 pub const FILE_NAME: &str = "node.toml";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7701";
@@ -33,7 +33,7 @@ pub struct NodeConfig {
     /// Disclosure control for what this node publishes; it may tighten the
     /// federation's defaults, never loosen them.
     #[serde(default)]
-    pub disclosure: crate::disclosure::Rules,
+    pub disclosure: tudashalo_core::disclosure::Rules,
     /// How much of the audit log is kept; see [`crate::audit`].
     #[serde(default)]
     pub audit: AuditConfig,

@@ -50,6 +50,15 @@ pub enum Error {
     Internal(String),
 }
 
+/// The domain's refusals are the node's.
+impl From<tudashalo_core::Error> for Error {
+    fn from(e: tudashalo_core::Error) -> Self {
+        match e {
+            tudashalo_core::Error::InvalidRequest(m) => Error::InvalidRequest(m),
+        }
+    }
+}
+
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

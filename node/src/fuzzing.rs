@@ -14,9 +14,9 @@
 use serde_json::json;
 
 use crate::index::SearchIndex;
-use crate::limits::{QueryShape, RequestLimits};
-use crate::model::Document;
-use crate::search::{Audience, SearchQuery};
+use tudashalo_core::limits::{QueryShape, RequestLimits};
+use tudashalo_core::model::Document;
+use tudashalo_core::search::{Audience, SearchQuery};
 
 /// A few documents with accents, stems and stop words, so that queries
 /// match, score, highlight and facet.

@@ -13,22 +13,20 @@
 //! request whose parameters cannot be converted is recorded as `invalid`
 //! before the policy is asked ([`FederationService::invalid`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
+use tudashalo_core::aggregate::{AggregateQuery, GroupKey};
+use tudashalo_core::pb as convert;
+use tudashalo_core::search::{Audience, CorpusStats, SearchQuery};
+use tudashalo_proto::chunks::send_chunks;
 use tudashalo_proto::identity::peer_principal;
 use tudashalo_proto::pb;
 
-use crate::aggregate::{AggregateQuery, Cell, GroupKey};
 use crate::audit::{self, Outcome};
-use crate::disclosure;
 use crate::error::{Error, Result};
-use crate::model::Document;
 use crate::node::Node;
 use crate::policy::{Caller, Granularity, Permission};
-use crate::search::{Audience, CorpusStats, Cursor, Filters, Hit, SearchQuery, SearchResults};
 
 mod record;
 
@@ -275,7 +273,7 @@ impl pb::federation_server::Federation for FederationService {
             )
             .await?;
         Ok(Response::new(pb::TermStatsResponse {
-            stats: Some(stats_to_pb(&stats)),
+            stats: Some(pb::CorpusStats::from(&stats)),
             ignored,
             members: Vec::new(),
             stats_version,
@@ -289,14 +287,14 @@ impl pb::federation_server::Federation for FederationService {
         let record = record::search("Search", request.get_ref());
         let access = self.authorize(&request, Permission::Search, record).await?;
         let request = request.into_inner();
-        let global = request.stats.as_ref().map(stats_from_pb);
+        let global = request.stats.as_ref().map(CorpusStats::from);
         let started = std::time::Instant::now();
         let (results, stats_version) = self
             .audited(
                 access,
                 move |node, audience| {
                     node.request_limits().check_members(&request.members)?;
-                    let query = query_from_pb(request)?;
+                    let query = SearchQuery::try_from(request)?;
                     let results = node.search(&query, audience, global.as_ref())?;
                     Ok((results, node.stats_version(audience)?))
                 },
@@ -309,7 +307,7 @@ impl pb::federation_server::Federation for FederationService {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "search"
         );
-        let mut response = results_to_pb(results);
+        let mut response = pb::SearchResponse::from(results);
         response.stats_version = stats_version;
         Ok(Response::new(response))
     }
@@ -322,12 +320,12 @@ impl pb::federation_server::Federation for FederationService {
         request: Request<pb::AggregateRequest>,
     ) -> Result<Response<Self::AggregateStream>, Status> {
         let record = record::aggregate(request.get_ref());
-        let query = match aggregate_query_from_pb(request.get_ref()) {
+        let query = match AggregateQuery::try_from(request.get_ref()) {
             Ok(query) => query,
-            Err(status) => {
-                self.invalid(&request, record, status.message().to_string())
-                    .await;
-                return Err(status);
+            Err(e) => {
+                let tudashalo_core::Error::InvalidRequest(why) = &e;
+                self.invalid(&request, record, why.clone()).await;
+                return Err(Status::from(Error::from(e)));
             }
         };
         let members = request.get_ref().members.clone();
@@ -362,13 +360,13 @@ impl pb::federation_server::Federation for FederationService {
                         return Ok(node
                             .aggregate(&query)?
                             .into_iter()
-                            .map(|c| partial_to_pb(c, Vec::new(), Vec::new(), false))
+                            .map(|c| convert::partial_cell(c, Vec::new(), Vec::new(), false))
                             .collect::<Vec<_>>());
                     }
                     Ok(node
                         .aggregate_published(&query)?
                         .into_iter()
-                        .map(|p| published_to_pb(p, Vec::new(), Vec::new()))
+                        .map(|p| convert::published_cell(p, Vec::new(), Vec::new()))
                         .collect())
                 },
                 |cells| Some(cells.len() as u64),
@@ -405,345 +403,8 @@ impl pb::federation_server::Federation for FederationService {
             )
             .await?;
         Ok(Response::new(pb::GetDocumentResponse {
-            document: Some(document_to_pb(doc)),
+            document: Some(doc.into()),
             member: String::new(),
         }))
-    }
-}
-
-/// Checks a search request against `limits` before anything of it is
-/// parsed: query text, filters, member paths. The hub's check before fanning
-/// out; a node checks the same in [`Node::search`] and
-/// [`Node::term_stats`].
-pub fn check_search_request(
-    limits: &crate::limits::RequestLimits,
-    request: &pb::SearchRequest,
-) -> Result<()> {
-    let empty = pb::Filters::default();
-    let filters = request.filters.as_ref().unwrap_or(&empty);
-    limits.check_query(&request.query)?;
-    for (what, values, max, key) in [
-        (
-            "filters.kinds",
-            &filters.kinds,
-            limits.max_filter_values,
-            "max_filter_values",
-        ),
-        (
-            "filters.sectors",
-            &filters.sectors,
-            limits.max_filter_values,
-            "max_filter_values",
-        ),
-        (
-            "filters.settlements",
-            &filters.settlements,
-            limits.max_filter_values,
-            "max_filter_values",
-        ),
-        ("filters.ids", &filters.ids, limits.max_ids, "max_ids"),
-    ] {
-        limits.check_list(what, values, max, key)?;
-    }
-    limits.check_members(&request.members)
-}
-
-/// Checks an aggregate request's lists against `limits` (the hub's check
-/// before fanning out; a node checks the same in [`Node::aggregate`]).
-pub fn check_aggregate_request(
-    limits: &crate::limits::RequestLimits,
-    request: &pb::AggregateRequest,
-) -> Result<()> {
-    limits.check_aggregate(
-        &request.indicators,
-        &request.settlements,
-        request.group_by.len(),
-        &request.members,
-    )
-}
-
-/// Converts and validates a search request.
-pub fn query_from_pb(request: pb::SearchRequest) -> Result<SearchQuery> {
-    let filters = request.filters.unwrap_or_default();
-    if let (Some(from), Some(to)) = (filters.year_from, filters.year_to)
-        && from > to
-    {
-        return Err(Error::InvalidRequest(format!(
-            "year_from {from} is after year_to {to}"
-        )));
-    }
-    let after = match request.search_after {
-        Some(c) if !c.score.is_finite() => {
-            return Err(Error::InvalidRequest(
-                "search_after: score is not a finite number".into(),
-            ));
-        }
-        Some(c) => Some(Cursor {
-            score: c.score,
-            tie: c.tie,
-        }),
-        None => None,
-    };
-    Ok(SearchQuery {
-        text: request.query,
-        filters: Filters {
-            kinds: filters.kinds,
-            sectors: filters.sectors,
-            settlements: filters.settlements,
-            year_from: filters.year_from,
-            year_to: filters.year_to,
-            ids: filters.ids,
-        },
-        offset: request.offset as usize,
-        limit: if request.limit == 0 {
-            crate::search::DEFAULT_LIMIT
-        } else {
-            request.limit as usize
-        },
-        after,
-        snippets: !request.no_snippets && !request.ids_only,
-        facets: !request.no_facets,
-        ids_only: request.ids_only,
-    })
-}
-
-pub fn stats_to_pb(stats: &CorpusStats) -> pb::CorpusStats {
-    let mut fields: Vec<pb::FieldStats> = stats
-        .total_tokens
-        .iter()
-        .map(|(field, total)| pb::FieldStats {
-            field: field.clone(),
-            total_tokens: *total,
-        })
-        .collect();
-    fields.sort_by(|a, b| a.field.cmp(&b.field));
-    let mut terms: Vec<pb::TermStat> = stats
-        .doc_freq
-        .iter()
-        .map(|((field, text), df)| pb::TermStat {
-            field: field.clone(),
-            text: text.clone(),
-            doc_freq: *df,
-        })
-        .collect();
-    terms.sort_by(|a, b| (&a.field, &a.text).cmp(&(&b.field, &b.text)));
-    pb::CorpusStats {
-        total_docs: stats.total_docs,
-        fields,
-        terms,
-    }
-}
-
-pub fn stats_from_pb(stats: &pb::CorpusStats) -> CorpusStats {
-    CorpusStats {
-        total_docs: stats.total_docs,
-        total_tokens: stats
-            .fields
-            .iter()
-            .map(|f| (f.field.clone(), f.total_tokens))
-            .collect(),
-        doc_freq: stats
-            .terms
-            .iter()
-            .map(|t| ((t.field.clone(), t.text.clone()), t.doc_freq))
-            .collect::<HashMap<_, _>>(),
-    }
-}
-
-pub fn hit_to_pb(hit: Hit) -> pb::Hit {
-    pb::Hit {
-        member: String::new(),
-        id: hit.id,
-        title: hit.title,
-        kind: hit.kind,
-        year: hit.year,
-        settlements: hit.settlements,
-        sectors: hit.sectors,
-        score: hit.score,
-        snippet: hit.snippet.map(|s| pb::Snippet {
-            text: s.text,
-            highlights: s
-                .highlights
-                .into_iter()
-                .map(|(start, end)| pb::Highlight {
-                    start: start as u32,
-                    end: end as u32,
-                })
-                .collect(),
-        }),
-        tie: hit.tie,
-    }
-}
-
-pub fn results_to_pb(results: SearchResults) -> pb::SearchResponse {
-    pb::SearchResponse {
-        hits: results.hits.into_iter().map(hit_to_pb).collect(),
-        total: results.total,
-        facets: results
-            .facets
-            .into_iter()
-            .map(|f| pb::Facet {
-                name: f.name,
-                values: f
-                    .values
-                    .into_iter()
-                    .map(|v| pb::FacetValue {
-                        value: v.value,
-                        count: v.count,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        ignored: results.ignored,
-        members: Vec::new(),
-        partial: false,
-        stats_version: 0,
-    }
-}
-
-pub fn document_to_pb(d: Document) -> pb::Document {
-    pb::Document {
-        id: d.id,
-        title: d.title,
-        body: d.body,
-        kind: d.kind.as_str().into(),
-        sectors: d.sectors,
-        settlements: d.settlements,
-        year: d.year,
-        org: d.org.unwrap_or_default(),
-        visibility: d.visibility.as_str().into(),
-        tags: d.tags,
-        url: d.url.unwrap_or_default(),
-        extra_json: if d.extra.is_empty() {
-            String::new()
-        } else {
-            serde_json::Value::Object(d.extra).to_string()
-        },
-    }
-}
-
-/// Cells per streamed aggregate chunk.
-pub const CHUNK: usize = 500;
-
-/// Parses the request's grouping and period range into the node's query.
-pub fn aggregate_query_from_pb(request: &pb::AggregateRequest) -> Result<AggregateQuery, Status> {
-    let group_by = request
-        .group_by
-        .iter()
-        .map(|g| {
-            g.parse::<GroupKey>()
-                .map_err(|e| Status::invalid_argument(e.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let year = |s: &str, what: &str| -> Result<Option<i32>, Status> {
-        if s.trim().is_empty() {
-            return Ok(None);
-        }
-        s.trim()
-            .get(..4)
-            .and_then(|y| y.parse::<i32>().ok())
-            .map(Some)
-            .ok_or_else(|| {
-                Status::invalid_argument(format!("{what}: {s:?} is not a year such as 2010"))
-            })
-    };
-    Ok(AggregateQuery {
-        indicators: request.indicators.clone(),
-        group_by,
-        period_from: year(&request.period_from, "period_from")?,
-        period_to: year(&request.period_to, "period_to")?,
-        settlements: request.settlements.clone(),
-        totals: request.totals,
-    })
-}
-
-/// The default disclosure rules; a partial's status is under the stricter
-/// of these and the rules its data carry.
-static DEFAULT_RULES: std::sync::LazyLock<disclosure::Rules> =
-    std::sync::LazyLock::new(disclosure::Rules::default);
-
-/// A domain cell as a protobuf cell carrying its partial (for a hub).
-pub fn partial_to_pb(
-    cell: Cell,
-    contributors: Vec<String>,
-    missing: Vec<String>,
-    incomplete: bool,
-) -> pb::Cell {
-    let (status, flags) = disclosure::primary(&cell, &DEFAULT_RULES);
-    pb::Cell {
-        aggregation: cell.aggregation.to_string(),
-        indicator: cell.key.indicator,
-        period: cell.key.period,
-        region: cell.key.region,
-        kisterseg: cell.key.kisterseg,
-        settlement: cell.key.settlement,
-        unit: cell.unit,
-        value: None,
-        n: cell.partial.n,
-        status: status.as_sdmx().to_string(),
-        incomplete,
-        contributors,
-        missing,
-        partial: Some(pb::Partial {
-            sum: cell.partial.sum,
-            weight_sum: cell.partial.weight_sum,
-            n: cell.partial.n,
-            min: cell.partial.min,
-            max: cell.partial.max,
-            top: cell.partial.top,
-            missing_weight: cell.partial.missing_weight,
-            rules: Some(pb::Strictness {
-                min_contributors: cell.partial.rules.min_contributors,
-                max_small_count: cell.partial.rules.max_small_count,
-                dominance_k: cell.partial.rules.dominance_k,
-            }),
-        }),
-        flags: flags.iter().map(|f| f.to_string()).collect(),
-    }
-}
-
-/// A published cell as a protobuf cell.
-pub fn published_to_pb(
-    p: disclosure::Published,
-    contributors: Vec<String>,
-    missing: Vec<String>,
-) -> pb::Cell {
-    pb::Cell {
-        indicator: p.key.indicator,
-        period: p.key.period,
-        region: p.key.region,
-        kisterseg: p.key.kisterseg,
-        settlement: p.key.settlement,
-        unit: p.unit,
-        value: p.value,
-        n: p.n,
-        status: p.status.as_sdmx().to_string(),
-        incomplete: p.incomplete,
-        contributors,
-        missing,
-        partial: None,
-        flags: p.flags,
-        aggregation: p.aggregation,
-    }
-}
-
-/// Streams chunks of cells, then the statuses, into `tx`.
-pub async fn send_chunks(
-    tx: &mpsc::Sender<Result<pb::AggregateChunk, Status>>,
-    cells: Vec<pb::Cell>,
-    members: Vec<pb::MemberStatus>,
-) {
-    let mut cells = cells.into_iter().peekable();
-    loop {
-        let chunk: Vec<pb::Cell> = cells.by_ref().take(CHUNK).collect();
-        let last = cells.peek().is_none();
-        let message = pb::AggregateChunk {
-            cells: chunk,
-            members: if last { members.clone() } else { Vec::new() },
-        };
-        // A client that went away ends the stream; nothing else to do.
-        if tx.send(Ok(message)).await.is_err() || last {
-            return;
-        }
     }
 }

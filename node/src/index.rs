@@ -40,9 +40,9 @@ use tantivy::{
 
 use crate::analysis;
 use crate::error::{Error, Result};
-use crate::limits;
-use crate::model::Document;
-use crate::search::{
+use tudashalo_core::limits;
+use tudashalo_core::model::Document;
+use tudashalo_core::search::{
     Audience, CorpusStats, Facet, FacetCount, Hit, MAX_DEPTH, SearchQuery, SearchResults, Snippet,
     tie_of,
 };

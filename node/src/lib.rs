@@ -19,22 +19,18 @@
 //! - [`limits`]: bounds on what one request may ask for (`[limits]`).
 //! - [`audit`]: the hash-chained log of every request from outside.
 
-pub mod aggregate;
 pub mod analysis;
 pub mod audit;
 pub mod config;
-pub mod disclosure;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod grpc;
 pub mod import;
 pub mod index;
-pub mod limits;
-pub mod model;
 pub mod node;
+pub mod observations;
 pub mod policy;
-pub mod search;
 pub mod server;
 pub mod store;
 

@@ -14,10 +14,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use tudashalo_core::model::{Document, Kind, Visibility};
+use tudashalo_core::search::{Audience, Filters, SearchQuery, SearchResults};
 use tudashalo_node::import::{Encoding, FileFormat, TextMeta};
-use tudashalo_node::model::{Document, Kind, Visibility};
 use tudashalo_node::node::{FileReport, ImportOptions, ImportProgress};
-use tudashalo_node::search::{Audience, Filters, SearchQuery, SearchResults};
 use tudashalo_node::{Error, Node};
 use tudashalo_proto::tls::TlsFiles;
 
@@ -146,7 +146,7 @@ struct AggregateArgs {
     indicators: Vec<String>,
     /// Group by any of settlement, kisterseg, period (comma-separated).
     #[arg(long = "by", value_delimiter = ',')]
-    by: Vec<tudashalo_node::aggregate::GroupKey>,
+    by: Vec<tudashalo_core::aggregate::GroupKey>,
     /// First year, inclusive.
     #[arg(long)]
     from: Option<i32>,
@@ -486,7 +486,7 @@ fn print_results(query: &str, results: &SearchResults) {
             let _ = writeln!(
                 out,
                 "     {}",
-                tudashalo_node::search::mark_highlights(
+                tudashalo_core::search::mark_highlights(
                     &snippet.text,
                     snippet.highlights.iter().copied(),
                     bold
@@ -496,7 +496,7 @@ fn print_results(query: &str, results: &SearchResults) {
     }
     for facet in &results.facets {
         let values = facet.values.iter().map(|v| (v.value.as_str(), v.count));
-        if let Some(line) = tudashalo_node::search::facet_line(&facet.name, values) {
+        if let Some(line) = tudashalo_core::search::facet_line(&facet.name, values) {
             let _ = writeln!(out, "{line}");
         }
     }
@@ -559,7 +559,7 @@ fn print_document(doc: &Document) {
 
 /// The operator's own aggregate: every value, nothing suppressed.
 fn aggregate(args: AggregateArgs) -> anyhow::Result<ExitCode> {
-    use tudashalo_node::aggregate::{AggregateQuery, GroupKey, TOTAL, add_totals};
+    use tudashalo_core::aggregate::{AggregateQuery, GroupKey, TOTAL, add_totals};
     let node = Node::open(&args.data)?;
     let query = AggregateQuery {
         indicators: args.indicators,
@@ -571,7 +571,7 @@ fn aggregate(args: AggregateArgs) -> anyhow::Result<ExitCode> {
     };
     let mut cells = node.aggregate(&query)?;
     add_totals(&mut cells, &query);
-    let published = tudashalo_node::disclosure::operator_view(cells);
+    let published = tudashalo_core::disclosure::operator_view(cells);
     // The keys shown: those grouped, except the region, which a node lacks.
     let keys: Vec<GroupKey> = [GroupKey::Period, GroupKey::Kisterseg, GroupKey::Settlement]
         .into_iter()

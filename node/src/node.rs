@@ -22,10 +22,10 @@ use crate::import::{
     self, Encoding, FileError, FileFormat, Incoming, Limits, Rejection, TextMeta, VisibilityChange,
 };
 use crate::index::SearchIndex;
-use crate::model::{Document, Indicator};
 use crate::policy::Policy;
-use crate::search::{Audience, CorpusStats, SearchQuery, SearchResults};
 use crate::store::{Counts, DocumentImport, Store};
+use tudashalo_core::model::{Document, Indicator};
+use tudashalo_core::search::{Audience, CorpusStats, SearchQuery, SearchResults};
 
 /// How to import a file.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +75,7 @@ pub struct Node {
     policy: Policy,
     audit: AuditLog,
     /// Observations and catalogue, decoded on the first aggregate.
-    aggregates: crate::aggregate::SnapshotCache,
+    aggregates: crate::observations::SnapshotCache,
 }
 
 impl Node {
@@ -169,7 +169,7 @@ impl Node {
     }
 
     /// The disclosure rules this node publishes with.
-    pub fn rules(&self) -> &crate::disclosure::Rules {
+    pub fn rules(&self) -> &tudashalo_core::disclosure::Rules {
         &self.config.disclosure
     }
 
@@ -403,7 +403,7 @@ impl Node {
     }
 
     /// What one request may ask for (`[limits]` of `node.toml`).
-    pub fn request_limits(&self) -> &crate::limits::RequestLimits {
+    pub fn request_limits(&self) -> &tudashalo_core::limits::RequestLimits {
         &self.config.limits.requests
     }
 
@@ -424,14 +424,17 @@ impl Node {
     /// totals and disclosure control), sorted by key.
     pub fn aggregate(
         &self,
-        query: &crate::aggregate::AggregateQuery,
-    ) -> Result<Vec<crate::aggregate::Cell>> {
+        query: &tudashalo_core::aggregate::AggregateQuery,
+    ) -> Result<Vec<tudashalo_core::aggregate::Cell>> {
         self.check_aggregate_limits(query)?;
         self.cells(query)
     }
 
     /// The request limits on an aggregate, as asked.
-    fn check_aggregate_limits(&self, query: &crate::aggregate::AggregateQuery) -> Result<()> {
+    fn check_aggregate_limits(
+        &self,
+        query: &tudashalo_core::aggregate::AggregateQuery,
+    ) -> Result<()> {
         self.request_limits().check_aggregate(
             &query.indicators,
             &query.settlements,
@@ -445,18 +448,18 @@ impl Node {
     /// on the query as asked).
     fn cells(
         &self,
-        query: &crate::aggregate::AggregateQuery,
-    ) -> Result<Vec<crate::aggregate::Cell>> {
+        query: &tudashalo_core::aggregate::AggregateQuery,
+    ) -> Result<Vec<tudashalo_core::aggregate::Cell>> {
         // The version first: a write during the build makes the snapshot
         // stale at once rather than kept as current.
         let version = self.store.observations_version();
         let snapshot = self.aggregates.get(version, || {
-            Ok(crate::aggregate::Snapshot {
-                table: crate::aggregate::ObservationTable::build(self.store.observations())?,
+            Ok(crate::observations::Snapshot {
+                table: crate::observations::ObservationTable::build(self.store.observations())?,
                 catalogue: self.store.catalogue()?,
             })
         })?;
-        let mut cells = crate::aggregate::aggregate_table(
+        let mut cells = crate::observations::aggregate_table(
             &snapshot.table,
             &snapshot.catalogue,
             query,
@@ -478,16 +481,20 @@ impl Node {
     /// are added; every cell passes the node's rules.
     pub fn aggregate_published(
         &self,
-        query: &crate::aggregate::AggregateQuery,
-    ) -> Result<Vec<crate::disclosure::Published>> {
+        query: &tudashalo_core::aggregate::AggregateQuery,
+    ) -> Result<Vec<tudashalo_core::disclosure::Published>> {
         // The limits apply to the request as sent (the whole-unit query
         // drops its settlements and may add the period).
         self.check_aggregate_limits(query)?;
-        let whole = crate::aggregate::whole_units(query);
+        let whole = tudashalo_core::aggregate::whole_units(query);
         let mut cells = self.cells(&whole)?;
-        crate::aggregate::add_totals(&mut cells, &whole);
-        crate::aggregate::retain_settlements(&mut cells, &query.settlements);
-        Ok(crate::disclosure::publish(cells, self.rules(), &[]))
+        tudashalo_core::aggregate::add_totals(&mut cells, &whole);
+        tudashalo_core::aggregate::retain_settlements(&mut cells, &query.settlements);
+        Ok(tudashalo_core::disclosure::publish(
+            cells,
+            self.rules(),
+            &[],
+        ))
     }
 
     /// Names the BM25 statistics `audience` gets from this node: equal
@@ -500,7 +507,7 @@ impl Node {
         bytes.extend_from_slice(&self.store.generation()?.to_be_bytes());
         bytes.extend_from_slice(&crate::index::INDEX_VERSION.to_be_bytes());
         bytes.push(audience as u8);
-        Ok(crate::search::fnv1a(&bytes).max(1))
+        Ok(tudashalo_core::search::fnv1a(&bytes).max(1))
     }
 
     pub fn generation(&self) -> Result<u64> {

@@ -67,7 +67,7 @@ use serde::Deserialize;
 use tudashalo_proto::identity::{Principal, Role, validate_name};
 
 use crate::error::{Error, Result};
-use crate::search::Audience;
+use tudashalo_core::search::Audience;
 
 use tudashalo_proto::relay::{self, RelayError};
 pub use tudashalo_proto::relay::{MAX_VIA, ON_BEHALF_OF_HEADER, VIA_HEADER};

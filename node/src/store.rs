@@ -31,8 +31,9 @@ use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::error::{Error, Result};
-use crate::import::{Catalogue, Incoming, VisibilityChange};
-use crate::model::{Document, Indicator, Observation, Visibility};
+use crate::import::{Incoming, VisibilityChange};
+use tudashalo_core::model::Catalogue;
+use tudashalo_core::model::{Document, Indicator, Observation, Visibility};
 
 const GENERATION: &[u8] = b"doc_generation";
 /// Set (to the new generation) while a file's staged documents are being
@@ -621,7 +622,7 @@ impl DocumentImport<'_> {
 #[allow(clippy::unwrap_used)]
 mod document_import_tests {
     use super::*;
-    use crate::model::Kind;
+    use tudashalo_core::model::Kind;
 
     fn doc(id: &str, body: &str) -> Document {
         Document {

@@ -48,9 +48,9 @@ fn the_attack_seed_is_refused_without_parsing() {
 
 #[test]
 fn the_parser_ceiling_holds_on_a_blocking_pool_stack() {
+    use tudashalo_core::limits::CEILING_QUERY_DEPTH;
+    use tudashalo_core::search::{Audience, SearchQuery};
     use tudashalo_node::index::SearchIndex;
-    use tudashalo_node::limits::CEILING_QUERY_DEPTH;
-    use tudashalo_node::search::{Audience, SearchQuery};
     // The deepest nesting any configuration may allow parses, scores and
     // searches on 2 MiB of stack; one level more is refused by the index
     // itself, whatever the configuration said.

@@ -8,6 +8,7 @@
 //! It must not know about documents, indexes or hubs: node and hub translate
 //! between these protobuf types and their own domain types at their edges.
 
+pub mod chunks;
 pub mod identity;
 pub mod relay;
 pub mod tls;

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::{FileError, Incoming, Limits, Parsed, Rejection};
-use crate::model::{Document, Kind, Visibility};
+use tudashalo_core::model::{Document, Kind, Visibility};
 
 /// The longest document id accepted, in bytes. Ids are sled keys and appear
 /// in every hit, so they are kept short.

@@ -14,11 +14,10 @@
 //!   header; `,` `;` or tab; UTF-8 (with or without BOM) or Windows-1250
 //!   ([`table`]).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use crate::model::{Document, Indicator, Kind, Observation, Visibility};
+use tudashalo_core::model::{Document, Indicator, Kind, Observation, Visibility};
 
 pub mod jsonl;
 pub mod table;
@@ -189,9 +188,6 @@ fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The catalogue as the importers see it: code → indicator.
-pub type Catalogue = BTreeMap<String, Indicator>;
-
 pub use jsonl::{DocumentReader, parse_documents};
 pub use table::{parse_catalogue, parse_observations};
 pub use text::parse_text;
@@ -203,8 +199,16 @@ fn _signatures() {
     // The importers' contract, checked by the compiler.
     let _: fn(&str, &[u8], &Limits) -> Result<Parsed<Document>, FileError> = parse_documents;
     let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_text;
-    let _: fn(&str, &[u8], Encoding, &Catalogue) -> Result<Parsed<Observation>, FileError> =
-        parse_observations;
-    let _: fn(&str, &[u8], Encoding, &Catalogue) -> Result<Parsed<Indicator>, FileError> =
-        parse_catalogue;
+    let _: fn(
+        &str,
+        &[u8],
+        Encoding,
+        &tudashalo_core::model::Catalogue,
+    ) -> Result<Parsed<Observation>, FileError> = parse_observations;
+    let _: fn(
+        &str,
+        &[u8],
+        Encoding,
+        &tudashalo_core::model::Catalogue,
+    ) -> Result<Parsed<Indicator>, FileError> = parse_catalogue;
 }

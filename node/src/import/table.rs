@@ -15,8 +15,10 @@ use std::collections::{HashMap, HashSet};
 use csv::{Reader, ReaderBuilder, StringRecord};
 
 use super::jsonl::{Fault, UTF8_BOM, quote, quote_at_most};
-use super::{Catalogue, Encoding, FileError, FileFormat, Parsed, Rejection};
-use crate::model::{Aggregation, Indicator, Observation};
+use tudashalo_core::model::Catalogue;
+
+use super::{Encoding, FileError, FileFormat, Parsed, Rejection};
+use tudashalo_core::model::{Aggregation, Indicator, Observation};
 
 /// How many characters of the header a message shows.
 const HEADER_QUOTE_CHARS: usize = 120;

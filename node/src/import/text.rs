@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::jsonl::{UTF8_BOM, YEARS, check_id, clean_list};
 use super::{FileError, Limits, TextMeta};
-use crate::model::{Document, Kind};
+use tudashalo_core::model::{Document, Kind};
 
 /// The longest title taken from a file's first line, in characters.
 pub const MAX_TITLE_CHARS: usize = 300;
@@ -170,7 +170,7 @@ fn heading_text(line: &str) -> Option<&str> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::model::Visibility;
+    use tudashalo_core::model::Visibility;
 
     fn parse(name: &str, text: &str) -> Result<Document, FileError> {
         parse_text(

@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 use serde_json::json;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
-use tudashalo_hub::pki::Role;
 use tudashalo_node::Node;
 use tudashalo_node::audit::Damage;
 use tudashalo_node::policy::ON_BEHALF_OF_HEADER;
+use tudashalo_pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{GetDocumentRequest, InfoRequest, SearchRequest};
 

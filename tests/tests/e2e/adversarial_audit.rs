@@ -16,12 +16,12 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use tonic::Code;
 use tonic::metadata::MetadataValue;
-use tudashalo_hub::pki::Role;
+use tudashalo_core::model::Visibility;
 use tudashalo_node::Node;
 use tudashalo_node::import::TextMeta;
-use tudashalo_node::model::Visibility;
 use tudashalo_node::node::ImportOptions;
 use tudashalo_node::policy::{ON_BEHALF_OF_HEADER, VIA_HEADER};
+use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 
 use super::support::{
@@ -424,7 +424,7 @@ fn reimporting_without_visibility_keeps_it_and_the_report_lists_changes() {
         ),
     );
     assert_eq!(
-        node.get("d-1", tudashalo_node::search::Audience::Operator)
+        node.get("d-1", tudashalo_core::search::Audience::Operator)
             .expect("d-1")
             .visibility,
         Visibility::Local
@@ -456,7 +456,7 @@ fn reimporting_without_visibility_keeps_it_and_the_report_lists_changes() {
     std::fs::write(&md, "# Jegyzet\n\nBelső, bővebben.\n").expect("rewrite");
     import(&node, &md);
     assert_eq!(
-        node.get("jegyzet", tudashalo_node::search::Audience::Operator)
+        node.get("jegyzet", tudashalo_core::search::Audience::Operator)
             .expect("jegyzet")
             .visibility,
         Visibility::Local

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tudashalo_hub::pki::Role;
+use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 
 use super::aggregate::{

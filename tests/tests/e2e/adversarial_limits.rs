@@ -24,7 +24,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 use tudashalo_hub::config::HubConfig;
 use tudashalo_hub::federation::Hub;
-use tudashalo_hub::pki::Role;
+use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 use tudashalo_proto::pb::federation_client::FederationClient;
 
@@ -655,7 +655,7 @@ impl Hostile {
             title: format!("Hamis {id}"),
             kind: "other".into(),
             score,
-            tie: tudashalo_node::search::tie_of(id),
+            tie: tudashalo_core::search::tie_of(id),
             ..Default::default()
         };
         if self.behaviour != Behaviour::Poisoned {

@@ -34,7 +34,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tudashalo_hub::config::HubConfig;
 use tudashalo_hub::federation::Hub;
-use tudashalo_hub::pki::Role;
+use tudashalo_pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 

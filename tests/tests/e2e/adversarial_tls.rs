@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status};
 use tudashalo_hub::config::HubConfig;
 use tudashalo_hub::federation::Hub;
-use tudashalo_hub::pki::{self, IssueRequest, RevokeReason, Role};
+use tudashalo_pki::{self as pki, IssueRequest, RevokeReason, Role};
 use tudashalo_proto::identity::peer_principal;
 use tudashalo_proto::pb::federation_server::Federation;
 use tudashalo_proto::pb::{self, InfoRequest, MemberState};

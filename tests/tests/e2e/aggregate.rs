@@ -9,8 +9,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tudashalo_hub::config::{HubConfig, MemberConfig, ParentConfig, TlsSection};
 use tudashalo_hub::federation::Hub;
-use tudashalo_hub::pki::Role;
 use tudashalo_hub::pull::{Format, PullArgs};
+use tudashalo_pki::Role;
 use tudashalo_proto::pb::{self, MemberState};
 
 use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import};

@@ -1,13 +1,13 @@
-//! `tudashalo-hub demo` in-process, as `--once` runs it: certificates, data,
+//! `tudashalo-demo` in-process, as `--once` runs it: certificates, data,
 //! nodes and a hub on loopback, one federated search, a national pull; and a
 //! second run on the same folder that reuses everything.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use tudashalo_demo::generate::{self, Spec};
+use tudashalo_demo::{self as demo, DemoOptions, DemoReport};
 use tudashalo_hub::config::HubConfig;
-use tudashalo_hub::demo::generate::{self, Spec};
-use tudashalo_hub::demo::{self, DemoOptions, DemoReport};
 use tudashalo_proto::pb::MemberState;
 
 /// Generous: two runs import and index in a debug build. A guard against

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tudashalo_hub::config::{HubConfig, MemberConfig, ParentConfig, TlsSection};
 use tudashalo_hub::federation::Hub;
-use tudashalo_hub::pki::Role;
+use tudashalo_pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 use tudashalo_proto::serve::ServeError;

@@ -2,7 +2,7 @@
 //! document text, snippet or observation, even at debug level.
 
 use serde_json::json;
-use tudashalo_hub::pki::Role;
+use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 
 use super::support::{Files, HubProcess, NodeDir, Pki, TestNode, client_as, guard, import, jsonl};

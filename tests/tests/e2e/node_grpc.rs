@@ -9,7 +9,7 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tudashalo_hub::pki::Role;
+use tudashalo_pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{
     self, Cursor, Filters, GetDocumentRequest, InfoRequest, SearchRequest, SearchResponse,
@@ -577,12 +577,12 @@ async fn local_documents_never_leave_the_node() {
     let operator = node
         .node
         .search(
-            &tudashalo_node::search::SearchQuery {
+            &tudashalo_core::search::SearchQuery {
                 text: "feljegyzés".into(),
                 limit: 10,
                 ..Default::default()
             },
-            tudashalo_node::search::Audience::Operator,
+            tudashalo_core::search::Audience::Operator,
             None,
         )
         .expect("operator search");
@@ -744,7 +744,7 @@ async fn search_after_cursor_visits_every_hit_once() {
     for hit in &all.hits {
         assert_eq!(
             hit.tie,
-            tudashalo_node::search::tie_of(&hit.id),
+            tudashalo_core::search::tie_of(&hit.id),
             "{}",
             hit.id
         );

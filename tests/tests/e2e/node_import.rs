@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use serde_json::json;
+use tudashalo_core::model::Observation;
+use tudashalo_core::search::{Audience, SearchQuery};
 use tudashalo_node::import::Encoding;
-use tudashalo_node::model::Observation;
 use tudashalo_node::node::{FileReport, ImportOptions};
-use tudashalo_node::search::{Audience, SearchQuery};
 use tudashalo_node::store::Store;
 use tudashalo_node::{Error, Node};
 

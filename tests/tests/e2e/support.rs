@@ -1,7 +1,7 @@
 //! Shared fixtures: a throw-away PKI, nodes served over mTLS on
 //! `127.0.0.1:0`, clients, and small helpers for files and documents.
 //!
-//! Everything is real: certificates come from `tudashalo_hub::pki`, nodes are
+//! Everything is real: certificates come from `tudashalo_pki`, nodes are
 //! `tudashalo_node::Node`s on sled and tantivy in temporary folders, and the
 //! server is `tudashalo_node::server::serve` over rustls.
 
@@ -21,10 +21,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
-use tudashalo_hub::pki::{self, IssueRequest, Role};
 use tudashalo_node::Node;
 use tudashalo_node::node::{FileReport, ImportOptions};
 use tudashalo_node::server::{self, ServeError};
+use tudashalo_pki::{self as pki, IssueRequest, Role};
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
 

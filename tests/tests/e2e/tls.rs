@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status};
-use tudashalo_hub::pki::{self, IssueRequest, RevokeReason, Role};
+use tudashalo_pki::{self as pki, IssueRequest, RevokeReason, Role};
 use tudashalo_proto::identity::{Principal, peer_principal};
 use tudashalo_proto::pb::federation_server::Federation;
 use tudashalo_proto::pb::{self, InfoRequest};

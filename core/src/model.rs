@@ -1,10 +1,12 @@
-//! The node's domain types: documents, indicator observations and the
-//! indicator catalogue, as stored in sled and exchanged with importers.
+//! The domain's records: documents, indicator observations and the
+//! indicator catalogue, as a node stores them in sled and its importers
+//! produce them.
 //!
-//! These are plain serde types. They know nothing of protobuf (the gRPC
-//! adapter converts) nor of tantivy (the index module derives its documents
-//! from these).
+//! These are plain serde types. They know nothing of protobuf (`crate::pb`
+//! converts) nor of tantivy (the node's index derives its documents from
+//! these).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -241,3 +243,6 @@ impl Observation {
         k
     }
 }
+
+/// The indicator catalogue: every indicator a node knows, by code.
+pub type Catalogue = BTreeMap<String, Indicator>;

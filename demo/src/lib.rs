@@ -1,4 +1,4 @@
-//! `tudashalo-hub demo`: a whole federation on loopback, in one process.
+//! `tudashalo-demo`: a whole federation on loopback, in one process.
 //!
 //! One run mints (or reuses) a CA and certificates for every participant,
 //! generates sample data with [`generate`] and imports it into one node per
@@ -44,11 +44,11 @@ use tudashalo_proto::pb::{self, MemberState};
 use tudashalo_proto::serve::ServeError;
 use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
 
-use crate::config::HubConfig;
-use crate::federation::Hub;
-use crate::member::Health;
-use crate::pki::{self, IssueRequest, Principal, Role};
 use generate::{Kisterseg, Spec};
+use tudashalo_hub::config::HubConfig;
+use tudashalo_hub::federation::Hub;
+use tudashalo_hub::member::Health;
+use tudashalo_pki::{self as pki, IssueRequest, Principal, Role};
 
 /// The demo's regional hub.
 pub const HUB_NAME: &str = "regio";
@@ -68,7 +68,7 @@ const HUB_DEADLINE_MS: u64 = 5_000;
 /// Certificates are re-issued when they expire sooner than this.
 const RENEW_BEFORE: Duration = Duration::from_secs(24 * 3600);
 
-/// `tudashalo-hub demo`.
+/// `tudashalo-demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// The state folder (certificates, node data, hub.toml), kept and reused
@@ -230,7 +230,7 @@ pub struct MemberReport {
     pub prepared_in: Duration,
 }
 
-/// `tudashalo-hub demo`: runs the demo on a new runtime and fails when
+/// `tudashalo-demo`: runs the demo on a new runtime and fails when
 /// `--once` finds a member that did not answer.
 pub fn main(args: DemoArgs) -> Result<()> {
     let options = DemoOptions::from_args(args);
@@ -413,10 +413,10 @@ async fn serve_and_search(
         if options.json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&crate::client::response_json(&search))?
+                serde_json::to_string_pretty(&tudashalo_hub::client::response_json(&search))?
             );
         } else {
-            crate::client::print_response(&options.query, &search);
+            tudashalo_hub::client::print_response(&options.query, &search);
         }
     }
 
@@ -472,7 +472,7 @@ async fn national_pull(
     dir: &Path,
 ) -> std::result::Result<PullReport, String> {
     let file = dir.join(format!("pull-{PULL_INDICATOR}.csv"));
-    let args = crate::pull::PullArgs {
+    let args = tudashalo_hub::pull::PullArgs {
         hub: hub_url.to_string(),
         cert: pki_dir.join(format!("{NATIONAL}.pem")),
         key: pki_dir.join(format!("{NATIONAL}.key")),
@@ -485,11 +485,13 @@ async fn national_pull(
         settlements: Vec::new(),
         members: Vec::new(),
         totals: false,
-        format: crate::pull::Format::Csv,
+        format: tudashalo_hub::pull::Format::Csv,
         out: Some(file.clone()),
         timeout_ms: Some(HUB_DEADLINE_MS),
     };
-    let summary = crate::pull::run(args).await.map_err(|e| format!("{e:#}"))?;
+    let summary = tudashalo_hub::pull::run(args)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     Ok(PullReport {
         file,
         cells: summary.cells,
@@ -746,7 +748,7 @@ fn toml_string(text: &str) -> String {
 fn write_node_toml(dir: &Path, k: &Kisterseg) -> Result<()> {
     let slug = &k.slug;
     let text = format!(
-        r#"# Written by `tudashalo-hub demo` on every run; edits are overwritten.
+        r#"# Written by `tudashalo-demo` on every run; edits are overwritten.
 name = {name}
 display_name = {display}
 
@@ -782,7 +784,7 @@ allow = ["search", "get", "aggregate_settlement"]
 /// The hub's configuration, with the members at the ports of this run.
 fn hub_toml(listen: SocketAddr, kistersegek: &[Kisterseg], members: &[MemberReport]) -> String {
     let mut text = format!(
-        r#"# Written by `tudashalo-hub demo` on every run: the demo's regional hub and
+        r#"# Written by `tudashalo-demo` on every run: the demo's regional hub and
 # its members at the ports of the latest run. Paths are relative to this file.
 name = {name}
 display_name = "Demó régió"
@@ -840,7 +842,7 @@ impl Running {
     fn serve_hub(&mut self, hub: Arc<Hub>, listener: TcpListener, tls: TlsMaterial) {
         let (stop, signal) = watch::channel(false);
         let task = tokio::spawn(async move {
-            crate::server::serve(hub, listener, &tls, stopped(signal)).await
+            tudashalo_hub::server::serve(hub, listener, &tls, stopped(signal)).await
         });
         self.hub = Some((stop, task));
     }

@@ -1,7 +1,7 @@
-//! The search vocabulary shared by the index, the node service and the gRPC
-//! adapter: requests, hits, facets and BM25 corpus statistics.
+//! The search vocabulary shared by node and hub: requests, hits, facets,
+//! cursors, BM25 corpus statistics, the tie-breaker hash and depth limits.
 //!
-//! These are domain types; `grpc.rs` converts them to and from protobuf.
+//! These are domain types; [`crate::pb`] converts them to and from protobuf.
 
 use std::collections::HashMap;
 

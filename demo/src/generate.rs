@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
-use tudashalo_node::model::Kind;
+use tudashalo_core::model::Kind;
 
 /// Changes whenever the output for a given [`Spec`] changes, so that data
 /// stored by an older generator is recognised and regenerated.
@@ -2051,7 +2051,8 @@ mod tests {
 
     #[test]
     fn written_tables_import_cleanly_in_both_encodings() {
-        use tudashalo_node::import::{Catalogue, Encoding, parse_catalogue, parse_observations};
+        use tudashalo_core::model::Catalogue;
+        use tudashalo_node::import::{Encoding, parse_catalogue, parse_observations};
         let spec = Spec {
             nodes: 2,
             docs_per_node: 5,

@@ -1,0 +1,28 @@
+//! # The federation's domain
+//!
+//! What node and hub both speak about, with no storage and no index: the
+//! hub links this crate and not the node's, so it cannot hold a record even
+//! by mistake.
+//!
+//! ## Layout
+//! - [`model`]: documents, observations, indicators and their catalogue,
+//!   kinds, visibility.
+//! - [`search`]: the search vocabulary (queries, hits, facets, cursors,
+//!   corpus statistics, the tie-breaker hash, depth limits).
+//! - [`aggregate`]: cells, keys and mergeable partials; totals; whole units.
+//! - [`disclosure`]: what of those cells may be published.
+//! - [`limits`]: bounds on what one request may ask for (`[limits]`).
+//! - [`fold`]: the case- and accent-insensitive form names are compared in.
+//! - [`pb`]: conversions to and from the protobuf contract, in one place.
+//! - [`error`]: the domain's one error.
+
+pub mod aggregate;
+pub mod disclosure;
+pub mod error;
+pub mod fold;
+pub mod limits;
+pub mod model;
+pub mod pb;
+pub mod search;
+
+pub use error::{Error, Result};
