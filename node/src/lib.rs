@@ -32,6 +32,7 @@ pub mod node;
 pub mod observations;
 pub mod policy;
 pub mod server;
+pub mod service;
 pub mod store;
 
 pub use error::{Error, Result};
