@@ -29,10 +29,16 @@ pub enum Error {
     Strict { file: String, count: usize },
     #[error("document {0:?} not found")]
     NotFound(String),
+    /// A node has no members; a request naming one is for a hub.
+    #[error("this is a node; it has no member {0:?}")]
+    NoMember(String),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// The connection names no principal (no usable client certificate).
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -71,11 +77,12 @@ impl Error {
     pub fn code(&self) -> tonic::Code {
         use tonic::Code;
         match self {
-            Error::NotFound(_) => Code::NotFound,
+            Error::NotFound(_) | Error::NoMember(_) => Code::NotFound,
             Error::InvalidRequest(_) | Error::File(_) | Error::Strict { .. } => {
                 Code::InvalidArgument
             }
             Error::PermissionDenied(_) => Code::PermissionDenied,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::Locked { .. } => Code::Unavailable,
             Error::NotInitialised { .. } | Error::Config { .. } => Code::FailedPrecondition,
             Error::Io { .. }

@@ -5,19 +5,24 @@
 //! serves them to the federation over mTLS gRPC, deciding itself what leaves.
 //!
 //! ## Layout
-//! - [`model`]: documents, observations, the indicator catalogue.
-//! - [`import`]: files → validated records, with `file:line: reason` rejections.
+//! The domain types (documents, observations, the search vocabulary, the
+//! aggregate algebra, disclosure, request limits) are `tudashalo_core`'s;
+//! the contract, TLS and relay headers `tudashalo_proto`'s. Here:
+//! - [`import`]: files → validated records, with `file:line: reason`
+//!   rejections (JSON Lines, text, CSV tables; shared helpers in `common`).
 //! - [`store`]: sled, the source of truth.
 //! - [`analysis`]: Hungarian tokenizers (stemming, accent folding).
-//! - [`index`]: tantivy, derived from the store; federated BM25 statistics.
-//! - [`search`]: the search vocabulary (requests, hits, facets, statistics).
-//! - [`aggregate`]: indicator cells of mergeable partials, and totals;
-//!   [`disclosure`]: what of them may be published.
+//! - [`index`]: tantivy, derived from the store: schema, query building,
+//!   federated BM25 statistics, search, snippets, facets.
+//! - [`observations`]: indicator observations aggregated into cells.
 //! - [`node`]: the domain service that ties store and index together.
+//! - [`service`]: requests from outside as a plain API: policy, partials,
+//!   auditing every request once.
 //! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
 //! - [`config`]: `node.toml`; [`policy`]: who may ask what (`[policy]`).
-//! - [`limits`]: bounds on what one request may ask for (`[limits]`).
 //! - [`audit`]: the hash-chained log of every request from outside.
+//! - [`error`]: the node's one error type and its gRPC codes.
+//! - `fuzzing`: the query parser's fuzzing entry point.
 
 pub mod analysis;
 pub mod audit;
@@ -32,6 +37,7 @@ pub mod node;
 pub mod observations;
 pub mod policy;
 pub mod server;
+pub mod service;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -6,7 +6,7 @@
 //! Parameters are stored under their protobuf names ([`audit::Params`]),
 //! each bounded by the audit log ([`audit::bounded`]).
 
-use tonic::Request;
+use tonic::metadata::MetadataMap;
 use tudashalo_proto::pb;
 
 use crate::audit::{self, Record};
@@ -76,18 +76,19 @@ pub(crate) fn get_document(request: &pb::GetDocumentRequest) -> Record {
     record
 }
 
-/// Records the relay headers exactly as sent (every value, bytes read as
-/// lossy UTF-8), for a request whose headers could not be understood.
-pub(crate) fn raw_relay_headers<T>(request: &Request<T>, record: &mut Record) {
-    for name in [ON_BEHALF_OF_HEADER, VIA_HEADER] {
-        let values: Vec<String> = request
-            .metadata()
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        if !values.is_empty() {
-            record.params.list(name, &values);
-        }
-    }
+/// The relay headers exactly as sent (every value, bytes read as lossy
+/// UTF-8), recorded for a request whose headers could not be understood.
+pub(crate) fn raw_relay_headers(metadata: &MetadataMap) -> Vec<(&'static str, Vec<String>)> {
+    [ON_BEHALF_OF_HEADER, VIA_HEADER]
+        .into_iter()
+        .map(|name| {
+            let values = metadata
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect::<Vec<_>>();
+            (name, values)
+        })
+        .filter(|(_, values)| !values.is_empty())
+        .collect()
 }

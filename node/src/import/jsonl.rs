@@ -4,31 +4,16 @@
 //! A bad line never spoils the file: it becomes a [`Rejection`] naming the
 //! line, the field and what was found, and the other lines are still
 //! imported. Only a file without any document at all is a [`FileError`].
-//!
-//! This module also owns a few small helpers that the other importers share:
-//! quoting values in messages ([`quote`]), cleaning label lists
-//! ([`clean_list`]), checking document ids ([`check_id`]) and the per-record
-//! fault type ([`Fault`]).
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::common::{
+    Fault, UTF8_BOM, body_too_big, check_id, check_year, clean_list, describe, non_empty, quote,
+};
 use super::{FileError, Incoming, Limits, Parsed, Rejection};
 use tudashalo_core::model::{Document, Kind, Visibility};
-
-/// The longest document id accepted, in bytes. Ids are sled keys and appear
-/// in every hit, so they are kept short.
-pub const MAX_ID_BYTES: usize = 256;
-
-/// The earliest and latest `year` accepted on a document.
-pub const YEARS: std::ops::RangeInclusive<i64> = 1900..=2100;
-
-/// How many characters of a found value a message shows before cutting it.
-const QUOTE_CHARS: usize = 40;
-
-/// The UTF-8 byte order mark, which some Windows editors write at the start.
-pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Parses a JSON Lines file of documents held in memory.
 ///
@@ -295,14 +280,7 @@ fn parse_line(raw: &[u8], limits: &Limits) -> Result<(Document, bool), Fault> {
     }
     let body = required_string("body", known.body)?;
     if body.len() > limits.max_body_bytes {
-        return Err(Fault::field(
-            "body",
-            format!(
-                "{} bytes exceeds the limit of {} bytes (max_body_bytes in node.toml)",
-                body.len(),
-                limits.max_body_bytes
-            ),
-        ));
+        return Err(Fault::field("body", body_too_big(body.len(), limits)));
     }
     let kind = match optional_string("kind", known.kind)? {
         None => Kind::Other,
@@ -419,18 +397,16 @@ fn string_list(name: &str, value: Option<Value>) -> Result<Vec<String>, Fault> {
     }
 }
 
-/// An integer year within [`YEARS`], absent or `null` meaning unknown.
+/// An integer year within [`YEARS`](super::common::YEARS), absent or `null` meaning unknown.
 /// Floats (even `2014.0`) and numeric strings are refused, so that a
 /// spreadsheet's formatting accident is noticed instead of guessed at.
 fn year(name: &str, value: Option<Value>) -> Result<Option<i32>, Fault> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_i64() {
-            Some(y) if YEARS.contains(&y) => Ok(i32::try_from(y).ok()),
-            Some(y) => Err(Fault::field(
-                name,
-                format!("{y} is outside {}..={}", YEARS.start(), YEARS.end()),
-            )),
+            Some(y) => check_year(y)
+                .map(Some)
+                .map_err(|reason| Fault::field(name, reason)),
             None => Err(Fault::field(
                 name,
                 format!("expected an integer, found a number {n}"),
@@ -440,16 +416,6 @@ fn year(name: &str, value: Option<Value>) -> Result<Option<i32>, Fault> {
             name,
             format!("expected an integer, found {}", describe(&other)),
         )),
-    }
-}
-
-/// Drops strings that are empty after trimming.
-fn non_empty(s: String) -> Option<String> {
-    let trimmed = s.trim();
-    if trimmed.is_empty() {
-        None
-    } else {
-        Some(trimmed.to_string())
     }
 }
 
@@ -464,121 +430,10 @@ fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
-/// Describes a JSON value for a message: its type, and the value itself when
-/// it is short enough to help.
-pub(crate) fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".to_string(),
-        Value::Bool(b) => format!("a boolean {b}"),
-        Value::Number(n) => format!("a number {n}"),
-        Value::String(s) => quote(s),
-        Value::Array(_) => "an array".to_string(),
-        Value::Object(_) => "an object".to_string(),
-    }
-}
-
-/// Quotes a found value for a message, JSON-style (control characters
-/// escaped), cut after [`QUOTE_CHARS`] characters.
-pub(crate) fn quote(s: &str) -> String {
-    quote_at_most(s, QUOTE_CHARS)
-}
-
-/// Like [`quote`], with a chosen length; cutting is by characters, so it
-/// never splits a multi-byte character.
-pub(crate) fn quote_at_most(s: &str, max_chars: usize) -> String {
-    let shown: String = match s.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_string(),
-    };
-    serde_json::to_string(&shown).unwrap_or_else(|_| format!("{shown:?}"))
-}
-
-/// Trims every entry, drops the empty ones and removes repeats, keeping the
-/// first occurrence's position.
-pub(crate) fn clean_list<I>(items: I) -> Vec<String>
-where
-    I: IntoIterator,
-    I::Item: AsRef<str>,
-{
-    let mut out: Vec<String> = Vec::new();
-    for item in items {
-        let trimmed = item.as_ref().trim();
-        if !trimmed.is_empty() && !out.iter().any(|seen| seen == trimmed) {
-            out.push(trimmed.to_string());
-        }
-    }
-    out
-}
-
-/// Checks a document id and returns it trimmed. Ids are sled keys and travel
-/// to hubs, so they must be non-empty, free of control characters and at
-/// most [`MAX_ID_BYTES`] long. The error is the reason alone, without a field
-/// name, so that each importer can frame it.
-pub(crate) fn check_id(raw: &str) -> Result<String, String> {
-    let id = raw.trim();
-    if id.is_empty() {
-        return Err("empty".to_string());
-    }
-    if let Some(c) = id.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "contains a control character (U+{:04X})",
-            u32::from(c)
-        ));
-    }
-    if id.len() > MAX_ID_BYTES {
-        return Err(format!(
-            "{} bytes exceeds the limit of {MAX_ID_BYTES} bytes",
-            id.len()
-        ));
-    }
-    Ok(id.to_string())
-}
-
-/// Why one record was rejected, before the file and line are known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Fault {
-    pub field: Option<String>,
-    pub reason: String,
-}
-
-impl Fault {
-    /// A fault of the record as a whole.
-    pub fn line(reason: impl Into<String>) -> Self {
-        Fault {
-            field: None,
-            reason: reason.into(),
-        }
-    }
-
-    /// A fault in one field; the reason is prefixed with `field "name": `.
-    pub fn field(name: &str, reason: impl std::fmt::Display) -> Self {
-        Fault {
-            field: Some(name.to_string()),
-            reason: format!("field \"{name}\": {reason}"),
-        }
-    }
-
-    /// Names the field without changing the reason, for messages that
-    /// already say which field they are about.
-    pub fn with_field(mut self, name: &str) -> Self {
-        self.field = Some(name.to_string());
-        self
-    }
-
-    /// Places the fault in a file.
-    pub fn at(self, file: &str, line: usize) -> Rejection {
-        Rejection {
-            file: file.to_string(),
-            line,
-            field: self.field,
-            reason: self.reason,
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::super::common::MAX_ID_BYTES;
     use super::*;
 
     fn parse(text: &str) -> Parsed<Document> {
@@ -1003,13 +858,6 @@ mod tests {
         assert_eq!(at_limit.len(), max_line);
         let parsed = parse_documents("docs.jsonl", at_limit.as_bytes(), &limits).unwrap();
         assert_eq!(parsed.records.len(), 1, "{:?}", parsed.rejected);
-    }
-
-    #[test]
-    fn helpers() {
-        assert_eq!(clean_list([" a ", "", "b", "a", "  "]), vec!["a", "b"]);
-        assert_eq!(quote("a\"b\n"), r#""a\"b\n""#);
-        assert_eq!(check_id(" ok "), Ok("ok".to_string()));
     }
 
     #[test]

@@ -6,10 +6,11 @@
 //! without BOM) and, only when they are not valid UTF-8, as Windows-1250, the
 //! usual legacy encoding of Hungarian Windows machines.
 
-use std::borrow::Cow;
 use std::path::Path;
 
-use super::jsonl::{UTF8_BOM, YEARS, check_id, clean_list};
+use super::common::{
+    UTF8_BOM, body_too_big, check_id, check_year, clean_list, decode_lenient, non_empty,
+};
 use super::{FileError, Limits, TextMeta};
 use tudashalo_core::model::{Document, Kind};
 
@@ -35,7 +36,7 @@ pub fn parse_text(
     if bytes.len() > limits.max_body_bytes {
         return Err(too_big(file, bytes.len(), limits));
     }
-    let body = decode(bytes).into_owned();
+    let body = decode_lenient(bytes).into_owned();
     if body.trim().is_empty() {
         return Err(FileError::new(file, "empty file"));
     }
@@ -48,15 +49,11 @@ pub fn parse_text(
             "no title: the file holds only empty Markdown headings",
         )
     })?;
-    let year = match meta.year {
-        Some(y) if !YEARS.contains(&i64::from(y)) => {
-            return Err(FileError::new(
-                file,
-                format!("year {y} is outside {}..={}", YEARS.start(), YEARS.end()),
-            ));
-        }
-        other => other,
-    };
+    let year = meta
+        .year
+        .map(|y| check_year(i64::from(y)))
+        .transpose()
+        .map_err(|reason| FileError::new(file, format!("year {reason}")))?;
 
     Ok(Document {
         id,
@@ -66,12 +63,7 @@ pub fn parse_text(
         sectors: clean_list(&meta.sectors),
         settlements: clean_list(&meta.settlements),
         year,
-        org: meta
-            .org
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        org: meta.org.clone().and_then(non_empty),
         visibility: meta.visibility.unwrap_or_default(),
         tags: clean_list(&meta.tags),
         url: None,
@@ -98,28 +90,8 @@ fn id_from_path(file: &str, path: &Path) -> Result<String, FileError> {
     })
 }
 
-/// UTF-8 when the bytes are valid UTF-8, else Windows-1250. Valid UTF-8 is
-/// practically never produced by accident from Windows-1250 Hungarian text,
-/// so the order of the two attempts is safe.
-fn decode(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => {
-            encoding_rs::WINDOWS_1250
-                .decode_without_bom_handling(bytes)
-                .0
-        }
-    }
-}
-
 fn too_big(file: &str, size: usize, limits: &Limits) -> FileError {
-    FileError::new(
-        file,
-        format!(
-            "body of {size} bytes exceeds the limit of {} bytes (max_body_bytes in node.toml)",
-            limits.max_body_bytes
-        ),
-    )
+    FileError::new(file, format!("body of {}", body_too_big(size, limits)))
 }
 
 /// The title: the first non-empty line, with Markdown heading marks removed

@@ -1,0 +1,69 @@
+//! `serve`: the node over mTLS gRPC, with TLS files from the flags or
+//! `node.toml`, reloaded while serving, until a shutdown signal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tudashalo_node::{Error, Node};
+use tudashalo_proto::tls::TlsFiles;
+
+use super::audit::apply_signer;
+use crate::ServeArgs;
+
+pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let node = match Node::open(&args.data) {
+        Ok(node) => node,
+        Err(e @ Error::Locked { .. }) => bail!("{e}"),
+        Err(e) => return Err(e.into()),
+    };
+    let configured = node.config().tls.clone();
+    let pick = |flag: Option<PathBuf>, from_config: Option<PathBuf>, what: &str| {
+        flag.or(from_config)
+            .with_context(|| format!("no TLS {what}: give --{what} or set [tls] {what} in node.toml (there is no plaintext mode)"))
+    };
+    let files = TlsFiles {
+        cert: pick(
+            args.cert,
+            configured.as_ref().map(|t| t.cert.clone()),
+            "cert",
+        )?,
+        key: pick(args.key, configured.as_ref().map(|t| t.key.clone()), "key")?,
+        ca: pick(args.ca, configured.as_ref().map(|t| t.ca.clone()), "ca")?,
+        crl: None,
+    };
+    // Checkpoints are signed with the key the node serves with; the log is
+    // cut to its bounds before the first request (here, off the runtime).
+    apply_signer(&node, Some((files.cert.clone(), files.key.clone())));
+    if let Err(e) = node.audit().prune() {
+        tracing::error!(error = %e, "cannot prune the audit log");
+    }
+    let tls = tudashalo_proto::tls::ReloadingTls::with_options(
+        files,
+        node.config().revocation.tls_options(),
+    )?;
+    let listen: SocketAddr = match args.listen {
+        Some(addr) => addr,
+        None => node.config().listen.parse()?,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(node = node.name(), %addr, "serving over mTLS");
+        println!("listening on https://{addr}");
+        tudashalo_node::server::serve_reloading(
+            Arc::new(node),
+            listener,
+            tls,
+            tudashalo_proto::serve::shutdown_signal(),
+        )
+        .await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,115 @@
+//! The index's schema: its fields (text fields per analyser, keyword and
+//! fast columns for filters, facets and ties), the small stored part a hit
+//! shows, and the translation of a [`Document`] into an index document.
+
+use serde::{Deserialize, Serialize};
+use tantivy::TantivyDocument;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+
+use super::SearchIndex;
+use crate::analysis;
+use tudashalo_core::model::Document;
+use tudashalo_core::search::tie_of;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fields {
+    pub(super) id: Field,
+    pub(super) tie: Field,
+    pub(super) meta: Field,
+    pub(super) title_hu: Field,
+    pub(super) title_ascii: Field,
+    pub(super) body_hu: Field,
+    pub(super) body_ascii: Field,
+    pub(super) kind: Field,
+    pub(super) sector: Field,
+    pub(super) settlement: Field,
+    pub(super) year: Field,
+    pub(super) visibility: Field,
+}
+
+/// The small, stored part of a document that a hit shows.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct HitMeta {
+    pub(super) title: String,
+    pub(super) kind: String,
+    pub(super) year: Option<i32>,
+    pub(super) settlements: Vec<String>,
+    pub(super) sectors: Vec<String>,
+}
+
+pub(super) fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |tokenizer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+    };
+    // Filters match the folded form; facets count the value as written,
+    // from a fast column of its ordinals.
+    let keyword = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analysis::KEYWORD)
+                .set_index_option(IndexRecordOption::Basic),
+        )
+        .set_fast("raw");
+    let exact = STRING.set_fast("raw");
+    let fields = Fields {
+        // Fast too: a ranking-only hit reads its id from the column
+        // instead of the document store.
+        id: b.add_text_field("id", (STRING | STORED).set_fast("raw")),
+        tie: b.add_u64_field("tie", FAST),
+        meta: b.add_bytes_field("meta", STORED),
+        title_hu: b.add_text_field("title_hu", text(analysis::HU_STEM)),
+        title_ascii: b.add_text_field("title_ascii", text(analysis::HU_ASCII)),
+        body_hu: b.add_text_field("body_hu", text(analysis::HU_STEM)),
+        body_ascii: b.add_text_field("body_ascii", text(analysis::HU_ASCII)),
+        kind: b.add_text_field("kind", exact),
+        sector: b.add_text_field("sector", keyword.clone()),
+        settlement: b.add_text_field("settlement", keyword),
+        year: b.add_i64_field("year", INDEXED | FAST),
+        visibility: b.add_u64_field("visibility", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+impl SearchIndex {
+    pub(super) fn to_index_doc(&self, d: &Document) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &d.id);
+        doc.add_u64(f.tie, tie_of(&d.id));
+        let meta = HitMeta {
+            title: d.title.clone(),
+            kind: d.kind.as_str().to_string(),
+            year: d.year,
+            settlements: d.settlements.clone(),
+            sectors: d.sectors.clone(),
+        };
+        // Serialising a struct of strings and numbers cannot fail.
+        doc.add_bytes(
+            f.meta,
+            serde_json::to_vec(&meta).unwrap_or_default().as_slice(),
+        );
+        doc.add_text(f.title_hu, &d.title);
+        doc.add_text(f.title_ascii, &d.title);
+        doc.add_text(f.body_hu, &d.body);
+        doc.add_text(f.body_ascii, &d.body);
+        doc.add_text(f.kind, d.kind.as_str());
+        for s in &d.sectors {
+            doc.add_text(f.sector, s);
+        }
+        for s in &d.settlements {
+            doc.add_text(f.settlement, s);
+        }
+        if let Some(year) = d.year {
+            doc.add_i64(f.year, i64::from(year));
+        }
+        doc.add_u64(f.visibility, d.visibility.code());
+        doc
+    }
+}
