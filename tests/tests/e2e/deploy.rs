@@ -745,7 +745,7 @@ fn built_binaries() -> PathBuf {
 }
 
 /// Needs root (network namespaces): `.ci/run` runs it, as root, with
-/// `cargo test -p tudashalo-tests --test e2e -- --ignored netns_`. Run so,
+/// `cargo test --workspace --test e2e -- --ignored netns_`. Run so,
 /// it fails, never skips, where namespaces cannot be made.
 #[test]
 #[ignore = "needs root and network namespaces"]
