@@ -14,13 +14,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
+use tudashalo_demo::config;
 use tudashalo_pki::{self as pki, IssueRequest, Role};
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
+use tudashalo_proto::serve::ServerHandle;
 use tudashalo_proto::tls::TlsFiles;
 
 /// The hub's name (and the only hub the nodes accept).
@@ -114,19 +113,6 @@ pub struct Imported {
     pub rejected: u64,
 }
 
-/// Replaces the `[policy]` section (the last one of the `node.toml` that
-/// `init` writes) with [`POLICY`].
-fn set_policy(dir: &Path) -> Result<()> {
-    let path = dir.join("node.toml");
-    let text = std::fs::read_to_string(&path)?;
-    let head = match text.find("\n[policy]\n") {
-        Some(at) => &text[..=at],
-        None => text.as_str(),
-    };
-    std::fs::write(&path, format!("{head}\n{POLICY}"))?;
-    Ok(())
-}
-
 impl Mode {
     fn binary(&self, name: &str) -> Result<PathBuf> {
         match self {
@@ -162,7 +148,7 @@ impl Mode {
                 if !status.success() {
                     bail!("tudashalo-node init for {name} failed: {status}");
                 }
-                set_policy(data)?;
+                config::set_policy(data, POLICY)?;
                 let started = Instant::now();
                 let output = tokio::process::Command::new(&node)
                     .args(["import", "--json", "--data"])
@@ -192,7 +178,7 @@ impl Mode {
                 let (data, name, files) = (data.to_path_buf(), name.to_string(), files.to_vec());
                 tokio::task::spawn_blocking(move || -> Result<Imported> {
                     tudashalo_node::Node::init(&data, &name, None)?;
-                    set_policy(&data)?;
+                    config::set_policy(&data, POLICY)?;
                     let started = Instant::now();
                     let node = tudashalo_node::Node::open(&data)?;
                     let options = tudashalo_node::node::ImportOptions::default();
@@ -223,33 +209,18 @@ impl Mode {
             Mode::Processes { .. } => {
                 let files = pki.files(name);
                 let mut command = tokio::process::Command::new(self.binary("tudashalo-node")?);
-                command
-                    .args(["serve", "--data"])
-                    .arg(data)
-                    .args(["--listen", "127.0.0.1:0", "--cert"])
-                    .arg(&files.cert)
-                    .arg("--key")
-                    .arg(&files.key)
-                    .arg("--ca")
-                    .arg(&files.ca);
+                command.args(config::node_serve_args(data, &files));
                 Server::spawn(name, command, &logs.join(format!("{name}.log"))).await
             }
             Mode::InProcess => {
                 let (data, tls) = (data.to_path_buf(), pki.files(name).load()?);
                 let node = tokio::task::spawn_blocking(move || tudashalo_node::Node::open(&data))
                     .await??;
-                let listener = TcpListener::bind("127.0.0.1:0").await?;
-                let url = format!("https://{}", listener.local_addr()?);
-                let (stop, signal) = oneshot::channel::<()>();
-                let task = tokio::spawn(async move {
-                    let served =
-                        tudashalo_node::server::serve(Arc::new(node), listener, &tls, async {
-                            let _ = signal.await;
-                        })
-                        .await;
-                    served.map_err(anyhow::Error::from)
-                });
-                Ok(Server::in_process(name, url, stop, task))
+                let server = ServerHandle::loopback(|listener, shutdown| async move {
+                    tudashalo_node::server::serve(Arc::new(node), listener, &tls, shutdown).await
+                })
+                .await?;
+                Ok(Server::in_process(name, server))
             }
         }
     }
@@ -261,20 +232,17 @@ impl Mode {
         members: &[(String, String)],
         pki: &Pki,
     ) -> Result<Server> {
-        let files = pki.files(HUB_NAME);
-        let mut text = format!(
-            "name = \"{HUB_NAME}\"\nlisten = \"127.0.0.1:0\"\ndeadline_ms = {HUB_DEADLINE_MS}\n\n[tls]\ncert = {}\nkey = {}\nca = {}\n",
-            toml_path(&files.cert),
-            toml_path(&files.key),
-            toml_path(&files.ca)
+        let mut config = config::hub_config(
+            HUB_NAME,
+            "127.0.0.1:0",
+            &pki.files(HUB_NAME),
+            members
+                .iter()
+                .map(|(name, url)| (name.as_str(), url.as_str())),
         );
-        for (name, url) in members {
-            text.push_str(&format!(
-                "\n[[member]]\nname = \"{name}\"\nendpoint = \"{url}\"\n"
-            ));
-        }
+        config.deadline_ms = HUB_DEADLINE_MS;
         let config_path = dir.join("hub.toml");
-        std::fs::write(&config_path, text)?;
+        config::write_hub_toml(&config_path, &config, "")?;
         match self {
             Mode::Processes { .. } => {
                 let mut command = tokio::process::Command::new(self.binary("tudashalo-hub")?);
@@ -285,32 +253,20 @@ impl Mode {
                 let config = tudashalo_hub::config::HubConfig::load(&config_path)?;
                 let tls = config.tls_files().load()?;
                 let hub = Arc::new(tudashalo_hub::federation::Hub::new(&config, &tls)?);
-                let listener = TcpListener::bind("127.0.0.1:0").await?;
-                let url = format!("https://{}", listener.local_addr()?);
-                let (stop, signal) = oneshot::channel::<()>();
-                let task = tokio::spawn(async move {
-                    let served = tudashalo_hub::server::serve(hub, listener, &tls, async {
-                        let _ = signal.await;
-                    })
-                    .await;
-                    served.map_err(anyhow::Error::from)
-                });
-                Ok(Server::in_process(HUB_NAME, url, stop, task))
+                let server = ServerHandle::loopback(|listener, shutdown| async move {
+                    tudashalo_hub::server::serve(hub, listener, &tls, shutdown).await
+                })
+                .await?;
+                Ok(Server::in_process(HUB_NAME, server))
             }
         }
     }
 }
 
-fn toml_path(path: &Path) -> String {
-    serde_json::Value::String(path.display().to_string()).to_string()
-}
-
 enum Running {
     Process(tokio::process::Child),
-    InProcess {
-        stop: Option<oneshot::Sender<()>>,
-        task: Option<JoinHandle<Result<()>>>,
-    },
+    /// Stopped (and, if it hangs, aborted) when dropped.
+    InProcess(Option<ServerHandle>),
 }
 
 /// A running node or hub.
@@ -364,19 +320,11 @@ impl Server {
         })
     }
 
-    fn in_process(
-        name: &str,
-        url: String,
-        stop: oneshot::Sender<()>,
-        task: JoinHandle<Result<()>>,
-    ) -> Server {
+    fn in_process(name: &str, server: ServerHandle) -> Server {
         Server {
             name: name.to_string(),
-            url,
-            running: Running::InProcess {
-                stop: Some(stop),
-                task: Some(task),
-            },
+            url: server.url(),
+            running: Running::InProcess(Some(server)),
         }
     }
 
@@ -384,7 +332,7 @@ impl Server {
     pub fn pid(&self) -> Option<u32> {
         match &self.running {
             Running::Process(child) => child.id(),
-            Running::InProcess { .. } => None,
+            Running::InProcess(_) => None,
         }
     }
 
@@ -413,29 +361,16 @@ impl Server {
                     }
                 }
             }
-            Running::InProcess { stop, task } => {
-                if let Some(stop) = stop.take() {
-                    let _ = stop.send(());
-                }
-                if let Some(task) = task.take() {
-                    tokio::time::timeout(Duration::from_secs(10), task)
+            Running::InProcess(server) => {
+                if let Some(server) = server.take() {
+                    server
+                        .stop()
                         .await
-                        .context("server did not stop")???;
+                        .with_context(|| format!("stopping {}", self.name))?;
                 }
             }
         }
         Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Running::InProcess { stop, .. } = &mut self.running
-            && let Some(stop) = stop.take()
-        {
-            let _ = stop.send(());
-        }
-        // A child process is killed by `kill_on_drop`.
     }
 }
 

@@ -22,9 +22,9 @@
 //! The demo never deletes a folder it did not make: a node folder without
 //! the marker stops the demo with a message instead.
 
+pub mod config;
 pub mod generate;
 
-use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,16 +36,14 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tudashalo_node::Node;
 use tudashalo_node::node::{ImportOptions, ImportProgress};
 use tudashalo_proto::pb::{self, MemberState};
-use tudashalo_proto::serve::ServeError;
+use tudashalo_proto::serve::{ServerHandle, StopError};
 use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
 
 use generate::{Kisterseg, Spec};
-use tudashalo_hub::config::HubConfig;
+use tudashalo_hub::config::{HubConfig, MemberConfig};
 use tudashalo_hub::federation::Hub;
 use tudashalo_hub::member::Health;
 use tudashalo_pki::{self as pki, IssueRequest, Principal, Role};
@@ -61,8 +59,9 @@ pub const DEFAULT_QUERY: &str = "óvodai férőhelyek";
 
 /// How long the servers may take to become healthy.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long one server may take to stop gracefully before it is aborted.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one server may take to stop gracefully before it is aborted,
+/// and a node's store to be released after that.
+const STOP_TIMEOUT: Duration = tudashalo_proto::serve::STOP_TIMEOUT;
 /// The hub's default deadline: loopback, but debug builds are slow.
 const HUB_DEADLINE_MS: u64 = 5_000;
 /// Certificates are re-issued when they expire sooner than this.
@@ -349,7 +348,7 @@ async fn serve_and_search(
         let tls = files(&report.name)
             .load()
             .with_context(|| format!("TLS files of node {}", report.name))?;
-        running.serve_node(Arc::new(node), listener, tls);
+        running.serve_node(Arc::new(node), listener, tls)?;
         members.push(report);
     }
 
@@ -357,13 +356,16 @@ async fn serve_and_search(
     let hub_addr = listener.local_addr()?;
     let hub_url = format!("https://{hub_addr}");
     let hub_config = dir.join("hub.toml");
-    std::fs::write(&hub_config, hub_toml(hub_addr, kistersegek, &members))
-        .with_context(|| format!("writing {}", hub_config.display()))?;
+    config::write_hub_toml(
+        &hub_config,
+        &self::hub_config(hub_addr, kistersegek, &members),
+        HUB_TOML_HEADER,
+    )?;
     let config = HubConfig::load(&hub_config)?;
     let hub_tls = config.tls_files().load().context("the hub's TLS files")?;
     let hub = Arc::new(Hub::new(&config, &hub_tls)?);
     let started = Instant::now();
-    running.serve_hub(hub.clone(), listener, hub_tls);
+    running.serve_hub(hub.clone(), listener, hub_tls)?;
 
     let analyst = files(ANALYST).load().context("the analyst's TLS files")?;
     wait_until_ready(&hub, &hub_url, &analyst).await?;
@@ -781,87 +783,87 @@ allow = ["search", "get", "aggregate_settlement"]
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// The hub's configuration, with the members at the ports of this run.
-fn hub_toml(listen: SocketAddr, kistersegek: &[Kisterseg], members: &[MemberReport]) -> String {
-    let mut text = format!(
-        r#"# Written by `tudashalo-demo` on every run: the demo's regional hub and
-# its members at the ports of the latest run. Paths are relative to this file.
-name = {name}
-display_name = "Demó régió"
-listen = "{listen}"
-deadline_ms = {HUB_DEADLINE_MS}
-
-[tls]
-cert = "pki/{HUB_NAME}.pem"
-key = "pki/{HUB_NAME}.key"
-ca = "pki/{ca}"
-"#,
-        name = toml_string(HUB_NAME),
-        ca = pki::CA_CERT_FILE,
-    );
-    for (k, m) in kistersegek.iter().zip(members) {
-        let _ = write!(
-            text,
-            "\n[[member]]\nname = {}\ndisplay_name = {}\nendpoint = {}\n",
-            toml_string(&k.slug),
-            toml_string(&k.display_name),
-            toml_string(&m.url)
-        );
-    }
-    text
+/// The hub's configuration, with the members at the ports of this run;
+/// TLS paths relative to `hub.toml` in the state folder.
+fn hub_config(
+    listen: SocketAddr,
+    kistersegek: &[Kisterseg],
+    members: &[MemberReport],
+) -> HubConfig {
+    let tls = TlsFiles {
+        cert: Path::new("pki").join(format!("{HUB_NAME}.pem")),
+        key: Path::new("pki").join(format!("{HUB_NAME}.key")),
+        ca: Path::new("pki").join(pki::CA_CERT_FILE),
+        crl: None,
+    };
+    let mut config = config::hub_config(HUB_NAME, &listen.to_string(), &tls, []);
+    config.display_name = Some("Demó régió".into());
+    config.deadline_ms = HUB_DEADLINE_MS;
+    config.members = kistersegek
+        .iter()
+        .zip(members)
+        .map(|(k, m)| MemberConfig {
+            display_name: Some(k.display_name.clone()),
+            ..config::member(&k.slug, &m.url)
+        })
+        .collect();
+    config
 }
+
+/// The comment at the top of the demo's `hub.toml`.
+const HUB_TOML_HEADER: &str =
+    "Written by `tudashalo-demo` on every run: the demo's regional hub and
+its members at the ports of the latest run. Paths are relative to this file.";
 
 // ---------------------------------------------------------------------------
 // Servers
 
 /// The servers of a run, so that they can be stopped in order: the hub
-/// first (its member channels close), then the nodes.
+/// first (its member channels close), then the nodes. Dropped (a run that
+/// unwinds), every server is still told to stop.
 #[derive(Default)]
 struct Running {
-    hub: Option<(watch::Sender<bool>, Server)>,
-    nodes: Vec<(watch::Sender<bool>, Server, Arc<Node>)>,
-}
-
-type Server = JoinHandle<Result<(), ServeError>>;
-
-/// Resolves once `stop` says so (or its sender is gone).
-async fn stopped(mut stop: watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
+    hub: Option<ServerHandle>,
+    nodes: Vec<(ServerHandle, Arc<Node>)>,
 }
 
 impl Running {
-    fn serve_node(&mut self, node: Arc<Node>, listener: TcpListener, tls: TlsMaterial) {
-        let (stop, signal) = watch::channel(false);
+    fn serve_node(
+        &mut self,
+        node: Arc<Node>,
+        listener: TcpListener,
+        tls: TlsMaterial,
+    ) -> Result<()> {
         let served = node.clone();
-        let task = tokio::spawn(async move {
-            tudashalo_node::server::serve(served, listener, &tls, stopped(signal)).await
-        });
-        self.nodes.push((stop, task, node));
+        let server = ServerHandle::start(listener, |listener, shutdown| async move {
+            tudashalo_node::server::serve(served, listener, &tls, shutdown).await
+        })?;
+        self.nodes.push((server, node));
+        Ok(())
     }
 
-    fn serve_hub(&mut self, hub: Arc<Hub>, listener: TcpListener, tls: TlsMaterial) {
-        let (stop, signal) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            tudashalo_hub::server::serve(hub, listener, &tls, stopped(signal)).await
-        });
-        self.hub = Some((stop, task));
+    fn serve_hub(&mut self, hub: Arc<Hub>, listener: TcpListener, tls: TlsMaterial) -> Result<()> {
+        let server = ServerHandle::start(listener, |listener, shutdown| async move {
+            tudashalo_hub::server::serve(hub, listener, &tls, shutdown).await
+        })?;
+        self.hub = Some(server);
+        Ok(())
     }
 
     /// Stops every server, waiting for each (and then for the nodes' stores
     /// to be released) within bounds. Returns how many servers there were.
     async fn stop(&mut self) -> usize {
         let mut count = 0;
-        if let Some((stop, task)) = self.hub.take() {
-            let _ = stop.send(true);
-            finish("hub", task).await;
+        if let Some(hub) = self.hub.take() {
+            finish("hub", hub).await;
             count += 1;
         }
-        for (stop, _, _) in &self.nodes {
-            let _ = stop.send(true);
+        for (server, _) in &mut self.nodes {
+            server.signal_stop();
         }
-        for (_, task, node) in self.nodes.drain(..) {
+        for (server, node) in self.nodes.drain(..) {
             let name = node.name().to_string();
-            finish(&name, task).await;
+            finish(&name, server).await;
             // Connections may hold the service a moment longer; the store
             // must be closed before the caller may open it again.
             let deadline = Instant::now() + STOP_TIMEOUT;
@@ -880,30 +882,15 @@ impl Running {
     }
 }
 
-impl Drop for Running {
-    /// A run that unwinds still tells every server to stop.
-    fn drop(&mut self) {
-        if let Some((stop, _)) = &self.hub {
-            let _ = stop.send(true);
-        }
-        for (stop, _, _) in &self.nodes {
-            let _ = stop.send(true);
-        }
-    }
-}
-
-async fn finish(name: &str, mut task: Server) {
+/// Stops `server` (aborting it after [`STOP_TIMEOUT`]), logging how.
+async fn finish(name: &str, server: ServerHandle) {
     let started = Instant::now();
-    match tokio::time::timeout(STOP_TIMEOUT, &mut task).await {
-        Ok(Ok(Ok(()))) => {
+    match server.stop().await {
+        Ok(()) => {
             tracing::debug!(server = %name, elapsed_ms = started.elapsed().as_millis() as u64, "stopped");
         }
-        Ok(Ok(Err(e))) => tracing::warn!(server = %name, error = %e, "server ended with an error"),
-        Ok(Err(e)) => tracing::warn!(server = %name, error = %e, "server task failed"),
-        Err(_) => {
-            tracing::warn!(server = %name, "server did not stop in time; aborting it");
-            task.abort();
-        }
+        Err(e @ StopError::Hung(_)) => tracing::warn!(server = %name, error = %e, "aborted"),
+        Err(e) => tracing::warn!(server = %name, error = %e, "server ended with an error"),
     }
 }
 
@@ -1163,10 +1150,19 @@ mod tests {
                 prepared_in: Duration::ZERO,
             })
             .collect();
-        let text = hub_toml("127.0.0.1:7700".parse().unwrap(), &ks, &members);
-        let config: HubConfig = toml::from_str(&text).unwrap();
-        config.validate().unwrap();
+        let path = dir.path().join("hub.toml");
+        let written = hub_config("127.0.0.1:7700".parse().unwrap(), &ks, &members);
+        config::write_hub_toml(&path, &written, HUB_TOML_HEADER).unwrap();
+        let config = HubConfig::load(&path).unwrap();
         assert_eq!(config.members.len(), 2);
         assert_eq!(config.members[1].endpoint, "https://127.0.0.1:7702");
+        assert_eq!(
+            config.members[1].display_name.as_deref(),
+            Some(ks[1].display_name.as_str())
+        );
+        assert_eq!(
+            config.tls.ca,
+            dir.path().join("pki").join(pki::CA_CERT_FILE)
+        );
     }
 }

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tudashalo_proto::identity::Role;
 use tudashalo_proto::tls::{TlsFiles, TlsOptions};
 
@@ -29,12 +29,12 @@ pub struct ConfigError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubConfig {
     /// The hub's slug, e.g. `eszak-magyarorszag`; also the name in its certificate.
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     pub listen: String,
     /// The default deadline of a federated request, when the client sets none.
@@ -52,12 +52,12 @@ pub struct HubConfig {
     pub revocation: RevocationConfig,
     /// What a request may ask and how long it may take; what a member may
     /// answer ([`crate::limits`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub limits: crate::limits::HubLimits,
 }
 
 /// One `[[parent]]`: a hub of hubs that has this hub as a member.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParentConfig {
     /// The parent hub's name, as its certificate names it
@@ -73,7 +73,7 @@ pub struct ParentConfig {
 /// warning at every reload and every hour; after that every TLS handshake
 /// is refused, with an error naming the file, its `nextUpdate` and the grace,
 /// until a fresh CRL is installed (`tudashalo-hub pki crl`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationConfig {
     #[serde(default = "default_crl_grace_hours")]
@@ -102,7 +102,7 @@ fn default_crl_grace_hours() -> u64 {
 
 /// What a member is, when `hub.toml` says so: its server certificate must
 /// then name exactly that role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberRole {
     Node,
@@ -118,7 +118,7 @@ impl From<MemberRole> for Role {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSection {
     pub cert: PathBuf,
@@ -126,17 +126,17 @@ pub struct TlsSection {
     pub ca: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberConfig {
     /// The member's slug; member paths read `name` or `name/submember`.
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// `https://host:port` of a node or of another hub.
     pub endpoint: String,
     /// A tighter deadline for this member than the request's, if set.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
     /// A member can be listed but switched off.
     #[serde(default = "yes")]
@@ -144,7 +144,7 @@ pub struct MemberConfig {
     /// `node` or `hub`: the role the member's server certificate must name
     /// with the member's name. Unset: either (both serve the federation;
     /// never `operator` or `national`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<MemberRole>,
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use tudashalo_core::limits::RequestLimits;
@@ -44,7 +44,7 @@ pub struct NodeConfig {
 
 /// `[audit]`: the audit log's retention. Pruned entries are cut behind a
 /// checkpoint entry that keeps the chain verifiable (see [`crate::audit`]).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
     /// At most this many entries are kept (checkpoints included); 0: no
@@ -57,7 +57,7 @@ pub struct AuditConfig {
     pub max_age_days: u32,
     /// A folder (relative to the data folder) that pruned entries are
     /// exported to, as JSON Lines, before they are deleted. Default: none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<PathBuf>,
 }
 
@@ -78,7 +78,7 @@ impl Default for AuditConfig {
 /// every hour; after that every TLS handshake is refused, with an error
 /// naming the file, its `nextUpdate` and the grace, until a fresh CRL is
 /// installed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationConfig {
     #[serde(default = "default_crl_grace_hours")]
@@ -141,7 +141,7 @@ fn default_crl_grace_hours() -> u64 {
     tudashalo_proto::tls::DEFAULT_CRL_GRACE.as_secs() / 3600
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     pub cert: PathBuf,

@@ -3,7 +3,8 @@
 //! server reflection, over mTLS only (client certificates required).
 //!
 //! [`serve`] takes a bound listener and a shutdown future, so that tests run
-//! real servers on `127.0.0.1:0` in-process and stop them deterministically.
+//! real servers on `127.0.0.1:0` in-process and stop them deterministically;
+//! [`ServerHandle`] is that harness (bind, spawn, signal, await or abort).
 //! [`serve_reloading`] is the same with a [`ReloadingTls`] that follows its
 //! files (new certificate, new CRL) without a restart.
 //!
@@ -21,12 +22,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -118,7 +122,7 @@ impl ConfigSource {
     }
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+struct AbortOnDrop(JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -245,5 +249,202 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// How long [`ServerHandle::stop`] (and a dropped handle) waits for a server
+/// to finish once told to stop, before aborting its task.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shutdown future a [`ServerHandle`] gives its server: resolves when
+/// the handle is stopped or dropped.
+#[derive(Debug)]
+pub struct Shutdown(oneshot::Receiver<()>);
+
+impl Future for Shutdown {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A dropped sender also means "stop".
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+/// Why a server did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum StopError<E> {
+    /// The serve future returned an error.
+    #[error("{0}")]
+    Server(E),
+    /// The server's task panicked (or was aborted elsewhere).
+    #[error("server task failed: {0}")]
+    Task(tokio::task::JoinError),
+    /// The server did not finish within the timeout, and was aborted.
+    #[error("server did not stop within {0:?}; aborted")]
+    Hung(Duration),
+}
+
+/// A server running in a task of its own on a bound listener, with a
+/// shutdown signal: the one in-process harness that tests, the demo and the
+/// benchmarks use to run nodes, hubs and test servers on `127.0.0.1:0`.
+///
+/// [`ServerHandle::stop`] signals the shutdown and awaits the server (within
+/// [`STOP_TIMEOUT`], aborting it if it hangs). Dropping the handle signals
+/// the shutdown too and, inside a runtime, leaves a watchdog task that
+/// aborts the server if it has not finished within [`STOP_TIMEOUT`].
+#[derive(Debug)]
+pub struct ServerHandle<E: Send + 'static = ServeError> {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), E>>>,
+}
+
+impl<E: Send + 'static> ServerHandle<E> {
+    /// Binds `127.0.0.1:0` and spawns `serve(listener, shutdown)`.
+    pub async fn loopback<F, Fut>(serve: F) -> std::io::Result<Self>
+    where
+        F: FnOnce(TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start(listener, serve)
+    }
+
+    /// Spawns `serve(listener, shutdown)` on an already bound `listener`.
+    pub fn start<F, Fut>(listener: TcpListener, serve: F) -> std::io::Result<Self>
+    where
+        F: FnOnce(TcpListener, Shutdown) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        let addr = listener.local_addr()?;
+        let (shutdown, signal) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, Shutdown(signal)));
+        Ok(ServerHandle {
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://ADDR`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Fires the shutdown signal without waiting (e.g. to tell several
+    /// servers at once, then [`ServerHandle::stop`] each).
+    pub fn signal_stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Fires the shutdown signal and awaits the server within
+    /// [`STOP_TIMEOUT`], aborting it if it hangs.
+    pub async fn stop(self) -> Result<(), StopError<E>> {
+        self.stop_within(STOP_TIMEOUT).await
+    }
+
+    /// Like [`ServerHandle::stop`], waiting at most `timeout`.
+    pub async fn stop_within(mut self, timeout: Duration) -> Result<(), StopError<E>> {
+        self.signal_stop();
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(timeout, &mut task).await {
+            Ok(Ok(served)) => served.map_err(StopError::Server),
+            Ok(Err(e)) => Err(StopError::Task(e)),
+            Err(_) => {
+                task.abort();
+                Err(StopError::Hung(timeout))
+            }
+        }
+    }
+}
+
+impl<E: Send + 'static> Drop for ServerHandle<E> {
+    fn drop(&mut self) {
+        self.signal_stop();
+        if let Some(mut task) = self.task.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if tokio::time::timeout(STOP_TIMEOUT, &mut task).await.is_err() {
+                    tracing::warn!(
+                        "a dropped server did not stop within {STOP_TIMEOUT:?}; aborting it"
+                    );
+                    task.abort();
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_handle_serves_on_loopback_and_stops_its_server() {
+        let server = ServerHandle::<std::io::Error>::loopback(|listener, shutdown| async move {
+            tokio::select! {
+                accepted = listener.accept() => accepted.map(drop),
+                () = shutdown => Ok(()),
+            }
+        })
+        .await
+        .expect("bind");
+        assert!(server.addr().ip().is_loopback());
+        assert_ne!(server.addr().port(), 0);
+        assert_eq!(server.url(), format!("https://{}", server.addr()));
+        server.stop().await.expect("stops cleanly");
+    }
+
+    #[tokio::test]
+    async fn a_server_error_is_returned_by_stop() {
+        let server = ServerHandle::loopback(|_, shutdown| async move {
+            shutdown.await;
+            Err::<(), _>("broken")
+        })
+        .await
+        .expect("bind");
+        assert!(matches!(
+            server.stop().await,
+            Err(StopError::Server("broken"))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_ignores_the_signal_is_aborted() {
+        let (dropped, told) = oneshot::channel::<()>();
+        let server = ServerHandle::<()>::loopback(|_, _shutdown| async move {
+            // Notices being aborted only by being dropped.
+            let _dropped = dropped;
+            std::future::pending::<Result<(), ()>>().await
+        })
+        .await
+        .expect("bind");
+        let result = server.stop_within(Duration::from_millis(10)).await;
+        assert!(matches!(result, Err(StopError::Hung(_))), "{result:?}");
+        assert!(told.await.is_err(), "the aborted task dropped its state");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_handle_signals_the_shutdown() {
+        let (done, finished) = oneshot::channel::<()>();
+        let server = ServerHandle::<()>::loopback(|_, shutdown| async move {
+            shutdown.await;
+            let _ = done.send(());
+            Ok(())
+        })
+        .await
+        .expect("bind");
+        drop(server);
+        finished.await.expect("the server saw the shutdown");
     }
 }

@@ -3,9 +3,7 @@
 //! and the hash-chained audit log, over real mTLS.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::Path;
 
 use serde_json::json;
 use tonic::transport::Channel;
@@ -17,18 +15,9 @@ use tudashalo_pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{GetDocumentRequest, InfoRequest, SearchRequest};
 
-use super::support::{HANG_GUARD, Pki, TestNode, client_as, guard, jsonl, relayed};
-
-/// The node's policy in these tests: hub `regio` serves the node, operator
-/// `gazda` owns it, operator `analyst` may search and get.
-const POLICY: &str = r#"[policy]
-hubs = ["regio"]
-operators = ["gazda"]
-
-[[policy.grant]]
-principal = "operator:analyst"
-allow = ["search", "get"]
-"#;
+use super::support::{
+    OWNED_POLICY, Pki, TestNode, assert_denied, client_as, guard, jsonl, node_cli, relayed,
+};
 
 /// One document of each visibility, all about "fejlesztés".
 fn corpus() -> String {
@@ -40,7 +29,7 @@ fn corpus() -> String {
 }
 
 async fn start(pki: &Pki) -> TestNode {
-    TestNode::start_with_policy(pki, "edelenyi", &corpus(), POLICY).await
+    TestNode::start_with_policy(pki, "edelenyi", &corpus(), OWNED_POLICY).await
 }
 
 type Client = FederationClient<Channel>;
@@ -62,19 +51,6 @@ async fn search_ids(
 
 fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
-}
-
-/// Asserts a `PermissionDenied` whose message contains every one of `parts`.
-fn assert_denied<T: std::fmt::Debug>(result: Result<T, Status>, parts: &[&str]) {
-    let status = result.expect_err("expected a refusal");
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    for part in parts {
-        assert!(
-            status.message().contains(part),
-            "{:?} lacks {part:?}",
-            status.message()
-        );
-    }
 }
 
 async fn get(client: &mut Client, id: &str) -> Result<String, Status> {
@@ -287,35 +263,15 @@ async fn hubs_relay_on_behalf_of_others_within_their_rights() {
     }
 }
 
-/// The `tudashalo-node` binary, built if needed (as in `cli.rs`).
-fn binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| super::support::workspace_binary("tudashalo-node"))
-}
-
 /// Runs `tudashalo-node audit --data DIR ARGS...`: (exit code, stdout).
-/// sled may release the folder's lock a moment after the node is dropped,
-/// so "in use" is retried for a few seconds.
 fn audit_cli(data: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let started = std::time::Instant::now();
-    loop {
-        let output = Command::new(binary())
-            .arg("audit")
-            .arg("--data")
-            .arg(data)
-            .args(args)
-            .env("TUDASHALO_LOG", "warn")
-            .output()
-            .expect("running tudashalo-node audit");
-        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("in use by another process") && started.elapsed() < HANG_GUARD {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            continue;
-        }
-        eprintln!("audit {args:?}: {stdout}{stderr}");
-        return (output.status.code(), stdout);
-    }
+    let mut all = vec![
+        std::ffi::OsStr::new("audit"),
+        "--data".as_ref(),
+        data.as_os_str(),
+    ];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    node_cli(&all)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

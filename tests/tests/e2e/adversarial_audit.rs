@@ -9,15 +9,13 @@
 //! not through the `Entry` type, so that these tests also compile, and fail,
 //! against the code before the fix.
 
-use std::path::Path;
-use std::process::Command;
-use std::sync::OnceLock;
-
 use serde_json::{Value, json};
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tudashalo_core::model::Visibility;
+use tudashalo_demo::config;
 use tudashalo_node::Node;
+use tudashalo_node::config::AuditConfig;
 use tudashalo_node::import::TextMeta;
 use tudashalo_node::node::ImportOptions;
 use tudashalo_node::policy::{ON_BEHALF_OF_HEADER, VIA_HEADER};
@@ -25,7 +23,7 @@ use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 
 use super::support::{
-    Files, HANG_GUARD, NodeDir, Pki, TestNode, client_as, doc, guard, import, import_with, jsonl,
+    Files, NodeDir, Pki, TestNode, client_as, doc, guard, import, import_with, jsonl, node_cli,
 };
 
 /// Every audit entry present, as stored (raw JSON), in sequence order.
@@ -272,45 +270,18 @@ async fn over_long_parameters_are_recorded_truncated_with_a_visible_marker() {
     assert!(stored < 8_000, "an entry of {stored} bytes");
 }
 
-/// The `tudashalo-node` binary, built if needed.
-fn binary() -> &'static Path {
-    static BINARY: OnceLock<std::path::PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| super::support::workspace_binary("tudashalo-node"))
-}
-
-/// Runs `tudashalo-node ARGS...`: (exit code, stdout). "in use" (sled's
-/// lock, released a moment after the node is dropped) is retried.
-fn node_cli(args: &[&str]) -> (Option<i32>, String) {
-    let started = std::time::Instant::now();
-    loop {
-        let output = Command::new(binary())
-            .args(args)
-            .env("TUDASHALO_LOG", "warn")
-            .output()
-            .expect("running tudashalo-node");
-        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("in use by another process") && started.elapsed() < HANG_GUARD {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            continue;
-        }
-        eprintln!("{args:?}: {stdout}{stderr}");
-        return (output.status.code(), stdout);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_pruned_behind_a_signed_checkpoint_that_verify_checks() {
     let pki = Pki::new();
     let folder = NodeDir::init("edelenyi");
     let files = pki.files("edelenyi", Role::Node);
-    let toml = folder.path().join("node.toml");
-    let mut text = std::fs::read_to_string(&toml).expect("node.toml");
-    text.push_str(&format!(
-        "\n[audit]\nmax_entries = 10\narchive = \"audit-archive\"\n\n[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
-        files.cert, files.key, files.ca
-    ));
-    std::fs::write(&toml, text).expect("writing node.toml");
+    let audit = AuditConfig {
+        max_entries: 10,
+        max_age_days: 0,
+        archive: Some("audit-archive".into()),
+    };
+    config::append_to_node_toml(folder.path(), "audit", &audit).expect("[audit]");
+    config::append_to_node_toml(folder.path(), "tls", &config::node_tls(&files)).expect("[tls]");
     let node = folder.open();
     let tls = pki.material("edelenyi", Role::Node);
     let served = TestNode::serve("edelenyi", folder.dir, node, &tls).await;

@@ -16,10 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 
-use super::aggregate::{
-    CATALOGUE, TestHub, csv_bytes, expected_sum, hub, members, raw, request, setup,
+use super::aggregate::{CATALOGUE, csv_bytes, expected_sum, members, raw, request, setup};
+use super::support::{
+    FIXTURE_POLICY, Files, NodeDir, Pki, TestHub, TestNode, client_as, guard, import,
 };
-use super::support::{FIXTURE_POLICY, Files, NodeDir, Pki, TestNode, client_as, guard, import};
 
 /// An answer, or the refusal.
 async fn ask(
@@ -77,14 +77,16 @@ impl Attacker {
     }
 
     /// Fails if `secret` equals a published value, or the difference of
-    /// two, or a value minus two others, of the same indicator and period.
+    /// two, or a value minus two others, of the same indicator and period;
+    /// and if nothing of that indicator and period was published (the
+    /// attack would not have been tried).
     fn cannot_learn(&self, indicator: &str, period: &str, secret: f64, name: &str) {
-        let Some(seen) = self
+        let seen = self
             .published
             .get(&(indicator.to_string(), period.to_string()))
-        else {
-            return;
-        };
+            .unwrap_or_else(|| {
+                panic!("nothing of {indicator} {period} was published: no attack on {name}")
+            });
         let hit = |v: f64| (v - secret).abs() <= 1e-6 * secret.abs().max(1.0);
         for a in seen {
             assert!(
@@ -137,7 +139,7 @@ fn cell<'a>(cells: &'a [pb::Cell], period: &str, kisterseg: &str) -> &'a pb::Cel
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settlement_filter_never_narrows_a_kisterseg_total() {
     let s = setup().await;
-    let regio: TestHub = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     let beta = &s.nodes[1];
     let mut attacker = Attacker::default();
     let all = settlements_of("beta");
@@ -186,7 +188,7 @@ async fn a_settlement_filter_never_narrows_a_kisterseg_total() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn period_ranges_choose_periods_and_never_add_them_up() {
     let s = setup().await;
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     for url in [s.nodes[1].url.as_str(), regio.url.as_str()] {
         let per_period = national(
             url,
@@ -227,7 +229,7 @@ type Verdict = (String, Option<f64>, String);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unit_has_one_status_in_every_answer_and_suppression_moves_up() {
     let s = setup().await;
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     let indicators = ["nepesseg", "munkanelkuli", "rata", "ferohely"];
     let mut status: BTreeMap<UnitKey, Verdict> = BTreeMap::new();
     let mut attacker = Attacker::default();
@@ -280,6 +282,7 @@ async fn a_unit_has_one_status_in_every_answer_and_suppression_moves_up() {
     }
     // Suppression never goes sideways: a region with exactly one kistérség
     // that is not free is never free itself.
+    let mut one_hidden = 0;
     for indicator in indicators {
         for period in ["2020", "2021"] {
             let of = |unit: &str| {
@@ -292,6 +295,7 @@ async fn a_unit_has_one_status_in_every_answer_and_suppression_moves_up() {
                 .filter(|k| of(k).is_some_and(|s| s != "F"))
                 .count();
             if hidden == 1 {
+                one_hidden += 1;
                 assert_ne!(
                     of("regio").as_deref(),
                     Some("F"),
@@ -300,9 +304,15 @@ async fn a_unit_has_one_status_in_every_answer_and_suppression_moves_up() {
             }
         }
     }
+    assert!(
+        one_hidden > 0,
+        "the fixture hides exactly one kistérség somewhere: {status:?}"
+    );
     // No confidential kistérség is published or recoverable.
+    let mut attacked = 0;
     for ((indicator, period, unit), (st, _, _)) in &status {
         if st != "F" && unit != "regio" && indicator != "rata" {
+            attacked += 1;
             attacker.cannot_learn(
                 indicator,
                 period,
@@ -311,12 +321,16 @@ async fn a_unit_has_one_status_in_every_answer_and_suppression_moves_up() {
             );
         }
     }
+    assert!(
+        attacked > 0,
+        "no confidential kistérség to attack: {status:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_members_filter_cannot_cut_a_total_out_of_the_region() {
     let s = setup().await;
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     // The region without gamma, to subtract from the whole region.
     for by in [&["period"][..], &["region", "period"][..]] {
         let mut r = request(&["nepesseg"], by);
@@ -368,7 +382,7 @@ async fn a_nodes_stricter_rules_bind_what_the_hub_publishes() {
     );
     let beta = TestNode::serve("beta", folder.dir, node, &pki.material("beta", Role::Node)).await;
     let alfa = super::aggregate::node(&pki, "alfa", false).await;
-    let regio = hub(
+    let regio = TestHub::start(
         &pki,
         "regio",
         &[("alfa", alfa.url.as_str()), ("beta", beta.url.as_str())],

@@ -11,25 +11,19 @@
 //! with a certificate from the federation's PKI: an adversary, not a mock of
 //! our own code.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tempfile::TempDir;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
-use tudashalo_hub::config::HubConfig;
-use tudashalo_hub::federation::Hub;
 use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 use tudashalo_proto::pb::federation_client::FederationClient;
+use tudashalo_proto::serve::ServerHandle;
 
 use super::support::{
-    Files, NodeDir, Pki, TestNode, client_as, doc, guard, import, jsonl, workspace_binary,
+    Files, HubProcess, NodeDir, NodeProcess, Pki, TestHub, TestNode, client_as, doc, guard,
+    hub_config, hub_toml, import, jsonl, serve_federation,
 };
 
 /// Documents every node of these tests holds.
@@ -74,174 +68,26 @@ fn node_folder(name: &str) -> NodeDir {
     folder
 }
 
-/// A server process of ours, killed when dropped.
-struct Process {
-    child: Child,
-    url: String,
-    what: String,
+/// `tudashalo-node serve` on a [`node_folder`] called `name`.
+fn node_process(pki: &Pki, name: &str) -> NodeProcess {
+    NodeProcess::start(pki, node_folder(name))
 }
 
-impl Process {
-    /// Starts `binary args…` and reads `listening on URL` from its output.
-    fn start(binary: &str, args: &[&std::ffi::OsStr], log: &Path) -> Process {
-        let log_file = std::fs::File::create(log).expect("log file");
-        let mut child = Command::new(workspace_binary(binary))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reading the address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                panic!(
-                    "{binary}: unexpected output {line:?}; log:\n{}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                )
-            })
-            .to_string();
-        Process {
-            child,
-            url,
-            what: binary.to_string(),
-        }
-    }
-
-    /// Panics unless the process is still running (it did not abort).
-    fn assert_alive(&mut self, log: &Path) {
-        if let Some(status) = self.child.try_wait().expect("try_wait") {
-            panic!(
-                "{} died ({status}); log:\n{}",
-                self.what,
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `tudashalo-node serve` on a node folder with [`node_folder`]'s data.
-struct NodeProcess {
-    process: Process,
-    _folder: NodeDir,
-    logs: TempDir,
-}
-
-impl NodeProcess {
-    fn start(pki: &Pki, name: &str) -> NodeProcess {
-        let folder = node_folder(name);
-        let files = pki.files(name, Role::Node);
-        let logs = tempfile::tempdir().expect("log dir");
-        let args: Vec<&std::ffi::OsStr> = vec![
-            "serve".as_ref(),
-            "--data".as_ref(),
-            folder.path().as_os_str(),
-            "--listen".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            "--cert".as_ref(),
-            files.cert.as_os_str(),
-            "--key".as_ref(),
-            files.key.as_os_str(),
-            "--ca".as_ref(),
-            files.ca.as_os_str(),
-        ];
-        let process = Process::start("tudashalo-node", &args, &logs.path().join("node.log"));
-        NodeProcess {
-            process,
-            _folder: folder,
-            logs,
-        }
-    }
-
-    fn assert_alive(&mut self) {
-        let log = self.logs.path().join("node.log");
-        self.process.assert_alive(&log);
-    }
-}
-
-/// `hub.toml` text for hub `name` with `members` (name, url) and extra
-/// `[limits]` lines.
-fn hub_toml(pki: &Pki, name: &str, members: &[(&str, &str)], limits: &str) -> String {
-    let files = pki.files(name, Role::Hub);
-    let mut toml = format!(
-        "name = {name:?}\nlisten = \"127.0.0.1:0\"\ndeadline_ms = 5000\n[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
-        files.cert, files.key, files.ca
-    );
-    if !limits.is_empty() {
-        toml.push_str(&format!("[limits]\n{limits}\n"));
-    }
-    for (member, url) in members {
-        toml.push_str(&format!(
-            "[[member]]\nname = {member:?}\nendpoint = {url:?}\n"
-        ));
-    }
-    toml
-}
-
-/// `tudashalo-hub serve` over `members`.
-struct HubProcess {
-    process: Process,
-    dir: TempDir,
-}
-
-impl HubProcess {
-    fn start(pki: &Pki, members: &[(&str, &str)]) -> HubProcess {
-        let dir = tempfile::tempdir().expect("hub dir");
-        let config = dir.path().join("hub.toml");
-        std::fs::write(&config, hub_toml(pki, "regio", members, "")).expect("hub.toml");
-        let args: Vec<&std::ffi::OsStr> =
-            vec!["serve".as_ref(), "--config".as_ref(), config.as_os_str()];
-        let process = Process::start("tudashalo-hub", &args, &dir.path().join("hub.log"));
-        HubProcess { process, dir }
-    }
-
-    fn assert_alive(&mut self) {
-        let log = self.dir.path().join("hub.log");
-        self.process.assert_alive(&log);
-    }
+/// `tudashalo-hub serve` for hub `regio` over `members` (name, url).
+fn hub_process(pki: &Pki, members: &[(&str, &str)]) -> HubProcess {
+    HubProcess::start(&hub_config(pki, "regio", members))
 }
 
 /// An in-process hub `regio` over `members`, with extra `[limits]` lines,
-/// configured from `hub.toml` text as an operator would.
-struct InProcessHub {
-    url: String,
-    _dir: TempDir,
-    _shutdown: oneshot::Sender<()>,
-}
-
-async fn in_process_hub(pki: &Pki, members: &[(&str, &str)], limits: &str) -> InProcessHub {
-    let dir = tempfile::tempdir().expect("hub dir");
-    let path = dir.path().join("hub.toml");
-    std::fs::write(&path, hub_toml(pki, "regio", members, limits)).expect("hub.toml");
-    let config = HubConfig::load(&path).unwrap_or_else(|e| panic!("hub.toml: {e}"));
-    let tls = config.tls_files().load().expect("hub TLS files");
-    let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("https://{}", listener.local_addr().expect("addr"));
-    let (shutdown, signal) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = tudashalo_hub::server::serve(hub, listener, &tls, async {
-            let _ = signal.await;
-        })
-        .await;
-    });
-    InProcessHub {
-        url,
-        _dir: dir,
-        _shutdown: shutdown,
+/// configured from a `hub.toml` file as an operator would.
+async fn in_process_hub(pki: &Pki, members: &[(&str, &str)], limits: &str) -> TestHub {
+    let mut toml = hub_toml(&hub_config(pki, "regio", members));
+    if !limits.is_empty() {
+        // The writer does not write `[limits]` (the hub reads that table by
+        // hand): the lines under test are the operator's own.
+        toml.push_str(&format!("\n[limits]\n{limits}\n"));
     }
+    TestHub::serve_toml(&toml).await
 }
 
 async fn analyst(url: &str, pki: &Pki) -> FederationClient<Channel> {
@@ -301,7 +147,7 @@ async fn assert_searches(client: &mut FederationClient<Channel>, expected_total:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_parentheses_is_refused_and_the_node_lives() {
     let pki = Pki::new();
-    let mut node = NodeProcess::start(&pki, "edelenyi");
+    let mut node = node_process(&pki, "edelenyi");
     let mut client = analyst(&node.process.url, &pki).await;
 
     let flood = "(".repeat(100_000);
@@ -323,7 +169,7 @@ async fn a_flood_of_parentheses_is_refused_and_the_node_lives() {
         status.message()
     );
 
-    node.assert_alive();
+    node.process.assert_alive();
     assert_searches(&mut client, 2).await;
     // Nesting within the limit is an ordinary query.
     let nested = format!("{}fejlesztés{}", "(".repeat(16), ")".repeat(16));
@@ -332,15 +178,15 @@ async fn a_flood_of_parentheses_is_refused_and_the_node_lives() {
         .expect("16 levels are allowed")
         .into_inner();
     assert_eq!(found.total, 2);
-    node.assert_alive();
+    node.process.assert_alive();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_through_the_hub_is_refused_there_and_every_member_lives() {
     let pki = Pki::new();
-    let mut alfa = NodeProcess::start(&pki, "alfa");
-    let mut beta = NodeProcess::start(&pki, "beta");
-    let mut hub = HubProcess::start(
+    let mut alfa = node_process(&pki, "alfa");
+    let mut beta = node_process(&pki, "beta");
+    let mut hub = hub_process(
         &pki,
         &[("alfa", &alfa.process.url), ("beta", &beta.process.url)],
     );
@@ -369,9 +215,9 @@ async fn a_flood_through_the_hub_is_refused_there_and_every_member_lives() {
     let status = refused("search", client.search(search(&deep))).await;
     assert_limit(&status, "max_query_depth");
 
-    alfa.assert_alive();
-    beta.assert_alive();
-    hub.assert_alive();
+    alfa.process.assert_alive();
+    beta.process.assert_alive();
+    hub.process.assert_alive();
     assert_searches(&mut client, 4).await;
 }
 
@@ -532,8 +378,8 @@ const HUGE_TIMEOUTS: [&str; 5] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_grpc_timeouts_kill_neither_hub_nor_node() {
     let pki = Pki::new();
-    let mut node = NodeProcess::start(&pki, "edelenyi");
-    let mut hub = HubProcess::start(&pki, &[("edelenyi", &node.process.url)]);
+    let mut node = node_process(&pki, "edelenyi");
+    let mut hub = hub_process(&pki, &[("edelenyi", &node.process.url)]);
     for url in [node.process.url.clone(), hub.process.url.clone()] {
         let mut client = analyst(&url, &pki).await;
         for timeout in HUGE_TIMEOUTS {
@@ -589,8 +435,8 @@ async fn huge_grpc_timeouts_kill_neither_hub_nor_node() {
             .await
             .unwrap_or_else(|e| panic!("{url}: get with grpc-timeout {timeout}: {e}"));
         }
-        node.assert_alive();
-        hub.assert_alive();
+        node.process.assert_alive();
+        hub.process.assert_alive();
     }
 }
 
@@ -616,7 +462,7 @@ struct Hostile {
 struct HostileServer {
     url: String,
     calls: Arc<AtomicUsize>,
-    _shutdown: oneshot::Sender<()>,
+    _server: ServerHandle,
 }
 
 impl HostileServer {
@@ -632,20 +478,11 @@ impl Hostile {
             behaviour,
             calls: calls.clone(),
         };
-        let tls = pki.material(name, Role::Node);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("https://{}", listener.local_addr().expect("addr"));
-        let (shutdown, signal) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = tudashalo_proto::serve::serve(service, listener, &tls, async {
-                let _ = signal.await;
-            })
-            .await;
-        });
+        let server = serve_federation(service, pki.material(name, Role::Node)).await;
         HostileServer {
-            url,
+            url: server.url(),
             calls,
-            _shutdown: shutdown,
+            _server: server,
         }
     }
 

@@ -5,8 +5,8 @@
 //! The federation: nodes `edelenyi` and `szerencsi` list hub `regio`;
 //! `regio` trusts the national hub `orszagos` as its parent (`[[parent]]`);
 //! `del-alfold` is another region's hub, which no node lists and `regio`
-//! does not trust. Hubs are configured from `hub.toml` text, as operators
-//! write it.
+//! does not trust. Hubs are configured from `hub.toml` files, as operators
+//! write them.
 //!
 //! What must hold:
 //! - a hub that is not a parent cannot make `regio` speak for anyone else
@@ -24,37 +24,23 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
 use serde_json::json;
-use tempfile::TempDir;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
-use tudashalo_hub::config::HubConfig;
-use tudashalo_hub::federation::Hub;
 use tudashalo_pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
-use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import, jsonl, relayed};
+use super::support::{
+    Files, NodeDir, OWNED_POLICY, Pki, TestHub, TestNode, assert_denied, client_as, guard, import,
+    jsonl, relayed,
+};
 
 const ON_BEHALF_OF: &str = "tudashalo-on-behalf-of";
 const VIA: &str = "tudashalo-via";
 
 type Client = FederationClient<Channel>;
-
-/// Both nodes' policy: hub `regio` serves them; operator `gazda` owns them
-/// (admin: every permission, `local` documents); an analyst may search.
-const POLICY: &str = r#"[policy]
-hubs = ["regio"]
-operators = ["gazda"]
-
-[[policy.grant]]
-principal = "operator:analyst"
-allow = ["search", "get"]
-"#;
 
 const CATALOGUE: &str = "code,name,unit,aggregation
 nepesseg,Lakónépesség,fő,sum
@@ -104,55 +90,6 @@ async fn node(pki: &Pki, name: &str, policy: &str) -> TestNode {
     TestNode::serve(name, folder.dir, node, &tls).await
 }
 
-/// A hub served from `hub.toml` text (`extra` appended, e.g. `[[parent]]`).
-struct TestHub {
-    url: String,
-    _dir: TempDir,
-    shutdown: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for TestHub {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)], extra: &str) -> TestHub {
-    let files = pki.files(name, Role::Hub);
-    let mut text = format!(
-        "name = {name:?}\nlisten = \"127.0.0.1:0\"\ndeadline_ms = 5000\n[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
-        files.cert, files.key, files.ca
-    );
-    for (member, url) in members {
-        text.push_str(&format!(
-            "[[member]]\nname = {member:?}\nendpoint = {url:?}\n"
-        ));
-    }
-    text.push_str(extra);
-    let dir = tempfile::tempdir().expect("tempdir for hub.toml");
-    let path = dir.path().join("hub.toml");
-    std::fs::write(&path, text).expect("writing hub.toml");
-    let config = HubConfig::load(&path).unwrap_or_else(|e| panic!("hub {name}: {e}"));
-    let tls = config.tls_files().load().expect("hub TLS files");
-    let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("https://{}", listener.local_addr().expect("addr"));
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = tudashalo_hub::server::serve(hub, listener, &tls, async {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    TestHub {
-        url,
-        _dir: dir,
-        shutdown: Some(tx),
-    }
-}
-
 struct Federation {
     pki: Pki,
     nodes: Vec<TestNode>,
@@ -165,14 +102,14 @@ async fn federation() -> Federation {
     let pki = Pki::new();
     let mut nodes = Vec::new();
     for name in ["edelenyi", "szerencsi"] {
-        nodes.push(node(&pki, name, POLICY).await);
+        nodes.push(node(&pki, name, OWNED_POLICY).await);
     }
     let members: Vec<(&str, &str)> = nodes
         .iter()
         .map(|n| (n.name.as_str(), n.url.as_str()))
         .collect();
-    let regio = hub(&pki, "regio", &members, "[[parent]]\nname = \"orszagos\"\n").await;
-    let orszagos = hub(&pki, "orszagos", &[("regio", regio.url.as_str())], "").await;
+    let regio = TestHub::with_parents(&pki, "regio", &members, &["orszagos"]).await;
+    let orszagos = TestHub::start(&pki, "orszagos", &[("regio", regio.url.as_str())]).await;
     Federation {
         pki,
         nodes,
@@ -248,18 +185,6 @@ async fn revealing_cells(
             assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
             0
         }
-    }
-}
-
-fn assert_denied<T: std::fmt::Debug>(result: Result<T, Status>, parts: &[&str]) {
-    let status = result.expect_err("expected a refusal");
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    for part in parts {
-        assert!(
-            status.message().contains(part),
-            "{:?} lacks {part:?}",
-            status.message()
-        );
     }
 }
 
@@ -601,7 +526,7 @@ async fn partials_go_only_to_a_nodes_listed_hubs() {
     let pki = Pki::new();
     // Even a grant to every hub does not extend to partials.
     let policy = format!(
-        "{POLICY}\n[[policy.grant]]\nprincipal = \"hub:*\"\nallow = [\"aggregate_settlement\"]\n\n[[policy.grant]]\nprincipal = \"national:ksh\"\nallow = [\"aggregate_settlement\"]\n"
+        "{OWNED_POLICY}\n[[policy.grant]]\nprincipal = \"hub:*\"\nallow = [\"aggregate_settlement\"]\n\n[[policy.grant]]\nprincipal = \"national:ksh\"\nallow = [\"aggregate_settlement\"]\n"
     );
     let node = node(&pki, "edelenyi", &policy).await;
     let request = || aggregate_request(&["settlement", "period"], true);

@@ -19,24 +19,20 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::{Request, Response, Status};
-use tudashalo_hub::config::HubConfig;
-use tudashalo_hub::federation::Hub;
+use tudashalo_demo::config::member;
+use tudashalo_hub::config::{HubConfig, MemberConfig, MemberRole};
 use tudashalo_pki::{self as pki, IssueRequest, RevokeReason, Role};
-use tudashalo_proto::identity::peer_principal;
-use tudashalo_proto::pb::federation_server::Federation;
 use tudashalo_proto::pb::{self, InfoRequest, MemberState};
-use tudashalo_proto::serve::{self, ServeError};
-use tudashalo_proto::tls::{ReloadingTls, TlsFiles, TlsMaterial};
+use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
 
-use super::support::{HubProcess, NodeDir, Pki, TestNode, client_as, guard, jsonl};
+use super::support::{
+    EchoServer, NodeDir, Pki, ServerProcess, TestHub, TestNode, client_as, guard, hub_config,
+    jsonl, serial_of_der, write_hub_toml,
+};
 
 // ---------------------------------------------------------------------------
 // Fixtures
@@ -87,154 +83,11 @@ fn log_lines_with(needle: &str) -> Vec<String> {
         .collect()
 }
 
-/// A federation service that answers `Info` with the caller and `TermStats`
-/// / `Search` with nothing, and records the serial of every client
-/// certificate it sees: a member that shows which hub certificate was used.
-#[derive(Clone, Default)]
-struct Recorder {
-    serials: Arc<Mutex<Vec<String>>>,
-}
-
-impl Recorder {
-    fn record<T>(&self, request: &Request<T>) {
-        if let Some(serial) = request
-            .peer_certs()
-            .and_then(|c| c.first().and_then(|c| serial_of_der(c.as_ref())))
-        {
-            self.serials
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(serial);
-        }
-    }
-
-    fn last_serial(&self) -> Option<String> {
-        self.serials
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .last()
-            .cloned()
-    }
-}
-
-/// The serial of a DER certificate as `pki` prints it (lowercase hex,
-/// no leading zero bytes).
-fn serial_of_der(der: &[u8]) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let bytes = cert.raw_serial();
-    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    Some(bytes[start..].iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// The serial of the certificate in a PEM file.
 fn serial_of_file(path: &Path) -> String {
     let pem = std::fs::read(path).expect("certificate file");
     let (_, block) = x509_parser::pem::parse_x509_pem(&pem).expect("PEM");
     serial_of_der(&block.contents).expect("certificate")
-}
-
-#[tonic::async_trait]
-impl Federation for Recorder {
-    async fn info(
-        &self,
-        request: Request<InfoRequest>,
-    ) -> Result<Response<pb::InfoResponse>, Status> {
-        self.record(&request);
-        let who = peer_principal(&request)
-            .ok_or_else(|| Status::unauthenticated("no principal on this connection"))?;
-        Ok(Response::new(pb::InfoResponse {
-            name: who.name,
-            role: who.role.to_string(),
-            ..Default::default()
-        }))
-    }
-
-    async fn term_stats(
-        &self,
-        request: Request<pb::SearchRequest>,
-    ) -> Result<Response<pb::TermStatsResponse>, Status> {
-        self.record(&request);
-        Ok(Response::new(pb::TermStatsResponse::default()))
-    }
-
-    async fn search(
-        &self,
-        request: Request<pb::SearchRequest>,
-    ) -> Result<Response<pb::SearchResponse>, Status> {
-        self.record(&request);
-        Ok(Response::new(pb::SearchResponse::default()))
-    }
-
-    async fn get_document(
-        &self,
-        _: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        Err(Status::unimplemented("recorder"))
-    }
-
-    type AggregateStream = tokio_stream::Empty<Result<pb::AggregateChunk, Status>>;
-
-    async fn aggregate(
-        &self,
-        _: Request<pb::AggregateRequest>,
-    ) -> Result<Response<Self::AggregateStream>, Status> {
-        Err(Status::unimplemented("recorder"))
-    }
-}
-
-/// A [`Recorder`] served with a reloading TLS configuration, reloaded only
-/// by `reload_now()`.
-struct RecorderServer {
-    url: String,
-    tls: ReloadingTls,
-    recorder: Recorder,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), ServeError>>>,
-}
-
-impl RecorderServer {
-    async fn start(files: TlsFiles) -> RecorderServer {
-        let tls = ReloadingTls::manual(files).expect("server TLS");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("https://{}", listener.local_addr().expect("addr"));
-        let (shutdown, signal) = oneshot::channel::<()>();
-        let recorder = Recorder::default();
-        let task = tokio::spawn(serve::serve_reloading(
-            recorder.clone(),
-            listener,
-            tls.clone(),
-            async {
-                let _ = signal.await;
-            },
-        ));
-        RecorderServer {
-            url,
-            tls,
-            recorder,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(task) = self.task.take() {
-            guard("server shutdown", task)
-                .await
-                .expect("server task")
-                .expect("served");
-        }
-    }
-}
-
-impl Drop for RecorderServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
 }
 
 /// `Info` over a new connection with `material`: the caller the server saw.
@@ -284,57 +137,18 @@ fn write_stale_crl(pki: &Pki, overdue: Duration) -> std::path::PathBuf {
     path
 }
 
-/// A hub in-process, configured by a `hub.toml` text (the same loader as
-/// `tudashalo-hub serve`), with a fixed TLS configuration.
-struct InProcessHub {
-    url: String,
-    shutdown: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for InProcessHub {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-fn hub_toml(pki: &Pki, name: &str, members: &[(&str, &str, Option<&str>)], extra: &str) -> String {
-    let files = pki.files(name, Role::Hub);
-    let mut toml = format!(
-        "name = {name:?}\nlisten = \"127.0.0.1:0\"\ndeadline_ms = 5000\n{extra}\n[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
-        files.cert, files.key, files.ca
-    );
-    for (member, url, role) in members {
-        toml.push_str(&format!(
-            "[[member]]\nname = {member:?}\nendpoint = {url:?}\n"
-        ));
-        if let Some(role) = role {
-            toml.push_str(&format!("role = {role:?}\n"));
-        }
-    }
-    toml
-}
-
-async fn start_hub(dir: &Path, toml: &str) -> InProcessHub {
-    let path = dir.join("hub.toml");
-    std::fs::write(&path, toml).expect("hub.toml");
-    let config = HubConfig::load(&path).unwrap_or_else(|e| panic!("hub.toml: {e}"));
-    let tls = config.tls_files().load().expect("hub TLS files");
-    let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("https://{}", listener.local_addr().expect("addr"));
-    let (shutdown, signal) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        tudashalo_hub::server::serve(hub, listener, &tls, async {
-            let _ = signal.await;
+/// The configuration of hub `regio` over `members`: (name, url, the role
+/// its `hub.toml` entry names, if any).
+fn regio(pki: &Pki, members: &[(&str, &str, Option<MemberRole>)]) -> HubConfig {
+    let mut config = hub_config(pki, "regio", &[]);
+    config.members = members
+        .iter()
+        .map(|&(name, url, role)| MemberConfig {
+            role,
+            ..member(name, url)
         })
-        .await
-    });
-    InProcessHub {
-        url,
-        shutdown: Some(shutdown),
-    }
+        .collect();
+    config
 }
 
 /// Searches `hub_url` as an operator and returns each member's status.
@@ -394,18 +208,15 @@ async fn hub_refuses_a_member_endpoint_serving_another_participants_certificate(
     )
     .await;
 
-    let conf = tempfile::tempdir().expect("conf");
-    let toml = hub_toml(
+    let hub = TestHub::serve(&regio(
         &pki,
-        "regio",
         &[
             ("edelenyi", &good.url, None),
             ("szikszoi", &impostor.url, None),
             ("kazinci", &operator.url, None),
         ],
-        "",
-    );
-    let hub = start_hub(conf.path(), &toml).await;
+    ))
+    .await;
     let statuses = member_statuses(&pki, &hub.url).await;
 
     let ok = status_of(&statuses, "edelenyi");
@@ -432,10 +243,12 @@ async fn hub_refuses_a_member_endpoint_serving_another_participants_certificate(
 async fn a_member_role_in_hub_toml_is_enforced() {
     let pki = Pki::new();
     let node = TestNode::start(&pki, "edelenyi", &docs()).await;
-    let conf = tempfile::tempdir().expect("conf");
     // Declared a hub, it serves a node certificate: refused.
-    let toml = hub_toml(&pki, "regio", &[("edelenyi", &node.url, Some("hub"))], "");
-    let hub = start_hub(conf.path(), &toml).await;
+    let hub = TestHub::serve(&regio(
+        &pki,
+        &[("edelenyi", &node.url, Some(MemberRole::Hub))],
+    ))
+    .await;
     let statuses = member_statuses(&pki, &hub.url).await;
     let s = status_of(&statuses, "edelenyi");
     assert_ne!(s.state, MemberState::Ok as i32, "{s:?}");
@@ -446,9 +259,11 @@ async fn a_member_role_in_hub_toml_is_enforced() {
     );
     drop(hub);
     // Declared a node: accepted.
-    let conf = tempfile::tempdir().expect("conf");
-    let toml = hub_toml(&pki, "regio", &[("edelenyi", &node.url, Some("node"))], "");
-    let hub = start_hub(conf.path(), &toml).await;
+    let hub = TestHub::serve(&regio(
+        &pki,
+        &[("edelenyi", &node.url, Some(MemberRole::Node))],
+    ))
+    .await;
     let statuses = member_statuses(&pki, &hub.url).await;
     assert_eq!(
         status_of(&statuses, "edelenyi").state,
@@ -466,17 +281,14 @@ async fn hub_refuses_a_member_whose_server_certificate_is_revoked() {
     assert!(revoked.newly_revoked);
 
     // The hub finds crl.pem next to its ca.pem, as servers always did.
-    let conf = tempfile::tempdir().expect("conf");
-    let toml = hub_toml(
+    let hub = TestHub::serve(&regio(
         &pki,
-        "regio",
         &[
             ("edelenyi", &kept.url, None),
             ("szikszoi", &doomed.url, None),
         ],
-        "",
-    );
-    let hub = start_hub(conf.path(), &toml).await;
+    ))
+    .await;
     let statuses = member_statuses(&pki, &hub.url).await;
     assert_eq!(
         status_of(&statuses, "edelenyi").state,
@@ -515,7 +327,7 @@ async fn a_crl_past_next_update_works_within_grace_and_logs() {
     let logs = captured_logs();
     let pki = Pki::new();
     let crl = write_stale_crl(&pki, Duration::from_secs(3600));
-    let server = RecorderServer::start(pki.files("server", Role::Node)).await;
+    let server = EchoServer::reloading(pki.files("server", Role::Node)).await;
     // Server side: the client is accepted. Client side: the client's own
     // copy of the (same) stale CRL does not stop it either.
     let client = pki
@@ -539,7 +351,7 @@ async fn a_crl_past_next_update_works_within_grace_and_logs() {
         "a warning names the CRL, its nextUpdate and the grace: {lines:#?}\n(all: {} bytes)",
         logs.lock().map(|l| l.len()).unwrap_or(0)
     );
-    server.stop().await;
+    server.stop().await.expect("served");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -553,7 +365,7 @@ async fn a_crl_past_its_grace_refuses_every_handshake_both_sides() {
     let crl = write_stale_crl(&pki, Duration::from_secs(4 * 86_400));
 
     // Server side: a server whose CRL is 4 days stale (grace 72 h) refuses.
-    let server = RecorderServer::start(server_files.clone()).await;
+    let server = EchoServer::reloading(server_files.clone()).await;
     let refused = whoami(&server.url, &client_without_crl).await;
     assert!(
         refused.is_err(),
@@ -566,7 +378,7 @@ async fn a_crl_past_its_grace_refuses_every_handshake_both_sides() {
             .any(|l| l.contains("ERROR") && l.contains("grace") && l.contains("refusing every")),
         "an error line names the CRL and the grace: {lines:#?}"
     );
-    server.stop().await;
+    server.stop().await.expect("served");
 
     // Client side: a client holding the stale CRL refuses a server that
     // runs without one, and says why.
@@ -579,7 +391,7 @@ async fn a_crl_past_its_grace_refuses_every_handshake_both_sides() {
         },
         ..server_files
     };
-    let server = RecorderServer::start(plain_server_files).await;
+    let server = EchoServer::reloading(plain_server_files).await;
     let stale_client = pki
         .files("elemzo", Role::Operator)
         .load()
@@ -591,7 +403,7 @@ async fn a_crl_past_its_grace_refuses_every_handshake_both_sides() {
         refused.contains(&crl.display().to_string()) && refused.contains("grace"),
         "the client's error names the CRL and the grace: {refused}"
     );
-    server.stop().await;
+    server.stop().await.expect("served");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -604,8 +416,8 @@ async fn crl_grace_is_configurable_in_hub_toml() {
     // Within the default 72 h the member answers; with a grace of one hour
     // the hub refuses to talk to it.
     let conf = tempfile::tempdir().expect("conf");
-    let default = hub_toml(&pki, "regio", &[("edelenyi", &node.url, None)], "");
-    let hub = start_hub(conf.path(), &default).await;
+    let mut config = regio(&pki, &[("edelenyi", &node.url, None)]);
+    let hub = TestHub::serve(&config).await;
     let statuses = member_statuses(&pki, &hub.url).await;
     assert_eq!(
         status_of(&statuses, "edelenyi").state,
@@ -613,16 +425,11 @@ async fn crl_grace_is_configurable_in_hub_toml() {
     );
     drop(hub);
 
-    let strict = hub_toml(
-        &pki,
-        "regio",
-        &[("edelenyi", &node.url, None)],
-        "[revocation]\ncrl_grace_hours = 1\n",
-    );
-    // The hub binary reads `[revocation]` (`hub_toml` puts it before `[tls]`).
+    // The hub binary reads `[revocation]` from its hub.toml.
+    config.revocation.crl_grace_hours = 1;
     let path = conf.path().join("strict.toml");
-    std::fs::write(&path, strict).expect("hub.toml");
-    let hub = HubProcess::start(&path, None, &conf.path().join("strict.log"), "info");
+    write_hub_toml(&path, &config);
+    let hub = ServerProcess::hub(&path, None, &conf.path().join("strict.log"), "info");
     // The hub's own server side refuses the operator too now; ask the
     // member through a client that has no CRL (so only the hub decides).
     let result = guard(
@@ -663,7 +470,7 @@ async fn crl_grace_is_configurable_in_hub_toml() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_connection_of_a_client_is_closed_when_a_reloaded_crl_revokes_it() {
     let pki = Pki::new();
-    let server = RecorderServer::start(pki.files("server", Role::Node)).await;
+    let server = EchoServer::reloading(pki.files("server", Role::Node)).await;
     let doomed = pki.material("doomed", Role::Node);
     let kept = pki.material("kept", Role::Node);
     // Two connections, kept open by their clients.
@@ -681,7 +488,7 @@ async fn an_open_connection_of_a_client_is_closed_when_a_reloaded_crl_revokes_it
 
     pki::revoke(pki.dir(), "doomed", RevokeReason::KeyCompromise).expect("revoke");
     // The reload closes the doomed connection before it returns: no wait.
-    server.tls.reload_now().expect("reload with the new CRL");
+    server.tls().reload_now().expect("reload with the new CRL");
 
     // The same client, the same channel: no answer any more (its connection
     // is gone, and a new one is refused).
@@ -696,13 +503,13 @@ async fn an_open_connection_of_a_client_is_closed_when_a_reloaded_crl_revokes_it
         .expect("the other client's connection stays open")
         .into_inner();
     assert_eq!(info.name, "kept");
-    server.stop().await;
+    server.stop().await.expect("served");
 }
 
 // ---------------------------------------------------------------------------
 // The hub process: its client identity reloads, a revoked member is cut off
 
-impl HubProcess {
+impl ServerProcess {
     fn reloads(&self) -> usize {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
@@ -732,16 +539,12 @@ impl HubProcess {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
     let pki = Pki::new();
-    let member = RecorderServer::start(pki.files("tanu", Role::Node)).await;
+    let member = EchoServer::reloading(pki.files("tanu", Role::Node)).await;
     let conf = tempfile::tempdir().expect("conf");
     let config = conf.path().join("hub.toml");
-    std::fs::write(
-        &config,
-        hub_toml(&pki, "regio", &[("tanu", &member.url, None)], ""),
-    )
-    .expect("hub.toml");
+    write_hub_toml(&config, &regio(&pki, &[("tanu", &member.url, None)]));
     let first_serial = serial_of_file(&pki.files("regio", Role::Hub).cert);
-    let hub = HubProcess::start(&config, None, &conf.path().join("hub.log"), "info");
+    let hub = ServerProcess::hub(&config, None, &conf.path().join("hub.log"), "info");
 
     let statuses = member_statuses(&pki, &hub.url).await;
     assert_eq!(
@@ -750,7 +553,7 @@ async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
         "{statuses:?}"
     );
     assert_eq!(
-        member.recorder.last_serial().as_deref(),
+        member.echo.last_serial().as_deref(),
         Some(first_serial.as_str())
     );
 
@@ -777,7 +580,7 @@ async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
         "{statuses:?}"
     );
     assert_eq!(
-        member.recorder.last_serial().as_deref(),
+        member.echo.last_serial().as_deref(),
         Some(new_serial.as_str()),
         "the member must see the renewed hub certificate after the reload"
     );
@@ -800,5 +603,5 @@ async fn hub_client_identity_reloads_and_a_revoked_member_is_cut_off() {
         s.message
     );
     drop(hub);
-    member.stop().await;
+    member.stop().await.expect("served");
 }

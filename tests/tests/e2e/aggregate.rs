@@ -3,17 +3,12 @@
 //! answers; the pull formats.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tudashalo_hub::config::{HubConfig, MemberConfig, ParentConfig, TlsSection};
-use tudashalo_hub::federation::Hub;
 use tudashalo_hub::pull::{Format, PullArgs};
 use tudashalo_pki::Role;
 use tudashalo_proto::pb::{self, MemberState};
 
-use super::support::{Files, NodeDir, Pki, TestNode, client_as, guard, import};
+use super::support::{Files, NodeDir, Pki, TestHub, TestNode, client_as, guard, import};
 
 pub(super) const CATALOGUE: &str = "code,name,unit,aggregation
 nepesseg,Lakónépesség,fő,sum
@@ -162,79 +157,6 @@ fn expected_weighted_mean(nodes: &[&str], indicator: &str, weight: &str, period:
     num / den
 }
 
-pub(super) struct TestHub {
-    pub(super) url: String,
-    shutdown: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for TestHub {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-pub(super) async fn hub(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
-    hub_with_parents(pki, name, members, &[]).await
-}
-
-/// Like [`hub`], trusting `parents` (`[[parent]]`) to relay and to receive
-/// partials.
-pub(super) async fn hub_with_parents(
-    pki: &Pki,
-    name: &str,
-    members: &[(&str, &str)],
-    parents: &[&str],
-) -> TestHub {
-    let files = pki.files(name, Role::Hub);
-    let config = HubConfig {
-        name: name.into(),
-        display_name: None,
-        listen: "127.0.0.1:0".into(),
-        deadline_ms: 5_000,
-        tls: TlsSection {
-            cert: files.cert.clone(),
-            key: files.key.clone(),
-            ca: files.ca.clone(),
-        },
-        members: members
-            .iter()
-            .map(|(n, u)| MemberConfig {
-                name: n.to_string(),
-                display_name: None,
-                endpoint: u.to_string(),
-                deadline_ms: None,
-                enabled: true,
-                role: None,
-            })
-            .collect(),
-        parents: parents
-            .iter()
-            .map(|name| ParentConfig {
-                name: name.to_string(),
-            })
-            .collect(),
-        revocation: Default::default(),
-        limits: Default::default(),
-    };
-    let tls = files.load().expect("tls");
-    let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("https://{}", listener.local_addr().expect("addr"));
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = tudashalo_hub::server::serve(hub, listener, &tls, async {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    TestHub {
-        url,
-        shutdown: Some(tx),
-    }
-}
-
 /// A node with the catalogue and its observations imported, served.
 pub(super) async fn node(pki: &Pki, name: &str, windows_1250: bool) -> TestNode {
     let folder = NodeDir::init(name);
@@ -329,7 +251,7 @@ async fn sums_and_weighted_means_match_the_raw_files_at_node_hub_and_hub_of_hubs
     assert_eq!(c.n, 4);
 
     // Hub level: kistérség by period, and the region as a whole.
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     let (cells, statuses) = aggregate(
         &regio.url,
         &s.pki,
@@ -387,9 +309,11 @@ async fn sums_and_weighted_means_match_the_raw_files_at_node_hub_and_hub_of_hubs
 
     // Hub of hubs: two regional hubs under a national one, which they trust
     // as their parent (it gets their partials).
-    let north = hub_with_parents(&s.pki, "north", &members(&s.nodes[..2]), &["orszagos"]).await;
-    let south = hub_with_parents(&s.pki, "south", &members(&s.nodes[2..]), &["orszagos"]).await;
-    let national = hub(
+    let north =
+        TestHub::with_parents(&s.pki, "north", &members(&s.nodes[..2]), &["orszagos"]).await;
+    let south =
+        TestHub::with_parents(&s.pki, "south", &members(&s.nodes[2..]), &["orszagos"]).await;
+    let national = TestHub::start(
         &s.pki,
         "orszagos",
         &[("north", north.url.as_str()), ("south", south.url.as_str())],
@@ -459,7 +383,7 @@ async fn sums_and_weighted_means_match_the_raw_files_at_node_hub_and_hub_of_hubs
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disclosure_control_suppresses_small_dominated_and_recoverable_cells() {
     let s = setup().await;
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
 
     // Threshold: gamma has two settlements.
     let (cells, _) = aggregate(
@@ -555,7 +479,7 @@ async fn disclosure_control_suppresses_small_dominated_and_recoverable_cells() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_down_member_marks_the_cells_it_should_contribute_to_as_incomplete() {
     let mut s = setup().await;
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     let beta = s.nodes.remove(1);
     beta.stop().await.expect("stopped");
     let (cells, statuses) = aggregate(
@@ -612,7 +536,7 @@ async fn aggregation_rule_none_and_unknown_indicators_are_clear_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pull_writes_csv_json_and_sdmx_csv() {
     let s = setup().await;
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     let files = pki_files(&s.pki);
     let out = tempfile::tempdir().expect("tempdir");
     for (format, name) in [
@@ -700,7 +624,7 @@ fn pki_files(pki: &Pki) -> tudashalo_proto::tls::TlsFiles {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_national_role_gets_kisterseg_level_and_is_refused_settlement_level() {
     let s = setup().await;
-    let regio = hub(&s.pki, "regio", &members(&s.nodes)).await;
+    let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     // Directly at a node.
     let mut national = client_as(&s.nodes[1].url, &s.pki, "ksh-orszagos", Role::National).await;
     let refused = guard(

@@ -5,157 +5,86 @@
 //! forwarding bytes) and by shutting real servers down; nothing of ours is
 //! mocked.
 
-use std::sync::Arc;
+use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tonic::transport::Channel;
-use tudashalo_hub::config::{HubConfig, MemberConfig, ParentConfig, TlsSection};
-use tudashalo_hub::federation::Hub;
+use tudashalo_demo::config::parent;
+use tudashalo_hub::config::HubConfig;
 use tudashalo_pki::Role;
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
-use tudashalo_proto::serve::ServeError;
+use tudashalo_proto::serve::ServerHandle;
 
-use super::support::{Pki, TestNode, client_as, guard, jsonl};
+use super::support::{
+    Pki, TestHub, TestNode, client_as, guard, hub_config, hub_toml, jsonl, serve_loopback,
+};
 
-/// A hub served over mTLS on an ephemeral port.
-struct TestHub {
-    url: String,
-    config: HubConfig,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), ServeError>>>,
+/// Hub `name` over `members` (name, url) with the default deadline
+/// `deadline_ms`, served.
+async fn start_hub(pki: &Pki, name: &str, members: &[(&str, &str)], deadline_ms: u64) -> TestHub {
+    start_hub_with_parents(pki, name, members, &[], deadline_ms).await
 }
 
-impl TestHub {
-    async fn start(pki: &Pki, name: &str, members: &[(&str, &str)], deadline_ms: u64) -> TestHub {
-        TestHub::start_with_parents(pki, name, members, &[], deadline_ms).await
-    }
-
-    /// Like [`TestHub::start`], trusting `parents` (`[[parent]]`) to relay
-    /// through it and to receive partials.
-    async fn start_with_parents(
-        pki: &Pki,
-        name: &str,
-        members: &[(&str, &str)],
-        parents: &[&str],
-        deadline_ms: u64,
-    ) -> TestHub {
-        let files = pki.files(name, Role::Hub);
-        let config = HubConfig {
-            name: name.to_string(),
-            display_name: None,
-            listen: "127.0.0.1:0".into(),
-            deadline_ms,
-            tls: TlsSection {
-                cert: files.cert.clone(),
-                key: files.key.clone(),
-                ca: files.ca.clone(),
-            },
-            members: members
-                .iter()
-                .map(|(name, url)| MemberConfig {
-                    name: name.to_string(),
-                    display_name: None,
-                    endpoint: url.to_string(),
-                    deadline_ms: None,
-                    enabled: true,
-                    role: None,
-                })
-                .collect(),
-            parents: parents
-                .iter()
-                .map(|name| ParentConfig {
-                    name: name.to_string(),
-                })
-                .collect(),
-            revocation: Default::default(),
-            limits: Default::default(),
-        };
-        TestHub::with_config(config).await
-    }
-
-    async fn with_config(config: HubConfig) -> TestHub {
-        config.validate().expect("valid hub config");
-        let tls = config.tls_files().load().expect("hub TLS files");
-        let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("https://{}", listener.local_addr().expect("addr"));
-        let (shutdown, signal) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            tudashalo_hub::server::serve(hub, listener, &tls, async {
-                let _ = signal.await;
-            })
-            .await
-        });
-        TestHub {
-            url,
-            config,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-        if let Some(task) = self.task.take() {
-            guard("hub shutdown", task)
-                .await
-                .expect("hub task")
-                .expect("hub served");
-        }
-    }
-}
-
-impl Drop for TestHub {
-    fn drop(&mut self) {
-        if let Some(s) = self.shutdown.take() {
-            let _ = s.send(());
-        }
-    }
+/// Like [`start_hub`], trusting `parents` (`[[parent]]`) to relay through
+/// it and to receive partials.
+async fn start_hub_with_parents(
+    pki: &Pki,
+    name: &str,
+    members: &[(&str, &str)],
+    parents: &[&str],
+    deadline_ms: u64,
+) -> TestHub {
+    let mut config = hub_config(pki, name, members);
+    config.deadline_ms = deadline_ms;
+    config.parents = parents.iter().map(|name| parent(name)).collect();
+    TestHub::serve(&config).await
 }
 
 /// A TCP proxy in front of a real server that can stop forwarding bytes,
 /// the way a stalled machine or a black-holed link behaves.
+/// It stops accepting when dropped.
 struct StallProxy {
     url: String,
     stall: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    _server: ServerHandle<Infallible>,
 }
 
 impl StallProxy {
     async fn start(target: std::net::SocketAddr) -> StallProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let url = format!("https://{}", listener.local_addr().expect("addr"));
         let (stall, stalled) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            while let Ok((inbound, _)) = listener.accept().await {
-                let Ok(outbound) = TcpStream::connect(target).await else {
-                    continue;
-                };
-                let (ri, wi) = inbound.into_split();
-                let (ro, wo) = outbound.into_split();
-                tokio::spawn(pump(ri, wo, stalled.clone()));
-                tokio::spawn(pump(ro, wi, stalled.clone()));
+        let server = serve_loopback(|listener, shutdown| async move {
+            let accept = async {
+                while let Ok((inbound, _)) = listener.accept().await {
+                    let Ok(outbound) = TcpStream::connect(target).await else {
+                        continue;
+                    };
+                    let (ri, wi) = inbound.into_split();
+                    let (ro, wo) = outbound.into_split();
+                    tokio::spawn(pump(ri, wo, stalled.clone()));
+                    tokio::spawn(pump(ro, wi, stalled.clone()));
+                }
+            };
+            tokio::select! {
+                () = accept => {}
+                () = shutdown => {}
             }
-        });
-        StallProxy { url, stall, task }
+            Ok::<(), Infallible>(())
+        })
+        .await;
+        StallProxy {
+            url: server.url(),
+            stall,
+            _server: server,
+        }
     }
 
     fn stall(&self) {
         let _ = self.stall.send(true);
-    }
-}
-
-impl Drop for StallProxy {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 
@@ -373,7 +302,7 @@ fn member_list(nodes: &[TestNode]) -> Vec<(&str, &str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_top_k_equals_one_combined_node() {
     let f = federation().await;
-    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let hub = start_hub(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
     let mut via_hub = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
     let mut one = client_as(&f.combined.url, &f.pki, "analyst", Role::Operator).await;
 
@@ -465,7 +394,7 @@ fn term_stats_calls(node: &TestNode) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remembered_statistics_are_reused_until_a_member_changes() {
     let f = federation().await;
-    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let hub = start_hub(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
     let mut via_hub = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
     let mut one = client_as(&f.combined.url, &f.pki, "analyst", Role::Operator).await;
     let query = "fejlesztési program";
@@ -525,7 +454,7 @@ async fn remembered_statistics_are_reused_until_a_member_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_after_pages_through_the_federation() {
     let f = federation().await;
-    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let hub = start_hub(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
     let mut client = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
     let all = search(
         &mut client,
@@ -573,7 +502,7 @@ async fn search_after_pages_through_the_federation() {
 async fn a_killed_member_yields_a_partial_answer_within_the_deadline() {
     let f = federation().await;
     let deadline = Duration::from_millis(2_000);
-    let hub = TestHub::start(
+    let hub = start_hub(
         &f.pki,
         "regio",
         &member_list(&f.nodes),
@@ -631,7 +560,7 @@ async fn a_stalled_member_times_out_and_the_others_answer() {
     let mut members = member_list(&f.nodes);
     members[0].1 = &proxy.url;
     let deadline = Duration::from_millis(800);
-    let hub = TestHub::start(&f.pki, "regio", &members, deadline.as_millis() as u64).await;
+    let hub = start_hub(&f.pki, "regio", &members, deadline.as_millis() as u64).await;
     let mut client = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
     let healthy = search(&mut client, request("fejlesztés")).await;
     assert!(!healthy.partial, "{:?}", healthy.members);
@@ -672,7 +601,7 @@ async fn hub_of_hubs_composes_ranking_paths_and_statuses() {
     // The regional hubs trust the national hub as their parent: it relays
     // its clients' requests through them.
     let parents = ["orszagos"];
-    let north = TestHub::start_with_parents(
+    let north = start_hub_with_parents(
         &f.pki,
         "north",
         &member_list(&f.nodes[..2]),
@@ -680,7 +609,7 @@ async fn hub_of_hubs_composes_ranking_paths_and_statuses() {
         5_000,
     )
     .await;
-    let south = TestHub::start_with_parents(
+    let south = start_hub_with_parents(
         &f.pki,
         "south",
         &member_list(&f.nodes[2..]),
@@ -688,7 +617,7 @@ async fn hub_of_hubs_composes_ranking_paths_and_statuses() {
         5_000,
     )
     .await;
-    let national = TestHub::start(
+    let national = start_hub(
         &f.pki,
         "orszagos",
         &[("north", north.url.as_str()), ("south", south.url.as_str())],
@@ -761,7 +690,7 @@ async fn documents_through_the_hub_respect_visibility() {
         json!({"id": "belso", "title": "Belső fejlesztés", "body": "fejlesztés", "visibility": "local"}),
     ]);
     let node = TestNode::start(&pki, "edelenyi", &docs).await;
-    let hub = TestHub::start(&pki, "regio", &[("edelenyi", node.url.as_str())], 5_000).await;
+    let hub = start_hub(&pki, "regio", &[("edelenyi", node.url.as_str())], 5_000).await;
     let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
     let found = guard(
         "get",
@@ -808,12 +737,12 @@ async fn documents_through_the_hub_respect_visibility() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_hub_loses_nothing() {
     let f = federation().await;
-    let hub = TestHub::start(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
+    let hub = start_hub(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
     let mut client = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
     let before = search(&mut client, request("önkormányzatok")).await;
     let config = hub.config.clone();
     hub.stop().await;
-    let again = TestHub::with_config(config).await;
+    let again = TestHub::serve(&config).await;
     let mut client = client_as(&again.url, &f.pki, "analyst", Role::Operator).await;
     let after = search(&mut client, request("önkormányzatok")).await;
     assert_eq!(ids(&before), ids(&after));
@@ -827,7 +756,7 @@ async fn an_answer_with_no_member_says_so() {
     let node = TestNode::start(&pki, "edelenyi", &jsonl(corpus("e", 5, 9))).await;
     let url = node.url.clone();
     node.stop().await.expect("stopped");
-    let hub = TestHub::start(&pki, "regio", &[("edelenyi", url.as_str())], 1_000).await;
+    let hub = start_hub(&pki, "regio", &[("edelenyi", url.as_str())], 1_000).await;
     let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
     let r = search(&mut client, request("fejlesztés")).await;
     assert!(r.partial);
@@ -840,39 +769,32 @@ async fn an_answer_with_no_member_says_so() {
 async fn hub_config_errors_name_the_problem() {
     let pki = Pki::new();
     let dir = tempfile::tempdir().expect("tempdir");
-    let files = pki.files("regio", Role::Hub);
     let write = |text: String| {
         let path = dir.path().join("hub.toml");
         std::fs::write(&path, text).expect("write");
         path
     };
-    let tls = format!(
-        "[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
-        files.cert, files.key, files.ca
-    );
-    let err = HubConfig::load(&write(format!(
-        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\nbogus = 1\n{tls}"
-    )))
-    .expect_err("unknown key");
+    // Each file is what the writer makes of a configuration it does not
+    // check, so that only the loader's checks stand between it and a hub.
+    let with_members = |members: &[(&str, &str)]| hub_toml(&hub_config(&pki, "regio", members));
+    let err = HubConfig::load(&write(format!("bogus = 1\n{}", with_members(&[]))))
+        .expect_err("unknown key");
     assert!(err.to_string().contains("bogus"), "{err}");
-    let err = HubConfig::load(&write(format!(
-        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\n{tls}[[member]]\nname = \"a\"\nendpoint = \"https://h:1\"\n[[member]]\nname = \"a\"\nendpoint = \"https://h:2\"\n"
-    )))
+    let err = HubConfig::load(&write(with_members(&[
+        ("a", "https://h:1"),
+        ("a", "https://h:2"),
+    ])))
     .expect_err("duplicate");
     assert!(
         err.to_string().contains("duplicate member name \"a\""),
         "{err}"
     );
-    let err = HubConfig::load(&write(format!(
-        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\n{tls}[[member]]\nname = \"a\"\nendpoint = \"127.0.0.1:7701\"\n"
-    )))
-    .expect_err("malformed endpoint");
+    let err = HubConfig::load(&write(with_members(&[("a", "127.0.0.1:7701")])))
+        .expect_err("malformed endpoint");
     assert!(err.to_string().contains("https://"), "{err}");
-    let config = HubConfig::load(&write(format!(
-        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\n[tls]\ncert = \"missing.pem\"\nkey = {:?}\nca = {:?}\n",
-        files.key, files.ca
-    )))
-    .expect("syntactically fine");
+    let mut missing = hub_config(&pki, "regio", &[]);
+    missing.tls.cert = "missing.pem".into();
+    let config = HubConfig::load(&write(hub_toml(&missing))).expect("syntactically fine");
     let err = config
         .tls_files()
         .load()

@@ -5,7 +5,10 @@ use serde_json::json;
 use tudashalo_pki::Role;
 use tudashalo_proto::pb;
 
-use super::support::{Files, HubProcess, NodeDir, Pki, TestNode, client_as, guard, import, jsonl};
+use super::support::{
+    Files, NodeDir, Pki, ServerProcess, TestNode, client_as, guard, hub_config, import, jsonl,
+    write_hub_toml,
+};
 
 /// Words and numbers that exist only in the nodes' raw data.
 const SECRET_WORD: &str = "zsákfalutitok";
@@ -44,21 +47,14 @@ async fn the_hub_writes_nothing_and_logs_no_raw_data() {
     let conf = tempfile::tempdir().expect("conf dir");
     let work = tempfile::tempdir().expect("work dir");
     let logs = tempfile::tempdir().expect("log dir");
-    let hub_files = pki.files("regio", Role::Hub);
-    let mut toml = format!(
-        "name = \"regio\"\nlisten = \"127.0.0.1:0\"\ndeadline_ms = 5000\n[tls]\ncert = {:?}\nkey = {:?}\nca = {:?}\n",
-        hub_files.cert, hub_files.key, hub_files.ca
-    );
-    for n in &nodes {
-        toml.push_str(&format!(
-            "[[member]]\nname = {:?}\nendpoint = {:?}\n",
-            n.name, n.url
-        ));
-    }
+    let members: Vec<(&str, &str)> = nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.url.as_str()))
+        .collect();
     let config = conf.path().join("hub.toml");
-    std::fs::write(&config, toml).expect("hub.toml");
+    write_hub_toml(&config, &hub_config(&pki, "regio", &members));
     let log = logs.path().join("hub.log");
-    let hub = HubProcess::start(&config, Some(work.path()), &log, "debug");
+    let hub = ServerProcess::hub(&config, Some(work.path()), &log, "debug");
 
     let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
     let found = guard(

@@ -1,9 +1,13 @@
-//! Shared fixtures: a throw-away PKI, nodes served over mTLS on
-//! `127.0.0.1:0`, clients, and small helpers for files and documents.
+//! Shared fixtures: a throw-away PKI, nodes and hubs served over mTLS on
+//! `127.0.0.1:0` (in-process through `tudashalo_proto::serve::ServerHandle`,
+//! or as real processes), `hub.toml` written with the one writer
+//! (`tudashalo_demo::config`), clients, and small helpers for files and
+//! documents.
 //!
 //! Everything is real: certificates come from `tudashalo_pki`, nodes are
 //! `tudashalo_node::Node`s on sled and tantivy in temporary folders, and the
-//! server is `tudashalo_node::server::serve` over rustls.
+//! servers are `tudashalo_node::server::serve` and
+//! `tudashalo_hub::server::serve` over rustls.
 
 #![allow(dead_code)]
 
@@ -18,15 +22,20 @@ use std::time::Duration;
 use serde_json::json;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tonic::Status;
 use tonic::transport::Channel;
+use tudashalo_demo::config;
+use tudashalo_hub::config::HubConfig;
+use tudashalo_hub::federation::Hub;
 use tudashalo_node::Node;
 use tudashalo_node::node::{FileReport, ImportOptions};
-use tudashalo_node::server::{self, ServeError};
 use tudashalo_pki::{self as pki, IssueRequest, Role};
+use tudashalo_proto::identity::peer_principal;
+use tudashalo_proto::pb;
 use tudashalo_proto::pb::federation_client::FederationClient;
-use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
+use tudashalo_proto::pb::federation_server::Federation;
+use tudashalo_proto::serve::{self, ServeError, ServerHandle, Shutdown, StopError};
+use tudashalo_proto::tls::{ReloadingTls, TlsFiles, TlsMaterial};
 
 /// How long any single network step may take before a test is considered
 /// hung. A guard against hangs, not a timing assertion.
@@ -152,17 +161,23 @@ principal = "hub:*"
 allow = ["search", "get", "aggregate_settlement"]
 "#;
 
+/// A `[policy]` with an owner: hub `regio` serves the node, operator
+/// `gazda` owns it (admin: every permission, `local` documents too), and
+/// operator `analyst` may search and get.
+pub const OWNED_POLICY: &str = r#"[policy]
+hubs = ["regio"]
+operators = ["gazda"]
+
+[[policy.grant]]
+principal = "operator:analyst"
+allow = ["search", "get"]
+"#;
+
 /// Replaces the `[policy]` section (the last one of the `node.toml` that
 /// `init` writes) of the node in `dir` with `policy` (TOML text starting
 /// with `[policy]`).
 pub fn set_policy(dir: &Path, policy: &str) {
-    let path = dir.join("node.toml");
-    let text = std::fs::read_to_string(&path).expect("reading node.toml");
-    let head = match text.find("\n[policy]\n") {
-        Some(at) => &text[..=at],
-        None => text.as_str(),
-    };
-    std::fs::write(&path, format!("{head}\n{policy}")).expect("writing node.toml");
+    config::set_policy(dir, policy).unwrap_or_else(|e| panic!("{e:#}"));
 }
 
 /// A node data folder, initialised, with its `Node` open.
@@ -264,8 +279,7 @@ pub struct TestNode {
     pub node: Arc<Node>,
     pub url: String,
     pub addr: std::net::SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), ServeError>>>,
+    server: ServerHandle,
 }
 
 impl TestNode {
@@ -301,60 +315,294 @@ impl TestNode {
     /// Serves an already opened node.
     pub async fn serve(name: &str, data: TempDir, node: Node, tls: &TlsMaterial) -> TestNode {
         let node = Arc::new(node);
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local_addr");
-        let (shutdown, signal) = oneshot::channel::<()>();
-        let tls = tls.clone();
-        let served = node.clone();
-        let task = tokio::spawn(async move {
-            server::serve(served, listener, &tls, async {
-                // A dropped sender also means "stop".
-                let _ = signal.await;
-            })
-            .await
-        });
+        let (tls, served) = (tls.clone(), node.clone());
+        let server = serve_loopback(|listener, shutdown| async move {
+            tudashalo_node::server::serve(served, listener, &tls, shutdown).await
+        })
+        .await;
         TestNode {
             name: name.to_string(),
             data,
             node,
-            url: format!("https://{addr}"),
-            addr,
-            shutdown: Some(shutdown),
-            task: Some(task),
+            url: server.url(),
+            addr: server.addr(),
+            server,
         }
     }
 
-    /// Fires the shutdown signal and waits (within [`HANG_GUARD`]) for the
-    /// server task to finish, returning what `serve` returned.
-    pub async fn stop(mut self) -> Result<(), ServeError> {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        let task = self.task.take().expect("server task");
-        guard("server shutdown", task)
-            .await
-            .expect("server task panicked")
+    /// Fires the shutdown signal and waits (within the harness's timeout)
+    /// for the server to finish, returning what `serve` returned.
+    pub async fn stop(self) -> Result<(), StopError<ServeError>> {
+        self.server.stop().await
     }
 
     /// Stops the server, drops the node (releasing the store's lock, so
     /// that another process may open it) and returns its data folder.
-    pub async fn stop_keeping_data(mut self) -> TempDir {
-        let data = std::mem::replace(
-            &mut self.data,
-            tempfile::tempdir().expect("tempdir placeholder"),
-        );
-        self.stop().await.expect("serve returns Ok after shutdown");
+    pub async fn stop_keeping_data(self) -> TempDir {
+        let TestNode {
+            data, node, server, ..
+        } = self;
+        server
+            .stop()
+            .await
+            .expect("serve returns Ok after shutdown");
+        drop(node);
         data
     }
 }
 
-impl Drop for TestNode {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
+/// Serves `serve(listener, shutdown)` on `127.0.0.1:0` in a task of its
+/// own: [`ServerHandle::loopback`], panicking if no port can be bound.
+pub async fn serve_loopback<E, F, Fut>(serve: F) -> ServerHandle<E>
+where
+    E: Send + 'static,
+    F: FnOnce(TcpListener, Shutdown) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+{
+    ServerHandle::loopback(serve)
+        .await
+        .expect("binding 127.0.0.1:0")
+}
+
+/// Serves the federation service `service` of the tests' own (an echo, a
+/// hostile member) with the fixed TLS configuration `tls` on `127.0.0.1:0`.
+pub async fn serve_federation<S: Federation>(service: S, tls: TlsMaterial) -> ServerHandle {
+    serve_loopback(|listener, shutdown| async move {
+        serve::serve(service, listener, &tls, shutdown).await
+    })
+    .await
+}
+
+/// The configuration of a test hub `name` on `127.0.0.1:0` over `members`
+/// (name, url), with `pki`'s certificate for it (role hub) and a deadline
+/// of 5 s; adjust its fields before [`TestHub::serve`].
+pub fn hub_config(pki: &Pki, name: &str, members: &[(&str, &str)]) -> HubConfig {
+    config::hub_config(
+        name,
+        "127.0.0.1:0",
+        &pki.files(name, Role::Hub),
+        members.iter().copied(),
+    )
+}
+
+/// `config` as `hub.toml` text (the one writer, `tudashalo_demo::config`).
+pub fn hub_toml(config: &HubConfig) -> String {
+    config::hub_toml(config).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Writes `config` to `path` as `hub.toml`.
+pub fn write_hub_toml(path: &Path, config: &HubConfig) {
+    config::write_hub_toml(path, config, "").unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+/// A hub served in-process over mTLS on an ephemeral loopback port. It is
+/// configured as an operator's hub is: from a `hub.toml` in its own folder,
+/// read by [`HubConfig::load`]. Dropping it fires the shutdown signal.
+pub struct TestHub {
+    pub url: String,
+    /// The configuration as loaded from the file.
+    pub config: HubConfig,
+    _dir: TempDir,
+    server: ServerHandle,
+}
+
+impl TestHub {
+    /// Hub `name` over `members` (name, url): [`hub_config`], served.
+    pub async fn start(pki: &Pki, name: &str, members: &[(&str, &str)]) -> TestHub {
+        TestHub::serve(&hub_config(pki, name, members)).await
+    }
+
+    /// Like [`TestHub::start`], trusting `parents` (`[[parent]]`) to relay
+    /// through it and to receive partials.
+    pub async fn with_parents(
+        pki: &Pki,
+        name: &str,
+        members: &[(&str, &str)],
+        parents: &[&str],
+    ) -> TestHub {
+        let mut config = hub_config(pki, name, members);
+        config.parents = parents.iter().map(|name| config::parent(name)).collect();
+        TestHub::serve(&config).await
+    }
+
+    /// Serves `config`, written to `hub.toml` and loaded back.
+    pub async fn serve(config: &HubConfig) -> TestHub {
+        TestHub::serve_toml(&hub_toml(config)).await
+    }
+
+    /// Serves the hub that `hub.toml` text `toml` configures.
+    pub async fn serve_toml(toml: &str) -> TestHub {
+        let dir = tempfile::tempdir().expect("tempdir for hub.toml");
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, toml).expect("writing hub.toml");
+        let config = HubConfig::load(&path).unwrap_or_else(|e| panic!("hub.toml: {e}\n{toml}"));
+        let tls = config.tls_files().load().expect("hub TLS files");
+        let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
+        let server = serve_loopback(|listener, shutdown| async move {
+            tudashalo_hub::server::serve(hub, listener, &tls, shutdown).await
+        })
+        .await;
+        TestHub {
+            url: server.url(),
+            config,
+            _dir: dir,
+            server,
         }
+    }
+
+    /// Fires the shutdown signal and waits for the hub to finish cleanly.
+    pub async fn stop(self) {
+        self.server.stop().await.expect("the hub stops cleanly");
+    }
+}
+
+/// A federation service of the tests' own: it answers `Info` with the
+/// caller's principal, `TermStats` and `Search` with nothing, and records
+/// the serial of every client certificate it sees (a member that shows
+/// which hub certificate was used). Clones share the record.
+#[derive(Clone, Default)]
+pub struct Echo {
+    serials: Arc<Mutex<Vec<String>>>,
+}
+
+impl Echo {
+    fn record<T>(&self, request: &tonic::Request<T>) {
+        if let Some(serial) = request
+            .peer_certs()
+            .and_then(|c| c.first().and_then(|c| serial_of_der(c.as_ref())))
+        {
+            self.serials
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(serial);
+        }
+    }
+
+    /// The serial of the last client certificate seen.
+    pub fn last_serial(&self) -> Option<String> {
+        self.serials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .last()
+            .cloned()
+    }
+}
+
+/// The serial of a DER certificate as `pki` prints it (lowercase hex,
+/// no leading zero bytes).
+pub fn serial_of_der(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let bytes = cert.raw_serial();
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    Some(bytes[start..].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[tonic::async_trait]
+impl Federation for Echo {
+    async fn info(
+        &self,
+        request: tonic::Request<pb::InfoRequest>,
+    ) -> Result<tonic::Response<pb::InfoResponse>, Status> {
+        self.record(&request);
+        let who = peer_principal(&request)
+            .ok_or_else(|| Status::unauthenticated("no principal on this connection"))?;
+        Ok(tonic::Response::new(pb::InfoResponse {
+            name: who.name,
+            role: who.role.to_string(),
+            ..Default::default()
+        }))
+    }
+
+    async fn term_stats(
+        &self,
+        request: tonic::Request<pb::SearchRequest>,
+    ) -> Result<tonic::Response<pb::TermStatsResponse>, Status> {
+        self.record(&request);
+        Ok(tonic::Response::new(pb::TermStatsResponse::default()))
+    }
+
+    async fn search(
+        &self,
+        request: tonic::Request<pb::SearchRequest>,
+    ) -> Result<tonic::Response<pb::SearchResponse>, Status> {
+        self.record(&request);
+        Ok(tonic::Response::new(pb::SearchResponse::default()))
+    }
+
+    async fn get_document(
+        &self,
+        _: tonic::Request<pb::GetDocumentRequest>,
+    ) -> Result<tonic::Response<pb::GetDocumentResponse>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+
+    type AggregateStream = tokio_stream::Empty<Result<pb::AggregateChunk, Status>>;
+
+    async fn aggregate(
+        &self,
+        _: tonic::Request<pb::AggregateRequest>,
+    ) -> Result<tonic::Response<Self::AggregateStream>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
+}
+
+/// [`Echo`] on an ephemeral loopback port, served by the same
+/// `tudashalo_proto::serve` functions as nodes and hubs; stops when dropped.
+pub struct EchoServer {
+    pub url: String,
+    pub addr: std::net::SocketAddr,
+    pub echo: Echo,
+    tls: Option<ReloadingTls>,
+    server: ServerHandle,
+}
+
+impl EchoServer {
+    /// Served with `serve_reloading` and the files `files`, reloaded only
+    /// by `reload_now()`.
+    pub async fn reloading(files: TlsFiles) -> EchoServer {
+        EchoServer::serve_reloading(ReloadingTls::manual(files).expect("server TLS")).await
+    }
+
+    /// Served with `serve_reloading`, watched (SIGHUP, file changes).
+    pub async fn watched(files: TlsFiles) -> EchoServer {
+        EchoServer::serve_reloading(ReloadingTls::new(files).expect("server TLS")).await
+    }
+
+    async fn serve_reloading(tls: ReloadingTls) -> EchoServer {
+        let (echo, reloading) = (Echo::default(), tls.clone());
+        let served = echo.clone();
+        let server = serve_loopback(|listener, shutdown| {
+            serve::serve_reloading(served, listener, reloading, shutdown)
+        })
+        .await;
+        EchoServer::new(echo, Some(tls), server)
+    }
+
+    /// Served with the fixed-configuration `serve`.
+    pub async fn fixed(material: TlsMaterial) -> EchoServer {
+        let echo = Echo::default();
+        let server = serve_federation(echo.clone(), material).await;
+        EchoServer::new(echo, None, server)
+    }
+
+    fn new(echo: Echo, tls: Option<ReloadingTls>, server: ServerHandle) -> EchoServer {
+        EchoServer {
+            url: server.url(),
+            addr: server.addr(),
+            echo,
+            tls,
+            server,
+        }
+    }
+
+    /// The reloading TLS configuration (not of a [`EchoServer::fixed`] one).
+    pub fn tls(&self) -> &ReloadingTls {
+        self.tls.as_ref().expect("a reloading server")
+    }
+
+    /// Stops the server and returns what `serve` returned.
+    pub async fn stop(self) -> Result<(), StopError<ServeError>> {
+        self.server.stop().await
     }
 }
 
@@ -362,8 +610,7 @@ impl Drop for TestNode {
 /// that it matches the sources (cargo builds other packages' binaries only
 /// for their own tests).
 pub fn workspace_binary(bin: &str) -> PathBuf {
-    use std::process::Command;
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::OnceLock;
     static BUILT: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe
@@ -407,62 +654,183 @@ pub fn workspace_binary(bin: &str) -> PathBuf {
         {
             build.args(["--profile", profile]);
         }
-        let status = build.status();
-        if !matches!(status, Ok(s) if s.success()) && !binary.exists() {
-            panic!("building {bin} failed: {status:?}");
-        }
+        // A failed build fails the test, with what cargo said: an older
+        // binary left in the target folder would test other sources.
+        let output = build
+            .output()
+            .unwrap_or_else(|e| panic!("running cargo build for {bin}: {e}"));
+        assert!(
+            output.status.success(),
+            "building {bin} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(binary.exists(), "cargo built no {}", binary.display());
         built.push(bin.to_string());
     }
     binary
 }
 
-/// `tudashalo-hub serve --config CONFIG` as a real process, its log (stderr)
-/// in `log`; killed when dropped.
-pub struct HubProcess {
-    pub child: Child,
-    /// `https://127.0.0.1:PORT`, as the hub printed it once listening.
-    pub url: String,
-    pub log: PathBuf,
+/// Runs `tudashalo-node ARGS...`: (exit code, stdout); stderr is printed.
+/// "in use" (sled's lock, released a moment after a node is dropped) is
+/// retried within [`HANG_GUARD`].
+pub fn node_cli<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Option<i32>, String) {
+    let binary = workspace_binary("tudashalo-node");
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    let started = std::time::Instant::now();
+    loop {
+        let output = Command::new(&binary)
+            .args(args)
+            .env("TUDASHALO_LOG", "warn")
+            .output()
+            .unwrap_or_else(|e| panic!("running tudashalo-node {shown:?}: {e}"));
+        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("in use by another process") && started.elapsed() < HANG_GUARD {
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
+        eprintln!("{shown:?}: {stdout}{stderr}");
+        return (output.status.code(), stdout);
+    }
 }
 
-impl Drop for HubProcess {
+/// A server binary of ours as a real process (`tudashalo-node serve`,
+/// `tudashalo-hub serve`), its log (stderr) in `log`; killed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    /// `https://127.0.0.1:PORT`, as the server printed it once listening.
+    pub url: String,
+    pub log: PathBuf,
+    binary: String,
+}
+
+impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl HubProcess {
-    /// Starts the hub in `work` (the current folder if `None`) at log level
-    /// `level`, and waits for the line naming its address.
-    pub fn start(config: &Path, work: Option<&Path>, log: &Path, level: &str) -> HubProcess {
+impl ServerProcess {
+    /// Starts `binary` with the arguments and settings `configure` gives
+    /// it, and waits for the line naming its address.
+    pub fn start(binary: &str, log: &Path, configure: impl FnOnce(&mut Command)) -> ServerProcess {
         let log_file = std::fs::File::create(log).expect("log file");
-        let mut command = Command::new(workspace_binary("tudashalo-hub"));
+        let mut command = Command::new(workspace_binary(binary));
+        configure(&mut command);
         command
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("TUDASHALO_LOG", level)
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file));
-        if let Some(work) = work {
-            command.current_dir(work);
-        }
-        let mut child = command.spawn().expect("starting tudashalo-hub");
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout)
             .read_line(&mut line)
-            .expect("reading the hub's address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected output {line:?}"))
-            .to_string();
-        HubProcess {
+            .unwrap_or_else(|e| panic!("reading {binary}'s address: {e}"));
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{binary}: unexpected output {line:?}; log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        };
+        ServerProcess {
+            url: url.to_string(),
             child,
-            url,
             log: log.to_path_buf(),
+            binary: binary.to_string(),
         }
+    }
+
+    /// `tudashalo-hub serve --config CONFIG` in `work` (the current folder
+    /// if `None`) at log level `level`.
+    pub fn hub(config: &Path, work: Option<&Path>, log: &Path, level: &str) -> ServerProcess {
+        ServerProcess::start("tudashalo-hub", log, |command| {
+            command
+                .args(["serve", "--config"])
+                .arg(config)
+                .env("TUDASHALO_LOG", level);
+            if let Some(work) = work {
+                command.current_dir(work);
+            }
+        })
+    }
+
+    /// `tudashalo-node serve` on the node folder `data` on `127.0.0.1:0`,
+    /// with the TLS files `tls`.
+    pub fn node(data: &Path, tls: &TlsFiles, log: &Path) -> ServerProcess {
+        ServerProcess::start("tudashalo-node", log, |command| {
+            command.args(config::node_serve_args(data, tls));
+        })
+    }
+
+    /// Panics unless the process is still running (it did not abort).
+    pub fn assert_alive(&mut self) {
+        if let Some(status) = self.child.try_wait().expect("try_wait") {
+            panic!(
+                "{} died ({status}); log:\n{}",
+                self.binary,
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// `tudashalo-node serve` on a node folder, with `pki`'s certificate for
+/// the node; the folder and the log are kept while it runs.
+pub struct NodeProcess {
+    pub process: ServerProcess,
+    _folder: NodeDir,
+    _logs: TempDir,
+}
+
+impl NodeProcess {
+    /// Serves `folder` (closed: the process opens it) as node `folder.name`.
+    pub fn start(pki: &Pki, folder: NodeDir) -> NodeProcess {
+        let logs = tempfile::tempdir().expect("log dir");
+        let tls = pki.files(&folder.name, Role::Node);
+        let process = ServerProcess::node(folder.path(), &tls, &logs.path().join("node.log"));
+        NodeProcess {
+            process,
+            _folder: folder,
+            _logs: logs,
+        }
+    }
+}
+
+/// `tudashalo-hub serve` on a `hub.toml` written from a configuration, in
+/// a folder of its own that also holds the log.
+pub struct HubProcess {
+    pub process: ServerProcess,
+    _dir: TempDir,
+}
+
+impl HubProcess {
+    pub fn start(config: &HubConfig) -> HubProcess {
+        let dir = tempfile::tempdir().expect("hub dir");
+        let path = dir.path().join("hub.toml");
+        write_hub_toml(&path, config);
+        let process = ServerProcess::hub(&path, None, &dir.path().join("hub.log"), "info");
+        HubProcess { process, _dir: dir }
+    }
+}
+
+/// Asserts a `PermissionDenied` whose message contains every one of `parts`.
+pub fn assert_denied<T: std::fmt::Debug>(result: Result<T, Status>, parts: &[&str]) {
+    let status = result.expect_err("expected a refusal");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    for part in parts {
+        assert!(
+            status.message().contains(part),
+            "{:?} lacks {part:?}",
+            status.message()
+        );
     }
 }
 

@@ -3,9 +3,9 @@
 //! (`peer_principal`), and reloading certificates and revocation lists
 //! without a restart.
 //!
-//! The server here is a tiny federation service that answers `Info` with the
-//! caller's principal, served by the same `tudashalo_proto::serve` functions
-//! as nodes and hubs. Reloads are triggered with `reload_now()`; only the
+//! The server here is [`Echo`], a tiny federation service that answers
+//! `Info` with the caller's principal, served by the same
+//! `tudashalo_proto::serve` functions as nodes and hubs. Reloads are triggered with `reload_now()`; only the
 //! watcher test waits for SIGHUP and a file change to take effect, through
 //! `ReloadingTls::subscribe`.
 
@@ -14,152 +14,16 @@ use std::time::{Duration, SystemTime};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::{Request, Response, Status};
 use tudashalo_pki::{self as pki, IssueRequest, RevokeReason, Role};
-use tudashalo_proto::identity::{Principal, peer_principal};
-use tudashalo_proto::pb::federation_server::Federation;
-use tudashalo_proto::pb::{self, InfoRequest};
+use tudashalo_proto::pb::InfoRequest;
 use tudashalo_proto::serve::{self, ServeError};
 use tudashalo_proto::tls::{ReloadingTls, TlsError, TlsFiles, TlsMaterial};
 
-use super::support::{Pki, guard};
+use super::support::{Echo, EchoServer, Pki, guard};
 
-/// Answers `Info` with the caller's principal (name, role); nothing else.
-struct Echo;
-
-#[tonic::async_trait]
-impl Federation for Echo {
-    async fn info(
-        &self,
-        request: Request<InfoRequest>,
-    ) -> Result<Response<pb::InfoResponse>, Status> {
-        let Principal { role, name } = peer_principal(&request)
-            .ok_or_else(|| Status::unauthenticated("no principal on this connection"))?;
-        Ok(Response::new(pb::InfoResponse {
-            name,
-            role: role.to_string(),
-            ..Default::default()
-        }))
-    }
-
-    async fn term_stats(
-        &self,
-        _: Request<pb::SearchRequest>,
-    ) -> Result<Response<pb::TermStatsResponse>, Status> {
-        Err(Status::unimplemented("echo"))
-    }
-
-    async fn search(
-        &self,
-        _: Request<pb::SearchRequest>,
-    ) -> Result<Response<pb::SearchResponse>, Status> {
-        Err(Status::unimplemented("echo"))
-    }
-
-    async fn get_document(
-        &self,
-        _: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        Err(Status::unimplemented("echo"))
-    }
-
-    type AggregateStream = tokio_stream::Empty<Result<pb::AggregateChunk, Status>>;
-
-    async fn aggregate(
-        &self,
-        _: Request<pb::AggregateRequest>,
-    ) -> Result<Response<Self::AggregateStream>, Status> {
-        Err(Status::unimplemented("echo"))
-    }
-}
-
-/// The echo service on an ephemeral port; stops when dropped.
-struct EchoServer {
-    url: String,
-    addr: std::net::SocketAddr,
-    tls: Option<ReloadingTls>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), ServeError>>>,
-}
-
-impl EchoServer {
-    /// Served with `serve_reloading` and the server certificate "server",
-    /// reloaded only by `reload_now()`.
-    async fn reloading(pki: &Pki) -> EchoServer {
-        let tls = ReloadingTls::manual(pki.files("server", Role::Node)).expect("server TLS");
-        EchoServer::serve_reloading(tls).await
-    }
-
-    /// Served with `serve_reloading`, watched (SIGHUP, file changes).
-    async fn watched(pki: &Pki) -> EchoServer {
-        let tls = ReloadingTls::new(pki.files("server", Role::Node)).expect("server TLS");
-        EchoServer::serve_reloading(tls).await
-    }
-
-    async fn serve_reloading(tls: ReloadingTls) -> EchoServer {
-        let handle = tls.clone();
-        EchoServer::spawn(Some(handle), move |listener, stop| {
-            tokio::spawn(serve::serve_reloading(Echo, listener, tls, stop))
-        })
-        .await
-    }
-
-    /// Served with the fixed-configuration `serve`.
-    async fn fixed(pki: &Pki) -> EchoServer {
-        let material = pki.material("server", Role::Node);
-        EchoServer::spawn(None, move |listener, stop| {
-            tokio::spawn(async move { serve::serve(Echo, listener, &material, stop).await })
-        })
-        .await
-    }
-
-    async fn spawn(
-        tls: Option<ReloadingTls>,
-        run: impl FnOnce(
-            TcpListener,
-            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-        ) -> JoinHandle<Result<(), ServeError>>,
-    ) -> EchoServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local_addr");
-        let (shutdown, signal) = oneshot::channel::<()>();
-        let task = run(
-            listener,
-            Box::pin(async {
-                let _ = signal.await;
-            }),
-        );
-        EchoServer {
-            url: format!("https://{addr}"),
-            addr,
-            tls,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        }
-    }
-
-    fn tls(&self) -> &ReloadingTls {
-        self.tls.as_ref().expect("a reloading server")
-    }
-
-    /// Stops the server and returns what `serve` returned.
-    async fn stop(mut self) -> Result<(), ServeError> {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        let task = self.task.take().expect("server task");
-        guard("server shutdown", task).await.expect("server task")
-    }
-}
-
-impl Drop for EchoServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-    }
+/// [`EchoServer::reloading`] with the server certificate "server".
+async fn reloading(pki: &Pki) -> EchoServer {
+    EchoServer::reloading(pki.files("server", Role::Node)).await
 }
 
 /// `Info` over a new connection with `material`: the caller the server saw.
@@ -224,8 +88,8 @@ fn crl_path(pki: &Pki) -> PathBuf {
 async fn peer_principal_names_the_caller() {
     let pki = Pki::new();
     for server in [
-        EchoServer::reloading(&pki).await,
-        EchoServer::fixed(&pki).await,
+        reloading(&pki).await,
+        EchoServer::fixed(pki.material("server", Role::Node)).await,
     ] {
         for (name, role) in [
             ("analyst", Role::Operator),
@@ -243,7 +107,7 @@ async fn peer_principal_names_the_caller() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refuses_clients_without_a_current_certificate_of_our_ca() {
     let pki = Pki::new();
-    let server = EchoServer::reloading(&pki).await;
+    let server = reloading(&pki).await;
     let good = pki.material("analyst", Role::Operator);
     assert_eq!(
         whoami(&server.url, &good).await.as_deref(),
@@ -292,7 +156,7 @@ async fn refuses_clients_without_a_current_certificate_of_our_ca() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_certificate_refused_after_reload_and_broken_crl_keeps_old_config() {
     let pki = Pki::new();
-    let server = EchoServer::reloading(&pki).await;
+    let server = reloading(&pki).await;
     let doomed = pki.material("doomed", Role::Node);
     let kept = pki.material("kept", Role::Node);
     assert_eq!(
@@ -424,7 +288,7 @@ async fn unusable_files_are_refused_at_start_with_their_names() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let result = guard(
         "serve with a broken CRL",
-        serve::serve(Echo, listener, &material, std::future::pending()),
+        serve::serve(Echo::default(), listener, &material, std::future::pending()),
     )
     .await;
     assert!(matches!(result, Err(ServeError::Tls(_))), "{result:?}");
@@ -433,7 +297,7 @@ async fn unusable_files_are_refused_at_start_with_their_names() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_handshakes_do_not_block_other_clients() {
     let pki = Pki::new();
-    let server = EchoServer::reloading(&pki).await;
+    let server = reloading(&pki).await;
     let good = pki.material("analyst", Role::Operator);
 
     // Connections that never complete a handshake: silent, and garbage.
@@ -460,7 +324,7 @@ async fn stalled_handshakes_do_not_block_other_clients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watcher_reloads_on_sighup_and_on_file_changes() {
     let pki = Pki::new();
-    let server = EchoServer::watched(&pki).await;
+    let server = EchoServer::watched(pki.files("server", Role::Node)).await;
     let mut generations = server.tls().subscribe();
     let doomed = pki.material("doomed", Role::Node);
 
