@@ -21,13 +21,16 @@
 //!   id; one status per member path, a failure recorded in any round stands.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tonic::transport::Channel;
+use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
 use crate::error::{Error, Result};
-use crate::fanout::{Target, fan_out, nested};
+use crate::fanout::{Outcome, Target, fan_out, nested};
 use crate::federation::Hub;
 use crate::member::Health;
 use crate::relay::Relay;
@@ -57,17 +60,9 @@ impl Hub {
         relay: &Relay,
     ) -> Result<(pb::TermStatsResponse, Vec<(String, Option<u64>)>)> {
         let targets = self.select_members(&request.members)?;
-        let outcomes = fan_out(
-            targets,
-            deadline,
-            relay,
-            move |_, mut client, narrowed, out| {
-                let mut request = request.clone();
-                request.members = narrowed;
-                async move { Ok(client.term_stats(out.request(request)).await?.into_inner()) }
-            },
-        )
-        .in_order()
+        let outcomes = ask_narrowed(targets, deadline, relay, request, |mut c, r| async move {
+            c.term_stats(r).await
+        })
         .await;
         let mut sum = StatsSum::default();
         let mut statuses = Vec::new();
@@ -229,17 +224,13 @@ impl Hub {
         } else {
             deadline
         };
-        let outcomes = fan_out(
+        let outcomes = ask_narrowed(
             targets,
             round_two_deadline,
             relay,
-            move |_, mut client, narrowed, out| {
-                let mut request = member_request.clone();
-                request.members = narrowed;
-                async move { Ok(client.search(out.request(request)).await?.into_inner()) }
-            },
+            member_request,
+            |mut c, r| async move { c.search(r).await },
         )
-        .in_order()
         .await;
 
         if let Some(entry) = &remembered {
@@ -468,6 +459,29 @@ impl Hub {
         }
         failures
     }
+}
+
+/// Asks every target `request` with `rpc`, narrowed to the target's paths;
+/// the outcomes in the order of the targets.
+async fn ask_narrowed<R, Fut>(
+    targets: Vec<Target>,
+    deadline: Instant,
+    relay: &Relay,
+    request: pb::SearchRequest,
+    rpc: impl Fn(FederationClient<Channel>, tonic::Request<pb::SearchRequest>) -> Fut,
+) -> Vec<Outcome<R>>
+where
+    R: Send + 'static,
+    Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>> + Send + 'static,
+{
+    fan_out(targets, deadline, relay, move |_, client, narrowed, out| {
+        let mut request = request.clone();
+        request.members = narrowed;
+        let call = rpc(client, out.request(request));
+        async move { Ok(call.await?.into_inner()) }
+    })
+    .in_order()
+    .await
 }
 
 /// Sums member statistics. Field totals and document counts add up; so do
