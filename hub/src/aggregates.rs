@@ -11,6 +11,9 @@
 //! - A cell that should hold a contribution from a member that did not
 //!   answer is marked incomplete and published without a value, never as if
 //!   it were whole.
+//! - Every member's answer is read whole, stream and all, under the request's
+//!   deadline or the member's own (`crate::fanout`); one that is late,
+//!   oversized or not finite counts as failed.
 //! - The answer streams out in chunks; the last chunk carries the statuses.
 
 use std::collections::{BTreeMap, HashMap};
