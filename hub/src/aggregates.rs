@@ -11,24 +11,29 @@
 //! - A cell that should hold a contribution from a member that did not
 //!   answer is marked incomplete and published without a value, never as if
 //!   it were whole.
+//! - Every member's answer is read whole, stream and all, under the request's
+//!   deadline or the member's own (`crate::fanout`); one that is late,
+//!   oversized or not finite counts as failed.
 //! - The answer streams out in chunks; the last chunk carries the statuses.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tonic::Status;
+use tonic::transport::Channel;
 use tudashalo_core::aggregate::{self, AggregateQuery, Cell, CellKey, GroupKey, Partial, TOTAL};
 use tudashalo_core::disclosure::{self, Rules};
 use tudashalo_core::pb::{MemberCell, cell_from_pb, partial_cell, published_cell};
 use tudashalo_proto::chunks::send_chunks;
+use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
 use crate::error::Error;
+use crate::fanout::fan_out;
 use crate::federation::Hub;
-use crate::member::{Health, Member};
+use crate::limits::HubLimits;
 use crate::relay::Relay;
 
 /// Who contributed to a combined cell, and who should have but did not.
@@ -265,8 +270,8 @@ impl Hub {
         };
         let targets = match self.select_members(&request.members) {
             Ok(t) => t,
-            Err(status) => {
-                let _ = tx.send(Err(status)).await;
+            Err(error) => {
+                let _ = tx.send(Err(error.into())).await;
                 return;
             }
         };
@@ -297,47 +302,28 @@ impl Hub {
         };
 
         // Fan out; each member's whole (already aggregated) answer is read
-        // under the deadline.
-        let mut set = JoinSet::new();
+        // under the deadline (or the member's own), and combined as it comes.
+        let limits = self.limits().clone();
+        let mut calls = fan_out(
+            targets,
+            deadline,
+            &relay,
+            move |_, client, narrowed, out| {
+                let mut request = member_request.clone();
+                request.members = narrowed;
+                fetch(client, out.request(request), limits.clone())
+            },
+        );
         let mut statuses: Vec<pb::MemberStatus> = Vec::new();
         let mut failed: Vec<String> = Vec::new();
-        for (member, narrowed) in targets {
-            if let Health::Down { since, error } = member.health() {
-                failed.push(member.name.clone());
-                statuses.push(status(
-                    &member.name,
-                    MemberState::Unavailable,
-                    Duration::ZERO,
-                    format!("down for {} s: {error}", since.elapsed().as_secs()),
-                    0,
-                ));
-                continue;
-            }
-            let mut req = member_request.clone();
-            req.members = narrowed;
-            set.spawn(fetch(
-                member,
-                req,
-                deadline,
-                relay.clone(),
-                self.limits().clone(),
-            ));
-        }
         let mut combined = Combined::default();
-        let mut first_error: Option<Status> = None;
-        while let Some(joined) = set.join_next().await {
-            let Ok((member, latency, result)) = joined else {
-                continue;
-            };
-            match result {
+        let mut first_error: Option<Error> = None;
+        while let Some(outcome) = calls.next().await {
+            let member = outcome.member.clone();
+            let total = outcome.result.as_ref().map_or(0, |(cells, _)| cells.len());
+            statuses.push(outcome.status(total as u64));
+            match outcome.result {
                 Ok((cells, nested)) => {
-                    statuses.push(status(
-                        &member.name,
-                        MemberState::Ok,
-                        latency,
-                        String::new(),
-                        cells.len() as u64,
-                    ));
                     for mut s in nested {
                         if s.state != MemberState::Ok as i32 {
                             failed.push(format!("{}/{}", member.name, s.member));
@@ -382,15 +368,14 @@ impl Hub {
                         combined.add(cell, provenance);
                     }
                 }
-                Err((state, message, code)) => {
-                    if first_error.is_none() && code == tonic::Code::InvalidArgument {
-                        first_error = Some(Status::invalid_argument(format!(
-                            "member {}: {message}",
-                            member.name
-                        )));
+                Err(error) => {
+                    if first_error.is_none() && error.code() == tonic::Code::InvalidArgument {
+                        first_error = Some(Error::RejectedByMembers {
+                            member: member.name.clone(),
+                            message: error.member_state().1,
+                        });
                     }
                     failed.push(member.name.clone());
-                    statuses.push(status(&member.name, state, latency, message, 0));
                 }
             }
         }
@@ -398,7 +383,7 @@ impl Hub {
         if let Some(error) = first_error
             && statuses.iter().all(|s| s.state != MemberState::Ok as i32)
         {
-            let _ = tx.send(Err(error)).await;
+            let _ = tx.send(Err(error.into())).await;
             return;
         }
 
@@ -442,9 +427,9 @@ impl Hub {
             let names: Vec<(Vec<String>, Vec<String>)> =
                 provenance.into_iter().map(Provenance::into_names).collect();
             let contributors: Vec<Vec<String>> = names.iter().map(|n| n.0.clone()).collect();
-            if let Err(status) = within_members(&cells, &contributors, &request.members, &self.name)
+            if let Err(error) = within_members(&cells, &contributors, &request.members, &self.name)
             {
-                let _ = tx.send(Err(status)).await;
+                let _ = tx.send(Err(error.into())).await;
                 return;
             }
             let published = disclosure::publish_units(
@@ -562,7 +547,7 @@ fn within_members(
     contributors: &[Vec<String>],
     members: &[String],
     hub: &str,
-) -> Result<(), Status> {
+) -> Result<(), Error> {
     if members.is_empty() {
         return Ok(());
     }
@@ -579,14 +564,12 @@ fn within_members(
             } else {
                 format!("unit {unit:?}")
             };
-            return Err(Status::invalid_argument(format!(
-                "members: published aggregates are whole units (disclosure rule \"whole units\"); \
-                 cell {}/{} would add up {} of {whole}, not one of the chosen members {members:?}; \
-                 group by kisterseg without totals, or ask without members",
-                cell.key.indicator,
-                cell.key.period,
-                paths.join(", "),
-            )));
+            return Err(Error::NotWholeUnit {
+                cell: format!("{}/{}", cell.key.indicator, cell.key.period),
+                contributors: paths.join(", "),
+                whole,
+                members: members.to_vec(),
+            });
         }
     }
     Ok(())
@@ -605,71 +588,26 @@ fn is_component(total: &CellKey, component: &CellKey) -> bool {
 
 type Fetched = (Vec<pb::Cell>, Vec<pb::MemberStatus>);
 
-/// One member's aggregate, read whole under the deadline.
+/// One member's aggregate, read whole: its cells and its members'
+/// statuses. Bounded as it streams and checked before it is combined
+/// ([`crate::limits`]): an oversized or non-finite answer is an error. The
+/// fan-out runs it under the member's deadline.
 async fn fetch(
-    member: Arc<Member>,
-    request: pb::AggregateRequest,
-    deadline: Instant,
-    relay: Relay,
-    limits: crate::limits::HubLimits,
-) -> (
-    Arc<Member>,
-    Duration,
-    Result<Fetched, (MemberState, String, tonic::Code)>,
-) {
-    let started = Instant::now();
-    let budget = deadline.saturating_duration_since(started);
-    let mut client = member.client();
-    let call = async {
-        let mut req = tonic::Request::new(request);
-        req.set_timeout(budget);
-        relay.apply(&mut req);
-        let mut stream = client.aggregate(req).await?.into_inner();
-        let mut cells = Vec::new();
-        let mut statuses = Vec::new();
-        while let Some(chunk) = stream.message().await? {
-            // Bounded as it streams, checked before it is combined
-            // (crate::limits): an oversized or non-finite answer is an error.
-            let nested = statuses.len().saturating_add(chunk.members.len());
-            crate::limits::check_member_chunk(cells.len(), chunk.cells.len(), nested, &limits)?;
-            crate::limits::check_member_cells(&chunk.cells)?;
-            cells.extend(chunk.cells);
-            statuses.extend(chunk.members);
-        }
-        Ok::<_, Status>((cells, statuses))
-    };
-    let result = match tokio::time::timeout(budget, call).await {
-        Ok(Ok(fetched)) => {
-            member.report_ok();
-            Ok(fetched)
-        }
-        Ok(Err(status)) => {
-            let (state, message) = crate::federation::classify(&member, &status);
-            Err((state, message, status.code()))
-        }
-        Err(_) => Err((
-            MemberState::TimedOut,
-            format!("no answer within {} ms", budget.as_millis()),
-            tonic::Code::DeadlineExceeded,
-        )),
-    };
-    (member.clone(), started.elapsed(), result)
-}
-
-fn status(
-    member: &str,
-    state: MemberState,
-    latency: Duration,
-    message: String,
-    total: u64,
-) -> pb::MemberStatus {
-    pb::MemberStatus {
-        member: member.to_string(),
-        state: state as i32,
-        latency_ms: latency.as_millis().min(u128::from(u32::MAX)) as u32,
-        message,
-        total,
+    mut client: FederationClient<Channel>,
+    request: tonic::Request<pb::AggregateRequest>,
+    limits: HubLimits,
+) -> Result<Fetched, Error> {
+    let mut stream = client.aggregate(request).await?.into_inner();
+    let mut cells = Vec::new();
+    let mut statuses = Vec::new();
+    while let Some(chunk) = stream.message().await? {
+        let nested = statuses.len().saturating_add(chunk.members.len());
+        crate::limits::check_member_chunk(cells.len(), chunk.cells.len(), nested, &limits)?;
+        crate::limits::check_member_cells(&chunk.cells)?;
+        cells.extend(chunk.cells);
+        statuses.extend(chunk.members);
     }
+    Ok((cells, statuses))
 }
 
 #[cfg(test)]

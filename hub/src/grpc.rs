@@ -37,9 +37,11 @@ pub fn client_timeout<T>(request: &Request<T>) -> Option<Duration> {
 
 /// A search request within the request limits, or `InvalidArgument`
 /// naming the limit.
-fn check_search(hub: &Hub, request: &Request<pb::SearchRequest>) -> Result<(), Status> {
-    convert::check_search_request(&hub.limits().requests, request.get_ref())
-        .map_err(|e| Status::from(Error::from(e)))
+fn check_search(hub: &Hub, request: &Request<pb::SearchRequest>) -> Result<(), Error> {
+    Ok(convert::check_search_request(
+        &hub.limits().requests,
+        request.get_ref(),
+    )?)
 }
 
 #[tonic::async_trait]
@@ -64,6 +66,7 @@ impl pb::federation_server::Federation for HubService {
             .term_stats(request.into_inner(), deadline, &relay)
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn search(
@@ -77,6 +80,7 @@ impl pb::federation_server::Federation for HubService {
             .search(request.into_inner(), deadline, &relay)
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 
     type AggregateStream =
@@ -126,6 +130,7 @@ impl pb::federation_server::Federation for HubService {
             .get_document(request.into_inner(), deadline, &relay)
             .await
             .map(Response::new)
+            .map_err(Status::from)
     }
 }
 

@@ -24,9 +24,10 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use tonic::Status;
 use tudashalo_core::limits::{RequestLimits, thousands};
 use tudashalo_proto::pb;
+
+use crate::error::Error;
 
 /// `[limits]` of `hub.toml`: the request limits of a node
 /// ([`RequestLimits`]) and the hub's own.
@@ -280,21 +281,19 @@ pub fn check_member_chunk(
     more: usize,
     statuses: usize,
     limits: &HubLimits,
-) -> Result<(), Status> {
+) -> Result<(), Error> {
     let total = cells.saturating_add(more);
     if total > limits.max_member_cells {
-        return Err(Status::resource_exhausted(format!(
-            "the member sent more than {} cells; at most {} (limits.max_member_cells); its answer was discarded",
-            thousands(cells),
-            thousands(limits.max_member_cells)
-        )));
+        return Err(Error::TooManyCells {
+            sent: cells,
+            max: limits.max_member_cells,
+        });
     }
     if statuses > limits.max_member_statuses {
-        return Err(Status::resource_exhausted(format!(
-            "the member sent {} member statuses; at most {} (limits.max_member_statuses); its answer was discarded",
-            thousands(statuses),
-            thousands(limits.max_member_statuses)
-        )));
+        return Err(Error::TooManyStatuses {
+            sent: statuses,
+            max: limits.max_member_statuses,
+        });
     }
     Ok(())
 }
@@ -304,7 +303,7 @@ const MAX_PLAUSIBLE_COUNT: u64 = u32::MAX as u64;
 
 /// Checks the numbers of a member's cells (and counts no federation has): a NaN or infinity in a partial
 /// (or a published value) would spread into every sum it enters.
-pub fn check_member_cells(cells: &[pb::Cell]) -> Result<(), Status> {
+pub fn check_member_cells(cells: &[pb::Cell]) -> Result<(), Error> {
     let bad = cells
         .iter()
         .filter(|c| {
@@ -322,14 +321,7 @@ pub fn check_member_cells(cells: &[pb::Cell]) -> Result<(), Status> {
         })
         .count();
     if bad > 0 {
-        return Err(Status::data_loss(format!(
-            "the member sent {} with non-finite numbers or impossible counts; its answer was discarded",
-            if bad == 1 {
-                "1 cell".to_string()
-            } else {
-                format!("{} cells", thousands(bad))
-            }
-        )));
+        return Err(Error::ImpossibleNumbers { cells: bad });
     }
     Ok(())
 }
@@ -449,11 +441,7 @@ mod tests {
         check_member_chunk(500, 500, 0, &limits).unwrap();
         let e = check_member_chunk(1_000, 1, 0, &limits).unwrap_err();
         assert_eq!(e.code(), tonic::Code::ResourceExhausted);
-        assert!(
-            e.message().contains("(limits.max_member_cells)"),
-            "{}",
-            e.message()
-        );
+        assert!(e.to_string().contains("(limits.max_member_cells)"), "{e}");
         let mut cell = pb::Cell {
             partial: Some(pb::Partial {
                 sum: 1.0,

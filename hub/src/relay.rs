@@ -29,10 +29,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use tonic::Status;
 use tonic::metadata::MetadataValue;
 use tudashalo_proto::identity::{Principal, Role, peer_principal};
 use tudashalo_proto::relay::{self, MAX_VIA, ON_BEHALF_OF_HEADER, VIA_HEADER};
+
+use crate::error::Error;
 
 /// The relay headers of one request, as this hub forwards them.
 #[derive(Debug, Clone, Default)]
@@ -56,10 +57,8 @@ impl Relay {
         hub: &str,
         parents: &BTreeSet<String>,
         request: &tonic::Request<T>,
-    ) -> Result<Relay, Status> {
-        let principal = peer_principal(request).ok_or_else(|| {
-            Status::unauthenticated("no client certificate with a urn:tudashalo:ROLE:NAME name")
-        })?;
+    ) -> Result<Relay, Error> {
+        let principal = peer_principal(request).ok_or(Error::NoIdentity)?;
         let from_parent = principal.role == Role::Hub && parents.contains(&principal.name);
         let (on_behalf_of, mut via) = if from_parent {
             let headers = relay::read(request.metadata())?;
@@ -70,10 +69,12 @@ impl Relay {
             let via = match &headers.via {
                 Some(value) => {
                     let via = relay::parse_via(value)?;
-                    relay::check_chain(&via, &principal.name).map_err(|e| {
-                        Status::permission_denied(format!(
-                            "hub {hub} does not believe the relay from parent {principal}: {e}"
-                        ))
+                    relay::check_chain(&via, &principal.name).map_err(|error| {
+                        Error::UnbelievedRelay {
+                            hub: hub.to_string(),
+                            parent: principal.to_string(),
+                            error,
+                        }
                     })?;
                     via
                 }
@@ -93,22 +94,22 @@ impl Relay {
                     %header,
                     "relay headers from a caller that is not a parent of this hub: refused"
                 );
-                return Err(Status::permission_denied(format!(
-                    "{principal} is not a parent of hub {hub} (not listed as [[parent]] in its hub.toml) and may not send {header}; only a parent hub relays on behalf of others"
-                )));
+                return Err(Error::NotAParent {
+                    principal: principal.to_string(),
+                    hub: hub.to_string(),
+                    headers: header,
+                });
             }
             (principal.clone(), Vec::new())
         };
         if via.iter().any(|h| h == hub) {
-            return Err(Status::failed_precondition(format!(
-                "relay loop: the request already passed hub {hub}"
-            )));
+            return Err(Error::RelayLoop {
+                hub: hub.to_string(),
+            });
         }
         via.push(hub.to_string());
         if via.len() > MAX_VIA {
-            return Err(Status::failed_precondition(format!(
-                "the request passed more than {MAX_VIA} hubs"
-            )));
+            return Err(Error::TooManyHubs);
         }
         Ok(Relay {
             on_behalf_of: Some(on_behalf_of.to_string()),
@@ -121,7 +122,7 @@ impl Relay {
     /// Checks that the direct caller may receive partials: only this hub's
     /// parents combine them further; everyone else gets published,
     /// disclosure-controlled cells.
-    pub fn authorize_partials(&self, hub: &str) -> Result<(), Status> {
+    pub fn authorize_partials(&self, hub: &str) -> Result<(), Error> {
         if self.from_parent {
             return Ok(());
         }
@@ -130,9 +131,10 @@ impl Relay {
             .as_ref()
             .map_or_else(|| "the caller".to_string(), ToString::to_string);
         tracing::warn!(hub, principal = %caller, "partials asked by a caller that is not a parent: refused");
-        Err(Status::permission_denied(format!(
-            "partials go only to the parents of hub {hub} ([[parent]] in its hub.toml); {caller} is not one"
-        )))
+        Err(Error::PartialsRefused {
+            hub: hub.to_string(),
+            caller,
+        })
     }
 
     /// Adds the relay headers to an outgoing request.

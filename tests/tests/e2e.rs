@@ -21,6 +21,7 @@ mod e2e {
     mod deploy;
     mod hub;
     mod hub_process;
+    mod member_deadline;
     mod node_grpc;
     mod node_import;
     mod tls;
