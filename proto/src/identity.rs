@@ -310,23 +310,6 @@ pub fn peer_principal<T>(request: &tonic::Request<T>) -> Option<Principal> {
     principal_of(certs.first()?.as_ref()).ok()
 }
 
-/// Like [`peer_principal`], for handlers that must know the caller: an
-/// `UNAUTHENTICATED` status (for the client) otherwise.
-pub fn require_peer_principal<T>(request: &tonic::Request<T>) -> Result<Principal, tonic::Status> {
-    let Some(certs) = request.peer_certs() else {
-        return Err(tonic::Status::unauthenticated(
-            "no client certificate on this connection",
-        ));
-    };
-    let Some(leaf) = certs.first() else {
-        return Err(tonic::Status::unauthenticated(
-            "no client certificate on this connection",
-        ));
-    };
-    principal_of(leaf.as_ref())
-        .map_err(|e| tonic::Status::unauthenticated(format!("client certificate: {e}")))
-}
-
 /// Like [`principal_of`], for the first `CERTIFICATE` block of a PEM buffer.
 pub fn principal_of_pem(pem: &[u8]) -> Result<Principal, IdentityError> {
     for block in Pem::iter_from_buffer(pem) {
@@ -436,8 +419,6 @@ mod tests {
     fn no_principal_outside_a_tls_connection() {
         let request = tonic::Request::new(());
         assert_eq!(peer_principal(&request), None);
-        let status = require_peer_principal(&request).unwrap_err();
-        assert_eq!(status.code(), tonic::Code::Unauthenticated);
     }
 
     #[test]
