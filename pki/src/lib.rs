@@ -115,18 +115,6 @@ mod tests {
     use crate::test_support::{pem_der, req};
 
     #[test]
-    fn role_round_trips() {
-        for role in Role::ALL {
-            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
-        }
-        assert!(matches!(
-            "admin".parse::<Role>(),
-            Err(IdentityError::UnknownRole(_))
-        ));
-        assert!("Node".parse::<Role>().is_err());
-    }
-
-    #[test]
     fn principal_round_trips() {
         let tmp = tempfile::tempdir().unwrap();
         init_ca(tmp.path(), "Test CA", 365, false).unwrap();
