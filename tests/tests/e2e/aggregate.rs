@@ -481,7 +481,7 @@ async fn a_down_member_marks_the_cells_it_should_contribute_to_as_incomplete() {
     let mut s = setup().await;
     let regio = TestHub::start(&s.pki, "regio", &members(&s.nodes)).await;
     let beta = s.nodes.remove(1);
-    beta.stop().await.expect("stopped");
+    let _beta = beta.go_down().await;
     let (cells, statuses) = aggregate(
         &regio.url,
         &s.pki,

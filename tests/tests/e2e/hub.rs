@@ -516,7 +516,7 @@ async fn a_killed_member_yields_a_partial_answer_within_the_deadline() {
     let mut nodes = f.nodes;
     let victim = nodes.remove(1);
     let victim_name = victim.name.clone();
-    victim.stop().await.expect("victim served");
+    let _victim = victim.go_down().await;
 
     let started = Instant::now();
     let after = search(&mut client, request("fejlesztés")).await;
@@ -674,7 +674,7 @@ async fn hub_of_hubs_composes_ranking_paths_and_statuses() {
 
     // A regional hub going down makes the national answer partial, with the
     // rest still there.
-    south.stop().await;
+    let _south = south.go_down().await;
     let partial = search(&mut client, request("fejlesztés")).await;
     assert!(partial.partial);
     assert_eq!(state(&partial, "south"), MemberState::Unavailable);

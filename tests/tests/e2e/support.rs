@@ -336,6 +336,14 @@ impl TestNode {
         self.server.stop().await
     }
 
+    /// Stops the node for good: its port stays refused ([`DeadPort`]) while
+    /// the guard lives.
+    pub async fn go_down(self) -> DeadPort {
+        let addr = self.addr;
+        self.stop().await.expect("the node stops cleanly");
+        DeadPort::hold(addr)
+    }
+
     /// Stops the server, drops the node (releasing the store's lock, so
     /// that another process may open it) and returns its data folder.
     pub async fn stop_keeping_data(self) -> TempDir {
@@ -453,6 +461,48 @@ impl TestHub {
     /// Fires the shutdown signal and waits for the hub to finish cleanly.
     pub async fn stop(self) {
         self.server.stop().await.expect("the hub stops cleanly");
+    }
+
+    /// Stops the hub for good: its port stays refused ([`DeadPort`]) while
+    /// the guard lives.
+    pub async fn go_down(self) -> DeadPort {
+        let addr = self.server.addr();
+        self.stop().await;
+        DeadPort::hold(addr)
+    }
+}
+
+/// A stopped server's address, held for the rest of a test: every
+/// connection is accepted and closed at once, so callers see the member
+/// unavailable. Without it the freed ephemeral port may be handed to another
+/// test's server running in parallel, and a hub asking the stopped member
+/// would reach that one instead (seen as a member timing out rather than
+/// being unavailable, under load).
+pub struct DeadPort {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DeadPort {
+    pub fn hold(addr: std::net::SocketAddr) -> DeadPort {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        // The stopped server's connections may linger in TIME_WAIT.
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket
+            .bind(addr)
+            .unwrap_or_else(|e| panic!("holding the stopped server's port {addr}: {e}"));
+        let listener = socket.listen(16).expect("listening");
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                drop(stream);
+            }
+        });
+        DeadPort { task }
+    }
+}
+
+impl Drop for DeadPort {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
