@@ -1,8 +1,10 @@
-//! End-to-end tests: real nodes (sled, tantivy) served over real mTLS gRPC on
-//! loopback, with certificates minted by the hub's PKI in temporary folders.
+//! End-to-end tests: real nodes (sled, tantivy) and real hubs served over
+//! real mTLS gRPC on loopback, with certificates minted by `tudashalo-pki`
+//! in temporary folders.
 //!
-//! One test binary, so that the fixtures in `support` are compiled once and
-//! shared; later hub tests go in `e2e/hub.rs`.
+//! One test binary, so that the harness in `support` (nodes, hubs, servers,
+//! processes, certificates) is compiled once and shared; one module per
+//! concern (`hub`, `aggregate`, `adversarial_*`, …).
 
 #![allow(clippy::unwrap_used)]
 
