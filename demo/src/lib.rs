@@ -37,9 +37,9 @@ use clap::Args;
 use tudashalo_proto::pb::{self, MemberState};
 
 use generate::Spec;
-use out::*;
-use serving::*;
-use state::*;
+use out::{Out, program_name};
+use serving::{Running, serve_and_search};
+use state::{ensure_pki, prepare_node};
 
 /// The demo's regional hub.
 pub const HUB_NAME: &str = "regio";
@@ -318,6 +318,9 @@ mod tests {
     use super::*;
     use tudashalo_hub::config::HubConfig;
     use tudashalo_pki as pki;
+
+    use crate::out::shell_quote;
+    use crate::state::{HUB_TOML_HEADER, hub_config, write_node_toml};
 
     #[test]
     fn shell_quoting() {

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::serving::{PULL_FROM, PULL_INDICATOR};
+use crate::{ANALYST, DemoOptions, NATIONAL};
 use tudashalo_pki::{self as pki};
-
-use crate::*;
 
 /// Where the human-readable account goes: stdout, or stderr when stdout
 /// carries JSON; nowhere when quiet.

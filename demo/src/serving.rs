@@ -15,13 +15,17 @@ use tudashalo_proto::pb::{self, MemberState};
 use tudashalo_proto::serve::{ServerHandle, StopError};
 use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
 
-use generate::Kisterseg;
+use crate::generate::Kisterseg;
+use crate::out::{Out, commands};
+use crate::state::HUB_TOML_HEADER;
+use crate::{
+    ANALYST, DemoOptions, DemoReport, HUB_DEADLINE_MS, HUB_NAME, MemberReport, NATIONAL,
+    PullReport, READY_TIMEOUT, STOP_TIMEOUT, config,
+};
 use tudashalo_hub::config::HubConfig;
 use tudashalo_hub::federation::Hub;
 use tudashalo_hub::member::Health;
 use tudashalo_pki::{self as pki};
-
-use crate::*;
 
 /// Starts the servers (recorded in `running` so that the caller stops them
 /// whatever happens), waits for health, searches and prints.
@@ -62,7 +66,7 @@ pub(crate) async fn serve_and_search(
     let hub_config = dir.join("hub.toml");
     config::write_hub_toml(
         &hub_config,
-        &self::hub_config(hub_addr, kistersegek, &members),
+        &crate::state::hub_config(hub_addr, kistersegek, &members),
         HUB_TOML_HEADER,
     )?;
     let config = HubConfig::load(&hub_config)?;

@@ -15,11 +15,10 @@ use tudashalo_node::Node;
 use tudashalo_node::node::{ImportOptions, ImportProgress};
 use tudashalo_proto::tls::TlsFiles;
 
-use generate::{Kisterseg, Spec};
+use crate::generate::{self, Kisterseg, Spec};
+use crate::{ANALYST, HUB_DEADLINE_MS, HUB_NAME, MemberReport, NATIONAL, RENEW_BEFORE, config};
 use tudashalo_hub::config::{HubConfig, MemberConfig};
 use tudashalo_pki::{self as pki, IssueRequest, Principal, Role};
-
-use crate::*;
 
 /// Makes sure `dir` holds the CA and a valid certificate of the right role
 /// for every participant; issues what is missing, expiring or of another
