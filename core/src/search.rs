@@ -52,6 +52,18 @@ pub struct Cursor {
 pub const MAX_DEPTH: usize = 1_000;
 pub const DEFAULT_LIMIT: usize = 10;
 
+/// Refuses a page deeper than [`MAX_DEPTH`] (`offset` and the effective
+/// `limit`), as node and hub both do, with the same words.
+pub fn check_depth(offset: usize, limit: usize) -> crate::Result<()> {
+    let depth = offset.saturating_add(limit);
+    if depth > MAX_DEPTH {
+        return Err(crate::Error::InvalidRequest(format!(
+            "offset + limit: {depth}; at most {MAX_DEPTH} (the search depth); use a search_after cursor to page deeper"
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
     pub text: String,

@@ -28,11 +28,6 @@ pub enum Error {
     /// A member path names no member of this hub.
     #[error("hub {hub} has no member {member:?}")]
     NoSuchMember { hub: String, member: String },
-    /// A page deeper than the search depth.
-    #[error(
-        "offset + limit: {asked}; at most {max} (the search depth); use a search_after cursor to page deeper"
-    )]
-    TooDeep { asked: u64, max: u32 },
     /// A document asked of a hub without the member that holds it.
     #[error("at a hub, a document is named by member path and id (member = \"edelenyi\")")]
     DocumentWithoutMember,
@@ -150,7 +145,6 @@ impl Error {
         match self {
             Error::InvalidRequest(_)
             | Error::NoSuchMember { .. }
-            | Error::TooDeep { .. }
             | Error::DocumentWithoutMember
             | Error::NoMemberSelected
             | Error::NotWholeUnit { .. }

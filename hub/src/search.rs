@@ -138,12 +138,7 @@ impl Hub {
         } else {
             request.limit
         };
-        if request.offset.saturating_add(limit) > MAX_DEPTH {
-            return Err(Error::TooDeep {
-                asked: u64::from(request.offset) + u64::from(limit),
-                max: MAX_DEPTH,
-            });
-        }
+        tudashalo_core::search::check_depth(request.offset as usize, limit as usize)?;
         let mut statuses: Vec<pb::MemberStatus> = Vec::new();
         let mut ignored: Vec<String> = Vec::new();
         let mut targets = self.select_members(&request.members)?;

@@ -31,12 +31,7 @@ impl SearchIndex {
         // A hub asks each member for `offset + limit` hits at once, so a
         // page may be as deep as the depth limit itself.
         let limit = request.limit.clamp(1, MAX_DEPTH);
-        if request.offset.saturating_add(limit) > MAX_DEPTH {
-            return Err(Error::InvalidRequest(format!(
-                "offset + limit: {}; at most {MAX_DEPTH} (the search depth); use a search_after cursor to page deeper",
-                request.offset.saturating_add(limit)
-            )));
-        }
+        tudashalo_core::search::check_depth(request.offset, limit)?;
         let searcher = self.reader.searcher();
         let totals = self.totals(&searcher, audience)?;
         let (query, ignored) = self.full_query(request, audience)?;
