@@ -217,10 +217,13 @@ impl ReloadingTls {
     /// Spawns the watcher: reloads on SIGHUP (unix) and when a file changes
     /// (looked at every `poll`), and logs a stale CRL (hourly within its
     /// grace). It runs until the handle is aborted.
+    ///
+    /// SIGHUP is listened for before this returns, not when the task first
+    /// runs: a signal sent once `watch` has returned is never missed.
     pub fn watch(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
         let tls = self.clone();
+        let mut hangup = hangup_signal();
         tokio::spawn(async move {
-            let mut hangup = hangup_signal();
             let mut ticks = tokio::time::interval(poll);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;

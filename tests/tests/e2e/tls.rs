@@ -328,8 +328,12 @@ async fn watcher_reloads_on_sighup_and_on_file_changes() {
     let mut generations = server.tls().subscribe();
     let doomed = pki.material("doomed", Role::Node);
 
-    // Make sure SIGHUP is handled in this process before sending one (the
-    // watcher registers too, but perhaps not yet).
+    // The server answering shows that it has started its watcher, which
+    // listens for SIGHUP from then on (`ReloadingTls::watch`).
+    let client = pki.material("client", Role::Operator);
+    whoami(&server.url, &client).await.expect("served");
+    // A handler of the test's own, so that SIGHUP never falls back to the
+    // default action (ending the process), whatever the order.
     let _hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .expect("SIGHUP handler");
     let status = std::process::Command::new("kill")
