@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tudashalo_proto::identity::Role;
-use tudashalo_proto::tls::{TlsFiles, TlsOptions};
+use tudashalo_proto::tls::{RevocationConfig, TlsFiles, TlsOptions};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -63,41 +63,6 @@ pub struct ParentConfig {
     /// The parent hub's name, as its certificate names it
     /// (`urn:tudashalo:hub:NAME`).
     pub name: String,
-}
-
-/// `[revocation]`: how revocation data that has gone stale is handled, for
-/// the hub's server side and for its connections to members alike.
-///
-/// The CRL is `crl.pem` next to `[tls] ca` (what `tudashalo-hub pki` writes).
-/// Past its `nextUpdate` it is still used for `crl_grace_hours`, with a
-/// warning at every reload and every hour; after that every TLS handshake
-/// is refused, with an error naming the file, its `nextUpdate` and the grace,
-/// until a fresh CRL is installed (`tudashalo-hub pki crl`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RevocationConfig {
-    #[serde(default = "default_crl_grace_hours")]
-    pub crl_grace_hours: u64,
-}
-
-impl Default for RevocationConfig {
-    fn default() -> Self {
-        RevocationConfig {
-            crl_grace_hours: default_crl_grace_hours(),
-        }
-    }
-}
-
-impl RevocationConfig {
-    pub fn tls_options(&self) -> TlsOptions {
-        TlsOptions {
-            crl_grace: Duration::from_secs(self.crl_grace_hours.saturating_mul(3600)),
-        }
-    }
-}
-
-fn default_crl_grace_hours() -> u64 {
-    tudashalo_proto::tls::DEFAULT_CRL_GRACE.as_secs() / 3600
 }
 
 /// What a member is, when `hub.toml` says so: its server certificate must

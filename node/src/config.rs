@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use tudashalo_core::limits::RequestLimits;
+use tudashalo_proto::tls::RevocationConfig;
 
 pub const FILE_NAME: &str = "node.toml";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7701";
@@ -71,28 +72,6 @@ impl Default for AuditConfig {
     }
 }
 
-/// `[revocation]`: how revocation data that has gone stale is handled.
-///
-/// The CRL is `crl.pem` next to the CA certificate. Past its `nextUpdate` it
-/// is still used for `crl_grace_hours`, with a warning at every reload and
-/// every hour; after that every TLS handshake is refused, with an error
-/// naming the file, its `nextUpdate` and the grace, until a fresh CRL is
-/// installed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RevocationConfig {
-    #[serde(default = "default_crl_grace_hours")]
-    pub crl_grace_hours: u64,
-}
-
-impl Default for RevocationConfig {
-    fn default() -> Self {
-        RevocationConfig {
-            crl_grace_hours: default_crl_grace_hours(),
-        }
-    }
-}
-
 fn default_audit_max_entries() -> u64 {
     1_000_000
 }
@@ -127,18 +106,6 @@ impl AuditConfig {
         }
         Ok(())
     }
-}
-
-impl RevocationConfig {
-    pub fn tls_options(&self) -> tudashalo_proto::tls::TlsOptions {
-        tudashalo_proto::tls::TlsOptions {
-            crl_grace: std::time::Duration::from_secs(self.crl_grace_hours.saturating_mul(3600)),
-        }
-    }
-}
-
-fn default_crl_grace_hours() -> u64 {
-    tudashalo_proto::tls::DEFAULT_CRL_GRACE.as_secs() / 3600
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

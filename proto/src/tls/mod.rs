@@ -89,6 +89,42 @@ impl Default for TlsOptions {
     }
 }
 
+/// `[revocation]` in `node.toml` and `hub.toml`: how revocation data that
+/// has gone stale is handled, for a server's own side and for its
+/// connections alike.
+///
+/// The CRL is `crl.pem` next to the CA certificate (what `tudashalo-hub pki`
+/// writes). Past its `nextUpdate` it is still used for `crl_grace_hours`,
+/// with a warning at every reload and every hour; after that every TLS
+/// handshake is refused, with an error naming the file, its `nextUpdate` and
+/// the grace, until a fresh CRL is installed (`tudashalo-hub pki crl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationConfig {
+    #[serde(default = "default_crl_grace_hours")]
+    pub crl_grace_hours: u64,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            crl_grace_hours: default_crl_grace_hours(),
+        }
+    }
+}
+
+impl RevocationConfig {
+    pub fn tls_options(&self) -> TlsOptions {
+        TlsOptions {
+            crl_grace: Duration::from_secs(self.crl_grace_hours.saturating_mul(3600)),
+        }
+    }
+}
+
+fn default_crl_grace_hours() -> u64 {
+    DEFAULT_CRL_GRACE.as_secs() / 3600
+}
+
 /// Everything that can go wrong while loading TLS material or connecting.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
