@@ -45,7 +45,7 @@ mod stats;
 
 /// Bumped whenever the schema or the analysers change; an index of another
 /// version is rebuilt at start.
-pub const INDEX_VERSION: u32 = 2;
+pub const INDEX_VERSION: u32 = 3;
 
 /// The text fields that queries search, and whose statistics federate.
 pub const TEXT_FIELDS: [&str; 4] = ["title_hu", "title_ascii", "body_hu", "body_ascii"];

@@ -4,22 +4,16 @@
 //! Each text is indexed twice, so that a reader finds what they mean whether
 //! or not they type accents:
 //!
-//! - `hu_stem`: lowercase → stop words → Snowball Hungarian, twice → ASCII
-//!   folding. Stemming sees the accented word, which is what the Snowball rules
-//!   are written for.
-//! - `hu_ascii`: lowercase → stop words → ASCII folding → Snowball, twice. An
-//!   unaccented query (`kozossegi szolgaltato ter`) and the accented text
-//!   (`közösségi szolgáltató tér`) reach the stemmer as the same letters, so
-//!   they always meet here.
+//! - `hu_stem`: lowercase → stop words → the word's lemma, accents kept
+//!   (`kertjeink` → `kert`, `falvakban` → `falu`).
+//! - `hu_ascii`: lowercase → stop words → the lemma folded to ASCII; a word
+//!   typed without accents is lemmatised by the folded dictionary, so
+//!   `kozossegi kertek` meets `közösségi kertek` here.
 //!
-//! Why twice: Snowball Hungarian removes case endings before plural endings,
-//! in one pass. The bare noun `önkormányzat` loses its `-at` as if it were an
-//! accusative, while `önkormányzatok` only loses the plural `-ok` and keeps
-//! `-at`. A second pass strips the remaining case-like ending the same way, so
-//! `önkormányzat`, `önkormányzatok`, `önkormányzati` all become `onkormanyz`
-//! (likewise `projekt`/`projektek`, `program`/`programok`). The second pass is
-//! applied at index and query time alike, so it only ever conflates, never
-//! splits, forms that the first pass already joined.
+//! What a word becomes is [`morphology`]'s business (Magyar Ispell's
+//! lemmas, Savoy's light stemmer for unknown words, and why: see
+//! `docs/hungarian-search.md`); [`dictionary`] reads the Hunspell files,
+//! [`light`] is the fallback stemmer.
 //!
 //! `keyword` (lowercase → folding, no splitting) serves the exact-match
 //! filters on sectors and settlements, so `--settlement edeleny` finds
@@ -30,10 +24,15 @@ use std::collections::HashMap;
 
 use tantivy::Index;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
-    Stemmer, StopWordFilter, TextAnalyzer, TextAnalyzerBuilder, Token, TokenFilter, TokenStream,
-    Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+    Token, TokenFilter, TokenStream, Tokenizer,
 };
+
+pub mod dictionary;
+pub mod light;
+pub mod morphology;
+
+use morphology::Morphology;
 
 pub const HU_STEM: &str = "hu_stem";
 pub const HU_ASCII: &str = "hu_ascii";
@@ -43,18 +42,17 @@ pub const KEYWORD: &str = "keyword";
 /// URLs, not language.
 const MAX_TOKEN_BYTES: usize = 64;
 
-/// The stemmed, accent-preserving-then-folded analyser.
+/// The lemmatising, accent-keeping analyser.
 pub fn hu_stem() -> TextAnalyzer {
     words(Tail::Stem)
 }
 
-/// The folded-then-stemmed analyser (accent-insensitive by construction).
+/// The lemmatising, folding analyser (accent-insensitive by construction).
 pub fn hu_ascii() -> TextAnalyzer {
     words(Tail::Ascii)
 }
 
-/// Tokenise, drop long tokens, lower-case, then the per-word tail of `tail`,
-/// memoised.
+/// Tokenise, drop long tokens, then the per-word tail of `tail`, memoised.
 fn words(tail: Tail) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
@@ -63,45 +61,29 @@ fn words(tail: Tail) -> TextAnalyzer {
 }
 
 /// What happens to one word after tokenising: it is lower-cased, stop words
-/// go, Snowball runs twice, accents are folded (before or after stemming).
-/// Each step looks at one token alone, so the whole tail is a function of
-/// the word as written, and [`Memo`] can remember it.
+/// go, and the rest become their lemma (accented or folded). Each step
+/// looks at one token alone, so the whole tail is a function of the word
+/// as written, and [`Memo`] can remember it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tail {
-    /// lower case → stop words → Snowball twice → ASCII folding.
+    /// lower case → stop words → lemma.
     Stem,
-    /// lower case → stop words → ASCII folding → Snowball twice.
+    /// lower case → stop words → folded lemma.
     Ascii,
 }
 
 impl Tail {
-    /// The uncached tail as a tantivy analyser over one whole word.
-    fn analyser(self) -> TextAnalyzer {
-        self.after(
-            TextAnalyzer::builder(RawTokenizer::default())
-                .filter(LowerCaser)
-                .dynamic(),
-        )
-    }
-
-    /// `builder` followed by the tail's filters.
-    fn after(self, builder: TextAnalyzerBuilder) -> TextAnalyzer {
-        let builder = match StopWordFilter::new(Language::Hungarian) {
-            Some(stop) => builder.filter_dynamic(stop),
-            None => builder,
-        };
-        match self {
-            Tail::Stem => builder
-                .filter_dynamic(Stemmer::new(Language::Hungarian))
-                .filter_dynamic(Stemmer::new(Language::Hungarian))
-                .filter_dynamic(AsciiFoldingFilter)
-                .build(),
-            Tail::Ascii => builder
-                .filter_dynamic(AsciiFoldingFilter)
-                .filter_dynamic(Stemmer::new(Language::Hungarian))
-                .filter_dynamic(Stemmer::new(Language::Hungarian))
-                .build(),
+    /// The uncached tail: the form of `word`, `None` for a stop word.
+    fn form(self, word: &str) -> Option<String> {
+        let lower = word.to_lowercase();
+        if morphology::is_stop_word(&lower) {
+            return None;
         }
+        let morphology = Morphology::get();
+        Some(match self {
+            Tail::Stem => morphology.accented(&lower),
+            Tail::Ascii => morphology.folded(&lower),
+        })
     }
 }
 
@@ -113,7 +95,6 @@ const MEMO_WORDS: usize = 65_536;
 type Memoised = HashMap<Box<str>, Option<Box<str>>>;
 
 struct MemoState {
-    analyser: TextAnalyzer,
     words: Memoised,
 }
 
@@ -129,14 +110,12 @@ fn analyse(tail: Tail, word: &mut String) -> bool {
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
         let state = memo[tail as usize].get_or_insert_with(|| MemoState {
-            analyser: tail.analyser(),
             words: HashMap::new(),
         });
         let form = match state.words.get(word.as_str()) {
             Some(known) => known,
             None => {
-                let mut stream = state.analyser.token_stream(word);
-                let form: Option<Box<str>> = stream.next().map(|t| t.text.as_str().into());
+                let form: Option<Box<str>> = tail.form(word).map(String::into_boxed_str);
                 if state.words.len() >= MEMO_WORDS {
                     state.words.clear();
                 }
@@ -155,9 +134,9 @@ fn analyse(tail: Tail, word: &mut String) -> bool {
 }
 
 /// The token filter that applies a [`Tail`] through the per-thread memo.
-/// Snowball stemming was most of the import's CPU time; a corpus repeats its
-/// words, so nearly every token is now a hash lookup. The tokens are exactly
-/// those of the uncached chain (`memo_agrees_with_the_uncached_tail`).
+/// Analysing a word is most of the import's CPU time; a corpus repeats its
+/// words, so nearly every token is a hash lookup. The tokens are exactly
+/// those of the uncached tail (`memo_agrees_with_the_uncached_tail`).
 #[derive(Debug, Clone, Copy)]
 struct Memo(Tail);
 
@@ -288,24 +267,21 @@ mod tests {
     }
 
     /// The memoised analysers give exactly the tokens of the plain chain
-    /// (tokenise, drop long, lower-case, then the tail per word), whether a
-    /// word is met for the first time or remembered.
+    /// (tokenise, drop long, then the tail per word), whether a word is met
+    /// for the first time or remembered.
     #[test]
     fn memo_agrees_with_the_uncached_tail() {
         let text = "Az önkormányzatok és a Kistérségi Társulás fejlesztési programja: \
                     ŐRSÉG, műszaki, kozossegi szolgaltato ter, és, a, az, 2024-ben \
                     projektek projekt programok";
         for tail in [Tail::Stem, Tail::Ascii] {
-            // The chain as it was before the memo: every filter in turn.
-            let plain = || {
-                tail.after(
-                    TextAnalyzer::builder(SimpleTokenizer::default())
-                        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-                        .filter(LowerCaser)
-                        .dynamic(),
-                )
-            };
-            let expected = tokens(plain(), text);
+            let split = TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                .build();
+            let expected: Vec<String> = tokens(split, text)
+                .iter()
+                .filter_map(|word| tail.form(word))
+                .collect();
             assert!(expected.len() > 10);
             // Twice: the second pass is served from the memo.
             assert_eq!(tokens(words(tail), text), expected, "{tail:?}, first");
