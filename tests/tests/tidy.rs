@@ -43,6 +43,10 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ),
     ("tudashalo-hub", &["tudashalo-node", "sled", "tantivy"]),
     (
+        "tudashalo-morph",
+        &["tudashalo-node", "tudashalo-hub", "sled", "tantivy"],
+    ),
+    (
         "tudashalo-pki",
         &["tudashalo-node", "tudashalo-hub", "sled", "tantivy"],
     ),

@@ -1,8 +1,11 @@
-//! The Hungarian morphology every text field is analysed with: what one
-//! lower-case word becomes in the accented field and in the folded one.
+//! `tudashalo-morph`: the Hungarian morphology every text field of a node
+//! is analysed with — what one lower-case word becomes in the accented
+//! field and in the folded one. No tantivy, no I/O: the dictionary is in
+//! the binary, so it could serve a hub's suggestions as well as a node's
+//! index.
 //!
 //! - **Accented** (`hu` fields): the word's lemma from Magyar Ispell
-//!   (`node/data/hunspell-hu`, embedded in the binary), accents kept:
+//!   (`morph/data/hunspell-hu`, embedded in the binary), accents kept:
 //!   `kertjeink` → `kert`, `falvakban` → `falu`, `keretében` → `keret`.
 //! - **Folded** (`ascii` fields): the accented lemma, folded, when the
 //!   dictionary knows the word as written (`kertek` → `kert`); otherwise
@@ -19,25 +22,25 @@
 //!   (identifiers: `00041`, `2017`).
 //!
 //! Why this and not Snowball: `docs/hungarian-search.md` has the judged
-//! pairs and the table (`cargo test -p tudashalo-node --release --test
-//! morphology -- --nocapture` prints it).
+//! pairs and the table (`cargo test -p tudashalo-morph --test morphology
+//! -- --nocapture` prints it).
 //!
 //! Stop words are judged on the word as written: an accented word against
 //! the list, a word without accents also against the list's folded forms
 //! (`es` is `és`), so `élő` (living) is never taken for `elő`.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer, TokenStream};
 use tudashalo_core::fold::fold;
 
-use super::dictionary::{Analysis, Dictionary, Fold};
-use super::light;
+pub mod dictionary;
+pub mod light;
 
-const AFF: &[u8] = include_bytes!("../../data/hunspell-hu/hu_HU.aff");
-const DIC: &[u8] = include_bytes!("../../data/hunspell-hu/hu_HU.dic");
+use dictionary::{Analysis, Dictionary, Fold};
+
+const AFF: &[u8] = include_bytes!("../data/hunspell-hu/hu_HU.aff");
+const DIC: &[u8] = include_bytes!("../data/hunspell-hu/hu_HU.dic");
 
 /// Function words that carry no meaning for search: Snowball's Hungarian
 /// list, without the words that do in a development plan (`cikk`, `új`,
@@ -256,15 +259,13 @@ impl std::fmt::Debug for Morphology {
     }
 }
 
-/// The rule-based stemmer for what the dictionary does not know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fallback {
-    /// The word as it is.
-    None,
-    /// Savoy's light stemmer (the analysers' choice).
-    Light,
-    /// Snowball Hungarian, once.
-    Snowball,
+/// The rule-based stemmer for what the dictionary does not know: a
+/// function of one lower-case word (accented or folded).
+pub type Fallback<'a> = &'a dyn Fn(&str) -> String;
+
+/// No fallback: an unknown word stays as it is (for comparisons).
+pub fn unchanged(word: &str) -> String {
+    word.to_string()
 }
 
 impl Morphology {
@@ -283,12 +284,12 @@ impl Morphology {
 
     /// The accented field's form of a lower-case word.
     pub fn accented(&self, word: &str) -> String {
-        self.accented_with(word, Fallback::Light)
+        self.accented_with(word, &light::stem)
     }
 
     /// The folded field's form of a lower-case word.
     pub fn folded(&self, word: &str) -> String {
-        self.folded_with(word, Fallback::Light)
+        self.folded_with(word, &light::stem)
     }
 
     /// [`Morphology::accented`] with another fallback (for comparisons).
@@ -298,7 +299,7 @@ impl Morphology {
         }
         match lemma(&self.exact, word, true) {
             Some(lemma) => lemma,
-            None => apply(fallback, word),
+            None => fallback(word),
         }
     }
 
@@ -329,7 +330,7 @@ impl Morphology {
         let found = best_of(false).or_else(|| best_of(true));
         match found {
             Some(lemma) => lemma,
-            None => apply(fallback, &folded),
+            None => fallback(&folded),
         }
     }
 
@@ -358,37 +359,6 @@ fn analysis(dictionary: &Dictionary, word: &str, compounds: bool) -> Option<Anal
         analysis.lemma = noun;
     }
     Some(analysis)
-}
-
-fn apply(fallback: Fallback, word: &str) -> String {
-    match fallback {
-        Fallback::None => word.to_string(),
-        Fallback::Light => light::stem(word),
-        Fallback::Snowball => snowball(word, 1),
-    }
-}
-
-/// Snowball Hungarian, `passes` times, on one lower-case word (today's
-/// baseline in the comparison; the analysers no longer use it).
-pub fn snowball(word: &str, passes: usize) -> String {
-    thread_local! {
-        static SNOWBALL: RefCell<TextAnalyzer> = RefCell::new(
-            TextAnalyzer::builder(RawTokenizer::default())
-                .filter(Stemmer::new(Language::Hungarian))
-                .build(),
-        );
-    }
-    SNOWBALL.with(|analyser| {
-        let mut analyser = analyser.borrow_mut();
-        let mut word = word.to_string();
-        for _ in 0..passes {
-            let stemmed = analyser.token_stream(&word).next().map(|t| t.text.clone());
-            if let Some(stemmed) = stemmed {
-                word = stemmed;
-            }
-        }
-        word
-    })
 }
 
 #[cfg(test)]

@@ -10,10 +10,9 @@
 //!   typed without accents is lemmatised by the folded dictionary, so
 //!   `kozossegi kertek` meets `közösségi kertek` here.
 //!
-//! What a word becomes is [`morphology`]'s business (Magyar Ispell's
+//! What a word becomes is `tudashalo-morph`'s business (Magyar Ispell's
 //! lemmas, Savoy's light stemmer for unknown words, and why: see
-//! `docs/hungarian-search.md`); [`dictionary`] reads the Hunspell files,
-//! [`light`] is the fallback stemmer.
+//! `docs/hungarian-search.md`); this module fits it into tantivy.
 //!
 //! `keyword` (lowercase → folding, no splitting) serves the exact-match
 //! filters on sectors and settlements, so `--settlement edeleny` finds
@@ -28,11 +27,7 @@ use tantivy::tokenizer::{
     Token, TokenFilter, TokenStream, Tokenizer,
 };
 
-pub mod dictionary;
-pub mod light;
-pub mod morphology;
-
-use morphology::Morphology;
+use tudashalo_morph::{Morphology, is_stop_word};
 
 pub const HU_STEM: &str = "hu_stem";
 pub const HU_ASCII: &str = "hu_ascii";
@@ -76,7 +71,7 @@ impl Tail {
     /// The uncached tail: the form of `word`, `None` for a stop word.
     fn form(self, word: &str) -> Option<String> {
         let lower = word.to_lowercase();
-        if morphology::is_stop_word(&lower) {
+        if is_stop_word(&lower) {
             return None;
         }
         let morphology = Morphology::get();
@@ -201,7 +196,10 @@ pub fn keyword() -> TextAnalyzer {
 }
 
 /// Registers the analysers on an index; must run before any read or write.
+/// Reads the dictionary now (a tenth of a second), so that a node's first
+/// request does not wait for it.
 pub fn register(index: &Index) {
+    Morphology::get();
     let tokenizers = index.tokenizers();
     tokenizers.register(HU_STEM, hu_stem());
     tokenizers.register(HU_ASCII, hu_ascii());
