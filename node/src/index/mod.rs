@@ -42,6 +42,7 @@ mod schema;
 mod search;
 mod snippet;
 mod stats;
+mod words;
 
 /// Bumped whenever the schema or the analysers change; an index of another
 /// version is rebuilt at start.
@@ -241,3 +242,7 @@ fn wipe_dir(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
