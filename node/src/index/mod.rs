@@ -8,7 +8,9 @@
 //! - `stats`: BM25 statistics over the documents an audience may see, and
 //!   scoring with caller-supplied statistics for federated ranking;
 //! - `search`: running a search into hits;
-//! - `snippet`: the passages a hit shows; `facets`: counts of the matches.
+//! - `snippet`: the passages a hit shows; `facets`: counts of the matches;
+//! - `words`: the plain words of a query text (for proximity and
+//!   suggestions); `suggest`: other spellings from the visible vocabulary.
 //!
 //! Invariants:
 //! - The index never holds anything that is not in the store; it may be
@@ -42,11 +44,12 @@ mod schema;
 mod search;
 mod snippet;
 mod stats;
+mod suggest;
 mod words;
 
 /// Bumped whenever the schema or the analysers change; an index of another
 /// version is rebuilt at start.
-pub const INDEX_VERSION: u32 = 2;
+pub const INDEX_VERSION: u32 = 3;
 
 /// The text fields that queries search, and whose statistics federate.
 pub const TEXT_FIELDS: [&str; 4] = ["title_hu", "title_ascii", "body_hu", "body_ascii"];

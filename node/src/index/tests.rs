@@ -120,3 +120,131 @@ fn hostile_texts_do_not_panic() {
         );
     }
 }
+
+fn suggestions(results: &SearchResults) -> Vec<(&str, &str, u64, u32)> {
+    results
+        .suggestions
+        .iter()
+        .map(|s| {
+            (
+                s.word.as_str(),
+                s.replacement.as_str(),
+                s.doc_freq,
+                s.distance,
+            )
+        })
+        .collect()
+}
+
+fn garden() -> SearchIndex {
+    index(vec![
+        doc("a", "Közösségi kert", "A közösségi kert fejlesztése.", "public"),
+        doc("b", "Fejlesztés", "Fejlesztés a településen, közösségi tér.", "public"),
+        doc("c", "Kerékpárút", "A kerékpárút terve, belső anyag.", "local"),
+        doc("d", "Kerekes", "Kerekes kút a kertben.", "public"),
+    ])
+}
+
+#[test]
+fn an_accent_only_typo_is_offered_the_accented_word() {
+    let index = garden();
+    // `kozossegi` finds both documents through the accent-free fields, so
+    // only accent-only spellings are offered; `közösségi` is distance 0.
+    let results = search(&index, "kozossegi", Audience::Public);
+    assert_eq!(results.total, 2);
+    assert_eq!(suggestions(&results), [("kozossegi", "közösségi", 2, 0)]);
+    assert_eq!(results.suggested_query, "közösségi");
+}
+
+#[test]
+fn a_one_letter_typo_is_offered_the_word() {
+    let index = garden();
+    let results = search(&index, "Fejleztés kozosegi kert", Audience::Public);
+    assert_eq!(results.total, 0);
+    let found = suggestions(&results);
+    assert_eq!(found[0], ("fejleztés", "fejlesztés", 1, 1));
+    assert!(found.contains(&("kozosegi", "közösségi", 2, 1)), "{found:?}");
+    // `kert` is in the documents as typed: it is known, and kept.
+    assert!(found.contains(&("kert", "kert", 1, 0)), "{found:?}");
+    assert_eq!(results.suggested_query, "Fejlesztés közösségi kert");
+}
+
+#[test]
+fn a_word_only_local_documents_hold_is_not_offered() {
+    let index = garden();
+    for audience in [Audience::Federation, Audience::Public] {
+        let results = search(&index, "kerekparut", audience);
+        assert_eq!(results.total, 0);
+        assert!(
+            results.suggestions.iter().all(|s| s.replacement != "kerékpárút"),
+            "{audience:?}: {:?}",
+            results.suggestions
+        );
+    }
+    // The operator sees the local document, and its word.
+    let results = search(&index, "kerekparut", Audience::Operator);
+    assert_eq!(results.suggested_query, "kerékpárút");
+}
+
+#[test]
+fn no_suggestions_when_the_search_finds_enough() {
+    let index = index(
+        (0..3)
+            .map(|i| doc(&format!("k{i}"), "Kozossegi kert", "közösségi kert", "public"))
+            .collect(),
+    );
+    let results = search(&index, "kozossegi", Audience::Public);
+    assert_eq!(results.total, 3);
+    assert!(results.suggestions.is_empty());
+    assert_eq!(results.suggested_query, "");
+    // Hostile or empty texts get none either, and do not fail.
+    for text in ["", "  ", "\"", "-kozosegi", "NOT kozosegi", "a b", "ő"] {
+        let results = search(&index, text, Audience::Public);
+        assert!(results.suggested_query.is_empty(), "{text:?}");
+    }
+}
+
+/// The figure in `suggest`'s header: about 100,000 distinct words, a
+/// ten-letter word looked up within two edits.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn suggest_walk_is_fast() {
+    const LETTERS: &[char] = &[
+        'a', 'á', 'b', 'c', 'd', 'e', 'é', 'f', 'g', 'h', 'i', 'í', 'k', 'l', 'm', 'n', 'o',
+        'ö', 'ő', 'p', 'r', 's', 't', 'u', 'ü', 'v', 'z',
+    ];
+    let mut state = 7u64;
+    let mut next = move |m: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+        ((state >> 33) as usize) % m
+    };
+    let docs: Vec<Document> = (0..1_200)
+        .map(|i| {
+            let body: Vec<String> = (0..100)
+                .map(|_| (0..4 + next(8)).map(|_| LETTERS[next(LETTERS.len())]).collect())
+                .collect();
+            doc(&format!("w{i}"), "Szavak", &body.join(" "), "public")
+        })
+        .collect();
+    let index = index(docs);
+    let searcher = index.reader.searcher();
+    let started = std::time::Instant::now();
+    let rounds = 20;
+    for _ in 0..rounds {
+        let found = index.nearest(&searcher, "kozossegiz", 2).unwrap();
+        std::hint::black_box(found);
+    }
+    let terms: usize = searcher
+        .segment_readers()
+        .iter()
+        .map(|s| {
+            let inverted = s.inverted_index(index.fields.vocabulary).unwrap();
+            inverted.terms().num_terms()
+        })
+        .sum();
+    println!(
+        "segments: {}, vocabulary terms: {terms}, one walk at distance 2: {:?}",
+        searcher.segment_readers().len(),
+        started.elapsed() / rounds
+    );
+}
