@@ -210,7 +210,10 @@ mod tests {
 
     #[test]
     fn suggested_query_replaces_words_and_keeps_the_rest() {
-        let list = [s("kozosegi", "közösségi", 4, 1), s("kozosegi", "közös", 1, 2)];
+        let list = [
+            s("kozosegi", "közösségi", 4, 1),
+            s("kozosegi", "közös", 1, 2),
+        ];
         assert_eq!(
             suggested_query("Kozosegi \"kert\" -kozosegi", &list),
             "Közösségi \"kert\" -közösségi"

@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tonic::transport::Channel;
-use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_core::suggest::{self, Suggestion};
+use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
 use crate::error::{Error, Result};

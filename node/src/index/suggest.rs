@@ -82,9 +82,8 @@ impl SearchIndex {
             .filter(|w| w.chars().count() >= MIN_WORD_CHARS && w.len() <= MAX_WORD_BYTES)
             .take(MAX_SUGGEST_WORDS);
         for word in looked_at {
-            let visible = |term: &Term| {
-                visible_doc_freq(searcher, term, self.fields.visibility, audience)
-            };
+            let visible =
+                |term: &Term| visible_doc_freq(searcher, term, self.fields.visibility, audience);
             let exact = Term::from_field_text(self.fields.vocabulary, &vocabulary_term(&word));
             let known = visible(&exact)?;
             if known > 0 {
@@ -151,7 +150,12 @@ impl SearchIndex {
     /// at most [`MAX_CANDIDATES`]: nearest first, then commonest by the
     /// dictionary's counts (which include what this audience may not see;
     /// the caller counts again), then in term order.
-    pub(super) fn nearest(&self, searcher: &Searcher, word: &str, reach: u8) -> Result<Vec<(String, u32)>> {
+    pub(super) fn nearest(
+        &self,
+        searcher: &Searcher,
+        word: &str,
+        reach: u8,
+    ) -> Result<Vec<(String, u32)>> {
         let folded = tudashalo_core::fold::fold(word);
         let dfa = builder(reach).build_dfa(&folded);
         let mut found: HashMap<Vec<u8>, (u32, u64)> = HashMap::new();
@@ -175,7 +179,9 @@ impl SearchIndex {
                 let Distance::Exact(distance) = dfa.eval(&key[..nul]) else {
                     continue;
                 };
-                let entry = found.entry(key.to_vec()).or_insert((u32::from(distance), 0));
+                let entry = found
+                    .entry(key.to_vec())
+                    .or_insert((u32::from(distance), 0));
                 entry.1 = entry.1.saturating_add(u64::from(stream.value().doc_freq));
             }
         }

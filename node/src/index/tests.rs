@@ -138,9 +138,24 @@ fn suggestions(results: &SearchResults) -> Vec<(&str, &str, u64, u32)> {
 
 fn garden() -> SearchIndex {
     index(vec![
-        doc("a", "Közösségi kert", "A közösségi kert fejlesztése.", "public"),
-        doc("b", "Fejlesztés", "Fejlesztés a településen, közösségi tér.", "public"),
-        doc("c", "Kerékpárút", "A kerékpárút terve, belső anyag.", "local"),
+        doc(
+            "a",
+            "Közösségi kert",
+            "A közösségi kert fejlesztése.",
+            "public",
+        ),
+        doc(
+            "b",
+            "Fejlesztés",
+            "Fejlesztés a településen, közösségi tér.",
+            "public",
+        ),
+        doc(
+            "c",
+            "Kerékpárút",
+            "A kerékpárút terve, belső anyag.",
+            "local",
+        ),
         doc("d", "Kerekes", "Kerekes kút a kertben.", "public"),
     ])
 }
@@ -163,7 +178,10 @@ fn a_one_letter_typo_is_offered_the_word() {
     assert_eq!(results.total, 0);
     let found = suggestions(&results);
     assert_eq!(found[0], ("fejleztés", "fejlesztés", 1, 1));
-    assert!(found.contains(&("kozosegi", "közösségi", 2, 1)), "{found:?}");
+    assert!(
+        found.contains(&("kozosegi", "közösségi", 2, 1)),
+        "{found:?}"
+    );
     // `kert` is in the documents as typed: it is known, and kept.
     assert!(found.contains(&("kert", "kert", 1, 0)), "{found:?}");
     assert_eq!(results.suggested_query, "Fejlesztés közösségi kert");
@@ -176,7 +194,10 @@ fn a_word_only_local_documents_hold_is_not_offered() {
         let results = search(&index, "kerekparut", audience);
         assert_eq!(results.total, 0);
         assert!(
-            results.suggestions.iter().all(|s| s.replacement != "kerékpárút"),
+            results
+                .suggestions
+                .iter()
+                .all(|s| s.replacement != "kerékpárút"),
             "{audience:?}: {:?}",
             results.suggestions
         );
@@ -190,7 +211,14 @@ fn a_word_only_local_documents_hold_is_not_offered() {
 fn no_suggestions_when_the_search_finds_enough() {
     let index = index(
         (0..3)
-            .map(|i| doc(&format!("k{i}"), "Kozossegi kert", "közösségi kert", "public"))
+            .map(|i| {
+                doc(
+                    &format!("k{i}"),
+                    "Kozossegi kert",
+                    "közösségi kert",
+                    "public",
+                )
+            })
             .collect(),
     );
     let results = search(&index, "kozossegi", Audience::Public);
@@ -210,8 +238,8 @@ fn no_suggestions_when_the_search_finds_enough() {
 #[ignore = "a measurement, not a check"]
 fn suggest_walk_is_fast() {
     const LETTERS: &[char] = &[
-        'a', 'á', 'b', 'c', 'd', 'e', 'é', 'f', 'g', 'h', 'i', 'í', 'k', 'l', 'm', 'n', 'o',
-        'ö', 'ő', 'p', 'r', 's', 't', 'u', 'ü', 'v', 'z',
+        'a', 'á', 'b', 'c', 'd', 'e', 'é', 'f', 'g', 'h', 'i', 'í', 'k', 'l', 'm', 'n', 'o', 'ö',
+        'ő', 'p', 'r', 's', 't', 'u', 'ü', 'v', 'z',
     ];
     let mut state = 7u64;
     let mut next = move |m: usize| {
@@ -221,7 +249,11 @@ fn suggest_walk_is_fast() {
     let docs: Vec<Document> = (0..1_200)
         .map(|i| {
             let body: Vec<String> = (0..100)
-                .map(|_| (0..4 + next(8)).map(|_| LETTERS[next(LETTERS.len())]).collect())
+                .map(|_| {
+                    (0..4 + next(8))
+                        .map(|_| LETTERS[next(LETTERS.len())])
+                        .collect()
+                })
                 .collect();
             doc(&format!("w{i}"), "Szavak", &body.join(" "), "public")
         })
