@@ -4,9 +4,11 @@
 //! documents hold; a national hub answers as a regional one does.
 
 use serde_json::json;
+use tonic::transport::Channel;
 use tudashalo_demo::config::parent;
 use tudashalo_pki::Role;
 use tudashalo_proto::pb;
+use tudashalo_proto::pb::federation_client::FederationClient;
 
 use super::support::{Pki, TestHub, TestNode, client_as, guard, hub_config, jsonl};
 
@@ -22,6 +24,18 @@ fn suggestions(r: &pb::SearchResponse) -> Vec<(String, String, u64, u32)> {
             )
         })
         .collect()
+}
+
+async fn search(client: &mut FederationClient<Channel>, query: &str) -> pb::SearchResponse {
+    let request = pb::SearchRequest {
+        query: query.into(),
+        limit: 10,
+        ..Default::default()
+    };
+    guard("search", client.search(request))
+        .await
+        .expect("search")
+        .into_inner()
 }
 
 fn entry(
@@ -70,17 +84,9 @@ async fn hubs_suggest_the_federations_words_with_summed_counts() {
     .await;
     let mut via_regio = client_as(&regio.url, &pki, "analyst", Role::Operator).await;
     let mut via_nation = client_as(&orszagos.url, &pki, "ksh", Role::Operator).await;
-    let ask = |query: &str| pb::SearchRequest {
-        query: query.into(),
-        limit: 10,
-        ..Default::default()
-    };
 
     for client in [&mut via_regio, &mut via_nation] {
-        let r = guard("search", client.search(ask("fejleztés kozosegi")))
-            .await
-            .expect("search")
-            .into_inner();
+        let r = search(client, "fejleztés kozosegi").await;
         assert_eq!(r.total, 0);
         assert!(!r.partial, "{:?}", r.members);
         let found = suggestions(&r);
@@ -95,10 +101,7 @@ async fn hubs_suggest_the_federations_words_with_summed_counts() {
         assert_eq!(r.suggested_query, "fejlesztés közösségi");
 
         // A word only a local document holds is offered to nobody outside.
-        let r = guard("search", client.search(ask("kerekparut")))
-            .await
-            .expect("search")
-            .into_inner();
+        let r = search(client, "kerekparut").await;
         assert_eq!(r.total, 0);
         assert!(
             r.suggestions.iter().all(|s| s.replacement != "kerékpárút"),
@@ -108,10 +111,7 @@ async fn hubs_suggest_the_federations_words_with_summed_counts() {
         assert_eq!(r.suggested_query, "");
 
         // Each member found fewer than three, the federation three: none.
-        let r = guard("search", client.search(ask("kozossegi")))
-            .await
-            .expect("search")
-            .into_inner();
+        let r = search(client, "kozossegi").await;
         assert_eq!(r.total, 3);
         assert!(r.suggestions.is_empty(), "{:?}", r.suggestions);
         assert_eq!(r.suggested_query, "");
