@@ -68,7 +68,8 @@ impl Suggestion {
 /// Combines candidates (from one node's segments, or from a hub's members):
 /// sums `doc_freq` per (word, replacement), ranks each word's candidates
 /// (see the module header) and keeps [`SUGGESTIONS_PER_WORD`] per word, the
-/// words in the order `text` has them.
+/// words in the order `text` has them (words it lacks are dropped), at most
+/// [`MAX_SUGGESTIONS`] in all.
 pub fn merge(text: &str, candidates: impl IntoIterator<Item = Suggestion>) -> Vec<Suggestion> {
     let mut summed: BTreeMap<(String, String), (u64, u32)> = BTreeMap::new();
     for c in candidates {
@@ -106,6 +107,9 @@ pub fn merge(text: &str, candidates: impl IntoIterator<Item = Suggestion>) -> Ve
             (lower.find(&word).unwrap_or(usize::MAX), word, list)
         })
         .collect();
+    // A word the query does not have (a member's answer is not trusted to
+    // keep to it) is nothing to offer.
+    words.retain(|(at, _, _)| *at != usize::MAX);
     words.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     words
         .into_iter()
@@ -186,6 +190,7 @@ mod tests {
                 s("kozosegi", "x", 1, 2),
                 s("kert", "kerti", 5, 1),
                 s("kert", "kert", 1, 0),
+                s("nincs", "nincsen", 1, 1),
             ],
         );
         let pairs: Vec<(&str, &str, u64)> = merged

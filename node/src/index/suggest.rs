@@ -21,9 +21,10 @@
 //!
 //! Counts are over what the audience may see (`stats::visible_doc_freq`):
 //! a word that only `local` documents hold is never offered to anyone but
-//! the operator. The work per word is bounded: at most [`MAX_SCANNED`]
-//! dictionary terms read, and visible counts (a postings walk each) for the
-//! [`MAX_CANDIDATES`] nearest and commonest of them.
+//! the operator. The work per word is bounded: the automaton prunes the
+//! dictionary walk to terms within reach, at most [`MAX_SCANNED`] of them
+//! are taken, and visible counts (a postings walk each) are taken for the
+//! [`MAX_CANDIDATES`] nearest and commonest of those.
 //!
 //! Measured: about 18 ms per walk within two edits of a ten-letter word
 //! over some 120,000 vocabulary terms in two segments, in an unoptimised
@@ -58,7 +59,8 @@ pub const MIN_WORD_CHARS: usize = 3;
 /// ones within two.
 pub const LONG_WORD_CHARS: usize = 5;
 
-/// Dictionary terms read per word, over all segments, at most.
+/// Dictionary terms within reach taken per word, over all segments, at
+/// most.
 pub const MAX_SCANNED: usize = 4_096;
 
 /// Candidates per word whose visible document count is taken (each walks

@@ -277,3 +277,57 @@ fn suggest_walk_is_fast() {
         started.elapsed() / rounds
     );
 }
+
+/// What proximity costs a search: a three-word query with the bonus,
+/// against the same conjunction without it (`+a +b +c` gets none), over
+/// documents drawn from a small vocabulary, so that most match.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn proximity_cost() {
+    const WORDS: &[&str] = &[
+        "közösségi",
+        "szolgáltató",
+        "tér",
+        "fejlesztés",
+        "program",
+        "óvoda",
+        "iskola",
+        "település",
+        "kistérség",
+        "pályázat",
+        "beruházás",
+        "munkahely",
+        "képzés",
+        "sport",
+        "kultúra",
+        "turizmus",
+        "egészségügyi",
+        "szociális",
+        "ifjúsági",
+        "stratégia",
+    ];
+    let mut state = 11u64;
+    let mut next = move |m: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+        ((state >> 33) as usize) % m
+    };
+    let docs: Vec<Document> = (0..5_000)
+        .map(|i| {
+            let body: Vec<&str> = (0..60).map(|_| WORDS[next(WORDS.len())]).collect();
+            doc(&format!("p{i}"), "Beszámoló", &body.join(" "), "public")
+        })
+        .collect();
+    let index = index(docs);
+    let rounds = 30;
+    for text in ["közösségi szolgáltató tér", "+közösségi +szolgáltató +tér"] {
+        let started = std::time::Instant::now();
+        let mut total = 0;
+        for _ in 0..rounds {
+            total = search(&index, text, Audience::Public).total;
+        }
+        println!(
+            "{text:?}: {total} matches, {:?} a search",
+            started.elapsed() / rounds
+        );
+    }
+}
