@@ -109,10 +109,12 @@ impl SearchIndex {
         SearchIndex::serve(Index::create_in_ram(schema), fields)
     }
 
-    /// Registers the analysers and sets up reader and query parser.
+    /// Registers the analysers (and the vocabulary's tokenizer) and sets up
+    /// reader and query parser.
     fn serve(index: Index, fields: Fields) -> Result<SearchIndex> {
         let schema = index.schema();
         analysis::register(&index);
+        schema::register_tokenizer(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

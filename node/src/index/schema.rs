@@ -10,6 +10,7 @@ use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
+use tantivy::tokenizer::{RawTokenizer, TextAnalyzer};
 
 use super::SearchIndex;
 use crate::analysis;
@@ -35,6 +36,20 @@ pub(super) struct Fields {
     /// `folded\0lowercase` (see [`vocabulary_term`]); never searched, only
     /// walked by the spelling suggester (`suggest`).
     pub(super) vocabulary: Field,
+}
+
+/// The vocabulary field's tokenizer: each value one term, as given. The
+/// words are cut and folded here ([`surface_words`], [`vocabulary_term`]),
+/// not by the Hungarian analysers, so the suggester's vocabulary does not
+/// change when they do; registered by the index, under a name of its own.
+pub(super) const VOCABULARY_TOKENIZER: &str = "vocabulary";
+
+/// Registers [`VOCABULARY_TOKENIZER`] on `index`.
+pub(super) fn register_tokenizer(index: &tantivy::Index) {
+    index.tokenizers().register(
+        VOCABULARY_TOKENIZER,
+        TextAnalyzer::from(RawTokenizer::default()),
+    );
 }
 
 /// The vocabulary term of a lowercase word: its folded form first, so that
@@ -98,14 +113,14 @@ pub(super) fn schema() -> (Schema, Fields) {
         settlement: b.add_text_field("settlement", keyword),
         year: b.add_i64_field("year", INDEXED | FAST),
         visibility: b.add_u64_field("visibility", INDEXED | FAST),
-        // One term per value (the built-in `raw` tokenizer), documents
-        // only: the suggester needs which documents hold a word, never
-        // where or how often.
+        // One term per value ([`VOCABULARY_TOKENIZER`]), documents only:
+        // the suggester needs which documents hold a word, never where or
+        // how often.
         vocabulary: b.add_text_field(
             "vocabulary",
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
-                    .set_tokenizer("raw")
+                    .set_tokenizer(VOCABULARY_TOKENIZER)
                     .set_index_option(IndexRecordOption::Basic),
             ),
         ),

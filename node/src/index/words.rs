@@ -46,10 +46,12 @@ pub(super) fn chunks(text: &str) -> Vec<(Kind, &str)> {
         let (kind, chunk, tail) = if let Some(inner) = rest.strip_prefix('"') {
             // A phrase runs to the next quote (or the end), and takes what is
             // glued to its closing quote with it.
+            // Both offsets fall on character boundaries: just after an ASCII
+            // quote, and at a whitespace character.
             let close = inner.find('"').map_or(inner.len(), |i| i + 1);
-            let glued = inner[close.min(inner.len())..]
+            let glued = inner[close..]
                 .find(char::is_whitespace)
-                .map_or(inner.len(), |i| close.min(inner.len()) + i);
+                .map_or(inner.len(), |i| close + i);
             let end = 1 + glued;
             (Kind::Quoted, &rest[..end], &rest[end..])
         } else {
