@@ -30,11 +30,12 @@
 //! hub scores proximity exactly as one index would.
 //!
 //! Measured: a three-word query matching 4,302 of 5,000 documents of 60
-//! words takes about 10 ms with the bonus against 3 ms without (`+a +b +c`,
-//! the same conjunction, gets none), in an unoptimised build on a shared
-//! two-core machine (`cargo test -p tudashalo-node --lib proximity_cost --
-//! --ignored --nocapture`): positions are read for every match, in four
-//! fields. A query matching few documents pays little.
+//! words takes 9–10 ms with the bonus against 3–4 ms without (`+a +b +c`,
+//! the same conjunction, gets none), two to three times as long, in an
+//! unoptimised build on a loaded, shared two-core machine (`cargo test -p
+//! tudashalo-node --lib proximity_cost -- --ignored --nocapture`):
+//! positions are read for every match, in four fields. A query matching few
+//! documents pays little.
 
 use std::ops::Bound;
 

@@ -26,13 +26,12 @@
 //! are taken, and visible counts (a postings walk each) are taken for the
 //! [`MAX_CANDIDATES`] nearest and commonest of those.
 //!
-//! Measured: about 18 ms per walk within two edits of a ten-letter word
-//! over some 120,000 vocabulary terms in two segments, in an unoptimised
-//! (debug) build on a shared two-core machine (`cargo test -p
-//! tudashalo-node --lib suggest_walk_is_fast -- --ignored --nocapture`);
-//! an optimised build is several times faster. The automaton, not the
-//! dictionary's size, sets the cost, and it only runs for a search that
-//! found almost nothing.
+//! Measured: 18–33 ms (as the machine's load varied) per walk within two
+//! edits of a ten-letter word over some 120,000 vocabulary terms in two
+//! segments, in an unoptimised build on a shared two-core machine (`cargo
+//! test -p tudashalo-node --lib suggest_walk_is_fast -- --ignored
+//! --nocapture`); an optimised build was not measured. It runs only for a
+//! search that found almost nothing.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

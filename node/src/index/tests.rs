@@ -229,6 +229,16 @@ fn no_suggestions_when_the_search_finds_enough() {
     }
 }
 
+/// A deterministic generator of numbers below `m`, for the measurements'
+/// corpora.
+fn rng(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |m: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+        ((state >> 33) as usize) % m
+    }
+}
+
 /// The figure in `suggest`'s header: about 100,000 distinct words, a
 /// ten-letter word looked up within two edits.
 #[test]
@@ -238,11 +248,7 @@ fn suggest_walk_is_fast() {
         'a', 'á', 'b', 'c', 'd', 'e', 'é', 'f', 'g', 'h', 'i', 'í', 'k', 'l', 'm', 'n', 'o', 'ö',
         'ő', 'p', 'r', 's', 't', 'u', 'ü', 'v', 'z',
     ];
-    let mut state = 7u64;
-    let mut next = move |m: usize| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-        ((state >> 33) as usize) % m
-    };
+    let mut next = rng(7);
     let docs: Vec<Document> = (0..1_200)
         .map(|i| {
             let body: Vec<String> = (0..100)
@@ -306,11 +312,7 @@ fn proximity_cost() {
         "ifjúsági",
         "stratégia",
     ];
-    let mut state = 11u64;
-    let mut next = move |m: usize| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-        ((state >> 33) as usize) % m
-    };
+    let mut next = rng(11);
     let docs: Vec<Document> = (0..5_000)
         .map(|i| {
             let body: Vec<&str> = (0..60).map(|_| WORDS[next(WORDS.len())]).collect();
