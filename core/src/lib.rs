@@ -9,6 +9,8 @@
 //!   kinds, visibility.
 //! - [`search`]: the search vocabulary (queries, hits, facets, cursors,
 //!   corpus statistics, the tie-breaker hash, depth limits).
+//! - [`suggest`]: spelling suggestions for a search that found almost
+//!   nothing: ranking, combining answers, the suggested query.
 //! - [`aggregate`]: cells, keys and mergeable partials; totals; whole units.
 //! - [`disclosure`]: what of those cells may be published.
 //! - [`limits`]: bounds on what one request may ask for (`[limits]`).
@@ -24,5 +26,6 @@ pub mod limits;
 pub mod model;
 pub mod pb;
 pub mod search;
+pub mod suggest;
 
 pub use error::{Error, Result};

@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::limits::RequestLimits;
 use crate::model::{Aggregation, Document};
 use crate::search::{CorpusStats, Cursor, DEFAULT_LIMIT, Filters, Hit, SearchQuery, SearchResults};
+use crate::suggest::Suggestion;
 
 /// Converts and validates a search request.
 impl TryFrom<pb::SearchRequest> for SearchQuery {
@@ -170,6 +171,34 @@ impl From<SearchResults> for pb::SearchResponse {
             members: Vec::new(),
             partial: false,
             stats_version: 0,
+            suggestions: results
+                .suggestions
+                .into_iter()
+                .map(pb::Suggestion::from)
+                .collect(),
+            suggested_query: results.suggested_query,
+        }
+    }
+}
+
+impl From<Suggestion> for pb::Suggestion {
+    fn from(s: Suggestion) -> pb::Suggestion {
+        pb::Suggestion {
+            word: s.word,
+            replacement: s.replacement,
+            doc_freq: s.doc_freq,
+            distance: s.distance,
+        }
+    }
+}
+
+impl From<pb::Suggestion> for Suggestion {
+    fn from(s: pb::Suggestion) -> Suggestion {
+        Suggestion {
+            word: s.word,
+            replacement: s.replacement,
+            doc_freq: s.doc_freq,
+            distance: s.distance,
         }
     }
 }

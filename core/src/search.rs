@@ -116,6 +116,11 @@ pub struct SearchResults {
     pub facets: Vec<Facet>,
     /// Parts of the query that lenient parsing ignored, in words.
     pub ignored: Vec<String>,
+    /// Other spellings of the query's words, when it found fewer than
+    /// [`crate::suggest::SUGGEST_BELOW`] documents (see [`crate::suggest`]).
+    pub suggestions: Vec<crate::suggest::Suggestion>,
+    /// The query with the best of them; empty without suggestions.
+    pub suggested_query: String,
 }
 
 /// BM25 statistics over the documents one audience may see. A hub sums these

@@ -172,6 +172,13 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
             "message": m.message,
         })).collect::<Vec<_>>(),
         "ignored": r.ignored,
+        "suggestions": r.suggestions.iter().map(|s| json!({
+            "word": s.word,
+            "replacement": s.replacement,
+            "doc_freq": s.doc_freq,
+            "distance": s.distance,
+        })).collect::<Vec<_>>(),
+        "suggested_query": r.suggested_query,
     })
 }
 
@@ -219,6 +226,9 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
     }
     for i in &r.ignored {
         let _ = writeln!(out, "  ignored: {i}");
+    }
+    if let Some(line) = tudashalo_core::suggest::suggestion_line(&r.suggested_query) {
+        let _ = writeln!(out, "{line}");
     }
     if !r.members.is_empty() {
         let _ = writeln!(out, "members:");

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tudashalo_core::limits::{RequestLimits, thousands};
+use tudashalo_core::suggest;
 use tudashalo_proto::pb;
 
 use crate::error::Error;
@@ -178,6 +179,7 @@ pub struct Dropped {
     pub beyond: usize,
     pub facet_values: usize,
     pub statuses: usize,
+    pub suggestions: usize,
 }
 
 impl Dropped {
@@ -223,6 +225,13 @@ impl Dropped {
                 "member statuses beyond limits.max_member_statuses",
             ));
         }
+        if self.suggestions > 0 {
+            parts.push(plural(
+                self.suggestions,
+                "suggestion beyond the suggester's limits",
+                "suggestions beyond the suggester's limits",
+            ));
+        }
         if parts.is_empty() {
             String::new()
         } else {
@@ -233,8 +242,8 @@ impl Dropped {
 
 /// Cleans one member's search answer before it is merged: hits with a
 /// non-finite score, repeated hits (same member path and id) and hits beyond
-/// the `asked` number go; so do facet values and nested statuses beyond the
-/// limits. Returns what was dropped.
+/// the `asked` number go; so do facet values, nested statuses and
+/// suggestions beyond the limits. Returns what was dropped.
 pub fn sanitize_search(
     response: &mut pb::SearchResponse,
     asked: usize,
@@ -269,6 +278,14 @@ pub fn sanitize_search(
         dropped.statuses += response.members.len() - limits.max_member_statuses;
         response.members.truncate(limits.max_member_statuses);
     }
+    // Suggestions are bounded by the suggester's own constants: a few per
+    // word, words no longer than the analysers keep.
+    let before = response.suggestions.len();
+    response.suggestions.retain(|s| {
+        s.word.len() <= suggest::MAX_WORD_BYTES && s.replacement.len() <= suggest::MAX_WORD_BYTES
+    });
+    response.suggestions.truncate(suggest::MAX_SUGGESTIONS);
+    dropped.suggestions += before - response.suggestions.len();
     dropped
 }
 

@@ -19,6 +19,10 @@
 //!   before it counts; sums of counts saturate.
 //! - Hits are ordered by [`compare_hits`]: score, tie-breaker, member path,
 //!   id; one status per member path, a failure recorded in any round stands.
+//! - Spelling suggestions (round two's answers) are combined only when the
+//!   federated total is below `tudashalo_core::suggest::SUGGEST_BELOW`,
+//!   by the rules a node ranks with (`tudashalo_core::suggest::merge`), so
+//!   the answer has a node's shape; they are never logged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -26,6 +30,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tonic::transport::Channel;
+use tudashalo_core::suggest::{self, Suggestion};
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
@@ -250,6 +255,7 @@ impl Hub {
         let mut total = 0u64;
         let mut facets: BTreeMap<String, HashMap<String, u64>> = BTreeMap::new();
         let mut member_facet: HashMap<String, u64> = HashMap::new();
+        let mut suggestions: Vec<Suggestion> = Vec::new();
         for mut outcome in outcomes {
             // A member's answer is cleaned before it counts (crate::limits):
             // what was dropped shows in its status, which stays OK.
@@ -272,6 +278,7 @@ impl Hub {
             push_unique(&mut ignored, response.ignored);
             total = total.saturating_add(response.total);
             member_facet.insert(name.clone(), response.total);
+            suggestions.extend(response.suggestions.into_iter().map(Suggestion::from));
             for facet in response.facets {
                 if facet.name == "member" {
                     continue;
@@ -322,6 +329,14 @@ impl Hub {
                 values: sorted_values(member_facet),
             });
         }
+        // Only a federation that found almost nothing suggests: a member
+        // below the threshold may still be one of many that found plenty.
+        let suggestions = if total < suggest::SUGGEST_BELOW {
+            suggest::merge(&request.query, suggestions)
+        } else {
+            Vec::new()
+        };
+        let suggested_query = suggest::suggested_query(&request.query, &suggestions);
         let statuses = dedupe_statuses(statuses);
         let partial = statuses.iter().any(|s| s.state != MemberState::Ok as i32);
         let answered = statuses
@@ -352,6 +367,8 @@ impl Hub {
             members: statuses,
             partial,
             stats_version,
+            suggestions: suggestions.into_iter().map(pb::Suggestion::from).collect(),
+            suggested_query,
         }))
     }
 

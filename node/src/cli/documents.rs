@@ -90,6 +90,9 @@ fn print_results(query: &str, results: &SearchResults) {
     for ignored in &results.ignored {
         let _ = writeln!(out, "  ignored: {ignored}");
     }
+    if let Some(line) = tudashalo_core::suggest::suggestion_line(&results.suggested_query) {
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// `get`: one document, as text or as JSON in the shape it was imported in.

@@ -8,7 +8,9 @@
 //! - `stats`: BM25 statistics over the documents an audience may see, and
 //!   scoring with caller-supplied statistics for federated ranking;
 //! - `search`: running a search into hits;
-//! - `snippet`: the passages a hit shows; `facets`: counts of the matches.
+//! - `snippet`: the passages a hit shows; `facets`: counts of the matches;
+//! - `words`: the plain words of a query text (for proximity and
+//!   suggestions); `suggest`: other spellings from the visible vocabulary.
 //!
 //! Invariants:
 //! - The index never holds anything that is not in the store; it may be
@@ -42,6 +44,8 @@ mod schema;
 mod search;
 mod snippet;
 mod stats;
+mod suggest;
+mod words;
 
 /// Bumped whenever the schema or the analysers change; an index of another
 /// version is rebuilt at start.
@@ -105,10 +109,12 @@ impl SearchIndex {
         SearchIndex::serve(Index::create_in_ram(schema), fields)
     }
 
-    /// Registers the analysers and sets up reader and query parser.
+    /// Registers the analysers (and the vocabulary's tokenizer) and sets up
+    /// reader and query parser.
     fn serve(index: Index, fields: Fields) -> Result<SearchIndex> {
         let schema = index.schema();
         analysis::register(&index);
+        schema::register_tokenizer(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -241,3 +247,7 @@ fn wipe_dir(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

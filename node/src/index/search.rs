@@ -1,6 +1,7 @@
 //! Running a search: the depth limit, the top hits after a cursor (ties
-//! broken by the id's hash), counts, facets and snippets, and hits read
-//! from fast columns (ids only) or the stored metadata.
+//! broken by the id's hash), counts, facets and snippets, hits read from
+//! fast columns (ids only) or the stored metadata, and spelling
+//! suggestions when almost nothing matched.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -14,8 +15,10 @@ use super::facets::{FACETS, FacetCounter, facet};
 use super::schema::HitMeta;
 use super::snippet::make_snippet;
 use super::stats::Stats;
+use super::suggest::SUGGEST_BELOW;
 use crate::error::{Error, Result};
 use tudashalo_core::search::{Audience, CorpusStats, Hit, MAX_DEPTH, SearchQuery, SearchResults};
+use tudashalo_core::suggest::suggested_query;
 
 impl SearchIndex {
     /// Searches. With `global` statistics the scores are those of one index
@@ -153,11 +156,22 @@ impl SearchIndex {
                 .collect(),
             None => Vec::new(),
         };
+        // A fetch by id is a hub's round three, not a reader's query.
+        let suggestions = if (count as u64) < SUGGEST_BELOW
+            && request.filters.ids.is_empty()
+            && !request.text.trim().is_empty()
+        {
+            self.suggest(&searcher, &request.text, audience)?
+        } else {
+            Vec::new()
+        };
         Ok(SearchResults {
             total: count as u64,
             hits,
             facets,
             ignored,
+            suggested_query: suggested_query(&request.text, &suggestions),
+            suggestions,
         })
     }
 

@@ -117,7 +117,7 @@ impl SearchIndex {
 }
 
 /// The number of live documents that contain `term` and that `audience` may see.
-fn visible_doc_freq(
+pub(super) fn visible_doc_freq(
     searcher: &Searcher,
     term: &Term,
     visibility: Field,

@@ -180,6 +180,22 @@ fn init_import_search_get_stats() {
     ]);
     assert_eq!(json_of(&out)["hits"][0]["id"], "strat");
 
+    // Almost nothing found: other spellings from the documents' own words,
+    // accents restored, typos mended, in text and in --json.
+    let out = ok(&["search", "--data", data_arg, "kisterseg iranyai"]);
+    assert!(
+        out.stdout.contains("did you mean: kistérség irányai"),
+        "{}",
+        out.stdout
+    );
+    let out = ok(&["search", "--data", data_arg, "--json", "kistersg"]);
+    let results = json_of(&out);
+    assert_eq!(results["total"], 0, "{results}");
+    assert_eq!(results["suggestions"][0]["word"], "kistersg", "{results}");
+    assert_eq!(results["suggestions"][0]["replacement"], "kistérség");
+    assert_eq!(results["suggestions"][0]["distance"], 1);
+    assert_eq!(results["suggested_query"], "kistérség");
+
     // get --json: the document as imported, unknown fields at the top level.
     let out = ok(&["get", "--data", data_arg, "--json", "strat"]);
     let document = json_of(&out);

@@ -267,6 +267,49 @@ const QUERIES: &[&str] = &[
     "egészségügyi szociális foglalkoztatás",
 ];
 
+/// Queries whose order proximity decides (see [`add_proximity_documents`]).
+const PROXIMITY_QUERIES: &[&str] = &["városi piac", "piac felújítás"];
+
+/// Documents of equal length holding `városi`, `piac` and `felújítás`
+/// (words the corpus lacks), some side by side, some far apart, spread over
+/// the members (and all in the one node). The far ones hold the words more
+/// often, so that only proximity can put the near ones first:
+/// `városi piac` is near in prox-1 (alfa) and prox-4 (gamma), `piac
+/// felújítás` in prox-2 (beta); prox-3 (gamma) is far for both.
+fn add_proximity_documents(f: &Federation) {
+    const F: &str = "az utca mentén a lakók régóta várnak a tavaszi munkákra és a nyári ünnepre";
+    let doc = |id: &str, body: String| super::support::doc(id, "Beszámoló", &body);
+    let docs = [
+        (
+            0,
+            doc("prox-1", format!("{F} városi piac {F} felújítás {F} {F}")),
+        ),
+        (
+            1,
+            doc(
+                "prox-2",
+                format!("városi {F} piac {F} városi {F} piac felújítás {F}"),
+            ),
+        ),
+        (
+            2,
+            doc(
+                "prox-3",
+                format!("piac {F} városi {F} felújítás {F} piac {F}"),
+            ),
+        ),
+        (2, doc("prox-4", format!("{F} városi piac {F} {F} {F}"))),
+    ];
+    let files = super::support::Files::new();
+    for (i, node) in f.nodes.iter().enumerate() {
+        let mine = docs.iter().filter(|(n, _)| *n == i).map(|(_, d)| d.clone());
+        let path = files.write(&format!("prox-{i}.jsonl"), jsonl(mine));
+        super::support::import(&node.node, &path);
+    }
+    let path = files.write("prox-all.jsonl", jsonl(docs.into_iter().map(|(_, d)| d)));
+    super::support::import(&f.combined.node, &path);
+}
+
 /// Three nodes behind a hub, and one node holding all their documents.
 struct Federation {
     pki: Pki,
@@ -302,12 +345,13 @@ fn member_list(nodes: &[TestNode]) -> Vec<(&str, &str)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_top_k_equals_one_combined_node() {
     let f = federation().await;
+    add_proximity_documents(&f);
     let hub = start_hub(&f.pki, "regio", &member_list(&f.nodes), 5_000).await;
     let mut via_hub = client_as(&hub.url, &f.pki, "analyst", Role::Operator).await;
     let mut one = client_as(&f.combined.url, &f.pki, "analyst", Role::Operator).await;
 
     let mut nonempty = 0;
-    for query in QUERIES {
+    for query in QUERIES.iter().chain(PROXIMITY_QUERIES) {
         for (offset, filters) in [
             (0, None),
             (5, None),
@@ -362,9 +406,25 @@ async fn hub_top_k_equals_one_combined_node() {
         }
     }
     assert!(
-        nonempty >= QUERIES.len(),
+        nonempty >= QUERIES.len() + PROXIMITY_QUERIES.len(),
         "the queries must actually hit documents"
     );
+
+    // Proximity decides: the documents with the words side by side come
+    // first, through one node and (asserted above) through the hub alike,
+    // although the far ones hold the words more often.
+    for (query, near) in [
+        ("városi piac", &["prox-1", "prox-4"][..]),
+        ("piac felújítás", &["prox-2"][..]),
+    ] {
+        let single = search(&mut one, request(query)).await;
+        let mut first: Vec<String> = ids(&single)[..near.len()].to_vec();
+        first.sort();
+        assert_eq!(first, near, "{query}: {:?}", ids(&single));
+    }
+    // Without proximity (an OR query gets none), term frequency decides.
+    let or = search(&mut one, request("városi OR piac")).await;
+    assert_eq!(ids(&or)[0], "prox-2", "{:?}", ids(&or));
 
     // The member facet counts each member's matches.
     let r = search(&mut via_hub, request("fejlesztés")).await;
