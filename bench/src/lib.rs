@@ -15,10 +15,13 @@
 //! - [`pg`]: the private PostgreSQL cluster, its schema, load and queries.
 //! - [`run`]: one scale from start to finish.
 //! - [`report`]: JSON, the Markdown table and the targets.
+//! - [`relevance`]: the judged queries through a hub and one node (the
+//!   `relevance` command; ranking, not speed).
 
 pub mod cluster;
 pub mod corpus;
 pub mod load;
 pub mod pg;
+pub mod relevance;
 pub mod report;
 pub mod run;

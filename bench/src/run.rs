@@ -193,7 +193,9 @@ async fn federation_phase(
     Ok(phase)
 }
 
-async fn stop_all(servers: Vec<Server>) {
+/// Stops `servers` in order, reporting (not failing on) a server that does
+/// not stop cleanly.
+pub async fn stop_all(servers: Vec<Server>) {
     for s in servers {
         let name = s.name.clone();
         if let Err(e) = s.stop().await {

@@ -154,7 +154,7 @@ impl Evaluation {
     }
 
     /// The per-query table, worst first (by nDCG, then reciprocal rank,
-    /// then name), then the means by kind and overall.
+    /// then name), then [`Evaluation::means_table`].
     pub fn table(&self) -> String {
         let mut worst: Vec<&QueryFigures> = self.queries.iter().collect();
         worst.sort_by(|a, b| {
@@ -166,13 +166,13 @@ impl Evaluation {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<22} {:<10} {:>6} {:>6} {:>6} {:>5} {:>5}  query",
+            "{:<18} {:<10} {:>6} {:>6} {:>6} {:>5} {:>5}  query",
             "name", "kind", "nDCG", "RR", "recall", "found", "leaks"
         );
         for q in worst {
             let _ = writeln!(
                 out,
-                "{:<22} {:<10} {:>6.3} {:>6.3} {:>6.3} {:>5} {:>5}  {}",
+                "{:<18} {:<10} {:>6.3} {:>6.3} {:>6.3} {:>5} {:>5}  {}",
                 q.name,
                 q.kind.as_str(),
                 q.ndcg,
@@ -184,9 +184,16 @@ impl Evaluation {
             );
         }
         out.push('\n');
+        out.push_str(&self.means_table());
+        out
+    }
+
+    /// The means by kind of query and over every query.
+    pub fn means_table(&self) -> String {
+        let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<22} {:>7} {:>9} {:>7} {:>7} {:>5}",
+            "{:<11} {:>7} {:>9} {:>7} {:>7} {:>5}",
             "kind", "queries", "recall@10", "MRR@10", "nDCG@10", "leaks"
         );
         let rows = self
@@ -197,7 +204,7 @@ impl Evaluation {
         for (name, m) in rows {
             let _ = writeln!(
                 out,
-                "{:<22} {:>7} {:>9.3} {:>7.3} {:>7.3} {:>5}",
+                "{:<11} {:>7} {:>9.3} {:>7.3} {:>7.3} {:>5}",
                 name, m.queries, m.recall, m.mrr, m.ndcg, m.leaks
             );
         }

@@ -26,5 +26,6 @@ mod e2e {
     mod member_deadline;
     mod node_grpc;
     mod node_import;
+    mod relevance;
     mod tls;
 }
