@@ -73,7 +73,7 @@ pub async fn run(spec: &Spec, work: &Path, say: &dyn Fn(String)) -> Result<Relev
                         &spec,
                     )
                 })
-                .collect::<std::io::Result<Vec<PathBuf>>>()?;
+                .collect::<std::io::Result<Vec<Option<PathBuf>>>>()?;
             Ok((corpus, judged))
         })
         .await??
@@ -96,11 +96,12 @@ pub async fn run(spec: &Spec, work: &Path, say: &dyn Fn(String)) -> Result<Relev
     let nodes_dir = work.join("nodes");
     let mut everything = Vec::with_capacity(2 * slugs.len());
     for ((input, judged), slug) in corpus.nodes.iter().zip(&judged).zip(&slugs) {
-        let files = [input.files.documents.clone(), judged.clone()];
+        let mut files = vec![input.files.documents.clone()];
+        files.extend(judged.clone());
         mode.prepare_node(&nodes_dir.join(slug), slug, &files)
             .await
             .with_context(|| format!("importing {slug}"))?;
-        everything.extend(files);
+        everything.append(&mut files);
     }
     mode.prepare_node(&nodes_dir.join(SINGLE_NAME), SINGLE_NAME, &everything)
         .await

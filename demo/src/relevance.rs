@@ -46,6 +46,8 @@ pub struct QueryFigures {
     /// Relevant documents judged, and how many of them were in the top 10.
     pub relevant: usize,
     pub found: usize,
+    /// Relevant documents not in the top 10, best grade first.
+    pub missed: Vec<String>,
     /// Visibility traps that appeared (must be empty).
     pub leaks: Vec<String>,
     /// The ids of the hits, best first.
@@ -85,6 +87,12 @@ pub fn figures(query: &JudgedQuery, hits: &[String]) -> QueryFigures {
     ideal.sort_by(|a, b| b.total_cmp(a));
     let idcg: f64 = (1..).zip(ideal.iter().take(DEPTH)).map(|(r, g)| g * discount(r)).sum();
     let wanted = query.relevant.len().min(DEPTH);
+    let mut missed: Vec<(&String, &u8)> = query
+        .relevant
+        .iter()
+        .filter(|(id, _)| !hits.contains(id))
+        .collect();
+    missed.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
     QueryFigures {
         name: query.name.clone(),
         kind: query.kind,
@@ -94,6 +102,7 @@ pub fn figures(query: &JudgedQuery, hits: &[String]) -> QueryFigures {
         ndcg: if idcg > 0.0 { dcg / idcg } else { 1.0 },
         relevant: query.relevant.len(),
         found,
+        missed: missed.into_iter().map(|(id, _)| id.clone()).collect(),
         leaks: hits
             .iter()
             .filter(|id| query.traps.contains(id))
@@ -166,13 +175,13 @@ impl Evaluation {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<18} {:<10} {:>6} {:>6} {:>6} {:>5} {:>5}  query",
+            "{:<18} {:<10} {:>6} {:>6} {:>6} {:>5} {:>5}  query [missed]",
             "name", "kind", "nDCG", "RR", "recall", "found", "leaks"
         );
         for q in worst {
             let _ = writeln!(
                 out,
-                "{:<18} {:<10} {:>6.3} {:>6.3} {:>6.3} {:>5} {:>5}  {}",
+                "{:<18} {:<10} {:>6.3} {:>6.3} {:>6.3} {:>5} {:>5}  {}{}",
                 q.name,
                 q.kind.as_str(),
                 q.ndcg,
@@ -180,7 +189,12 @@ impl Evaluation {
                 q.recall,
                 format!("{}/{}", q.found, q.relevant),
                 q.leaks.len(),
-                q.text
+                q.text,
+                if q.missed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", q.missed.join(", "))
+                }
             );
         }
         out.push('\n');
@@ -302,6 +316,7 @@ mod tests {
         let f = figures(&q, &ids(&["x", "y", "b"]));
         assert!((f.reciprocal_rank - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(f.recall, 0.5);
+        assert_eq!(f.missed, ids(&["a"]));
     }
 
     #[test]

@@ -203,17 +203,26 @@ pub fn judged_documents(k: &Kisterseg, spec: &Spec) -> Vec<Value> {
 }
 
 /// Writes node `k`'s judged documents to `dir/dokumentumok-ertekelt.jsonl`
-/// (created even when empty, so that every node imports the same files).
-pub fn write_judged_documents(dir: &Path, k: &Kisterseg, spec: &Spec) -> io::Result<PathBuf> {
+/// and returns its path, or writes nothing and returns `None` when `k`
+/// holds none (the importer refuses an empty file).
+pub fn write_judged_documents(
+    dir: &Path,
+    k: &Kisterseg,
+    spec: &Spec,
+) -> io::Result<Option<PathBuf>> {
+    let docs = judged_documents(k, spec);
+    if docs.is_empty() {
+        return Ok(None);
+    }
     std::fs::create_dir_all(dir)?;
     let path = dir.join("dokumentumok-ertekelt.jsonl");
     let mut out = BufWriter::new(std::fs::File::create(&path)?);
-    for doc in judged_documents(k, spec) {
+    for doc in docs {
         serde_json::to_writer(&mut out, &doc)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    Ok(path)
+    Ok(Some(path))
 }
 
 #[cfg(test)]
