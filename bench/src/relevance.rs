@@ -148,7 +148,9 @@ async fn serve_and_evaluate(
     std::fs::create_dir_all(&logs)?;
     let mut members = Vec::with_capacity(slugs.len());
     for slug in slugs {
-        let server = mode.serve_node(&nodes_dir.join(slug), slug, pki, &logs).await?;
+        let server = mode
+            .serve_node(&nodes_dir.join(slug), slug, pki, &logs)
+            .await?;
         members.push((slug.clone(), server.url.clone()));
         servers.push(server);
     }

@@ -85,7 +85,10 @@ pub fn figures(query: &JudgedQuery, hits: &[String]) -> QueryFigures {
     let dcg: f64 = (1..).zip(hits).map(|(r, id)| grade(id) * discount(r)).sum();
     let mut ideal: Vec<f64> = query.relevant.values().map(|&g| f64::from(g)).collect();
     ideal.sort_by(|a, b| b.total_cmp(a));
-    let idcg: f64 = (1..).zip(ideal.iter().take(DEPTH)).map(|(r, g)| g * discount(r)).sum();
+    let idcg: f64 = (1..)
+        .zip(ideal.iter().take(DEPTH))
+        .map(|(r, g)| g * discount(r))
+        .sum();
     let wanted = query.relevant.len().min(DEPTH);
     let mut missed: Vec<(&String, &u8)> = query
         .relevant
@@ -97,7 +100,11 @@ pub fn figures(query: &JudgedQuery, hits: &[String]) -> QueryFigures {
         name: query.name.clone(),
         kind: query.kind,
         text: query.text.clone(),
-        recall: if wanted == 0 { 1.0 } else { found as f64 / wanted as f64 },
+        recall: if wanted == 0 {
+            1.0
+        } else {
+            found as f64 / wanted as f64
+        },
         reciprocal_rank: first.map_or(0.0, |i| 1.0 / (i + 1) as f64),
         ndcg: if idcg > 0.0 { dcg / idcg } else { 1.0 },
         relevant: query.relevant.len(),
@@ -266,7 +273,12 @@ pub async fn evaluate(
             .iter()
             .find(|m| m.state != MemberState::Ok as i32)
         {
-            bail!("{:?}: member {} did not answer: {}", query.text, m.member, m.message);
+            bail!(
+                "{:?}: member {} did not answer: {}",
+                query.text,
+                m.member,
+                m.message
+            );
         }
         let hits: Vec<String> = answer.hits.into_iter().map(|h| h.id).collect();
         out.push(figures(query, &hits));
@@ -286,7 +298,10 @@ mod tests {
             kind: QueryKind::Concept,
             text: "q".into(),
             filters: JudgedFilters::default(),
-            relevant: relevant.iter().map(|(id, g)| (id.to_string(), *g)).collect(),
+            relevant: relevant
+                .iter()
+                .map(|(id, g)| (id.to_string(), *g))
+                .collect(),
             negatives: Vec::new(),
             traps: traps.iter().map(|t| t.to_string()).collect(),
         }

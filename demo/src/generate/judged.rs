@@ -240,11 +240,17 @@ mod tests {
             judged_set().iter().map(|d| (d.id.as_str(), d)).collect();
         assert_eq!(docs.len(), judged_set().len(), "document ids are unique");
         let names: HashSet<&str> = judged_queries().iter().map(|q| q.name.as_str()).collect();
-        assert_eq!(names.len(), judged_queries().len(), "query names are unique");
+        assert_eq!(
+            names.len(),
+            judged_queries().len(),
+            "query names are unique"
+        );
         for q in judged_queries() {
             assert!(!q.relevant.is_empty(), "{}: nothing relevant", q.name);
             for (id, grade) in &q.relevant {
-                let d = docs.get(id.as_str()).unwrap_or_else(|| panic!("{}: {id}", q.name));
+                let d = docs
+                    .get(id.as_str())
+                    .unwrap_or_else(|| panic!("{}: {id}", q.name));
                 assert!((1..=2).contains(grade), "{}: {id} graded {grade}", q.name);
                 assert_ne!(d.visibility, "local", "{}: {id} is local", q.name);
             }
@@ -253,7 +259,9 @@ mod tests {
                 assert!(!q.relevant.contains_key(id), "{}: {id} twice", q.name);
             }
             for id in &q.traps {
-                let d = docs.get(id.as_str()).unwrap_or_else(|| panic!("{}: {id}", q.name));
+                let d = docs
+                    .get(id.as_str())
+                    .unwrap_or_else(|| panic!("{}: {id}", q.name));
                 assert_eq!(d.visibility, "local", "{}: trap {id}", q.name);
             }
         }

@@ -57,15 +57,25 @@ async fn judged_queries_rank_above_the_floors_and_the_same_through_the_hub() {
     let one_node = evaluate(&pki, &single.url).await;
     let report = through_hub.table();
 
-    assert_eq!(through_hub.summary.leaks, 0, "local documents leaked\n{report}");
-    assert_eq!(one_node.summary.leaks, 0, "local documents leaked\n{report}");
+    assert_eq!(
+        through_hub.summary.leaks, 0,
+        "local documents leaked\n{report}"
+    );
+    assert_eq!(
+        one_node.summary.leaks, 0,
+        "local documents leaked\n{report}"
+    );
     assert_eq!(
         through_hub.differences(&one_node),
         Vec::<String>::new(),
         "the hub ranks unlike one index"
     );
     let m = &through_hub.summary;
-    assert!(m.recall >= FLOOR_RECALL, "recall@10 {:.3}\n{report}", m.recall);
+    assert!(
+        m.recall >= FLOOR_RECALL,
+        "recall@10 {:.3}\n{report}",
+        m.recall
+    );
     assert!(m.mrr >= FLOOR_MRR, "MRR@10 {:.3}\n{report}", m.mrr);
     assert!(m.ndcg >= FLOOR_NDCG, "nDCG@10 {:.3}\n{report}", m.ndcg);
     eprintln!("{report}");
