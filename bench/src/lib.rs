@@ -18,6 +18,9 @@
 //! - [`relevance`]: the judged queries through a hub and one node (the
 //!   `relevance` command; ranking, not speed).
 
+use std::future::Future;
+use std::process::ExitCode;
+
 pub mod cluster;
 pub mod corpus;
 pub mod load;
@@ -25,3 +28,20 @@ pub mod pg;
 pub mod relevance;
 pub mod report;
 pub mod run;
+
+/// What the bench's commands do in `main`: runs `run` on a new tokio
+/// runtime and turns its outcome into the exit code (an error goes to
+/// stderr, with its causes, and exits 1).
+pub fn block_on_main(run: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run).unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}

@@ -78,15 +78,8 @@ pub async fn run(spec: &Spec, work: &Path, say: &dyn Fn(String)) -> Result<Relev
         })
         .await??
     };
-    let slugs: Vec<String> = corpus
-        .nodes
-        .iter()
-        .map(|n| n.kisterseg.slug.clone())
-        .collect();
-    let pki = {
-        let (dir, slugs) = (work.join("pki"), slugs.clone());
-        tokio::task::spawn_blocking(move || Pki::create(&dir, &slugs)).await??
-    };
+    let slugs = corpus.slugs();
+    let pki = Pki::for_corpus(&work.join("pki"), &corpus).await?;
 
     say(format!(
         "importing into {} nodes and into one node",

@@ -42,23 +42,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tudashalo_bench::block_on_main(run(cli))
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<ExitCode> {
     let spec = Spec {
         nodes: usize::from(cli.nodes),
         seed: cli.seed,
@@ -80,5 +67,5 @@ async fn run(cli: Cli) -> Result<()> {
         );
         print!("{}", report.text(&command));
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
