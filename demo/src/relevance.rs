@@ -48,6 +48,9 @@ pub struct QueryFigures {
     pub found: usize,
     /// Relevant documents not in the top 10, best grade first.
     pub missed: Vec<String>,
+    /// Hard negatives of the query among the hits (allowed, but a sign of
+    /// over-stemming or of words matched far apart).
+    pub negatives: Vec<String>,
     /// Visibility traps that appeared (must be empty).
     pub leaks: Vec<String>,
     /// The ids of the hits, best first.
@@ -110,6 +113,11 @@ pub fn figures(query: &JudgedQuery, hits: &[String]) -> QueryFigures {
         relevant: query.relevant.len(),
         found,
         missed: missed.into_iter().map(|(id, _)| id.clone()).collect(),
+        negatives: hits
+            .iter()
+            .filter(|id| query.negatives.contains(id))
+            .cloned()
+            .collect(),
         leaks: hits
             .iter()
             .filter(|id| query.traps.contains(id))
@@ -182,19 +190,20 @@ impl Evaluation {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<18} {:<10} {:>6} {:>6} {:>6} {:>5} {:>5}  query [missed]",
-            "name", "kind", "nDCG", "RR", "recall", "found", "leaks"
+            "{:<18} {:<10} {:>6} {:>6} {:>6} {:>5} {:>3} {:>5}  query [missed]",
+            "name", "kind", "nDCG", "RR", "recall", "found", "neg", "leaks"
         );
         for q in worst {
             let _ = writeln!(
                 out,
-                "{:<18} {:<10} {:>6.3} {:>6.3} {:>6.3} {:>5} {:>5}  {}{}",
+                "{:<18} {:<10} {:>6.3} {:>6.3} {:>6.3} {:>5} {:>3} {:>5}  {}{}",
                 q.name,
                 q.kind.as_str(),
                 q.ndcg,
                 q.reciprocal_rank,
                 q.recall,
                 format!("{}/{}", q.found, q.relevant),
+                q.negatives.len(),
                 q.leaks.len(),
                 q.text,
                 if q.missed.is_empty() {
@@ -293,6 +302,7 @@ mod tests {
     use crate::generate::JudgedFilters;
 
     fn query(relevant: &[(&str, u8)], traps: &[&str]) -> JudgedQuery {
+        let negatives = vec!["n".to_string()];
         JudgedQuery {
             name: "q".into(),
             kind: QueryKind::Concept,
@@ -302,7 +312,7 @@ mod tests {
                 .iter()
                 .map(|(id, g)| (id.to_string(), *g))
                 .collect(),
-            negatives: Vec::new(),
+            negatives,
             traps: traps.iter().map(|t| t.to_string()).collect(),
         }
     }
@@ -328,7 +338,8 @@ mod tests {
         assert!((f.ndcg - dcg / idcg).abs() < 1e-12);
         assert_eq!(f.reciprocal_rank, 1.0);
         assert_eq!(f.leaks, ids(&["t"]));
-        let f = figures(&q, &ids(&["x", "y", "b"]));
+        let f = figures(&q, &ids(&["n", "y", "b"]));
+        assert_eq!(f.negatives, ids(&["n"]));
         assert!((f.reciprocal_rank - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(f.recall, 0.5);
         assert_eq!(f.missed, ids(&["a"]));

@@ -10,7 +10,7 @@
 //! floors were set. A change that lowers them is a regression; one that
 //! raises them should raise the floors too.
 
-use tudashalo_demo::generate::{self, Spec};
+use tudashalo_demo::generate::{self, QueryKind, Spec};
 use tudashalo_demo::relevance::{self, Evaluation};
 use tudashalo_pki::Role;
 
@@ -70,6 +70,19 @@ async fn judged_queries_rank_above_the_floors_and_the_same_through_the_hub() {
         Vec::<String>::new(),
         "the hub ranks unlike one index"
     );
+    // An identifier names one project: the documents citing its
+    // neighbours (another serial, another call) must not match.
+    for q in &through_hub.queries {
+        if q.kind == QueryKind::Identifier {
+            assert_eq!(
+                q.negatives,
+                Vec::<String>::new(),
+                "{}: {:?}",
+                q.text,
+                q.hits
+            );
+        }
+    }
     let m = &through_hub.summary;
     assert!(
         m.recall >= FLOOR_RECALL,
