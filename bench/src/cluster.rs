@@ -22,6 +22,8 @@ use tudashalo_proto::pb::{self, MemberState};
 use tudashalo_proto::serve::ServerHandle;
 use tudashalo_proto::tls::TlsFiles;
 
+use crate::corpus::Corpus;
+
 /// The hub's name (and the only hub the nodes accept).
 pub const HUB_NAME: &str = "regio";
 /// The operator the benchmark clients present (role operator).
@@ -87,6 +89,13 @@ impl Pki {
         Ok(Pki {
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// [`Pki::create`] in `dir` for every node of `corpus`, on the blocking
+    /// pool (key generation is not for the async workers).
+    pub async fn for_corpus(dir: &Path, corpus: &Corpus) -> Result<Pki> {
+        let (dir, slugs) = (dir.to_path_buf(), corpus.slugs());
+        tokio::task::spawn_blocking(move || Pki::create(&dir, &slugs)).await?
     }
 
     pub fn files(&self, name: &str) -> TlsFiles {

@@ -49,6 +49,16 @@ pub struct Corpus {
     pub seconds: f64,
 }
 
+impl Corpus {
+    /// The nodes' names (their kistérségek' slugs), in order.
+    pub fn slugs(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| n.kisterseg.slug.clone())
+            .collect()
+    }
+}
+
 /// Writes the corpus of `spec` under `dir` (`dir/<slug>/…`).
 pub fn generate(dir: &Path, spec: &Spec) -> Result<Corpus> {
     let started = std::time::Instant::now();

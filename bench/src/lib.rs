@@ -15,10 +15,33 @@
 //! - [`pg`]: the private PostgreSQL cluster, its schema, load and queries.
 //! - [`run`]: one scale from start to finish.
 //! - [`report`]: JSON, the Markdown table and the targets.
+//! - [`relevance`]: the judged queries through a hub and one node (the
+//!   `relevance` command; ranking, not speed).
+
+use std::future::Future;
+use std::process::ExitCode;
 
 pub mod cluster;
 pub mod corpus;
 pub mod load;
 pub mod pg;
+pub mod relevance;
 pub mod report;
 pub mod run;
+
+/// What the bench's commands do in `main`: runs `run` on a new tokio
+/// runtime and turns its outcome into the exit code (an error goes to
+/// stderr, with its causes, and exits 1).
+pub fn block_on_main(run: impl Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run).unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}

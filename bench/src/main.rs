@@ -75,21 +75,13 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(2),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    tudashalo_bench::block_on_main(async move {
+        Ok(match run(cli).await? {
+            true => ExitCode::SUCCESS,
+            // Some scale failed (and said why).
+            false => ExitCode::from(2),
+        })
+    })
 }
 
 fn say(line: String) {

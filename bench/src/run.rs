@@ -193,7 +193,9 @@ async fn federation_phase(
     Ok(phase)
 }
 
-async fn stop_all(servers: Vec<Server>) {
+/// Stops `servers` in order, reporting (not failing on) a server that does
+/// not stop cleanly.
+pub async fn stop_all(servers: Vec<Server>) {
     for s in servers {
         let name = s.name.clone();
         if let Err(e) = s.stop().await {
@@ -243,15 +245,7 @@ pub async fn scale(
         generation_s: corpus.seconds,
         ..Scale::default()
     };
-    let slugs: Vec<String> = corpus
-        .nodes
-        .iter()
-        .map(|n| n.kisterseg.slug.clone())
-        .collect();
-    let pki = {
-        let (pki_dir, slugs) = (dir.join("pki"), slugs.clone());
-        tokio::task::spawn_blocking(move || Pki::create(&pki_dir, &slugs)).await??
-    };
+    let pki = Pki::for_corpus(&dir.join("pki"), &corpus).await?;
 
     // Import: every node's files, one node after the other.
     say(format!("N={nodes}: importing into {nodes} nodes"));

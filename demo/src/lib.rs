@@ -21,10 +21,15 @@
 //!
 //! The demo never deletes a folder it did not make: a node folder without
 //! the marker stops the demo with a message instead.
+//!
+//! [`relevance`] scores the judged queries that [`generate`] can plant
+//! (recall, MRR and nDCG at 10, leaks) against any federation server; the
+//! bench's `relevance` command and the end-to-end test share it.
 
 pub mod config;
 pub mod generate;
 mod out;
+pub mod relevance;
 mod serving;
 mod state;
 

@@ -26,6 +26,7 @@ mod e2e {
     mod member_deadline;
     mod node_grpc;
     mod node_import;
+    mod relevance;
     mod suggest;
     mod tls;
 }

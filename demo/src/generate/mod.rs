@@ -18,9 +18,10 @@
 //! kistérségek and their settlements), `vocabulary` (topics and sentence
 //! templates), `grammar` (the Hungarian inflection helpers), `documents`
 //! (filling templates into documents), `indicators` (the catalogue and the
-//! observations) and `writers` (the files a node imports). The parts are
-//! private; this module keeps the public types they share and re-exports
-//! the functions callers use.
+//! observations), `writers` (the files a node imports) and `judged` (the
+//! relevance set: judged queries and the documents planted for them, on
+//! request only). The parts are private; this module keeps the public
+//! types they share and re-exports the functions callers use.
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use std::path::PathBuf;
 mod documents;
 mod grammar;
 mod indicators;
+mod judged;
 mod places;
 mod rng;
 mod vocabulary;
@@ -35,6 +37,10 @@ mod writers;
 
 pub use documents::{document, documents};
 pub use indicators::{catalogue, observations};
+pub use judged::{
+    JudgedDocument, JudgedFilters, JudgedQuery, QueryKind, judged_documents, judged_queries,
+    judged_set, write_judged_documents,
+};
 pub use places::kistersegek;
 pub use vocabulary::SECTORS;
 pub use writers::write_node_files;
