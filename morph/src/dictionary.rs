@@ -171,9 +171,12 @@ impl Fold {
 /// Parts of a compound at most (`COMPOUNDWORDMAX` is about syllables; this
 /// bounds the work per word).
 const MAX_COMPOUND_PARTS: usize = 3;
-/// The shortest first part of a compound, in characters: two-letter words
-/// with the compound flag would split almost anything.
-const MIN_COMPOUND_HEAD: usize = 3;
+/// The shortest first part of a compound, in characters (`só` + `szoba`).
+const MIN_COMPOUND_HEAD: usize = 2;
+/// The shortest last part after a first part of [`MIN_COMPOUND_HEAD`]
+/// letters: two-letter words with the compound flag would otherwise split
+/// almost anything.
+const MIN_TAIL_AFTER_SHORT_HEAD: usize = 4;
 /// The shortest last part, in characters (`kerékpár` + `út`).
 const MIN_COMPOUND_TAIL: usize = 2;
 /// Words longer than this (in characters) are not analysed: no Hungarian
@@ -561,7 +564,9 @@ impl Dictionary {
             .collect();
         for &cut in cuts.iter().rev() {
             let (head, tail) = word.split_at(cut);
-            if tail.chars().count() < MIN_COMPOUND_TAIL {
+            let tail_chars = tail.chars().count();
+            let short_head = head.chars().count() <= MIN_COMPOUND_HEAD;
+            if tail_chars < MIN_COMPOUND_TAIL || (short_head && tail_chars < MIN_TAIL_AFTER_SHORT_HEAD) {
                 continue;
             }
             let begins = self

@@ -16,17 +16,18 @@ use tudashalo_pki::Role;
 
 use super::support::{Pki, TestHub, TestNode, client_as, jsonl};
 
-/// Measured with the baseline analysers (Snowball Hungarian twice) on this
-/// corpus (3 nodes × 200 documents of ~150 words + the 91 judged ones),
-/// 2026-12-01: recall@10 0.892, MRR@10 1.000, nDCG@10 0.930, identical
-/// through the hub and from the one node. What it misses are inflections
-/// (`falu` for `falvak`, `sószobát` for `sószoba`, `gyermeket` for
-/// `gyermekek`, `kert` for `kertek`). The targets for the new morphology
-/// are recall@10 ≥ 0.98 and MRR@10 ≥ 0.98 through the hub: raise the
-/// floors to just under what it achieves.
-const FLOOR_RECALL: f64 = 0.88;
+/// On this corpus (3 nodes × 200 documents of ~150 words + the 91 judged
+/// ones), identical through the hub and from the one node:
+/// - 2026-12-01, the baseline analysers (Snowball Hungarian twice, no
+///   proximity): recall@10 0.892, MRR@10 1.000, nDCG@10 0.930. It missed
+///   inflections (`falu` for `falvak`, `sószobát` for `sószoba`,
+///   `gyermeket` for `gyermekek`, `kert` for `kertek`).
+/// - 2026-12-01, Magyar Ispell lemmas and proximity: recall@10 1.000,
+///   MRR@10 1.000, nDCG@10 0.996. The floors sit just under, and above the
+///   issue's targets (recall@10 and MRR@10 ≥ 0.98 through the hub).
+const FLOOR_RECALL: f64 = 0.98;
 const FLOOR_MRR: f64 = 0.98;
-const FLOOR_NDCG: f64 = 0.92;
+const FLOOR_NDCG: f64 = 0.97;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn judged_queries_rank_above_the_floors_and_the_same_through_the_hub() {
