@@ -566,7 +566,9 @@ impl Dictionary {
             let (head, tail) = word.split_at(cut);
             let tail_chars = tail.chars().count();
             let short_head = head.chars().count() <= MIN_COMPOUND_HEAD;
-            if tail_chars < MIN_COMPOUND_TAIL || (short_head && tail_chars < MIN_TAIL_AFTER_SHORT_HEAD) {
+            if tail_chars < MIN_COMPOUND_TAIL
+                || (short_head && tail_chars < MIN_TAIL_AFTER_SHORT_HEAD)
+            {
                 continue;
             }
             let begins = self

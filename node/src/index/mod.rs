@@ -114,7 +114,6 @@ impl SearchIndex {
     fn serve(index: Index, fields: Fields) -> Result<SearchIndex> {
         let schema = index.schema();
         analysis::register(&index);
-        schema::register_tokenizer(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

@@ -3,20 +3,16 @@
 //! shows, the vocabulary that spelling suggestions come from, and the
 //! translation of a [`Document`] into an index document.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{RawTokenizer, TextAnalyzer};
 
 use super::SearchIndex;
 use crate::analysis;
 use tudashalo_core::model::Document;
 use tudashalo_core::search::tie_of;
-use tudashalo_core::suggest::MAX_WORD_BYTES;
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Fields {
@@ -38,36 +34,8 @@ pub(super) struct Fields {
     pub(super) vocabulary: Field,
 }
 
-/// The vocabulary field's tokenizer: each value one term, as given. The
-/// words are cut and folded here ([`surface_words`], [`vocabulary_term`]),
-/// not by the Hungarian analysers, so the suggester's vocabulary does not
-/// change when they do; registered by the index, under a name of its own.
-pub(super) const VOCABULARY_TOKENIZER: &str = "vocabulary";
-
-/// Registers [`VOCABULARY_TOKENIZER`] on `index`.
-pub(super) fn register_tokenizer(index: &tantivy::Index) {
-    index.tokenizers().register(
-        VOCABULARY_TOKENIZER,
-        TextAnalyzer::from(RawTokenizer::default()),
-    );
-}
-
-/// The vocabulary term of a lowercase word: its folded form first, so that
-/// a Levenshtein automaton over the folded query word walks the term
-/// dictionary in one pass, then NUL (which no word contains), then the word
-/// with its accents, which is what a suggestion offers.
-pub(super) fn vocabulary_term(lowercase: &str) -> String {
-    format!("{}\0{lowercase}", tudashalo_core::fold::fold(lowercase))
-}
-
-/// The words of `text` as tantivy's simple tokenizer cuts them (runs of
-/// letters and digits), lowercase, without those longer than the
-/// analysers keep.
-pub(super) fn surface_words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && w.len() <= MAX_WORD_BYTES)
-        .map(str::to_lowercase)
-}
+/// The vocabulary term of a lowercase word (the analysers' definition).
+pub(super) use crate::analysis::vocabulary_term;
 
 /// The small, stored part of a document that a hit shows.
 #[derive(Debug, Serialize, Deserialize)]
@@ -113,14 +81,15 @@ pub(super) fn schema() -> (Schema, Fields) {
         settlement: b.add_text_field("settlement", keyword),
         year: b.add_i64_field("year", INDEXED | FAST),
         visibility: b.add_u64_field("visibility", INDEXED | FAST),
-        // One term per value ([`VOCABULARY_TOKENIZER`]), documents only:
-        // the suggester needs which documents hold a word, never where or
-        // how often.
+        // Each word as a vocabulary term (`analysis::vocabulary`), documents
+        // only: the suggester needs which documents hold a word, never where
+        // or how often. Cut and folded in the indexing threads, like every
+        // other text field.
         vocabulary: b.add_text_field(
             "vocabulary",
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
-                    .set_tokenizer(VOCABULARY_TOKENIZER)
+                    .set_tokenizer(analysis::VOCABULARY)
                     .set_index_option(IndexRecordOption::Basic),
             ),
         ),
@@ -161,12 +130,8 @@ impl SearchIndex {
             doc.add_i64(f.year, i64::from(year));
         }
         doc.add_u64(f.visibility, d.visibility.code());
-        let words: BTreeSet<String> = surface_words(&d.title)
-            .chain(surface_words(&d.body))
-            .collect();
-        for word in words {
-            doc.add_text(f.vocabulary, vocabulary_term(&word));
-        }
+        doc.add_text(f.vocabulary, &d.title);
+        doc.add_text(f.vocabulary, &d.body);
         doc
     }
 }
