@@ -19,6 +19,7 @@ use std::path::Path;
 
 use tudashalo_core::model::{Document, Indicator, Kind, Observation, Visibility};
 
+pub mod cleanup;
 pub mod common;
 pub mod jsonl;
 pub mod table;
