@@ -30,6 +30,15 @@
 //! without accents meets the accented text's folded lemma.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use rustc_hash::FxHasher;
+
+/// The dictionary's maps. FxHash, not SipHash: their keys are the shipped
+/// dictionary's, fixed at build time, so a caller's words can only look
+/// keys up, never crowd a bucket; and hashing was a tenth of reading the
+/// dictionary.
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A set of one-byte flags.
 type Flags = [u64; 4];
@@ -97,6 +106,11 @@ fn parse_condition(text: &str, fold: Fold) -> Vec<Cond> {
     out
 }
 
+/// The `st:` field of a morphological description, if it has one.
+fn stem_field(morph: &str) -> Option<&str> {
+    morph.split_whitespace().find_map(|f| f.strip_prefix("st:"))
+}
+
 /// Whether `root` ends in what `cond` asks for.
 fn ends_with(root: &str, cond: &[Cond]) -> bool {
     let mut chars = root.chars().rev();
@@ -116,7 +130,8 @@ struct Suffix {
 
 #[derive(Debug)]
 struct Root {
-    flags: Flags,
+    /// Index into [`Dictionary::flag_sets`] (most roots share a set).
+    flags: u16,
     /// The lemma the morphological field names (`st:`), if it differs from
     /// the entry.
     stem: Option<Box<str>>,
@@ -186,9 +201,12 @@ const MAX_WORD_CHARS: usize = 40;
 /// A Hunspell dictionary, read for lemmatisation.
 #[derive(Debug)]
 pub struct Dictionary {
-    roots: HashMap<Box<str>, Vec<Root>>,
+    roots: Map<Box<str>, Vec<Root>>,
+    /// The roots' flag sets: the `.aff`'s `AF` aliases, then any set written
+    /// out in the `.dic`.
+    flag_sets: Vec<Flags>,
     /// Suffixes by the text they add (`""` for those that only strip).
-    suffixes: HashMap<Box<str>, Vec<Suffix>>,
+    suffixes: Map<Box<str>, Vec<Suffix>>,
     /// The longest text a suffix adds, in bytes.
     longest_suffix: usize,
     special: Special,
@@ -243,15 +261,16 @@ impl Dictionary {
     /// input; its tests check what it yields).
     pub fn parse(aff: &[u8], dic: &[u8], fold: Fold) -> Dictionary {
         let mut flag_aliases: Vec<Flags> = vec![NO_FLAGS];
-        let mut morph_aliases: Vec<String> = vec![String::new()];
+        // Of each `AM` alias only its `st:` stem matters here.
+        let mut alias_stems: Vec<Option<Box<str>>> = vec![None];
         let mut seen_af_header = false;
         let mut seen_am_header = false;
         let mut special = Special::default();
         let mut iconv = Vec::new();
-        let mut suffixes: HashMap<Box<str>, Vec<Suffix>> = HashMap::new();
+        let mut suffixes: Map<Box<str>, Vec<Suffix>> = Map::default();
         let mut longest_suffix = 0;
         // Suffix groups still expecting entries: flag → remaining.
-        let mut expecting: HashMap<u8, usize> = HashMap::new();
+        let mut expecting: Map<u8, usize> = Map::default();
 
         for line in aff.split(|b| *b == b'\n') {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -268,8 +287,8 @@ impl Dictionary {
                 b"AF" => flag_aliases.push(flag_set(fields.get(1).copied().unwrap_or_default())),
                 b"AM" if !seen_am_header => seen_am_header = true,
                 b"AM" => {
-                    let text = String::from_utf8_lossy(&line[2..]).trim().to_string();
-                    morph_aliases.push(text);
+                    let text = String::from_utf8_lossy(&line[2..]);
+                    alias_stems.push(stem_field(&text).map(|s| fold.text(s).into()));
                 }
                 b"NEEDAFFIX" => special.need_affix = one_flag(),
                 b"ONLYINCOMPOUND" => special.only_in_compound = one_flag(),
@@ -338,15 +357,21 @@ impl Dictionary {
         }
 
         let morph_stem = |field: &str| -> Option<Box<str>> {
-            let text = match field.parse::<usize>() {
-                Ok(n) => morph_aliases.get(n).map(String::as_str).unwrap_or(""),
-                Err(_) => field,
-            };
-            text.split_whitespace()
-                .find_map(|f| f.strip_prefix("st:"))
-                .map(|s| fold.text(s).into())
+            match field.parse::<usize>() {
+                Ok(n) => alias_stems.get(n).cloned().flatten(),
+                Err(_) => stem_field(field).map(|s| fold.text(s).into()),
+            }
         };
-        let mut roots: HashMap<Box<str>, Vec<Root>> = HashMap::new();
+        let mut flag_sets = flag_aliases.clone();
+        // The `.dic`'s first line is its entry count: size the map once.
+        let declared = dic
+            .split(|b| *b == b'\n')
+            .next()
+            .and_then(|l| std::str::from_utf8(l).ok())
+            .and_then(|l| l.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut roots: Map<Box<str>, Vec<Root>> =
+            Map::with_capacity_and_hasher(declared.min(1 << 20), Default::default());
         for line in dic.split(|b| *b == b'\n').skip(1) {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let Ok(line) = std::str::from_utf8(line) else {
@@ -363,9 +388,18 @@ impl Dictionary {
             if word.is_empty() || word.contains(' ') {
                 continue;
             }
-            let flags = match flags.parse::<usize>() {
-                Ok(n) => flag_aliases.get(n).copied().unwrap_or(NO_FLAGS),
-                Err(_) => flag_set(flags.as_bytes()),
+            let flags = match flags.parse::<u16>() {
+                Ok(n) if usize::from(n) < flag_aliases.len() => n,
+                Ok(_) => 0,
+                Err(_) => match u16::try_from(flag_sets.len()) {
+                    Ok(n) => {
+                        flag_sets.push(flag_set(flags.as_bytes()));
+                        n
+                    }
+                    // More distinct sets than an index holds: not a
+                    // dictionary we ship.
+                    Err(_) => 0,
+                },
             };
             let key = fold.text(word);
             let stem = morph_stem(morph.trim()).filter(|s| **s != *key);
@@ -376,6 +410,7 @@ impl Dictionary {
         }
         Dictionary {
             roots,
+            flag_sets,
             suffixes,
             longest_suffix,
             special,
@@ -455,14 +490,21 @@ impl Dictionary {
     fn entry_lemma(&self, word: &str, place: Place) -> Option<String> {
         let s = &self.special;
         self.roots.get(word)?.iter().find_map(|root| {
-            let allowed = !is(&root.flags, s.forbidden)
-                && !is(&root.flags, s.need_affix)
+            let flags = self.flags(root);
+            let allowed = !is(flags, s.forbidden)
+                && !is(flags, s.need_affix)
                 && match place {
-                    Place::Alone => !is(&root.flags, s.only_in_compound),
-                    Place::LastPart => self.may_end_compound(&root.flags),
+                    Place::Alone => !is(flags, s.only_in_compound),
+                    Place::LastPart => self.may_end_compound(flags),
                 };
             allowed.then(|| root.stem.as_deref().unwrap_or(word).to_string())
         })
+    }
+
+    fn flags(&self, root: &Root) -> &Flags {
+        self.flag_sets
+            .get(usize::from(root.flags))
+            .unwrap_or(&NO_FLAGS)
     }
 
     fn may_end_compound(&self, flags: &Flags) -> bool {
@@ -534,11 +576,12 @@ impl Dictionary {
         };
         let s = &self.special;
         for entry in entries {
+            let flags = self.flags(entry);
             let placed = match place {
-                Place::Alone => !is(&entry.flags, s.only_in_compound),
-                Place::LastPart => self.may_end_compound(&entry.flags),
+                Place::Alone => !is(flags, s.only_in_compound),
+                Place::LastPart => self.may_end_compound(flags),
             };
-            if placed && !is(&entry.flags, s.forbidden) && takes(&entry.flags) {
+            if placed && !is(flags, s.forbidden) && takes(flags) {
                 keep_best(
                     best,
                     Analysis {
@@ -571,10 +614,11 @@ impl Dictionary {
             {
                 continue;
             }
-            let begins = self
-                .roots
-                .get(head)
-                .is_some_and(|entries| entries.iter().any(|e| self.may_begin_compound(&e.flags)));
+            let begins = self.roots.get(head).is_some_and(|entries| {
+                entries
+                    .iter()
+                    .any(|e| self.may_begin_compound(self.flags(e)))
+            });
             if !begins {
                 continue;
             }

@@ -244,7 +244,7 @@ pub fn is_stop_word(word: &str) -> bool {
     stop.written.contains(word) || (word.is_ascii() && stop.folded.contains(word))
 }
 
-/// The dictionary, read once per process (about a quarter of a second),
+/// The dictionary, read once per process (0.2 s of CPU, on two threads),
 /// as written and folded.
 pub struct Morphology {
     exact: Dictionary,
@@ -271,9 +271,16 @@ pub fn unchanged(word: &str) -> String {
 impl Morphology {
     pub fn get() -> &'static Morphology {
         static MORPHOLOGY: OnceLock<Morphology> = OnceLock::new();
-        MORPHOLOGY.get_or_init(|| Morphology {
-            exact: Dictionary::parse(AFF, DIC, Fold::AsWritten),
-            folded: Dictionary::parse(AFF, DIC, Fold::Folded),
+        // The two readings are independent: read them side by side.
+        MORPHOLOGY.get_or_init(|| {
+            std::thread::scope(|scope| {
+                let folded = scope.spawn(|| Dictionary::parse(AFF, DIC, Fold::Folded));
+                let exact = Dictionary::parse(AFF, DIC, Fold::AsWritten);
+                let folded = folded
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                Morphology { exact, folded }
+            })
         })
     }
 

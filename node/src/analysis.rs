@@ -292,7 +292,7 @@ pub fn keyword() -> TextAnalyzer {
 }
 
 /// Registers the analysers on an index; must run before any read or write.
-/// Reads the dictionary now (a tenth of a second), so that a node's first
+/// Reads the dictionary now (a fifth of a second), so that a node's first
 /// request does not wait for it.
 pub fn register(index: &Index) {
     Morphology::get();
