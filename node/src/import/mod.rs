@@ -9,6 +9,9 @@
 //! Formats:
 //! - `.jsonl`: documents, one JSON object per line ([`jsonl`]);
 //! - `.txt` / `.md`: one document per file, metadata from flags ([`text`]);
+//! - `.docx` / `.odt`: one document per office file, its text as a reader
+//!   sees it (no tracked deletions, no field codes), metadata from flags and
+//!   the file's properties ([`office`]);
 //! - `.csv`: observations (`indicator,settlement,period,value,unit`) or the
 //!   indicator catalogue (`code,name,unit,aggregation`), told apart by the
 //!   header; `,` `;` or tab; UTF-8 (with or without BOM) or Windows-1250
@@ -21,6 +24,7 @@ use tudashalo_core::model::{Document, Indicator, Kind, Observation, Visibility};
 
 pub mod common;
 pub mod jsonl;
+pub mod office;
 pub mod table;
 pub mod text;
 
@@ -124,6 +128,8 @@ impl std::str::FromStr for Encoding {
 pub enum FileFormat {
     Documents,
     Text,
+    Docx,
+    Odt,
     Observations,
     Catalogue,
 }
@@ -143,7 +149,7 @@ impl Default for Limits {
     }
 }
 
-/// Metadata for `.txt` / `.md` documents, from the import command's flags.
+/// Metadata for one-file documents (`.txt`, `.md`, `.docx`, `.odt`), from the import command's flags.
 #[derive(Debug, Clone, Default)]
 pub struct TextMeta {
     pub kind: Option<Kind>,
@@ -156,18 +162,21 @@ pub struct TextMeta {
 }
 
 /// Decides what `path` holds. `.jsonl` / `.ndjson` are documents, `.txt` /
-/// `.md` text documents, `.csv` / `.tsv` observations or catalogue by header.
+/// `.md` text documents, `.docx` and `.odt` office documents, `.csv` / `.tsv`
+/// observations or catalogue by header.
 pub fn detect(path: &Path, bytes: &[u8], encoding: Encoding) -> Result<FileFormat, FileError> {
     let label = path.display().to_string();
     let ext = extension(path);
     match ext.as_str() {
         "jsonl" | "ndjson" => Ok(FileFormat::Documents),
         "txt" | "md" | "markdown" => Ok(FileFormat::Text),
+        "docx" => Ok(FileFormat::Docx),
+        "odt" => Ok(FileFormat::Odt),
         "csv" | "tsv" => table::sniff(&label, bytes, encoding),
         other => Err(FileError::new(
             &label,
             format!(
-                "unknown file type {:?}: expected .jsonl (documents), .csv (observations or catalogue), .txt or .md",
+                "unknown file type {:?}: expected .jsonl (documents), .csv (observations or catalogue), .txt, .md, .docx or .odt",
                 if other.is_empty() { "(none)" } else { other }
             ),
         )),
@@ -190,6 +199,7 @@ fn extension(path: &Path) -> String {
 }
 
 pub use jsonl::{DocumentReader, parse_documents};
+pub use office::{parse_docx, parse_odt};
 pub use table::{parse_catalogue, parse_observations};
 pub use text::parse_text;
 
@@ -200,6 +210,8 @@ fn _signatures() {
     // The importers' contract, checked by the compiler.
     let _: fn(&str, &[u8], &Limits) -> Result<Parsed<Document>, FileError> = parse_documents;
     let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_text;
+    let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_docx;
+    let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_odt;
     let _: fn(
         &str,
         &[u8],
