@@ -239,7 +239,9 @@ pub(crate) mod tests {
     const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
 
     fn document_xml(body: &str) -> String {
-        format!(r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W}><w:body>{body}<w:sectPr><w:pgSz w:w="11906"/></w:sectPr></w:body></w:document>"#)
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W}><w:body>{body}<w:sectPr><w:pgSz w:w="11906"/></w:sectPr></w:body></w:document>"#
+        )
     }
 
     /// A DOCX with accents, a tracked deletion and insertion, a field code,
@@ -444,7 +446,10 @@ pub(crate) mod tests {
 
     #[test]
     fn another_opendocument_is_unsupported() {
-        let bytes = zip_of(&[("mimetype", b"application/vnd.oasis.opendocument.spreadsheet")]);
+        let bytes = zip_of(&[(
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        )]);
         assert!(reason("t.odt", &bytes).starts_with("unsupported: "));
     }
 
@@ -476,7 +481,9 @@ pub(crate) mod tests {
 
     #[test]
     fn too_many_entries_is_too_large() {
-        let names: Vec<String> = (0..=zipped::MAX_ENTRIES).map(|i| format!("x/{i}")).collect();
+        let names: Vec<String> = (0..=zipped::MAX_ENTRIES)
+            .map(|i| format!("x/{i}"))
+            .collect();
         let parts: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
         let why = reason("sok.docx", &zip_of(&parts));
         assert_eq!(
@@ -526,7 +533,10 @@ pub(crate) mod tests {
 
     #[test]
     fn text_over_max_body_bytes_is_too_large() {
-        let xml = document_xml(&format!("<w:p><w:r><w:t>{}</w:t></w:r></w:p>", "ő".repeat(600)));
+        let xml = document_xml(&format!(
+            "<w:p><w:r><w:t>{}</w:t></w:r></w:p>",
+            "ő".repeat(600)
+        ));
         let bytes = zip_of(&[("word/document.xml", xml.as_bytes())]);
         let limits = Limits {
             max_body_bytes: 1000,
@@ -548,9 +558,19 @@ pub(crate) mod tests {
             r#"<office:document-content {ODT_NS}><office:body><office:text><text:p>a<text:s text:c="4000000000"/></text:p></office:text></office:body></office:document-content>"#
         );
         let bytes = zip_of(&[("content.xml", content.as_bytes())]);
-        let err = parse_odt("s.odt", Path::new("s.odt"), &bytes, &TextMeta::default(), &limits)
-            .unwrap_err();
-        assert!(err.reason.starts_with("too-large: text of "), "{}", err.reason);
+        let err = parse_odt(
+            "s.odt",
+            Path::new("s.odt"),
+            &bytes,
+            &TextMeta::default(),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(
+            err.reason.starts_with("too-large: text of "),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]
@@ -574,8 +594,14 @@ pub(crate) mod tests {
             max_body_bytes: 64 * 1024 * 1024,
         };
         let started = std::time::Instant::now();
-        let doc = parse_docx("t.docx", Path::new("t.docx"), &bytes, &TextMeta::default(), &limits)
-            .unwrap();
+        let doc = parse_docx(
+            "t.docx",
+            Path::new("t.docx"),
+            &bytes,
+            &TextMeta::default(),
+            &limits,
+        )
+        .unwrap();
         let seconds = started.elapsed().as_secs_f64();
         let mb = xml.len() as f64 / 1e6;
         println!(
