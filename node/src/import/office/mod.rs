@@ -273,6 +273,11 @@ pub(crate) mod tests {
     }
 
     fn parse(name: &str, bytes: &[u8]) -> Result<Document, FileError> {
+        parse_with(name, bytes, &Limits::default())
+    }
+
+    /// `name` parsed by its extension's format, with no flags.
+    fn parse_with(name: &str, bytes: &[u8], limits: &Limits) -> Result<Document, FileError> {
         let format = if name.ends_with(".odt") {
             OfficeFormat::Odt
         } else {
@@ -284,7 +289,7 @@ pub(crate) mod tests {
             Path::new(name),
             bytes,
             &TextMeta::default(),
-            &Limits::default(),
+            limits,
         )
     }
 
@@ -541,14 +546,7 @@ pub(crate) mod tests {
         let limits = Limits {
             max_body_bytes: 1000,
         };
-        let err = parse_docx(
-            "n.docx",
-            Path::new("n.docx"),
-            &bytes,
-            &TextMeta::default(),
-            &limits,
-        )
-        .unwrap_err();
+        let err = parse_with("n.docx", &bytes, &limits).unwrap_err();
         assert_eq!(
             err.reason,
             "too-large: text of 1200 bytes exceeds the limit of 1000 bytes (max_body_bytes in node.toml)"
@@ -558,14 +556,7 @@ pub(crate) mod tests {
             r#"<office:document-content {ODT_NS}><office:body><office:text><text:p>a<text:s text:c="4000000000"/></text:p></office:text></office:body></office:document-content>"#
         );
         let bytes = zip_of(&[("content.xml", content.as_bytes())]);
-        let err = parse_odt(
-            "s.odt",
-            Path::new("s.odt"),
-            &bytes,
-            &TextMeta::default(),
-            &limits,
-        )
-        .unwrap_err();
+        let err = parse_with("s.odt", &bytes, &limits).unwrap_err();
         assert!(
             err.reason.starts_with("too-large: text of "),
             "{}",

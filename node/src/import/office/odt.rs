@@ -45,13 +45,13 @@ pub(crate) fn extract(
     }
     // An encrypted ODT is still a zip; its manifest says so, and its
     // content.xml is ciphertext that would only read as broken XML.
-    if let Some(manifest) = container.part(MANIFEST_PART)? {
-        if contains(&manifest, b"encryption-data") {
-            return Err(Failure::new(
-                FailureKind::Encrypted,
-                "the manifest lists encrypted parts: a password-protected OpenDocument file",
-            ));
-        }
+    if let Some(manifest) = container.part(MANIFEST_PART)?
+        && contains(&manifest, b"encryption-data")
+    {
+        return Err(Failure::new(
+            FailureKind::Encrypted,
+            "the manifest lists encrypted parts: a password-protected OpenDocument file",
+        ));
     }
     let content = required_part(container, CONTENT_PART)?;
     let text = walk(

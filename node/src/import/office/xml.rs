@@ -58,12 +58,7 @@ pub(crate) fn walk(
     // The tags of the open elements; a skipped subtree is counted instead.
     let mut open: Vec<Tag> = Vec::new();
     let mut skipping = 0usize;
-    let corrupt = |reader: &Reader<&[u8]>, what: String| {
-        Failure::new(
-            FailureKind::Corrupt,
-            format!("{part}: {what} at byte {}", reader.buffer_position()),
-        )
-    };
+    let corrupt = |reader: &Reader<&[u8]>, what: String| corrupt_at(part, reader, what);
     loop {
         let event = reader
             .read_event()
@@ -246,6 +241,14 @@ impl<'l> Output<'l> {
     }
 }
 
+/// `corrupt`: what is wrong with `part`, and the byte where reading stopped.
+fn corrupt_at(part: &str, reader: &Reader<&[u8]>, what: String) -> Failure {
+    Failure::new(
+        FailureKind::Corrupt,
+        format!("{part}: {what} at byte {}", reader.buffer_position()),
+    )
+}
+
 /// The value of the attribute whose local name is `name`, if `e` has it.
 pub(crate) fn attribute(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, String> {
     for attr in e.attributes() {
@@ -270,12 +273,7 @@ pub(crate) fn properties(
     let mut found: Vec<(String, String)> = Vec::new();
     let mut current: Option<(String, String)> = None;
     let mut depth = 0usize;
-    let corrupt = |reader: &Reader<&[u8]>, what: String| {
-        Failure::new(
-            FailureKind::Corrupt,
-            format!("{part}: {what} at byte {}", reader.buffer_position()),
-        )
-    };
+    let corrupt = |reader: &Reader<&[u8]>, what: String| corrupt_at(part, reader, what);
     loop {
         match reader
             .read_event()
