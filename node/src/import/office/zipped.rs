@@ -30,9 +30,12 @@ pub const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_TOTAL_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The highest ratio of decompressed to compressed bytes a part may reach
-/// once it is past [`RATIO_FLOOR`]. XML text compresses 5–30 times; a part
-/// that grows hundreds of times is a zip bomb.
-pub const MAX_RATIO: u64 = 100;
+/// once it is past [`RATIO_FLOOR`]. Document XML compresses 5–30 times,
+/// and markup repeated paragraph after paragraph a little over 100 times;
+/// deflate's own ceiling is about 1030, which is what a zip bomb of zeros
+/// reaches. The absolute caps bound memory either way; this one stops a bomb
+/// early, after a megabyte rather than 64.
+pub const MAX_RATIO: u64 = 250;
 
 /// Below this many decompressed bytes the ratio is not checked: a small part
 /// (a few repeated tags) may compress very well and still be harmless.
