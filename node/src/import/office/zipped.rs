@@ -81,16 +81,18 @@ impl<'a> Container<'a> {
                 ),
             ));
         }
+        // The zip reader builds a record for every entry of the central
+        // directory before it can be asked how many there are, so a
+        // directory of millions is refused by its declared count first.
+        if let Some(declared) = declared_entries(bytes)
+            && declared > MAX_ENTRIES
+        {
+            return Err(too_many_entries(declared));
+        }
         let archive = ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| Failure::new(FailureKind::Corrupt, format!("not a zip container: {e}")))?;
         if archive.len() > MAX_ENTRIES {
-            return Err(Failure::new(
-                FailureKind::TooLarge,
-                format!(
-                    "the container lists {} entries, over MAX_ENTRIES ({MAX_ENTRIES})",
-                    archive.len()
-                ),
-            ));
+            return Err(too_many_entries(archive.len()));
         }
         Ok(Container {
             archive,
@@ -152,6 +154,28 @@ impl<'a> Container<'a> {
         self.total += out.len() as u64;
         Ok(Some(out))
     }
+}
+
+fn too_many_entries(entries: usize) -> Failure {
+    Failure::new(
+        FailureKind::TooLarge,
+        format!("the container lists {entries} entries, over MAX_ENTRIES ({MAX_ENTRIES})"),
+    )
+}
+
+/// The entry count of the end-of-central-directory record, when the file
+/// has one that states it (a ZIP64 archive says 0xFFFF here, and is left to
+/// the zip reader, which counts anyway).
+fn declared_entries(bytes: &[u8]) -> Option<usize> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    /// The record is 22 bytes, followed by a comment of at most 65 535.
+    const SEARCHED: usize = 22 + 65_535;
+    let start = bytes.len().saturating_sub(SEARCHED);
+    let tail = &bytes[start..];
+    let at = tail.windows(EOCD.len()).rposition(|w| w == EOCD)?;
+    let count = tail.get(at + 10..at + 12)?;
+    let count = u16::from_le_bytes([count[0], count[1]]);
+    (count != u16::MAX).then_some(usize::from(count))
 }
 
 fn too_large(name: &str, why: String) -> Failure {
