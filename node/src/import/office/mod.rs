@@ -501,6 +501,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_declared_directory_over_the_cap_is_refused_before_reading_it() {
+        let mut bytes = sample_docx();
+        // The end-of-central-directory record is the last 22 bytes (no
+        // comment); its entry counts are at offsets 8 and 10.
+        let eocd = bytes.len() - 22;
+        assert_eq!(&bytes[eocd..eocd + 4], b"PK\x05\x06");
+        for at in [eocd + 8, eocd + 10] {
+            bytes[at..at + 2].copy_from_slice(&60_000u16.to_le_bytes());
+        }
+        assert_eq!(
+            reason("hamis.docx", &bytes),
+            "too-large: the container lists 60000 entries, over MAX_ENTRIES (10000)"
+        );
+    }
+
+    #[test]
     fn part_and_total_caps_are_named() {
         let xml = document_xml(&"<w:p><w:r><w:t>szöveg</w:t></w:r></w:p>".repeat(100));
         let bytes = zip_of(&[
