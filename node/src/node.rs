@@ -250,12 +250,13 @@ impl Node {
             }
             FileFormat::Text | FileFormat::Docx | FileFormat::Odt => {
                 let bytes = read_file(path)?;
-                let parse = match format {
-                    FileFormat::Docx => import::parse_docx,
-                    FileFormat::Odt => import::parse_odt,
-                    _ => import::parse_text,
-                };
-                let doc = parse(&label, path, &bytes, &options.text, &self.limits())?;
+                let (meta, limits) = (&options.text, &self.limits());
+                let doc = match format.office() {
+                    Some(office) => {
+                        import::parse_office(office, &label, path, &bytes, meta, limits)
+                    }
+                    None => import::parse_text(&label, path, &bytes, meta, limits),
+                }?;
                 let mut staged = self.store.begin_documents()?;
                 // Only `--visibility` states a one-file document's visibility.
                 staged.stage_incoming(vec![Incoming {

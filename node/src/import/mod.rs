@@ -134,6 +134,17 @@ pub enum FileFormat {
     Catalogue,
 }
 
+impl FileFormat {
+    /// The office format, for the formats [`office`] reads.
+    pub fn office(self) -> Option<OfficeFormat> {
+        match self {
+            FileFormat::Docx => Some(OfficeFormat::Docx),
+            FileFormat::Odt => Some(OfficeFormat::Odt),
+            _ => None,
+        }
+    }
+}
+
 /// Limits that protect the node from inputs it cannot serve.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -199,7 +210,7 @@ fn extension(path: &Path) -> String {
 }
 
 pub use jsonl::{DocumentReader, parse_documents};
-pub use office::{parse_docx, parse_odt};
+pub use office::{OfficeFormat, parse_office};
 pub use table::{parse_catalogue, parse_observations};
 pub use text::parse_text;
 
@@ -210,8 +221,8 @@ fn _signatures() {
     // The importers' contract, checked by the compiler.
     let _: fn(&str, &[u8], &Limits) -> Result<Parsed<Document>, FileError> = parse_documents;
     let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_text;
-    let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_docx;
-    let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_odt;
+    let _: fn(OfficeFormat, &str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> =
+        parse_office;
     let _: fn(
         &str,
         &[u8],

@@ -136,28 +136,6 @@ pub fn parse_office(
     flagged_document(file, id, title, body, meta, found.year, extra)
 }
 
-/// `.docx` into a document; [`parse_office`] for DOCX.
-pub fn parse_docx(
-    file: &str,
-    path: &Path,
-    bytes: &[u8],
-    meta: &TextMeta,
-    limits: &Limits,
-) -> Result<Document, FileError> {
-    parse_office(OfficeFormat::Docx, file, path, bytes, meta, limits)
-}
-
-/// `.odt` into a document; [`parse_office`] for ODT.
-pub fn parse_odt(
-    file: &str,
-    path: &Path,
-    bytes: &[u8],
-    meta: &TextMeta,
-    limits: &Limits,
-) -> Result<Document, FileError> {
-    parse_office(OfficeFormat::Odt, file, path, bytes, meta, limits)
-}
-
 fn extract(
     format: OfficeFormat,
     bytes: &[u8],
@@ -331,7 +309,15 @@ pub(crate) mod tests {
             ..TextMeta::default()
         };
         let path = Path::new("s.docx");
-        let doc = parse_docx("s.docx", path, &sample_docx(), &meta, &Limits::default()).unwrap();
+        let doc = parse_office(
+            OfficeFormat::Docx,
+            "s.docx",
+            path,
+            &sample_docx(),
+            &meta,
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(doc.year, Some(2014));
         assert_eq!(doc.kind, Kind::Strategy);
         assert_eq!(doc.org.as_deref(), Some("Társulás"));
@@ -603,7 +589,8 @@ pub(crate) mod tests {
             max_body_bytes: 64 * 1024 * 1024,
         };
         let started = std::time::Instant::now();
-        let doc = parse_docx(
+        let doc = parse_office(
+            OfficeFormat::Docx,
             "t.docx",
             Path::new("t.docx"),
             &bytes,
