@@ -40,7 +40,7 @@ enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
-    /// Import documents (.jsonl, .txt, .md), observations or a catalogue (.csv).
+    /// Import documents (.jsonl, .txt, .md, .docx, .odt), observations or a catalogue (.csv).
     Import(ImportArgs),
     /// Search the node's documents (all of them, local ones included).
     Search(SearchArgs),
@@ -84,25 +84,27 @@ struct ImportArgs {
     /// CSV encoding: auto (UTF-8, else Windows-1250), utf-8 or windows-1250.
     #[arg(long, default_value = "auto")]
     encoding: Encoding,
-    /// For .txt/.md: the document kind.
+    /// For .txt/.md/.docx/.odt: the document kind.
     #[arg(long)]
     kind: Option<Kind>,
-    /// For .txt/.md: a sector (repeatable).
+    /// For .txt/.md/.docx/.odt: a sector (repeatable).
     #[arg(long = "sector")]
     sectors: Vec<String>,
-    /// For .txt/.md: a settlement (repeatable).
+    /// For .txt/.md/.docx/.odt: a settlement (repeatable).
     #[arg(long = "settlement")]
     settlements: Vec<String>,
+    /// For .txt/.md/.docx/.odt: the year (an office file's own creation
+    /// year otherwise).
     #[arg(long)]
     year: Option<i32>,
     #[arg(long)]
     org: Option<String>,
-    /// The visibility of a .txt/.md document, and of .jsonl records that
+    /// The visibility of a .txt/.md/.docx/.odt document, and of .jsonl records that
     /// do not state one. Without it, a document already stored keeps its
     /// visibility (a new one is federated).
     #[arg(long)]
     visibility: Option<Visibility>,
-    /// For .txt/.md: a tag (repeatable).
+    /// For .txt/.md/.docx/.odt: a tag (repeatable).
     #[arg(long = "tag")]
     tags: Vec<String>,
     #[arg(long)]

@@ -248,11 +248,17 @@ impl Node {
                 visibility_changes = published.1;
                 ("documents", published.0, rejections)
             }
-            FileFormat::Text => {
+            FileFormat::Text | FileFormat::Docx | FileFormat::Odt => {
                 let bytes = read_file(path)?;
-                let doc = import::parse_text(&label, path, &bytes, &options.text, &self.limits())?;
+                let (meta, limits) = (&options.text, &self.limits());
+                let doc = match format.office() {
+                    Some(office) => {
+                        import::parse_office(office, &label, path, &bytes, meta, limits)
+                    }
+                    None => import::parse_text(&label, path, &bytes, meta, limits),
+                }?;
                 let mut staged = self.store.begin_documents()?;
-                // Only `--visibility` states a text file's visibility.
+                // Only `--visibility` states a one-file document's visibility.
                 staged.stage_incoming(vec![Incoming {
                     document: doc,
                     visibility_stated: options.text.visibility.is_some(),

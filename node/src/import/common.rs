@@ -2,14 +2,23 @@
 //! quoting found values in messages ([`quote`], [`describe`]), cleaning
 //! labels and lists ([`non_empty`], [`clean_list`]), checking document ids
 //! ([`check_id`]), years ([`check_year`]) and names ([`control_character`]),
-//! the body-size message ([`body_too_big`]) and lenient text decoding
-//! ([`decode_lenient`]: UTF-8, else Windows-1250).
+//! the body-size message ([`body_too_big`]), lenient text decoding
+//! ([`decode_lenient`]: UTF-8, else Windows-1250), and what the one-file
+//! document importers (text, office) share: the id from the file name
+//! ([`id_from_path`]), a title cut to length ([`cut_title`]) and the document
+//! built from the import command's flags ([`flagged_document`]).
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use serde_json::Value;
+use tudashalo_core::model::{Document, Kind};
 
-use super::{Limits, Rejection};
+use super::{FileError, Limits, Rejection, TextMeta};
+
+/// The longest title taken from a file's first line (or an office file's
+/// title property), in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
 
 /// The longest document id accepted, in bytes. Ids are sled keys and appear
 /// in every hit, so they are kept short.
@@ -147,6 +156,65 @@ pub(crate) fn check_id(raw: &str) -> Result<String, String> {
         ));
     }
     Ok(id.to_string())
+}
+
+/// The document id of a one-file document: the file name without its
+/// extension.
+pub(crate) fn id_from_path(file: &str, path: &Path) -> Result<String, FileError> {
+    let stem = path.file_stem().ok_or_else(|| {
+        FileError::new(file, "the path has no file name to use as the document id")
+    })?;
+    let stem = stem.to_str().ok_or_else(|| {
+        FileError::new(
+            file,
+            "the file name is not valid UTF-8, so it cannot be the document id; rename the file",
+        )
+    })?;
+    check_id(stem).map_err(|reason| {
+        FileError::new(
+            file,
+            format!("the file name cannot be the document id: {reason}"),
+        )
+    })
+}
+
+/// `title` cut to [`MAX_TITLE_CHARS`] characters, trimmed.
+pub(crate) fn cut_title(title: &str) -> String {
+    let cut: String = title.trim().chars().take(MAX_TITLE_CHARS).collect();
+    cut.trim_end().to_string()
+}
+
+/// A one-file document with its metadata from the import command's flags.
+/// `year` is the file's own year (an office file's properties), used when
+/// `--year` is not given; `extra` what the file says beyond the model.
+pub(crate) fn flagged_document(
+    file: &str,
+    id: String,
+    title: String,
+    body: String,
+    meta: &TextMeta,
+    year: Option<i32>,
+    extra: serde_json::Map<String, Value>,
+) -> Result<Document, FileError> {
+    let flagged = meta
+        .year
+        .map(|y| check_year(i64::from(y)))
+        .transpose()
+        .map_err(|reason| FileError::new(file, format!("year {reason}")))?;
+    Ok(Document {
+        id,
+        title,
+        body,
+        kind: meta.kind.unwrap_or(Kind::Other),
+        sectors: clean_list(&meta.sectors),
+        settlements: clean_list(&meta.settlements),
+        year: flagged.or(year),
+        org: meta.org.clone().and_then(non_empty),
+        visibility: meta.visibility.unwrap_or_default(),
+        tags: clean_list(&meta.tags),
+        url: None,
+        extra,
+    })
 }
 
 /// Why one record was rejected, before the file and line are known.

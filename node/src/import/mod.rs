@@ -9,6 +9,9 @@
 //! Formats:
 //! - `.jsonl`: documents, one JSON object per line ([`jsonl`]);
 //! - `.txt` / `.md`: one document per file, metadata from flags ([`text`]);
+//! - `.docx` / `.odt`: one document per office file, its text as a reader
+//!   sees it (no tracked deletions, no field codes), metadata from flags and
+//!   the file's properties ([`office`]);
 //! - `.csv`: observations (`indicator,settlement,period,value,unit`) or the
 //!   indicator catalogue (`code,name,unit,aggregation`), told apart by the
 //!   header; `,` `;` or tab; UTF-8 (with or without BOM) or Windows-1250
@@ -22,6 +25,7 @@ use tudashalo_core::model::{Document, Indicator, Kind, Observation, Visibility};
 pub mod cleanup;
 pub mod common;
 pub mod jsonl;
+pub mod office;
 pub mod table;
 pub mod text;
 
@@ -125,8 +129,21 @@ impl std::str::FromStr for Encoding {
 pub enum FileFormat {
     Documents,
     Text,
+    Docx,
+    Odt,
     Observations,
     Catalogue,
+}
+
+impl FileFormat {
+    /// The office format, for the formats [`office`] reads.
+    pub fn office(self) -> Option<OfficeFormat> {
+        match self {
+            FileFormat::Docx => Some(OfficeFormat::Docx),
+            FileFormat::Odt => Some(OfficeFormat::Odt),
+            _ => None,
+        }
+    }
 }
 
 /// Limits that protect the node from inputs it cannot serve.
@@ -144,7 +161,7 @@ impl Default for Limits {
     }
 }
 
-/// Metadata for `.txt` / `.md` documents, from the import command's flags.
+/// Metadata for one-file documents (`.txt`, `.md`, `.docx`, `.odt`), from the import command's flags.
 #[derive(Debug, Clone, Default)]
 pub struct TextMeta {
     pub kind: Option<Kind>,
@@ -157,18 +174,21 @@ pub struct TextMeta {
 }
 
 /// Decides what `path` holds. `.jsonl` / `.ndjson` are documents, `.txt` /
-/// `.md` text documents, `.csv` / `.tsv` observations or catalogue by header.
+/// `.md` text documents, `.docx` and `.odt` office documents, `.csv` / `.tsv`
+/// observations or catalogue by header.
 pub fn detect(path: &Path, bytes: &[u8], encoding: Encoding) -> Result<FileFormat, FileError> {
     let label = path.display().to_string();
     let ext = extension(path);
     match ext.as_str() {
         "jsonl" | "ndjson" => Ok(FileFormat::Documents),
         "txt" | "md" | "markdown" => Ok(FileFormat::Text),
+        "docx" => Ok(FileFormat::Docx),
+        "odt" => Ok(FileFormat::Odt),
         "csv" | "tsv" => table::sniff(&label, bytes, encoding),
         other => Err(FileError::new(
             &label,
             format!(
-                "unknown file type {:?}: expected .jsonl (documents), .csv (observations or catalogue), .txt or .md",
+                "unknown file type {:?}: expected .jsonl (documents), .csv (observations or catalogue), .txt, .md, .docx or .odt",
                 if other.is_empty() { "(none)" } else { other }
             ),
         )),
@@ -191,6 +211,7 @@ fn extension(path: &Path) -> String {
 }
 
 pub use jsonl::{DocumentReader, parse_documents};
+pub use office::{OfficeFormat, parse_office};
 pub use table::{parse_catalogue, parse_observations};
 pub use text::parse_text;
 
@@ -201,6 +222,8 @@ fn _signatures() {
     // The importers' contract, checked by the compiler.
     let _: fn(&str, &[u8], &Limits) -> Result<Parsed<Document>, FileError> = parse_documents;
     let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_text;
+    let _: fn(OfficeFormat, &str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> =
+        parse_office;
     let _: fn(
         &str,
         &[u8],

@@ -8,14 +8,12 @@
 
 use std::path::Path;
 
+pub use super::common::MAX_TITLE_CHARS;
 use super::common::{
-    UTF8_BOM, body_too_big, check_id, check_year, clean_list, decode_lenient, non_empty,
+    UTF8_BOM, body_too_big, cut_title, decode_lenient, flagged_document, id_from_path,
 };
 use super::{FileError, Limits, TextMeta};
-use tudashalo_core::model::{Document, Kind};
-
-/// The longest title taken from a file's first line, in characters.
-pub const MAX_TITLE_CHARS: usize = 300;
+use tudashalo_core::model::Document;
 
 /// Turns one text or Markdown file into a document.
 ///
@@ -49,45 +47,7 @@ pub fn parse_text(
             "no title: the file holds only empty Markdown headings",
         )
     })?;
-    let year = meta
-        .year
-        .map(|y| check_year(i64::from(y)))
-        .transpose()
-        .map_err(|reason| FileError::new(file, format!("year {reason}")))?;
-
-    Ok(Document {
-        id,
-        title,
-        body,
-        kind: meta.kind.unwrap_or(Kind::Other),
-        sectors: clean_list(&meta.sectors),
-        settlements: clean_list(&meta.settlements),
-        year,
-        org: meta.org.clone().and_then(non_empty),
-        visibility: meta.visibility.unwrap_or_default(),
-        tags: clean_list(&meta.tags),
-        url: None,
-        extra: serde_json::Map::new(),
-    })
-}
-
-/// The document id: the file name without its extension.
-fn id_from_path(file: &str, path: &Path) -> Result<String, FileError> {
-    let stem = path.file_stem().ok_or_else(|| {
-        FileError::new(file, "the path has no file name to use as the document id")
-    })?;
-    let stem = stem.to_str().ok_or_else(|| {
-        FileError::new(
-            file,
-            "the file name is not valid UTF-8, so it cannot be the document id; rename the file",
-        )
-    })?;
-    check_id(stem).map_err(|reason| {
-        FileError::new(
-            file,
-            format!("the file name cannot be the document id: {reason}"),
-        )
-    })
+    flagged_document(file, id, title, body, meta, None, serde_json::Map::new())
 }
 
 fn too_big(file: &str, size: usize, limits: &Limits) -> FileError {
@@ -109,8 +69,7 @@ fn title_of(text: &str) -> Option<String> {
             Some(heading) => heading,
             None => line,
         };
-        let cut: String = title.chars().take(MAX_TITLE_CHARS).collect();
-        return Some(cut.trim_end().to_string());
+        return Some(cut_title(title));
     }
     None
 }
@@ -142,7 +101,7 @@ fn heading_text(line: &str) -> Option<&str> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use tudashalo_core::model::Visibility;
+    use tudashalo_core::model::{Kind, Visibility};
 
     fn parse(name: &str, text: &str) -> Result<Document, FileError> {
         parse_text(

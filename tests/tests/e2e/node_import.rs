@@ -12,7 +12,7 @@ use tudashalo_node::node::{FileReport, ImportOptions};
 use tudashalo_node::store::Store;
 use tudashalo_node::{Error, Node};
 
-use super::support::{Files, NodeDir, doc, import, import_with, jsonl, line};
+use super::support::{Files, NodeDir, doc, import, import_with, jsonl, line, node_cli};
 
 /// The documents imported first in every test: three of them, each with the
 /// word "alapdokumentum".
@@ -857,4 +857,105 @@ fn a_file_of_many_batches_lands_whole_and_reimports_unchanged() {
         3_503
     );
     f.assert_base_intact();
+}
+
+/// A DOCX of one paragraph per entry of `paragraphs`, with a tracked
+/// deletion of `deleted` in the first, built as Word lays one out.
+fn docx(paragraphs: &[&str], deleted: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut body = String::new();
+    for (i, p) in paragraphs.iter().enumerate() {
+        body.push_str(&format!(
+            "<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r>"
+        ));
+        if i == 0 {
+            body.push_str(&format!(
+                "<w:del w:id=\"1\" w:author=\"X\"><w:r><w:delText>{deleted}</w:delText></w:r></w:del>"
+            ));
+        }
+        body.push_str("</w:p>");
+    }
+    let document = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+    );
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    writer
+        .start_file("[Content_Types].xml", options)
+        .expect("zip");
+    writer.write_all(b"<Types/>").expect("zip");
+    writer
+        .start_file("word/document.xml", options)
+        .expect("zip");
+    writer.write_all(document.as_bytes()).expect("zip");
+    writer.finish().expect("zip").into_inner()
+}
+
+#[test]
+fn docx_lands_searchable_next_to_a_bad_one_through_the_cli() {
+    let Fixture {
+        folder,
+        files,
+        node,
+    } = Fixture::new();
+    drop(node);
+    let good = files.write(
+        "erdogazdalkodas.docx",
+        docx(
+            &[
+                "Erdőgazdálkodási terv",
+                "A tűzifa és a bükkös erdő hasznosítása Szendrőn.",
+            ],
+            "visszavont mondat",
+        ),
+    );
+    let mut truncated = docx(&["Csonka dokumentum"], "");
+    truncated.truncate(truncated.len() / 2);
+    let bad = files.write("csonka.docx", truncated);
+    let data = folder.path().to_str().expect("path");
+    let (code, out) = node_cli(&[
+        "import",
+        "--data",
+        data,
+        "--json",
+        "--kind",
+        "strategy",
+        "--year",
+        "2021",
+        good.to_str().expect("path"),
+        bad.to_str().expect("path"),
+    ]);
+    assert_eq!(code, Some(1), "a file that could not be imported: {out}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("import --json");
+    assert_eq!(
+        report["files"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert_eq!(report["files"][0]["added"], 1, "{report}");
+    let errors = report["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{report}");
+    let error = errors[0].as_str().expect("error");
+    assert!(
+        error.starts_with(&format!("{}: corrupt: ", bad.display())),
+        "{error}"
+    );
+
+    let f = Fixture {
+        node: folder.open(),
+        folder,
+        files,
+    };
+    f.assert_base_intact();
+    assert_eq!(f.search("tűzifa"), vec!["erdogazdalkodas"]);
+    assert_eq!(f.search("bükkös erdő"), vec!["erdogazdalkodas"]);
+    assert!(f.search("visszavont").is_empty());
+    let doc = f
+        .node
+        .get("erdogazdalkodas", Audience::Operator)
+        .expect("the DOCX document");
+    assert_eq!(doc.title, "Erdőgazdálkodási terv");
+    assert_eq!(doc.year, Some(2021));
+    assert_eq!(doc.kind, tudashalo_core::model::Kind::Strategy);
 }
