@@ -39,8 +39,26 @@ pub mod light;
 
 use dictionary::{Analysis, Dictionary, Fold};
 
-const AFF: &[u8] = include_bytes!("../data/hunspell-hu/hu_HU.aff");
-const DIC: &[u8] = include_bytes!("../data/hunspell-hu/hu_HU.dic");
+/// `hu_HU.aff` and `hu_HU.dic`, unmodified, deflated in one zip (see
+/// `data/hunspell-hu/README.md`).
+const DICTIONARY_ZIP: &[u8] = include_bytes!("../data/hunspell-hu/hu_HU.zip");
+
+/// The two files of the embedded dictionary. The zip is ours, checked by
+/// this crate's tests, so a failure to read it is a build defect: it yields
+/// an empty dictionary (every word falls back to the light stemmer) rather
+/// than a node that cannot start.
+fn dictionary_files() -> (Vec<u8>, Vec<u8>) {
+    let read = || -> zip::result::ZipResult<(Vec<u8>, Vec<u8>)> {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(DICTIONARY_ZIP))?;
+        let mut file = |name: &str| -> zip::result::ZipResult<Vec<u8>> {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut archive.by_name(name)?, &mut bytes)?;
+            Ok(bytes)
+        };
+        Ok((file("hu_HU.aff")?, file("hu_HU.dic")?))
+    };
+    read().unwrap_or_default()
+}
 
 /// Function words that carry no meaning for search: Snowball's Hungarian
 /// list, without the words that do in a development plan (`cikk`, `új`,
@@ -273,9 +291,11 @@ impl Morphology {
         static MORPHOLOGY: OnceLock<Morphology> = OnceLock::new();
         // The two readings are independent: read them side by side.
         MORPHOLOGY.get_or_init(|| {
+            let (aff, dic) = dictionary_files();
+            let (aff, dic) = (aff.as_slice(), dic.as_slice());
             std::thread::scope(|scope| {
-                let folded = scope.spawn(|| Dictionary::parse(AFF, DIC, Fold::Folded));
-                let exact = Dictionary::parse(AFF, DIC, Fold::AsWritten);
+                let folded = scope.spawn(|| Dictionary::parse(aff, dic, Fold::Folded));
+                let exact = Dictionary::parse(aff, dic, Fold::AsWritten);
                 let folded = folded
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
