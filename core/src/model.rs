@@ -151,10 +151,33 @@ pub struct Document {
     pub tags: Vec<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// The file it was imported from, for documents imported from files
+    /// (`.pdf`, `.docx`, …); `None` for records of a JSON Lines file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
     /// Fields of the imported record that we do not know: kept and returned
     /// unchanged, never dropped.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where an imported document came from: the file as the operator had it.
+/// Its JSON form is part of `get --json` and of a JSON Lines export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// The file's path relative to the imported folder (`/`-separated), or
+    /// its name when a single file was imported.
+    pub file: String,
+    /// `pdf`, `docx`, `odt`, `html`, `rtf`, `txt` or `md`.
+    pub format: String,
+    /// Pages, for formats that have them (PDF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
+    /// The file's size.
+    pub bytes: u64,
+    /// SHA-256 of the file, lower-case hex: what makes a re-import of an
+    /// unchanged file a no-op, and the key of the kept original.
+    pub sha256: String,
 }
 
 /// How observations of an indicator combine above settlement level.

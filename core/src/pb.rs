@@ -16,7 +16,7 @@ use crate::aggregate::{AggregateQuery, Cell, CellKey, GroupKey, Partial};
 use crate::disclosure::{self, Published, Rules, Strictness};
 use crate::error::{Error, Result};
 use crate::limits::RequestLimits;
-use crate::model::{Aggregation, Document};
+use crate::model::{Aggregation, Document, Source};
 use crate::search::{CorpusStats, Cursor, DEFAULT_LIMIT, Filters, Hit, SearchQuery, SearchResults};
 use crate::suggest::Suggestion;
 
@@ -141,6 +141,19 @@ impl From<Hit> for pb::Hit {
                     .collect(),
             }),
             tie: hit.tie,
+            source: hit.source.map(pb::DocumentSource::from),
+        }
+    }
+}
+
+impl From<Source> for pb::DocumentSource {
+    fn from(s: Source) -> pb::DocumentSource {
+        pb::DocumentSource {
+            file: s.file,
+            format: s.format,
+            pages: s.pages,
+            bytes: s.bytes,
+            sha256: s.sha256,
         }
     }
 }
@@ -222,6 +235,7 @@ impl From<Document> for pb::Document {
             } else {
                 serde_json::Value::Object(d.extra).to_string()
             },
+            source: d.source.map(pb::DocumentSource::from),
         }
     }
 }

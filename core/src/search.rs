@@ -95,6 +95,8 @@ pub struct Hit {
     pub score: f32,
     pub tie: u64,
     pub snippet: Option<Snippet>,
+    /// The file the document was imported from, if it was.
+    pub source: Option<crate::model::Source>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

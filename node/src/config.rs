@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::import::Limits;
 use tudashalo_core::limits::RequestLimits;
 use tudashalo_proto::tls::RevocationConfig;
 
@@ -116,21 +117,12 @@ pub struct TlsConfig {
     pub ca: PathBuf,
 }
 
-/// `[limits]`: the import limit of this node and the request limits
-/// ([`RequestLimits`], shared with the hub's `[limits]`), in one table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `[limits]`: the import limits of this node ([`Limits`]) and the request
+/// limits ([`RequestLimits`], shared with the hub's `[limits]`), in one table.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LimitsConfig {
-    pub max_body_bytes: usize,
+    pub import: Limits,
     pub requests: RequestLimits,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            max_body_bytes: default_max_body(),
-            requests: RequestLimits::default(),
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for LimitsConfig {
@@ -140,26 +132,39 @@ impl<'de> Deserialize<'de> for LimitsConfig {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
         let mut table = toml::Table::deserialize(deserializer)?;
-        let max_body_bytes = match table.remove("max_body_bytes") {
-            None => default_max_body(),
-            Some(value) => usize::deserialize(value)
-                .map_err(|e| D::Error::custom(format!("max_body_bytes: {e}")))?,
-        };
+        let mut import = Limits::default();
+        fn take<'de, T: Deserialize<'de>, E: serde::de::Error>(
+            table: &mut toml::Table,
+            key: &str,
+        ) -> Result<Option<T>, E> {
+            table
+                .remove(key)
+                .map(|value| T::deserialize(value).map_err(|e| E::custom(format!("{key}: {e}"))))
+                .transpose()
+        }
+        if let Some(v) = take::<usize, D::Error>(&mut table, "max_body_bytes")? {
+            import.max_body_bytes = v;
+        }
+        if let Some(v) = take::<u64, D::Error>(&mut table, "max_file_bytes")? {
+            import.max_file_bytes = v;
+        }
+        if let Some(v) = take::<u64, D::Error>(&mut table, "extract_timeout_seconds")? {
+            import.extract_timeout = std::time::Duration::from_secs(v);
+        }
+        if let Some(v) = take::<u64, D::Error>(&mut table, "extract_memory_mb")? {
+            import.extract_memory_bytes = v.saturating_mul(1024 * 1024);
+        }
+        if let Some(v) = take::<f64, D::Error>(&mut table, "min_known_words")? {
+            import.min_known_words = v;
+        }
         let requests = RequestLimits::deserialize(toml::Value::Table(table))
             .map_err(|e| D::Error::custom(e.to_string()))?;
-        Ok(LimitsConfig {
-            max_body_bytes,
-            requests,
-        })
+        Ok(LimitsConfig { import, requests })
     }
 }
 
 fn default_listen() -> String {
     DEFAULT_LISTEN.to_string()
-}
-
-fn default_max_body() -> usize {
-    crate::import::Limits::default().max_body_bytes
 }
 
 impl NodeConfig {
@@ -205,8 +210,18 @@ impl NodeConfig {
                 self.listen
             )
         })?;
-        if self.limits.max_body_bytes == 0 {
+        let import = &self.limits.import;
+        if import.max_body_bytes == 0 {
             return Err("limits.max_body_bytes must be positive".into());
+        }
+        if import.max_file_bytes == 0 {
+            return Err("limits.max_file_bytes must be positive".into());
+        }
+        if import.extract_timeout.is_zero() {
+            return Err("limits.extract_timeout_seconds must be positive".into());
+        }
+        if !(0.0..=1.0).contains(&import.min_known_words) {
+            return Err("limits.min_known_words must be a share between 0 and 1".into());
         }
         self.limits.requests.validate()?;
         crate::policy::Policy::from_config(&self.name, &self.policy)?;
@@ -245,6 +260,12 @@ listen = "{DEFAULT_LISTEN}"
 [limits]
 # The largest document body accepted at import, in bytes (8 MiB).
 max_body_bytes = {max_body}
+# Files read by an extractor (.pdf, .docx, .odt, .html, .rtf, .xlsx, .ods):
+# max_file_bytes = 268435456     # the largest file given to one (256 MiB)
+# extract_timeout_seconds = 120  # one file's extraction, then `timeout`
+# extract_memory_mb = 2048       # an extractor process's address space; 0: unlimited
+# min_known_words = 0.3          # share of words the Hungarian dictionary must
+#                                # know, else `garbled`; 0 turns the check off
 # What one request may ask for; a request beyond is refused (InvalidArgument,
 # naming the limit). The defaults fit real queries with room to spare.
 # max_query_chars = 1024   # characters of a query text
@@ -299,7 +320,7 @@ hubs = []
 # allow = ["search", "get"]
 "#,
         display_name = display_name.replace('\\', "\\\\").replace('"', "\\\""),
-        max_body = default_max_body(),
+        max_body = Limits::default().max_body_bytes,
     )
 }
 
@@ -312,7 +333,7 @@ mod limits_tests {
     fn limits_share_one_table_and_refuse_unknown_keys() {
         let limits: LimitsConfig =
             toml::from_str("max_body_bytes = 1000\nmax_query_chars = 500\n").unwrap();
-        assert_eq!(limits.max_body_bytes, 1000);
+        assert_eq!(limits.import.max_body_bytes, 1000);
         assert_eq!(limits.requests.max_query_chars, 500);
         assert_eq!(limits.requests.max_query_depth, 16);
         let defaults: LimitsConfig = toml::from_str("").unwrap();

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use tudashalo_core::model::{Kind, Visibility};
 use tudashalo_node::import::Encoding;
+use tudashalo_node::import::isolate;
 
 mod cli;
 
@@ -40,7 +41,9 @@ enum Command {
         #[arg(long)]
         display_name: Option<String>,
     },
-    /// Import documents (.jsonl, .txt, .md, .docx, .odt), observations or a catalogue (.csv).
+    /// Import files or folders (recursively): documents (.jsonl, .txt, .md,
+    /// .pdf, .docx, .odt, .html, .rtf), observations or a catalogue (.csv,
+    /// .xlsx, .xls, .ods).
     Import(ImportArgs),
     /// Search the node's documents (all of them, local ones included).
     Search(SearchArgs),
@@ -76,35 +79,42 @@ enum Command {
 struct ImportArgs {
     #[arg(long)]
     data: PathBuf,
+    /// Files, or folders to import with everything in them that `import`
+    /// reads (one-file documents get the slug of their path in the folder
+    /// as id).
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// For workbooks: the sheet to read (default: the first sheet whose
+    /// header names the columns).
+    #[arg(long)]
+    sheet: Option<String>,
     /// Reject a whole file if any line of it is rejected.
     #[arg(long)]
     strict: bool,
     /// CSV encoding: auto (UTF-8, else Windows-1250), utf-8 or windows-1250.
     #[arg(long, default_value = "auto")]
     encoding: Encoding,
-    /// For .txt/.md/.docx/.odt: the document kind.
+    /// For one-file documents (.txt, .pdf, .docx, …): the document kind.
     #[arg(long)]
     kind: Option<Kind>,
-    /// For .txt/.md/.docx/.odt: a sector (repeatable).
+    /// For one-file documents (.txt, .pdf, .docx, …): a sector (repeatable).
     #[arg(long = "sector")]
     sectors: Vec<String>,
-    /// For .txt/.md/.docx/.odt: a settlement (repeatable).
+    /// For one-file documents (.txt, .pdf, .docx, …): a settlement (repeatable).
     #[arg(long = "settlement")]
     settlements: Vec<String>,
-    /// For .txt/.md/.docx/.odt: the year (an office file's own creation
-    /// year otherwise).
+    /// For one-file documents: the year (the file's own creation year
+    /// otherwise).
     #[arg(long)]
     year: Option<i32>,
     #[arg(long)]
     org: Option<String>,
-    /// The visibility of a .txt/.md/.docx/.odt document, and of .jsonl records that
+    /// The visibility of one-file documents, and of .jsonl records that
     /// do not state one. Without it, a document already stored keeps its
     /// visibility (a new one is federated).
     #[arg(long)]
     visibility: Option<Visibility>,
-    /// For .txt/.md/.docx/.odt: a tag (repeatable).
+    /// For one-file documents (.txt, .pdf, .docx, …): a tag (repeatable).
     #[arg(long = "tag")]
     tags: Vec<String>,
     #[arg(long)]
@@ -214,6 +224,16 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // An extractor worker (`import::isolate`): no logging, no argument
+    // parsing beyond its one JSON argument, nothing else of the node.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() == Some(std::ffi::OsStr::new(isolate::WORKER_COMMAND)) {
+        let job = args
+            .next()
+            .and_then(|a| a.into_string().ok())
+            .unwrap_or_default();
+        return isolate::serve_worker(&job);
+    }
     init_tracing();
     let cli = Cli::parse();
     match run(cli) {

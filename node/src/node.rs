@@ -18,13 +18,16 @@ use serde::Serialize;
 use crate::audit::{self, AuditLog};
 use crate::config::{self, NodeConfig};
 use crate::error::{Error, Result};
+use crate::import::isolate::{self, Isolation, Job, Output};
+use crate::import::table::WorkbookParsed;
 use crate::import::{
-    self, Encoding, FileError, FileFormat, Incoming, Limits, Rejection, TextMeta, VisibilityChange,
+    self, Encoding, FileError, FileFormat, Incoming, Limits, Parsed, Rejection, TextMeta,
+    VisibilityChange,
 };
 use crate::index::SearchIndex;
 use crate::policy::Policy;
 use crate::store::{Counts, DocumentImport, Store};
-use tudashalo_core::model::{Document, Indicator};
+use tudashalo_core::model::{Document, Indicator, Observation, Source};
 use tudashalo_core::search::{Audience, CorpusStats, SearchQuery, SearchResults};
 
 /// How to import a file.
@@ -33,8 +36,12 @@ pub struct ImportOptions {
     /// Reject the whole file if any line is rejected.
     pub strict: bool,
     pub encoding: Encoding,
-    /// Metadata for `.txt` / `.md` documents.
+    /// Metadata for one-file documents (`.txt`, `.pdf`, `.docx`, …).
     pub text: TextMeta,
+    /// Where extractors run ([`Isolation::Process`] from the command line).
+    pub isolation: Isolation,
+    /// The sheet of a workbook to read; `None`: the first with a header.
+    pub sheet: Option<String>,
 }
 
 /// What importing one file did. Its JSON form is part of `import --json`.
@@ -203,9 +210,7 @@ impl Node {
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_body_bytes: self.config.limits.max_body_bytes,
-        }
+        self.config.limits.import
     }
 
     /// What a file holds, for ordering a multi-file import (catalogues first).
@@ -221,10 +226,28 @@ impl Node {
     }
 
     /// Imports one file as one unit. `progress` is told how many records
-    /// there are to store, then how many have been indexed so far.
+    /// there are to store, then how many have been indexed so far. A
+    /// one-file document's id is the slug of the file's name.
     pub fn import_file(
         &self,
         path: &Path,
+        options: &ImportOptions,
+        progress: &dyn Fn(ImportProgress),
+    ) -> Result<FileReport> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        self.import_file_as(path, &name, options, progress)
+    }
+
+    /// [`Node::import_file`] for a file found in an imported folder:
+    /// `relative` is its path relative to that folder (`/`-separated), whose
+    /// slug is a one-file document's id ([`import::common::slug_id`]).
+    pub fn import_file_as(
+        &self,
+        path: &Path,
+        relative: &str,
         options: &ImportOptions,
         progress: &dyn Fn(ImportProgress),
     ) -> Result<FileReport> {
@@ -248,15 +271,8 @@ impl Node {
                 visibility_changes = published.1;
                 ("documents", published.0, rejections)
             }
-            FileFormat::Text | FileFormat::Docx | FileFormat::Odt => {
-                let bytes = read_file(path)?;
-                let (meta, limits) = (&options.text, &self.limits());
-                let doc = match format.office() {
-                    Some(office) => {
-                        import::parse_office(office, &label, path, &bytes, meta, limits)
-                    }
-                    None => import::parse_text(&label, path, &bytes, meta, limits),
-                }?;
+            FileFormat::Text | FileFormat::Extracted(_) => {
+                let doc = self.one_file_document(&label, path, relative, format, options)?;
                 let mut staged = self.store.begin_documents()?;
                 // Only `--visibility` states a one-file document's visibility.
                 staged.stage_incoming(vec![Incoming {
@@ -271,23 +287,28 @@ impl Node {
                 let catalogue = self.store.catalogue()?;
                 let parsed =
                     import::parse_observations(&label, &bytes, options.encoding, &catalogue)?;
-                self.check_strict(&label, options, &parsed.rejected)?;
-                let obs: Vec<_> = parsed.records.into_iter().map(|(_, o)| o).collect();
-                progress(ImportProgress::Total(obs.len() as u64));
-                let counts = self.store.upsert_observations(&obs)?;
-                progress(ImportProgress::Done(obs.len() as u64));
-                ("observations", counts, parsed.rejected)
+                let (counts, rejected) =
+                    self.store_observations(&label, options, parsed, progress)?;
+                ("observations", counts, rejected)
             }
             FileFormat::Catalogue => {
                 let catalogue = self.store.catalogue()?;
                 let parsed = import::parse_catalogue(&label, &bytes, options.encoding, &catalogue)?;
-                self.check_strict(&label, options, &parsed.rejected)?;
-                let entries: Vec<Indicator> = parsed.records.into_iter().map(|(_, i)| i).collect();
-                progress(ImportProgress::Total(entries.len() as u64));
-                let counts = self.store.upsert_catalogue(&entries)?;
-                progress(ImportProgress::Done(entries.len() as u64));
-                ("catalogue", counts, parsed.rejected)
+                let (counts, rejected) = self.store_catalogue(&label, options, parsed, progress)?;
+                ("catalogue", counts, rejected)
             }
+            FileFormat::Workbook(_) => match self.parse_workbook(&label, path, format, options)? {
+                WorkbookParsed::Observations(parsed) => {
+                    let (counts, rejected) =
+                        self.store_observations(&label, options, parsed, progress)?;
+                    ("observations", counts, rejected)
+                }
+                WorkbookParsed::Catalogue(parsed) => {
+                    let (counts, rejected) =
+                        self.store_catalogue(&label, options, parsed, progress)?;
+                    ("catalogue", counts, rejected)
+                }
+            },
         };
         Ok(FileReport {
             file: label,
@@ -300,6 +321,145 @@ impl Node {
             visibility_changes,
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// A workbook read (isolated) and parsed as observations or catalogue.
+    fn parse_workbook(
+        &self,
+        label: &str,
+        path: &Path,
+        format: FileFormat,
+        options: &ImportOptions,
+    ) -> Result<WorkbookParsed> {
+        let FileFormat::Workbook(workbook) = format else {
+            return Err(Error::Internal(format!("{label} is not a workbook")));
+        };
+        let limits = self.limits();
+        let bytes = read_capped(path, &limits)?;
+        let book = match isolate::run(
+            &Job::Workbook(workbook),
+            &bytes,
+            &limits,
+            &options.isolation,
+        ) {
+            Ok(Output::Workbook(book)) => book,
+            Ok(Output::Document(_)) => {
+                return Err(Error::Internal(format!(
+                    "{label}: the extractor answered with a document"
+                )));
+            }
+            Err(failure) => return Err(failure.at(label).into()),
+        };
+        let catalogue = self.store.catalogue()?;
+        Ok(import::table::parse_workbook(
+            label,
+            &book,
+            options.sheet.as_deref(),
+            &catalogue,
+        )?)
+    }
+
+    /// A one-file document (`.txt`, `.md`, `.pdf`, `.docx`, …), its id the
+    /// slug of `relative`, its [`Source`] the file.
+    ///
+    /// A file whose content hash is the stored document's is not extracted
+    /// again: re-importing an unchanged folder costs a hash per file. Flags
+    /// not given keep what the stored document has, so that a re-import
+    /// without them does not wipe the metadata given before.
+    fn one_file_document(
+        &self,
+        label: &str,
+        path: &Path,
+        relative: &str,
+        format: FileFormat,
+        options: &ImportOptions,
+    ) -> Result<Document> {
+        let limits = self.limits();
+        let relative = relative.replace('\\', "/");
+        let id = import::common::slug_id(label, &relative)?;
+        let bytes = read_capped(path, &limits)?;
+        let sha256 = sha256_hex(&bytes);
+        let stored = self.store.document(&id)?;
+        if let Some(previous) = stored.as_ref().and_then(|d| d.source.as_ref())
+            && previous.file != relative
+        {
+            return Err(FileError::new(
+                label,
+                format!(
+                    "its id {id:?} is already the document of {:?}; rename one of the two files",
+                    previous.file
+                ),
+            )
+            .into());
+        }
+        let source = Source {
+            file: relative.clone(),
+            format: format.document_format(path).unwrap_or("txt").to_string(),
+            pages: None,
+            bytes: bytes.len() as u64,
+            sha256,
+        };
+        let unchanged_file = stored
+            .as_ref()
+            .and_then(|d| d.source.as_ref())
+            .is_some_and(|s| s.sha256 == source.sha256 && s.format == source.format);
+        let mut doc = match (&stored, format) {
+            (Some(stored), _) if unchanged_file => {
+                let mut doc = stored.clone();
+                apply_given_flags(&mut doc, &options.text);
+                return Ok(doc);
+            }
+            (_, FileFormat::Extracted(doc_format)) => import::parse_document(
+                doc_format,
+                label,
+                id,
+                &bytes,
+                source,
+                &options.text,
+                &limits,
+                &options.isolation,
+            )?,
+            _ => {
+                let mut doc = import::parse_text(label, path, &bytes, &options.text, &limits)?;
+                doc.id = id;
+                doc.source = Some(source);
+                doc
+            }
+        };
+        if let Some(stored) = &stored {
+            keep_stored_where_no_flag(&mut doc, stored, &options.text);
+        }
+        Ok(doc)
+    }
+
+    fn store_observations(
+        &self,
+        label: &str,
+        options: &ImportOptions,
+        parsed: Parsed<Observation>,
+        progress: &dyn Fn(ImportProgress),
+    ) -> Result<(Counts, Vec<Rejection>)> {
+        self.check_strict(label, options, &parsed.rejected)?;
+        let obs: Vec<_> = parsed.records.into_iter().map(|(_, o)| o).collect();
+        progress(ImportProgress::Total(obs.len() as u64));
+        let counts = self.store.upsert_observations(&obs)?;
+        progress(ImportProgress::Done(obs.len() as u64));
+        Ok((counts, parsed.rejected))
+    }
+
+    fn store_catalogue(
+        &self,
+        label: &str,
+        options: &ImportOptions,
+        parsed: Parsed<Indicator>,
+        progress: &dyn Fn(ImportProgress),
+    ) -> Result<(Counts, Vec<Rejection>)> {
+        self.check_strict(label, options, &parsed.rejected)?;
+        let entries: Vec<Indicator> = parsed.records.into_iter().map(|(_, i)| i).collect();
+        progress(ImportProgress::Total(entries.len() as u64));
+        let counts = self.store.upsert_catalogue(&entries)?;
+        progress(ImportProgress::Done(entries.len() as u64));
+        Ok((counts, parsed.rejected))
     }
 
     fn check_strict(
@@ -571,6 +731,73 @@ fn open_file(path: &Path) -> Result<std::fs::File> {
             format!("cannot read: {e}"),
         ))
     })
+}
+
+/// A file for an extractor, refused before it is read when it is over
+/// `max_file_bytes`.
+fn read_capped(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    let label = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::File(FileError::new(&label, format!("cannot read: {e}"))))?
+        .len();
+    import::extract::check_file_size(size, limits).map_err(|f| f.at(&label))?;
+    read_file(path)
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The flags given to this import, applied over a stored document.
+fn apply_given_flags(doc: &mut Document, meta: &TextMeta) {
+    let flagged = |list: &[String]| import::common::clean_list(list);
+    if let Some(kind) = meta.kind {
+        doc.kind = kind;
+    }
+    if !meta.sectors.is_empty() {
+        doc.sectors = flagged(&meta.sectors);
+    }
+    if !meta.settlements.is_empty() {
+        doc.settlements = flagged(&meta.settlements);
+    }
+    if let Some(year) = meta.year {
+        doc.year = Some(year);
+    }
+    if let Some(org) = meta.org.as_ref().filter(|o| !o.trim().is_empty()) {
+        doc.org = Some(org.trim().to_string());
+    }
+    if let Some(visibility) = meta.visibility {
+        doc.visibility = visibility;
+    }
+    if !meta.tags.is_empty() {
+        doc.tags = flagged(&meta.tags);
+    }
+}
+
+/// Where this import gave no flag, the stored document's metadata stays.
+fn keep_stored_where_no_flag(doc: &mut Document, stored: &Document, meta: &TextMeta) {
+    if meta.kind.is_none() {
+        doc.kind = stored.kind;
+    }
+    if meta.sectors.is_empty() {
+        doc.sectors = stored.sectors.clone();
+    }
+    if meta.settlements.is_empty() {
+        doc.settlements = stored.settlements.clone();
+    }
+    if meta.year.is_none() && stored.year.is_some() {
+        doc.year = stored.year;
+    }
+    if meta.org.is_none() {
+        doc.org = stored.org.clone();
+    }
+    if meta.tags.is_empty() {
+        doc.tags = stored.tags.clone();
+    }
+    // Visibility: the store keeps a stored document's visibility unless
+    // `--visibility` states one (`Incoming::visibility_stated`).
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {

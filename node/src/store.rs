@@ -637,6 +637,7 @@ mod document_import_tests {
             visibility: Default::default(),
             tags: Vec::new(),
             url: None,
+            source: None,
             extra: Default::default(),
         }
     }

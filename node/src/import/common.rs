@@ -178,6 +178,44 @@ pub(crate) fn id_from_path(file: &str, path: &Path) -> Result<String, FileError>
     })
 }
 
+/// The id of a one-file document: its path relative to the imported
+/// folder, without the extension, as a slug: lower case, accents folded,
+/// every run of other characters one `-`, folders kept as `/`
+/// (`2021/Fejlesztési terv (végleges).pdf` → `2021/fejlesztesi-terv-vegleges`).
+/// Stable: the same path always gives the same id.
+pub fn slug_id(file: &str, relative: &str) -> Result<String, FileError> {
+    let relative = relative.replace('\\', "/");
+    let without_extension = match relative.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !stem.ends_with('/') && !ext.contains('/') => {
+            stem.to_string()
+        }
+        _ => relative.clone(),
+    };
+    let mut parts = Vec::new();
+    for part in without_extension.split('/') {
+        let folded = tudashalo_core::fold::fold(part);
+        let mut slug = String::with_capacity(folded.len());
+        for c in folded.chars() {
+            if c.is_alphanumeric() {
+                slug.push(c);
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug = slug.trim_end_matches('-');
+        if !slug.is_empty() {
+            parts.push(slug.to_string());
+        }
+    }
+    let id = parts.join("/");
+    check_id(&id).map_err(|reason| {
+        FileError::new(
+            file,
+            format!("the path {relative:?} gives no usable document id: {reason}"),
+        )
+    })
+}
+
 /// `title` cut to [`MAX_TITLE_CHARS`] characters, trimmed.
 pub(crate) fn cut_title(title: &str) -> String {
     let cut: String = title.trim().chars().take(MAX_TITLE_CHARS).collect();
@@ -213,6 +251,7 @@ pub(crate) fn flagged_document(
         visibility: meta.visibility.unwrap_or_default(),
         tags: clean_list(&meta.tags),
         url: None,
+        source: None,
         extra,
     })
 }
@@ -252,9 +291,18 @@ impl Fault {
     pub fn at(self, file: &str, line: usize) -> Rejection {
         Rejection {
             file: file.to_string(),
+            sheet: None,
             line,
             field: self.field,
             reason: self.reason,
+        }
+    }
+
+    /// Places the fault in a row of a workbook's sheet (`R17`).
+    pub fn at_sheet(self, file: &str, sheet: &str, row: usize) -> Rejection {
+        Rejection {
+            sheet: Some(sheet.to_string()),
+            ..self.at(file, row)
         }
     }
 }
@@ -262,6 +310,20 @@ impl Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_are_stable_ascii_paths() {
+        let slug = |p: &str| slug_id("f", p).unwrap();
+        assert_eq!(
+            slug("2021/Fejlesztési terv (végleges).pdf"),
+            "2021/fejlesztesi-terv-vegleges"
+        );
+        assert_eq!(slug("Stratégiák\\ŐSZI ülés.docx"), "strategiak/oszi-ules");
+        assert_eq!(slug("strategia.docx"), "strategia");
+        assert_eq!(slug(".rejtett"), "rejtett");
+        assert_eq!(slug("a..b.txt"), "a-b");
+        assert!(slug_id("f", "(((.pdf").is_err());
+    }
 
     #[test]
     fn quoting_lists_and_ids() {

@@ -318,6 +318,7 @@ fn parse_line(raw: &[u8], limits: &Limits) -> Result<(Document, bool), Fault> {
             visibility,
             tags,
             url,
+            source: None,
             extra,
         },
         visibility_stated,
@@ -758,7 +759,10 @@ mod tests {
         );
         assert_eq!(r.field.as_deref(), Some("body"));
         // A smaller configured limit applies as well.
-        let limits = Limits { max_body_bytes: 3 };
+        let limits = Limits {
+            max_body_bytes: 3,
+            ..Limits::default()
+        };
         let parsed = parse_documents("docs.jsonl", MINIMAL.as_bytes(), &limits).unwrap();
         assert_eq!(parsed.rejected.len(), 1);
     }
@@ -825,7 +829,10 @@ mod tests {
 
     #[test]
     fn a_line_too_long_to_hold_is_rejected_unread() {
-        let limits = Limits { max_body_bytes: 10 };
+        let limits = Limits {
+            max_body_bytes: 10,
+            ..Limits::default()
+        };
         let max_line = 10 * LINE_BYTES_PER_BODY_BYTE + LINE_BYTES_SLACK;
         let long = format!(
             "{{\"id\":\"hosszu\",\"title\":\"t\",\"body\":\"{}\"}}",

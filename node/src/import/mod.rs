@@ -9,13 +9,16 @@
 //! Formats:
 //! - `.jsonl`: documents, one JSON object per line ([`jsonl`]);
 //! - `.txt` / `.md`: one document per file, metadata from flags ([`text`]);
-//! - `.docx` / `.odt`: one document per office file, its text as a reader
-//!   sees it (no tracked deletions, no field codes), metadata from flags and
-//!   the file's properties ([`office`]);
+//! - `.pdf`, `.docx`, `.odt`, `.html`, `.rtf`: one document per file, its
+//!   text as a reader sees it (no tracked deletions, no field codes, no
+//!   page furniture), metadata from flags and the file's properties, each
+//!   extractor isolated ([`extract`], [`isolate`]; [`pdf`], [`office`],
+//!   [`html`], [`rtf`]);
 //! - `.csv`: observations (`indicator,settlement,period,value,unit`) or the
 //!   indicator catalogue (`code,name,unit,aggregation`), told apart by the
 //!   header; `,` `;` or tab; UTF-8 (with or without BOM) or Windows-1250
-//!   ([`table`]).
+//!   ([`table`]); `.xlsx`, `.xls`, `.ods`: the same tables in a workbook's
+//!   sheet ([`table::workbook`]).
 
 use std::fmt;
 use std::path::Path;
@@ -24,15 +27,27 @@ use tudashalo_core::model::{Document, Indicator, Kind, Observation, Visibility};
 
 pub mod cleanup;
 pub mod common;
+pub mod extract;
+mod html;
+pub mod isolate;
 pub mod jsonl;
 pub mod office;
+mod pdf;
+mod rtf;
 pub mod table;
 pub mod text;
+
+pub use extract::{DocFormat, Failure, FailureKind};
+pub use table::workbook::WorkbookFormat;
 
 /// One rejected record: `file:line: reason`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rejection {
     pub file: String,
+    /// The sheet, for a row of a workbook (`.xlsx`, `.ods`); `line` is then
+    /// the spreadsheet's 1-based row number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// 1-based line number in the file (for CSV: the physical line where the
     /// record starts).
     pub line: usize,
@@ -43,7 +58,10 @@ pub struct Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+        match &self.sheet {
+            Some(sheet) => write!(f, "{}:{}!R{}: {}", self.file, sheet, self.line, self.reason),
+            None => write!(f, "{}:{}: {}", self.file, self.line, self.reason),
+        }
     }
 }
 
@@ -125,43 +143,66 @@ impl std::str::FromStr for Encoding {
 }
 
 /// What a file holds, decided by its extension and (for CSV) its header.
+/// A workbook's header is read when the workbook is: [`table::parse_workbook`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
+    /// JSON Lines of documents.
     Documents,
+    /// `.txt` / `.md`: one document.
     Text,
-    Docx,
-    Odt,
+    /// One document, by an extractor.
+    Extracted(DocFormat),
+    /// CSV observations.
     Observations,
+    /// CSV catalogue.
     Catalogue,
+    /// A spreadsheet of observations or of the catalogue.
+    Workbook(WorkbookFormat),
 }
 
 impl FileFormat {
-    /// The office format, for the formats [`office`] reads.
-    pub fn office(self) -> Option<OfficeFormat> {
+    /// A one-file document's format name ([`Source::format`](tudashalo_core::model::Source)).
+    pub fn document_format(self, path: &Path) -> Option<&'static str> {
         match self {
-            FileFormat::Docx => Some(OfficeFormat::Docx),
-            FileFormat::Odt => Some(OfficeFormat::Odt),
+            FileFormat::Extracted(f) => Some(f.as_str()),
+            FileFormat::Text if extension(path) == "txt" => Some("txt"),
+            FileFormat::Text => Some("md"),
             _ => None,
         }
     }
 }
 
-/// Limits that protect the node from inputs it cannot serve.
-#[derive(Debug, Clone, Copy)]
+/// Limits that protect the node from inputs it cannot serve (`[limits]` of
+/// `node.toml`, each named in the error it causes).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
-    /// The largest document body accepted, in bytes.
+    /// The largest document body accepted, in bytes (for extracted text:
+    /// after clean-up).
     pub max_body_bytes: usize,
+    /// The largest file an extractor is given (`.pdf`, `.docx`, `.xlsx`, …).
+    pub max_file_bytes: u64,
+    /// How long one file's extraction may take.
+    pub extract_timeout: std::time::Duration,
+    /// The address space an extractor process may use; 0: unlimited.
+    pub extract_memory_bytes: u64,
+    /// The share of words of extracted text that must be words the
+    /// dictionary knows, else the file is `garbled`; 0 turns the check off.
+    pub min_known_words: f64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 8 * 1024 * 1024,
+            max_file_bytes: 256 * 1024 * 1024,
+            extract_timeout: std::time::Duration::from_secs(120),
+            extract_memory_bytes: 2048 * 1024 * 1024,
+            min_known_words: 0.3,
         }
     }
 }
 
-/// Metadata for one-file documents (`.txt`, `.md`, `.docx`, `.odt`), from the import command's flags.
+/// Metadata for one-file documents (`.txt`, `.md`, `.docx`, `.pdf`, …), from the import command's flags.
 #[derive(Debug, Clone, Default)]
 pub struct TextMeta {
     pub kind: Option<Kind>,
@@ -173,6 +214,20 @@ pub struct TextMeta {
     pub tags: Vec<String>,
 }
 
+/// The file types `import` reads, for messages.
+pub const SUPPORTED: &str = ".jsonl (documents), .txt, .md, .pdf, .docx, .odt, .html, .rtf \
+     (one document each), .csv, .xlsx, .xls or .ods (observations or catalogue)";
+
+/// Whether `import` reads files named like `path` (for walking a folder).
+pub fn is_supported(path: &Path) -> bool {
+    let ext = extension(path);
+    matches!(
+        ext.as_str(),
+        "jsonl" | "ndjson" | "txt" | "md" | "markdown" | "csv" | "tsv"
+    ) || DocFormat::from_extension(&ext).is_some()
+        || WorkbookFormat::from_extension(&ext).is_some()
+}
+
 /// Decides what `path` holds. `.jsonl` / `.ndjson` are documents, `.txt` /
 /// `.md` text documents, `.docx` and `.odt` office documents, `.csv` / `.tsv`
 /// observations or catalogue by header.
@@ -182,16 +237,22 @@ pub fn detect(path: &Path, bytes: &[u8], encoding: Encoding) -> Result<FileForma
     match ext.as_str() {
         "jsonl" | "ndjson" => Ok(FileFormat::Documents),
         "txt" | "md" | "markdown" => Ok(FileFormat::Text),
-        "docx" => Ok(FileFormat::Docx),
-        "odt" => Ok(FileFormat::Odt),
         "csv" | "tsv" => table::sniff(&label, bytes, encoding),
-        other => Err(FileError::new(
-            &label,
-            format!(
-                "unknown file type {:?}: expected .jsonl (documents), .csv (observations or catalogue), .txt, .md, .docx or .odt",
-                if other.is_empty() { "(none)" } else { other }
-            ),
-        )),
+        other => {
+            if let Some(format) = DocFormat::from_extension(other) {
+                return Ok(FileFormat::Extracted(format));
+            }
+            if let Some(format) = WorkbookFormat::from_extension(other) {
+                return Ok(FileFormat::Workbook(format));
+            }
+            Err(FileError::new(
+                &label,
+                format!(
+                    "unsupported: file type {:?}: expected {SUPPORTED}",
+                    if other.is_empty() { "(none)" } else { other }
+                ),
+            ))
+        }
     }
 }
 
@@ -210,8 +271,9 @@ fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+pub use extract::parse_document;
 pub use jsonl::{DocumentReader, parse_documents};
-pub use office::{OfficeFormat, parse_office};
+pub use office::OfficeFormat;
 pub use table::{parse_catalogue, parse_observations};
 pub use text::parse_text;
 
@@ -222,8 +284,6 @@ fn _signatures() {
     // The importers' contract, checked by the compiler.
     let _: fn(&str, &[u8], &Limits) -> Result<Parsed<Document>, FileError> = parse_documents;
     let _: fn(&str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> = parse_text;
-    let _: fn(OfficeFormat, &str, &Path, &[u8], &TextMeta, &Limits) -> Result<Document, FileError> =
-        parse_office;
     let _: fn(
         &str,
         &[u8],

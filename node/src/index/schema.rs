@@ -45,6 +45,9 @@ pub(super) struct HitMeta {
     pub(super) year: Option<i32>,
     pub(super) settlements: Vec<String>,
     pub(super) sectors: Vec<String>,
+    /// Where the document came from (file, format, pages), for hits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) source: Option<tudashalo_core::model::Source>,
 }
 
 pub(super) fn schema() -> (Schema, Fields) {
@@ -109,6 +112,7 @@ impl SearchIndex {
             year: d.year,
             settlements: d.settlements.clone(),
             sectors: d.sectors.clone(),
+            source: d.source.clone(),
         };
         // Serialising a struct of strings and numbers cannot fail.
         doc.add_bytes(

@@ -127,6 +127,7 @@ impl SearchIndex {
                     score,
                     tie,
                     snippet: None,
+                    source: None,
                 });
                 continue;
             }
@@ -146,6 +147,7 @@ impl SearchIndex {
                 score,
                 tie,
                 snippet,
+                source: meta.source,
             });
         }
         let facets = match facet_counts {

@@ -107,7 +107,7 @@ fn example_configs_load_with_the_real_loaders() {
             p.display()
         );
     }
-    assert!(node.limits.max_body_bytes > 0);
+    assert!(node.limits.import.max_body_bytes > 0);
     for key in [
         "name =",
         "display_name =",

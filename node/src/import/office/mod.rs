@@ -1,25 +1,16 @@
-//! Office documents (`.docx`, `.odt`) as they are: one file is one
-//! [`Document`], exactly as a `.txt` file is ([`super::text`]): its id the
-//! file name, its metadata the import command's flags ([`TextMeta`]), with
-//! the file's own title, author and year where the flags say nothing.
+//! Office documents (`.docx`, `.odt`): their text as a reader sees it and
+//! the properties they state, for [`super::extract`] to make a document of.
 //!
 //! Layers, each knowing only its own concern: [`zipped`] reads parts out of
 //! the zip container under caps (zip bombs); [`xml`] walks one XML part into
 //! lines of text by a format's rules; [`docx`] and [`odt`] hold those rules
-//! and the metadata parts. Extraction runs under `catch_unwind`, so a bug in
-//! it costs one file ([`FailureKind::ExtractorCrash`]), never the import.
-//!
-//! Every failure is a [`FileError`] whose reason starts with a stable kind
-//! ([`FailureKind::as_str`]): `strategia.docx: corrupt: word/document.xml:
-//! unexpected end of XML at byte 1234`. An office file with no text is a
-//! failure (`no-text`), never a silently empty document.
+//! and the metadata parts. Failures are typed ([`FailureKind`]):
+//! `strategia.docx: corrupt: word/document.xml: unexpected end of XML at
+//! byte 1234`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-
-use super::common::{body_too_big, check_year, cut_title, flagged_document, id_from_path};
-use super::{FileError, Limits, TextMeta};
-use tudashalo_core::model::Document;
+use super::Limits;
+use super::common::check_year;
+pub(crate) use super::extract::{Extracted, Failure, FailureKind, too_large_text};
 
 mod docx;
 mod odt;
@@ -35,109 +26,21 @@ pub enum OfficeFormat {
     Odt,
 }
 
-/// Why an office file could not be imported: the first word of the
-/// message, stable so that scripts (and a later `--json` field) can rely on
-/// it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// Not a zip, a main part missing, or a part that is not well-formed XML.
-    Corrupt,
-    /// Password-protected.
-    Encrypted,
-    /// Over one of the caps of [`zipped`] or `max_body_bytes`.
-    TooLarge,
-    /// The document holds no text (or only white space).
-    NoText,
-    /// A valid file this importer does not read (another kind of
-    /// OpenDocument, an unsupported compression method).
-    Unsupported,
-    /// The extractor panicked: a bug, reported for this file alone.
-    ExtractorCrash,
-}
-
-impl FailureKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureKind::Corrupt => "corrupt",
-            FailureKind::Encrypted => "encrypted",
-            FailureKind::TooLarge => "too-large",
-            FailureKind::NoText => "no-text",
-            FailureKind::Unsupported => "unsupported",
-            FailureKind::ExtractorCrash => "extractor-crash",
-        }
-    }
-}
-
-/// A failure before the file's name is attached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
-    pub kind: FailureKind,
-    pub detail: String,
-}
-
-impl Failure {
-    pub(crate) fn new(kind: FailureKind, detail: impl Into<String>) -> Self {
-        Failure {
-            kind,
-            detail: detail.into(),
-        }
-    }
-
-    fn at(self, file: &str) -> FileError {
-        FileError::new(file, format!("{}: {}", self.kind.as_str(), self.detail))
-    }
-}
-
-/// What an extractor found in a file: its text (body, then notes) and the
-/// properties it states.
-#[derive(Debug, Default)]
-pub(crate) struct Extracted {
-    pub text: String,
-    pub title: Option<String>,
-    pub author: Option<String>,
-    pub year: Option<i32>,
-}
-
 /// The signature of an OLE compound file. Word saves a password-protected
 /// `.docx` as one (the zip inside it encrypted), and so is an old `.doc`.
 const OLE_SIGNATURE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
-/// Turns one office file into a document. `file` is the label used in
-/// messages, `path` the file's path (its stem becomes the id).
-pub fn parse_office(
+/// The text and properties of one office file, under the zip caps of
+/// [`zipped::Caps::default`].
+pub(crate) fn extract(
     format: OfficeFormat,
-    file: &str,
-    path: &Path,
     bytes: &[u8],
-    meta: &TextMeta,
     limits: &Limits,
-) -> Result<Document, FileError> {
-    let id = id_from_path(file, path)?;
-    let found = guarded(|| extract(format, bytes, limits, zipped::Caps::default()))
-        .map_err(|f| f.at(file))?;
-    // Ligatures, `õ`/`û` font damage, soft hyphens, words hyphenated at line
-    // ends: what editors and converters leave in running text.
-    let body = super::cleanup::clean(&found.text);
-    if body.trim().is_empty() {
-        return Err(Failure::new(FailureKind::NoText, "the document holds no text").at(file));
-    }
-    if body.len() > limits.max_body_bytes {
-        return Err(too_large_text(body.len(), limits).at(file));
-    }
-    let title = found
-        .title
-        .map(|t| cut_title(&t))
-        .filter(|t| !t.is_empty())
-        .or_else(|| body.lines().find(|l| !l.trim().is_empty()).map(cut_title))
-        .unwrap_or_default();
-    let mut extra = serde_json::Map::new();
-    if let Some(author) = found.author {
-        extra.insert("author".into(), author.into());
-    }
-    flagged_document(file, id, title, body, meta, found.year, extra)
+) -> Result<Extracted, Failure> {
+    extract_with_caps(format, bytes, limits, zipped::Caps::default())
 }
 
-fn extract(
+fn extract_with_caps(
     format: OfficeFormat,
     bytes: &[u8],
     limits: &Limits,
@@ -155,26 +58,6 @@ fn extract(
         OfficeFormat::Docx => docx::extract(&mut container, limits),
         OfficeFormat::Odt => odt::extract(&mut container, limits),
     }
-}
-
-/// Runs an extractor so that its panic becomes this file's failure.
-fn guarded<T>(run: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
-    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".to_string());
-        Err(Failure::new(FailureKind::ExtractorCrash, what))
-    })
-}
-
-/// `too-large` for extracted text over `max_body_bytes`.
-pub(crate) fn too_large_text(size: usize, limits: &Limits) -> Failure {
-    Failure::new(
-        FailureKind::TooLarge,
-        format!("text of {}", body_too_big(size, limits)),
-    )
 }
 
 /// The part `name`, which a file of its format must have.
@@ -200,8 +83,47 @@ pub(crate) fn year_of(date: &str) -> Option<i32> {
 pub(crate) mod tests {
     use std::io::Write;
 
+    use std::path::Path;
+
     use super::*;
-    use tudashalo_core::model::{Kind, Visibility};
+    use crate::import::extract::{DocFormat, guarded, parse_document};
+    use crate::import::isolate::Isolation;
+    use crate::import::{FileError, TextMeta};
+    use tudashalo_core::model::{Document, Kind, Source, Visibility};
+
+    /// One office file as the importer makes a document of it, its id the
+    /// file's stem.
+    fn parse_office(
+        format: OfficeFormat,
+        file: &str,
+        path: &Path,
+        bytes: &[u8],
+        meta: &TextMeta,
+        limits: &Limits,
+    ) -> Result<Document, FileError> {
+        let format = match format {
+            OfficeFormat::Docx => DocFormat::Docx,
+            OfficeFormat::Odt => DocFormat::Odt,
+        };
+        let id = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let source = Source {
+            file: file.to_string(),
+            format: format.as_str().to_string(),
+            pages: None,
+            bytes: bytes.len() as u64,
+            sha256: String::new(),
+        };
+        parse_document(
+            format,
+            file,
+            id,
+            bytes,
+            source,
+            meta,
+            limits,
+            &Isolation::InProcess,
+        )
+    }
 
     /// A zip of `parts` (name, content), deflated, as an office file is.
     pub(crate) fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
@@ -529,7 +451,7 @@ pub(crate) mod tests {
             ("word/footnotes.xml", xml.as_bytes()),
         ]);
         let small = |part_bytes, total_bytes| {
-            extract(
+            extract_with_caps(
                 OfficeFormat::Docx,
                 &bytes,
                 &Limits::default(),
@@ -566,6 +488,7 @@ pub(crate) mod tests {
         let bytes = zip_of(&[("word/document.xml", xml.as_bytes())]);
         let limits = Limits {
             max_body_bytes: 1000,
+            ..Limits::default()
         };
         let err = parse_with("n.docx", &bytes, &limits).unwrap_err();
         assert_eq!(
@@ -606,6 +529,7 @@ pub(crate) mod tests {
         let bytes = zip_of(&[("word/document.xml", xml.as_bytes())]);
         let limits = Limits {
             max_body_bytes: 64 * 1024 * 1024,
+            ..Limits::default()
         };
         let started = std::time::Instant::now();
         let doc = parse_office(

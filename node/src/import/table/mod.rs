@@ -30,6 +30,30 @@ mod decode;
 mod header;
 mod numbers;
 mod rows;
+pub mod workbook;
+
+/// What a workbook's sheet held.
+#[derive(Debug)]
+pub enum WorkbookParsed {
+    Observations(Parsed<Observation>),
+    Catalogue(Parsed<Indicator>),
+}
+
+/// Reads the sheet `sheet` of `book` (or the first sheet with a
+/// recognisable header) as observations or as the catalogue, told apart by
+/// its header as a CSV file's are. Rejections name the sheet and row.
+pub fn parse_workbook(
+    file: &str,
+    book: &workbook::Workbook,
+    sheet: Option<&str>,
+    catalogue: &Catalogue,
+) -> Result<WorkbookParsed, FileError> {
+    let _ = (book, sheet, catalogue);
+    Err(FileError::new(
+        file,
+        "unsupported: workbooks are not read yet",
+    ))
+}
 
 /// Decides from the header whether a CSV file holds observations or the
 /// catalogue.
