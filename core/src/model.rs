@@ -180,6 +180,27 @@ pub struct Source {
     pub sha256: String,
 }
 
+/// A file size as a Hungarian reader writes it: `512 bájt`, `34 kB`,
+/// `1,2 MB` (decimal comma, powers of 1000 as on the file's label).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} bájt");
+    }
+    let mut value = n as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let text = if value < 10.0 {
+        format!("{value:.1}").replace('.', ",")
+    } else {
+        format!("{value:.0}")
+    };
+    format!("{text} {}", UNITS[unit])
+}
+
 /// How observations of an indicator combine above settlement level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -269,3 +290,17 @@ impl Observation {
 
 /// The indicator catalogue: every indicator a node knows, by code.
 pub type Catalogue = BTreeMap<String, Indicator>;
+
+#[cfg(test)]
+mod size_tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_as_hungarian() {
+        assert_eq!(human_bytes(512), "512 bájt");
+        assert_eq!(human_bytes(1_234), "1,2 kB");
+        assert_eq!(human_bytes(34_000), "34 kB");
+        assert_eq!(human_bytes(1_250_000), "1,2 MB");
+        assert_eq!(human_bytes(3_400_000_000), "3,4 GB");
+    }
+}

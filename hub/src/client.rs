@@ -159,6 +159,7 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
                 "text": s.text,
                 "highlights": s.highlights.iter().map(|x| [x.start, x.end]).collect::<Vec<_>>(),
             })),
+            "source": h.source.as_ref().map(source_json),
         })).collect::<Vec<_>>(),
         "facets": r.facets.iter().map(|f| json!({
             "name": f.name,
@@ -180,6 +181,31 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "suggested_query": r.suggested_query,
     })
+}
+
+/// The stable `--json` shape of a document's source (`null` without one).
+pub fn source_json(s: &pb::DocumentSource) -> serde_json::Value {
+    json!({
+        "file": s.file,
+        "format": s.format,
+        "pages": s.pages,
+        "bytes": s.bytes,
+        "sha256": s.sha256,
+    })
+}
+
+/// `strategia.pdf, PDF, 12 oldal`: where a document came from, for people.
+pub fn source_line(s: &pb::DocumentSource) -> String {
+    let pages = match s.pages {
+        Some(n) => format!(", {n} oldal"),
+        None => String::new(),
+    };
+    format!(
+        "{}, {}{pages}, {}",
+        s.file,
+        s.format.to_uppercase(),
+        tudashalo_core::model::human_bytes(s.bytes)
+    )
 }
 
 /// Prints a search answer as `search` does without `--json` (the demo too).
@@ -209,6 +235,9 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
             h.id,
             h.score
         );
+        if let Some(source) = &h.source {
+            let _ = writeln!(out, "     forrás: {}", source_line(source));
+        }
         if let Some(s) = &h.snippet {
             let ranges = s
                 .highlights
@@ -253,4 +282,151 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
             let _ = writeln!(out, "partial answer: not every member contributed");
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The hub's (or a node's) URL, e.g. https://127.0.0.1:7700.
+    #[arg(long)]
+    hub: String,
+    #[arg(long)]
+    cert: PathBuf,
+    #[arg(long)]
+    key: PathBuf,
+    #[arg(long)]
+    ca: PathBuf,
+    #[command(flatten)]
+    server: ServerCheck,
+    /// The member path that holds the document (empty at a node).
+    #[arg(long, default_value = "")]
+    member: String,
+    /// The document's id.
+    id: String,
+    /// Download the original file to this path instead of printing the
+    /// document (`-` for stdout).
+    #[arg(long)]
+    original: Option<PathBuf>,
+    /// The request's deadline; the hub's default when not given.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `get`: one document, or its original file, through a hub or from a node.
+pub async fn get(args: GetArgs) -> Result<()> {
+    let mut client = args
+        .server
+        .connect(&args.hub, &args.cert, &args.key, &args.ca)
+        .await?;
+    let mut request = tonic::Request::new(pb::GetDocumentRequest {
+        id: args.id.clone(),
+        member: args.member.clone(),
+    });
+    if let Some(ms) = args.timeout_ms {
+        request.set_timeout(Duration::from_millis(ms));
+    }
+    let Some(path) = &args.original else {
+        let response = client
+            .get_document(request)
+            .await
+            .with_context(|| format!("document {} at {}", args.id, args.hub))?
+            .into_inner();
+        let doc = response.document.unwrap_or_default();
+        if args.json {
+            let extra: serde_json::Value = if doc.extra_json.is_empty() {
+                json!({})
+            } else {
+                serde_json::from_str(&doc.extra_json).unwrap_or_else(|_| json!({}))
+            };
+            let out = json!({
+                "member": response.member,
+                "id": doc.id,
+                "title": doc.title,
+                "kind": doc.kind,
+                "year": doc.year,
+                "settlements": doc.settlements,
+                "sectors": doc.sectors,
+                "org": doc.org,
+                "visibility": doc.visibility,
+                "tags": doc.tags,
+                "url": doc.url,
+                "source": doc.source.as_ref().map(source_json),
+                "extra": extra,
+                "body": doc.body,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", doc.title)?;
+            if let Some(source) = &doc.source {
+                writeln!(out, "forrás: {}", source_line(source))?;
+            }
+            writeln!(out, "\n{}", doc.body)?;
+        }
+        return Ok(());
+    };
+    let mut stream = client
+        .get_original(request)
+        .await
+        .with_context(|| format!("the original of {} at {}", args.id, args.hub))?
+        .into_inner();
+    let to_stdout = path.as_os_str() == "-";
+    // Written to a temporary name and renamed once complete, so that a
+    // broken download never leaves a file that looks whole.
+    let partial = path.with_extension("part");
+    let mut file: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(&partial)
+                .with_context(|| format!("creating {}", partial.display()))?,
+        ))
+    };
+    let mut source = None;
+    let mut received: u64 = 0;
+    let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
+    while let Some(chunk) = stream
+        .message()
+        .await
+        .with_context(|| format!("the original of {} at {}", args.id, args.hub))?
+    {
+        if source.is_none() {
+            source = chunk.source;
+        }
+        received += chunk.data.len() as u64;
+        hasher.update(&chunk.data);
+        file.write_all(&chunk.data)?;
+    }
+    file.flush()?;
+    drop(file);
+    let source = source.context("the answer did not say what the file is")?;
+    let sha256: String = hasher
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if received != source.bytes || sha256 != source.sha256 {
+        if !to_stdout {
+            let _ = std::fs::remove_file(&partial);
+        }
+        anyhow::bail!(
+            "the original of {} arrived damaged: {received} bytes with SHA-256 {sha256}, \
+             but {} bytes with SHA-256 {} were announced",
+            args.id,
+            source.bytes,
+            source.sha256
+        );
+    }
+    if !to_stdout {
+        std::fs::rename(&partial, path)
+            .with_context(|| format!("renaming {} to {}", partial.display(), path.display()))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&source_json(&source))?);
+        } else {
+            eprintln!("{}: {}", path.display(), source_line(&source));
+        }
+    }
+    Ok(())
 }

@@ -111,6 +111,10 @@ pub enum Error {
         if *cells == 1 { "1 cell".to_string() } else { format!("{} cells", thousands(*cells)) }
     )]
     ImpossibleNumbers { cells: usize },
+    /// An original file's stream from a member that breaks its promise
+    /// (no source first, more bytes than it declared, a second source).
+    #[error("the member's original file was discarded: {0}")]
+    BadOriginal(String),
     /// A member's failure, passed on to the caller as it is (the member
     /// that holds a document).
     #[error("{}", at_member(member, error))]
@@ -165,7 +169,7 @@ impl Error {
                 MemberState::Ok | MemberState::Unspecified | MemberState::Error => status.code(),
             },
             Error::TooManyCells { .. } | Error::TooManyStatuses { .. } => Code::ResourceExhausted,
-            Error::ImpossibleNumbers { .. } => Code::DataLoss,
+            Error::ImpossibleNumbers { .. } | Error::BadOriginal(_) => Code::DataLoss,
             Error::AtMember { error, .. } => error.code(),
             Error::StatsChanged => Code::Internal,
         }

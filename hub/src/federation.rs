@@ -179,6 +179,70 @@ impl Hub {
         }
     }
 
+    /// Routes a request for an original file to the member that holds it,
+    /// as [`Hub::get_document`] does, and passes its chunks on to `tx` as
+    /// they come, never keeping the file: the first must come within the
+    /// deadline, each next one within the same budget again, and the
+    /// member may send no more bytes than its first chunk declared.
+    pub async fn get_original(
+        &self,
+        request: pb::GetDocumentRequest,
+        deadline: Instant,
+        relay: &Relay,
+    ) -> Result<OriginalStream> {
+        let path = request.member.clone();
+        if path.is_empty() {
+            return Err(Error::DocumentWithoutMember);
+        }
+        let targets = self.select_members(std::slice::from_ref(&path))?;
+        let Some((member, narrowed)) = targets.into_iter().next() else {
+            return Err(Error::NoMemberSelected);
+        };
+        let forwarded = pb::GetDocumentRequest {
+            id: request.id,
+            member: narrowed.join("/"),
+        };
+        // Each chunk gets the budget the first had: the request's, or the
+        // member's own tighter one.
+        let budget = deadline.saturating_duration_since(Instant::now());
+        let budget = member.deadline.map_or(budget, |own| own.min(budget));
+        let outcome = call_one(member, deadline, relay, |mut client, out| async move {
+            let mut stream = client
+                .get_original(out.request(forwarded))
+                .await?
+                .into_inner();
+            // The first chunk is part of the answer: under the deadline.
+            let first = stream.message().await?;
+            Ok((first, stream))
+        })
+        .await;
+        let at_member = |error: Error| Error::AtMember {
+            member: path.clone(),
+            error: Box::new(error),
+        };
+        let (first, stream) = outcome.result.map_err(at_member)?;
+        let Some(mut first) = first else {
+            return Err(at_member(Error::BadOriginal("the stream was empty".into())));
+        };
+        let Some(source) = first.source.clone() else {
+            return Err(at_member(Error::BadOriginal(
+                "the first chunk did not say what the file is".into(),
+            )));
+        };
+        first.member = if first.member.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}/{}", first.member)
+        };
+        Ok(OriginalStream {
+            first,
+            declared: source.bytes,
+            rest: stream,
+            idle: budget.max(std::time::Duration::from_secs(1)),
+            member: path,
+        })
+    }
+
     /// The hub's own description: counts summed over the members that answer.
     pub async fn info(&self, deadline: Instant, relay: &Relay) -> pb::InfoResponse {
         let targets = self.select_members(&[]).unwrap_or_default();
@@ -216,5 +280,76 @@ impl Hub {
         }
         info.indicators = indicators.into_values().collect();
         info
+    }
+}
+
+/// An original file on its way from a member through this hub.
+pub struct OriginalStream {
+    first: pb::OriginalChunk,
+    declared: u64,
+    rest: tonic::Streaming<pb::OriginalChunk>,
+    idle: std::time::Duration,
+    member: String,
+}
+
+impl OriginalStream {
+    /// Passes the chunks on to `tx` until the file ends, the member breaks
+    /// its promise (an error chunk ends the caller's stream), or the caller
+    /// goes away.
+    pub async fn relay(
+        self,
+        tx: tokio::sync::mpsc::Sender<std::result::Result<pb::OriginalChunk, tonic::Status>>,
+    ) {
+        let OriginalStream {
+            first,
+            declared,
+            mut rest,
+            idle,
+            member,
+        } = self;
+        let mut sent = first.data.len() as u64;
+        let fail = |error: Error| {
+            tonic::Status::from(Error::AtMember {
+                member: member.clone(),
+                error: Box::new(error),
+            })
+        };
+        if sent > declared {
+            let _ = tx
+                .send(Err(fail(Error::BadOriginal(format!(
+                    "more than the {declared} bytes it declared"
+                )))))
+                .await;
+            return;
+        }
+        if tx.send(Ok(first)).await.is_err() {
+            return;
+        }
+        loop {
+            let next = match tokio::time::timeout(idle, rest.message()).await {
+                Err(_) => Err(Error::MemberTimedOut {
+                    budget_ms: idle.as_millis(),
+                }),
+                Ok(Err(status)) => Err(Error::Member(status)),
+                Ok(Ok(None)) => return,
+                Ok(Ok(Some(chunk))) => {
+                    sent = sent.saturating_add(chunk.data.len() as u64);
+                    if chunk.source.is_some() {
+                        Err(Error::BadOriginal("a second source in the stream".into()))
+                    } else if sent > declared {
+                        Err(Error::BadOriginal(format!(
+                            "more than the {declared} bytes it declared"
+                        )))
+                    } else {
+                        Ok(chunk)
+                    }
+                }
+            };
+            let message = next.map_err(fail);
+            let stop = message.is_err();
+            if tx.send(message).await.is_err() || stop {
+                return;
+            }
+        }
     }
 }

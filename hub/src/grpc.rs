@@ -132,6 +132,37 @@ impl pb::federation_server::Federation for HubService {
             .map(Response::new)
             .map_err(Status::from)
     }
+
+    type GetOriginalStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::OriginalChunk, Status>>;
+
+    async fn get_original(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+        let limits = &self.hub.limits().requests;
+        let named = [
+            request.get_ref().id.clone(),
+            request.get_ref().member.clone(),
+        ];
+        limits
+            .check_list("id and member", &named, 2, "max_value_chars")
+            .map_err(Error::from)?;
+        let deadline = self.hub.deadline(client_timeout(&request));
+        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
+        let original = self
+            .hub
+            .get_original(request.into_inner(), deadline, &relay)
+            .await
+            .map_err(Status::from)?;
+        // A small channel: the file moves no faster than the caller reads it,
+        // and the hub holds at most a few chunks of it, never the file.
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(original.relay(tx));
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ enum Command {
     },
     /// Search a hub (or a node: they serve the same contract).
     Search(client::SearchArgs),
+    /// One document, or its original file (--original), through a hub or from a node.
+    Get(client::GetArgs),
     /// Pull aggregated indicators as CSV, JSON or SDMX-CSV (streamed).
     Pull(tudashalo_hub::pull::PullArgs),
 }
@@ -209,6 +211,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(client::search(args))
+        }
+        Command::Get(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(client::get(args))
         }
         Command::Pull(args) => {
             let runtime = tokio::runtime::Runtime::new()?;

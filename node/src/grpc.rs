@@ -181,4 +181,62 @@ impl pb::federation_server::Federation for FederationService {
             member: String::new(),
         }))
     }
+
+    type GetOriginalStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::OriginalChunk, Status>>;
+
+    async fn get_original(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+        let (who, record) = (requester(&request), record::get_original(request.get_ref()));
+        let request = request.into_inner();
+        let (source, file) = self
+            .call(move |r| r.get_original(&who, record, &request.id, &request.member))
+            .await?;
+        // A small channel: the file is read no faster than the client takes it.
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::task::spawn_blocking(move || stream_file(source, file, &tx));
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
 }
+
+/// The bytes of an original file in chunks, the first with its source. A
+/// client that goes away ends the reading.
+fn stream_file(
+    source: tudashalo_core::model::Source,
+    mut file: std::fs::File,
+    tx: &tokio::sync::mpsc::Sender<Result<pb::OriginalChunk, Status>>,
+) {
+    use std::io::Read;
+    let mut first = Some(pb::DocumentSource::from(source));
+    let mut buffer = vec![0u8; ORIGINAL_CHUNK_BYTES];
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "reading an original file");
+                let _ = tx.blocking_send(Err(Status::internal(
+                    "internal error reading the original file at the node; see its log",
+                )));
+                return;
+            }
+        };
+        if read == 0 && first.is_none() {
+            return;
+        }
+        let chunk = pb::OriginalChunk {
+            source: first.take(),
+            data: buffer[..read].to_vec(),
+            member: String::new(),
+        };
+        if tx.blocking_send(Ok(chunk)).is_err() || read == 0 {
+            return;
+        }
+    }
+}
+
+/// The most bytes of an original file in one message.
+pub const ORIGINAL_CHUNK_BYTES: usize = 64 * 1024;

@@ -9,8 +9,11 @@
 //! aggregate algebra, disclosure, request limits) are `tudashalo_core`'s;
 //! the contract, TLS and relay headers `tudashalo_proto`'s. Here:
 //! - [`import`]: files → validated records, with `file:line: reason`
-//!   rejections (JSON Lines, text, CSV tables; shared helpers in `common`).
-//! - [`store`]: sled, the source of truth.
+//!   rejections (JSON Lines, text, CSV and workbook tables, and documents
+//!   extracted from PDF, DOCX, ODT, HTML and RTF by isolated extractors;
+//!   shared helpers in `common`).
+//! - [`store`]: sled, the source of truth; [`originals`]: the imported
+//!   files, content-addressed, for download.
 //! - [`analysis`]: Hungarian tokenizers (stemming, accent folding).
 //! - [`index`]: tantivy, derived from the store: schema, query building,
 //!   federated BM25 statistics, search, snippets, facets.
@@ -22,7 +25,7 @@
 //! - [`config`]: `node.toml`; [`policy`]: who may ask what (`[policy]`).
 //! - [`audit`]: the hash-chained log of every request from outside.
 //! - [`error`]: the node's one error type and its gRPC codes.
-//! - `fuzzing`: the query parser's fuzzing entry point.
+//! - `fuzzing`: the fuzzing entry points (query parser, extractors).
 
 pub mod analysis;
 pub mod audit;
@@ -35,6 +38,7 @@ pub mod import;
 pub mod index;
 pub mod node;
 pub mod observations;
+pub mod originals;
 pub mod policy;
 pub mod server;
 pub mod service;

@@ -47,13 +47,16 @@ enum Command {
     Import(ImportArgs),
     /// Search the node's documents (all of them, local ones included).
     Search(SearchArgs),
-    /// Show one document.
+    /// Show one document, or copy its original file (--original).
     Get {
         #[arg(long)]
         data: PathBuf,
         id: String,
         #[arg(long)]
         json: bool,
+        /// Copy the file the document was imported from to this path (`-`: stdout).
+        #[arg(long)]
+        original: Option<PathBuf>,
     },
     /// Count documents, observations and indicators.
     Stats {
@@ -263,7 +266,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => cli::folder::init(&data, &name, display_name.as_deref()),
         Command::Import(args) => cli::import::import(args),
         Command::Search(args) => cli::documents::search(args),
-        Command::Get { data, id, json } => cli::documents::get(&data, &id, json),
+        Command::Get {
+            data,
+            id,
+            json,
+            original,
+        } => cli::documents::get(&data, &id, json, original.as_deref()),
         Command::Stats { data, json } => cli::folder::stats(&data, json),
         Command::Reindex { data } => cli::folder::reindex(&data),
         Command::Serve(args) => cli::serve::serve(args),

@@ -25,6 +25,7 @@ use crate::import::{
     VisibilityChange,
 };
 use crate::index::SearchIndex;
+use crate::originals::Originals;
 use crate::policy::Policy;
 use crate::store::{Counts, DocumentImport, Store};
 use tudashalo_core::model::{Document, Indicator, Observation, Source};
@@ -71,6 +72,8 @@ pub struct NodeStats {
     pub indicators: usize,
     pub generation: u64,
     pub store_bytes: u64,
+    /// The kept original files (`originals/`).
+    pub originals_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -83,6 +86,8 @@ pub struct Node {
     audit: AuditLog,
     /// Observations and catalogue, decoded on the first aggregate.
     aggregates: crate::observations::SnapshotCache,
+    /// The files one-file documents were imported from.
+    originals: Originals,
 }
 
 impl Node {
@@ -139,6 +144,7 @@ impl Node {
             policy,
             audit,
             aggregates: Default::default(),
+            originals: Originals::new(dir),
         };
         node.repair()?;
         Ok(node)
@@ -403,10 +409,13 @@ impl Node {
             .as_ref()
             .and_then(|d| d.source.as_ref())
             .is_some_and(|s| s.sha256 == source.sha256 && s.format == source.format);
+        let sha256 = source.sha256.clone();
         let mut doc = match (&stored, format) {
             (Some(stored), _) if unchanged_file => {
                 let mut doc = stored.clone();
                 apply_given_flags(&mut doc, &options.text);
+                // Kept before the store names it (a no-op when it is kept).
+                self.originals.put(&sha256, &bytes)?;
                 return Ok(doc);
             }
             (_, FileFormat::Extracted(doc_format)) => import::parse_document(
@@ -429,7 +438,27 @@ impl Node {
         if let Some(stored) = &stored {
             keep_stored_where_no_flag(&mut doc, stored, &options.text);
         }
+        self.originals.put(&sha256, &bytes)?;
         Ok(doc)
+    }
+
+    /// The original file of a document `audience` may see, with its
+    /// source. A document it may not see is not found, as for [`Node::get`];
+    /// so is one imported from a JSON Lines record (it has no file).
+    pub fn original(&self, id: &str, audience: Audience) -> Result<(Source, std::fs::File)> {
+        let doc = self.get(id, audience)?;
+        let Some(source) = doc.source else {
+            return Err(Error::NotFound(format!(
+                "{id} (an original file: the document was imported from a record, not a file)"
+            )));
+        };
+        match self.originals.open(&source.sha256)? {
+            Some(file) => Ok((source, file)),
+            None => Err(Error::NotFound(format!(
+                "{id} (an original file: {} is not kept in this node's originals folder)",
+                source.file
+            ))),
+        }
     }
 
     fn store_observations(
@@ -704,6 +733,7 @@ impl Node {
             indicators: self.store.catalogue()?.len(),
             generation: self.store.generation()?,
             store_bytes: self.store.size_on_disk(),
+            originals_bytes: self.originals.size_on_disk(),
         })
     }
 }

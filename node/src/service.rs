@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use tudashalo_core::aggregate::{AggregateQuery, Cell, GroupKey};
 use tudashalo_core::disclosure::Published;
-use tudashalo_core::model::{Document, Indicator};
+use tudashalo_core::model::{Document, Indicator, Source};
 use tudashalo_core::search::{Audience, CorpusStats, SearchQuery, SearchResults};
 use tudashalo_proto::identity::Principal;
 use tudashalo_proto::relay::{RelayError, RelayHeaders};
@@ -316,6 +316,29 @@ impl Requests {
             return Err(e);
         }
         self.audited(access, |node, audience| node.get(id, audience), |_| Some(1))
+    }
+
+    /// `GetOriginal`: the file a document was imported from, if the caller
+    /// may see the document: the same permission and audit as
+    /// [`Requests::get_document`] (the audit counts the file's bytes).
+    pub fn get_original(
+        &self,
+        who: &Requester,
+        record: audit::Record,
+        id: &str,
+        member: &str,
+    ) -> Result<(Source, std::fs::File)> {
+        let access = self.authorize(who, Permission::Get, record)?;
+        if !member.is_empty() {
+            let e = Error::NoMember(member.to_string());
+            access.finish(&self.node, None, Outcome::Error(e.to_string()))?;
+            return Err(e);
+        }
+        self.audited(
+            access,
+            |node, audience| node.original(id, audience),
+            |(source, _)| Some(source.bytes),
+        )
     }
 
     /// Identifies the caller (its certificate's principal and the relay

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
-use tudashalo_core::model::Document;
+use tudashalo_core::model::{Document, Source};
 use tudashalo_core::search::{Audience, Filters, SearchQuery, SearchResults};
 use tudashalo_node::Node;
 
@@ -69,6 +69,9 @@ fn print_results(query: &str, results: &SearchResults) {
                 hit.sectors.join(", ")
             );
         }
+        if let Some(source) = &hit.source {
+            let _ = writeln!(out, "     forrás: {}", source_line(source));
+        }
         if let Some(snippet) = &hit.snippet {
             let _ = writeln!(
                 out,
@@ -95,9 +98,42 @@ fn print_results(query: &str, results: &SearchResults) {
     }
 }
 
-/// `get`: one document, as text or as JSON in the shape it was imported in.
-pub(crate) fn get(data: &Path, id: &str, json: bool) -> anyhow::Result<ExitCode> {
+/// `strategia.pdf, PDF, 12 oldal, 1,2 MB`: where a document came from.
+fn source_line(s: &Source) -> String {
+    let pages = match s.pages {
+        Some(n) => format!(", {n} oldal"),
+        None => String::new(),
+    };
+    format!(
+        "{}, {}{pages}, {}",
+        s.file,
+        s.format.to_uppercase(),
+        tudashalo_core::model::human_bytes(s.bytes)
+    )
+}
+
+/// `get`: one document, as text or as JSON in the shape it was imported in;
+/// with `original`, its original file copied there (`-`: stdout).
+pub(crate) fn get(
+    data: &Path,
+    id: &str,
+    json: bool,
+    original: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let node = Node::open(data)?;
+    if let Some(to) = original {
+        let (source, mut file) = node.original(id, Audience::Operator)?;
+        if to.as_os_str() == "-" {
+            std::io::copy(&mut file, &mut std::io::stdout().lock())?;
+        } else {
+            let mut out = std::fs::File::create(to)
+                .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", to.display()))?;
+            std::io::copy(&mut file, &mut out)?;
+            out.sync_all()?;
+            eprintln!("{}: {}", to.display(), source_line(&source));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let doc = node.get(id, Audience::Operator)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&document_json(&doc))?);
@@ -122,6 +158,9 @@ fn document_json(doc: &Document) -> serde_json::Value {
     object.insert("visibility".into(), json!(doc.visibility.as_str()));
     object.insert("tags".into(), json!(doc.tags));
     object.insert("url".into(), json!(doc.url));
+    if let Some(source) = &doc.source {
+        object.insert("source".into(), json!(source));
+    }
     for (k, v) in &doc.extra {
         object.entry(k.clone()).or_insert_with(|| v.clone());
     }
@@ -151,6 +190,9 @@ fn print_document(doc: &Document) {
     }
     if let Some(url) = &doc.url {
         println!("url: {url}");
+    }
+    if let Some(source) = &doc.source {
+        println!("forrás: {}", source_line(source));
     }
     for (k, v) in &doc.extra {
         println!("{k}: {v}");

@@ -76,6 +76,14 @@ pub(crate) fn get_document(request: &pb::GetDocumentRequest) -> Record {
     record
 }
 
+/// The record of a `GetOriginal` request.
+pub(crate) fn get_original(request: &pb::GetDocumentRequest) -> Record {
+    let mut record = Record::new("", "GetOriginal");
+    record.document = Some(request.id.clone());
+    record.params.text("member", &request.member);
+    record
+}
+
 /// The relay headers exactly as sent (every value, bytes read as lossy
 /// UTF-8), recorded for a request whose headers could not be understood.
 pub(crate) fn raw_relay_headers(metadata: &MetadataMap) -> Vec<(&'static str, Vec<String>)> {

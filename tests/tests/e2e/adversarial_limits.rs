@@ -575,6 +575,40 @@ impl pb::federation_server::Federation for Hostile {
         Err(Status::not_found("nothing here"))
     }
 
+    type GetOriginalStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::OriginalChunk, Status>>;
+
+    /// Announces 10 bytes and sends 3 chunks of 8: the hub must stop
+    /// passing it on at the broken promise.
+    async fn get_original(
+        &self,
+        _: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            for i in 0..3 {
+                let chunk = pb::OriginalChunk {
+                    source: (i == 0).then(|| pb::DocumentSource {
+                        file: "hamis.pdf".into(),
+                        format: "pdf".into(),
+                        pages: None,
+                        bytes: 10,
+                        sha256: "0".repeat(64),
+                    }),
+                    data: vec![b'x'; 8],
+                    member: String::new(),
+                };
+                if tx.send(Ok(chunk)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
     type AggregateStream =
         tokio_stream::wrappers::ReceiverStream<Result<pb::AggregateChunk, Status>>;
 
@@ -768,4 +802,38 @@ async fn a_member_flooding_cells_is_cut_off() {
         status_of(&members, "edelenyi").state,
         pb::MemberState::Ok as i32
     );
+}
+
+/// A member that announces a 10-byte original and streams 24: the hub
+/// passes on what was promised at most, then ends the download with an
+/// error naming the member, so the client never takes the file as whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_sending_more_of_an_original_than_it_declared_is_cut_off() {
+    let pki = Pki::new();
+    let liar = Hostile::serve(&pki, "aradat", Behaviour::Flood).await;
+    let hub = in_process_hub(&pki, &[("aradat", &liar.url)], "").await;
+    let mut client = analyst(&hub.url, &pki).await;
+    let mut stream = client
+        .get_original(pb::GetDocumentRequest {
+            id: "x".into(),
+            member: "aradat".into(),
+        })
+        .await
+        .expect("the download starts")
+        .into_inner();
+    let first = stream
+        .message()
+        .await
+        .expect("the first chunk")
+        .expect("a chunk");
+    assert_eq!(first.member, "aradat");
+    assert_eq!(first.data.len(), 8);
+    let cut = stream.message().await.expect_err("cut off");
+    assert_eq!(cut.code(), tonic::Code::DataLoss, "{cut:?}");
+    assert!(
+        cut.message().starts_with("member aradat: ")
+            && cut.message().contains("more than the 10 bytes it declared"),
+        "{cut:?}"
+    );
+    assert!(stream.message().await.is_err() || stream.message().await.ok().flatten().is_none());
 }

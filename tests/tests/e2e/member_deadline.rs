@@ -77,6 +77,37 @@ impl Federation for Silent {
         never().await
     }
 
+    type GetOriginalStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::OriginalChunk, Status>>;
+
+    /// Announces a file and sends its first chunk, then nothing more, for
+    /// good: the hub must cut off a download that stalls.
+    async fn get_original(
+        &self,
+        _: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            let first = pb::OriginalChunk {
+                source: Some(pb::DocumentSource {
+                    file: "lassu.pdf".into(),
+                    format: "pdf".into(),
+                    pages: Some(1),
+                    bytes: 1000,
+                    sha256: "0".repeat(64),
+                }),
+                data: vec![b'%'; 10],
+                member: String::new(),
+            };
+            let _ = tx.send(Ok(first)).await;
+            never::<()>().await;
+            drop(tx);
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
     type AggregateStream =
         tokio_stream::wrappers::ReceiverStream<Result<pb::AggregateChunk, Status>>;
 
@@ -260,4 +291,33 @@ async fn a_document_request_does_not_wait_past_its_members_own_deadline() {
         refused.message().starts_with("member csendes: "),
         "{refused:?}"
     );
+}
+
+/// A member that starts a download and stalls: the hub ends it within its
+/// deadline, naming the member, instead of holding the client forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_that_stalls_is_cut_off() {
+    let s = setup().await;
+    let mut client = client_as(&s.hub.url, &s.pki, "elemzo", Role::Operator).await;
+    let mut stream = guard(
+        "get_original from the silent member",
+        client.get_original(pb::GetDocumentRequest {
+            id: "x".into(),
+            member: "csendes".into(),
+        }),
+    )
+    .await
+    .expect("the first chunk comes in time")
+    .into_inner();
+    let first = guard("the first chunk", stream.message())
+        .await
+        .expect("a chunk")
+        .expect("not the end");
+    assert_eq!(first.member, "csendes");
+    assert_eq!(first.data.len(), 10);
+    let cut = guard("the stalled rest", stream.message())
+        .await
+        .expect_err("cut off");
+    assert_eq!(cut.code(), Code::DeadlineExceeded, "{cut:?}");
+    assert!(cut.message().starts_with("member csendes: "), "{cut:?}");
 }

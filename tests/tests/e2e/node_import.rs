@@ -936,7 +936,9 @@ fn docx_lands_searchable_next_to_a_bad_one_through_the_cli() {
     assert_eq!(report["files"][0]["added"], 1, "{report}");
     let errors = report["errors"].as_array().expect("errors");
     assert_eq!(errors.len(), 1, "{report}");
-    let error = errors[0].as_str().expect("error");
+    assert_eq!(errors[0]["file"], bad.display().to_string(), "{report}");
+    assert_eq!(errors[0]["kind"], "corrupt", "{report}");
+    let error = errors[0]["message"].as_str().expect("message");
     assert!(
         error.starts_with(&format!("{}: corrupt: ", bad.display())),
         "{error}"

@@ -594,6 +594,15 @@ impl Federation for Echo {
     ) -> Result<tonic::Response<Self::AggregateStream>, Status> {
         Err(Status::unimplemented("echo"))
     }
+
+    type GetOriginalStream = tokio_stream::Empty<Result<pb::OriginalChunk, Status>>;
+
+    async fn get_original(
+        &self,
+        _: tonic::Request<pb::GetDocumentRequest>,
+    ) -> Result<tonic::Response<Self::GetOriginalStream>, Status> {
+        Err(Status::unimplemented("echo"))
+    }
 }
 
 /// [`Echo`] on an ephemeral loopback port, served by the same
