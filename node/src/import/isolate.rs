@@ -104,20 +104,31 @@ fn timeout(limits: &Limits) -> Failure {
     Failure::new(
         FailureKind::Timeout,
         format!(
-            "extraction took over {} s (extract_timeout_seconds in node.toml)",
-            limits.extract_timeout.as_secs()
+            "extraction took over {} (extract_timeout_seconds in node.toml)",
+            match limits.extract_timeout.as_secs() {
+                0 => format!("{} ms", limits.extract_timeout.as_millis()),
+                s => format!("{s} s"),
+            }
         ),
     )
 }
 
 fn on_a_thread(job: &Job, bytes: &[u8], limits: &Limits) -> Result<Output, Failure> {
-    let (sender, receiver) = mpsc::sync_channel(1);
     let (job, bytes, thread_limits) = (job.clone(), bytes.to_vec(), *limits);
+    with_time_limit(limits, move || run_here(&job, &bytes, &thread_limits))
+}
+
+/// `work` on a thread of its own, given up at `extract_timeout`.
+fn with_time_limit<T: Send + 'static>(
+    limits: &Limits,
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    let (sender, receiver) = mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("extractor".into())
         .spawn(move || {
             // The receiver may be gone after a timeout; nothing to tell then.
-            let _ = sender.send(run_here(&job, &bytes, &thread_limits));
+            let _ = sender.send(extract::guarded(work));
         })
         .map_err(|e| {
             Failure::new(
@@ -281,6 +292,13 @@ pub fn serve_worker(args: &str) -> ExitCode {
         .take(args.max_file_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
     {
+        Err(e) if e.kind() == std::io::ErrorKind::OutOfMemory => Err(Failure::new(
+            FailureKind::ExtractorCrash,
+            format!(
+                "the extractor process ran out of memory reading the file (over extract_memory_mb = {} in node.toml)",
+                args.memory_bytes >> 20
+            ),
+        )),
         Err(e) => Err(Failure::new(
             FailureKind::ExtractorCrash,
             format!("reading the file: {e}"),
@@ -308,5 +326,63 @@ fn limit_memory(bytes: u64) {
     #[cfg(unix)]
     if let Err(e) = rlimit::setrlimit(rlimit::Resource::AS, bytes, bytes) {
         eprintln!("extract-worker: cannot limit memory: {e}");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn limits(timeout_ms: u64) -> Limits {
+        Limits {
+            extract_timeout: std::time::Duration::from_millis(timeout_ms),
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn an_extractor_that_never_ends_is_a_timeout() {
+        // The worker waits on a channel whose sender this test keeps: it
+        // never finishes, and the limit, not a sleep, ends the wait.
+        let (_keep, never) = mpsc::channel::<()>();
+        let failure = with_time_limit(&limits(50), move || {
+            let _ = never.recv();
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Timeout);
+        assert_eq!(
+            failure.detail,
+            "extraction took over 50 ms (extract_timeout_seconds in node.toml)"
+        );
+    }
+
+    #[test]
+    fn a_panicking_extractor_is_a_crash_of_its_file_alone() {
+        let failure =
+            with_time_limit::<()>(&limits(10_000), || panic!("szándékos pánik")).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::ExtractorCrash);
+        assert_eq!(failure.detail, "szándékos pánik");
+    }
+
+    #[test]
+    fn a_file_over_max_file_bytes_reaches_no_extractor() {
+        let small = Limits {
+            max_file_bytes: 10,
+            ..Limits::default()
+        };
+        let failure = run(
+            &Job::Document(DocFormat::Docx),
+            &[0; 11],
+            &small,
+            &Isolation::Process(PathBuf::from("/nonexistent/extractor")),
+        )
+        .unwrap_err();
+        assert_eq!(failure.kind, FailureKind::TooLarge);
+        assert_eq!(
+            failure.detail,
+            "the file is 11 bytes, over the limit of 10 bytes (max_file_bytes in node.toml)"
+        );
     }
 }
