@@ -21,6 +21,7 @@ mod e2e {
     mod cli;
     mod demo;
     mod deploy;
+    mod file_import;
     mod hub;
     mod hub_process;
     mod member_deadline;

@@ -12,7 +12,7 @@ use tudashalo_node::node::{FileReport, ImportOptions};
 use tudashalo_node::store::Store;
 use tudashalo_node::{Error, Node};
 
-use super::support::{Files, NodeDir, doc, import, import_with, jsonl, line, node_cli};
+use super::support::{Files, NodeDir, doc, docx, import, import_with, jsonl, line, node_cli};
 
 /// The documents imported first in every test: three of them, each with the
 /// word "alapdokumentum".
@@ -857,39 +857,6 @@ fn a_file_of_many_batches_lands_whole_and_reimports_unchanged() {
         3_503
     );
     f.assert_base_intact();
-}
-
-/// A DOCX of one paragraph per entry of `paragraphs`, with a tracked
-/// deletion of `deleted` in the first, built as Word lays one out.
-fn docx(paragraphs: &[&str], deleted: &str) -> Vec<u8> {
-    use std::io::Write;
-    let mut body = String::new();
-    for (i, p) in paragraphs.iter().enumerate() {
-        body.push_str(&format!(
-            "<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r>"
-        ));
-        if i == 0 {
-            body.push_str(&format!(
-                "<w:del w:id=\"1\" w:author=\"X\"><w:r><w:delText>{deleted}</w:delText></w:r></w:del>"
-            ));
-        }
-        body.push_str("</w:p>");
-    }
-    let document = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
-    );
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    writer
-        .start_file("[Content_Types].xml", options)
-        .expect("zip");
-    writer.write_all(b"<Types/>").expect("zip");
-    writer
-        .start_file("word/document.xml", options)
-        .expect("zip");
-    writer.write_all(document.as_bytes()).expect("zip");
-    writer.finish().expect("zip").into_inner()
 }
 
 #[test]

@@ -229,9 +229,14 @@ impl Files {
         self.dir.path()
     }
 
-    /// Writes `bytes` to `name` in the folder and returns its path.
+    /// Writes `bytes` to `name` in the folder (its folders made as
+    /// needed) and returns its path.
     pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
+        }
         std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         path
     }
@@ -910,4 +915,37 @@ pub fn relayed<T>(message: T, on_behalf_of: Option<&str>, via: Option<&str>) -> 
             .insert("tudashalo-via", value.parse().expect("ASCII header"));
     }
     request
+}
+
+/// A DOCX of one paragraph per entry of `paragraphs`, with a tracked
+/// deletion of `deleted` in the first, built as Word lays one out.
+pub fn docx(paragraphs: &[&str], deleted: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut body = String::new();
+    for (i, p) in paragraphs.iter().enumerate() {
+        body.push_str(&format!(
+            "<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r>"
+        ));
+        if i == 0 {
+            body.push_str(&format!(
+                "<w:del w:id=\"1\" w:author=\"X\"><w:r><w:delText>{deleted}</w:delText></w:r></w:del>"
+            ));
+        }
+        body.push_str("</w:p>");
+    }
+    let document = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{body}</w:body></w:document>"
+    );
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    writer
+        .start_file("[Content_Types].xml", options)
+        .expect("zip");
+    writer.write_all(b"<Types/>").expect("zip");
+    writer
+        .start_file("word/document.xml", options)
+        .expect("zip");
+    writer.write_all(document.as_bytes()).expect("zip");
+    writer.finish().expect("zip").into_inner()
 }
