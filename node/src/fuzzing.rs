@@ -1,4 +1,7 @@
-//! The query parser's fuzzing entry point, shared by the cargo-fuzz target
+//! The fuzzing entry points: the query parser ([`QueryHarness`]) and the
+//! file extractors ([`extract`]).
+//!
+//! The query parser's entry point is shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/query_parser.rs`, outside the workspace) and the
 //! workspace test that replays its corpus (`node/tests/query_corpus.rs`), so
 //! that CI exercises every seed and every past crash without cargo-fuzz.
@@ -116,4 +119,29 @@ impl Default for QueryHarness {
     fn default() -> Self {
         QueryHarness::new()
     }
+}
+
+/// The extractor fuzz targets' entry point (`fuzz/fuzz_targets/extract_*.rs`,
+/// replayed from their corpora by `node/tests/extract_corpus.rs`): `bytes`
+/// as a file of `format` (`pdf`, `docx`, `odt`, `html`, `rtf`, `xlsx`,
+/// `xls`, `ods`), extracted in this process *without* `catch_unwind`, so
+/// that a panic is the fuzzer's finding, then checked as an import checks
+/// it. Limits are small, so that a run stays fast: 1 MiB of text.
+///
+/// Returns the failure's kind, or `None` for a file that extracted.
+pub fn extract(format: &str, bytes: &[u8]) -> Option<crate::import::FailureKind> {
+    use crate::import::isolate::{Job, run_unguarded};
+    let limits = crate::import::Limits {
+        max_body_bytes: 1024 * 1024,
+        max_file_bytes: 16 * 1024 * 1024,
+        ..crate::import::Limits::default()
+    };
+    let job = if let Some(doc) = crate::import::DocFormat::from_extension(format) {
+        Job::Document(doc)
+    } else if let Some(book) = crate::import::WorkbookFormat::from_extension(format) {
+        Job::Workbook(book)
+    } else {
+        return Some(crate::import::FailureKind::Unsupported);
+    };
+    run_unguarded(&job, bytes, &limits).err().map(|f| f.kind)
 }

@@ -162,20 +162,20 @@ pub struct Extracted {
     pub pages: Option<u32>,
 }
 
-/// Runs the extractor of `format` on `bytes` in this process, its panic
-/// made this file's failure. [`isolate`] calls it, here or in a worker.
-pub(crate) fn extract_here(
+/// Runs the extractor of `format` on `bytes` in this process. [`isolate`]
+/// calls it under `catch_unwind`, here or in a worker.
+pub(crate) fn extract_unguarded(
     format: DocFormat,
     bytes: &[u8],
     limits: &Limits,
 ) -> Result<Extracted, Failure> {
-    guarded(|| match format {
+    match format {
         DocFormat::Docx => super::office::extract(super::OfficeFormat::Docx, bytes, limits),
         DocFormat::Odt => super::office::extract(super::OfficeFormat::Odt, bytes, limits),
         DocFormat::Pdf => super::pdf::extract(bytes, limits),
         DocFormat::Html => super::html::extract(bytes, limits),
         DocFormat::Rtf => super::rtf::extract(bytes, limits),
-    })
+    }
 }
 
 /// Turns one file into a document. `file` is the label used in messages,

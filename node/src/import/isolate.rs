@@ -88,15 +88,20 @@ pub fn run(
     }
 }
 
-/// The extraction itself, in whichever process runs it.
+/// The extraction itself, in whichever process runs it, a panic made
+/// this file's failure.
 fn run_here(job: &Job, bytes: &[u8], limits: &Limits) -> Result<Output, Failure> {
+    extract::guarded(|| run_unguarded(job, bytes, limits))
+}
+
+/// The extraction without `catch_unwind`: for fuzzing, where a panic is a
+/// finding ([`crate::fuzzing::extract`]).
+pub fn run_unguarded(job: &Job, bytes: &[u8], limits: &Limits) -> Result<Output, Failure> {
     match job {
         Job::Document(format) => {
-            extract::extract_here(*format, bytes, limits).map(Output::Document)
+            extract::extract_unguarded(*format, bytes, limits).map(Output::Document)
         }
-        Job::Workbook(format) => {
-            extract::guarded(|| workbook::read(*format, bytes, limits)).map(Output::Workbook)
-        }
+        Job::Workbook(format) => workbook::read(*format, bytes, limits).map(Output::Workbook),
     }
 }
 
