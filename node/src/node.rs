@@ -442,6 +442,18 @@ impl Node {
         Ok(doc)
     }
 
+    /// Removes the kept originals no stored document names any more (the
+    /// old versions of updated files). Returns the files and bytes removed.
+    pub fn sweep_originals(&self) -> Result<(usize, u64)> {
+        let mut keep = std::collections::HashSet::new();
+        for doc in self.store.documents() {
+            if let Some(source) = doc?.source {
+                keep.insert(source.sha256);
+            }
+        }
+        self.originals.sweep(&keep)
+    }
+
     /// The original file of a document `audience` may see, with its
     /// source. A document it may not see is not found, as for [`Node::get`];
     /// so is one imported from a JSON Lines record (it has no file).

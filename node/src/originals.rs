@@ -82,6 +82,34 @@ impl Originals {
         }
     }
 
+    /// Removes every kept file whose hash is not in `keep`, and temporary
+    /// files a crash left behind. Returns the files and bytes removed.
+    pub fn sweep(&self, keep: &std::collections::HashSet<String>) -> Result<(usize, u64)> {
+        let mut removed = (0usize, 0u64);
+        let Ok(folders) = std::fs::read_dir(&self.dir) else {
+            return Ok(removed);
+        };
+        for folder in folders.flatten() {
+            if !folder.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let entries = std::fs::read_dir(folder.path())
+                .map_err(|e| Error::io(format!("reading {}", folder.path().display()), e))?;
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if keep.contains(&name) {
+                    continue;
+                }
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                std::fs::remove_file(entry.path())
+                    .map_err(|e| Error::io(format!("removing {}", entry.path().display()), e))?;
+                removed.0 += 1;
+                removed.1 += size;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Bytes kept, for `stats`.
     pub fn size_on_disk(&self) -> u64 {
         fn walk(dir: &Path) -> u64 {
@@ -126,6 +154,20 @@ mod tests {
         assert_eq!(originals.size_on_disk(), 5);
         let folder = dir.path().join(DIR).join("2c");
         assert_eq!(std::fs::read_dir(folder).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_sweep_keeps_what_is_named_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let originals = Originals::new(dir.path());
+        let other = "a".repeat(64);
+        originals.put(SHA, b"hello").unwrap();
+        originals.put(&other, b"old").unwrap();
+        std::fs::write(dir.path().join(DIR).join("2c").join(".x.1.tmp"), b"crash").unwrap();
+        let keep = [SHA.to_string()].into_iter().collect();
+        assert_eq!(originals.sweep(&keep).unwrap(), (2, 8));
+        assert!(originals.open(SHA).unwrap().is_some());
+        assert!(originals.open(&other).unwrap().is_none());
     }
 
     #[test]

@@ -150,6 +150,16 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     overall.finish_and_clear();
+    // An updated file's old original is named by no document any more.
+    if reports.iter().any(|r| r.updated > 0) {
+        let (files, bytes) = node.sweep_originals()?;
+        if files > 0 && !args.json {
+            println!(
+                "{files} earlier original file(s) no document names any more removed ({})",
+                tudashalo_core::model::human_bytes(bytes)
+            );
+        }
+    }
     let rejected: usize = reports.iter().map(|r| r.rejected).sum();
     if args.json {
         let out = json!({
