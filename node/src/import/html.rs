@@ -421,11 +421,7 @@ impl<'l> Page<'l> {
         self.close_implied(name)?;
         match name {
             b"meta" => self.meta(tag),
-            b"time" => {
-                if self.time.is_none() {
-                    self.time = attr(tag, b"datetime");
-                }
-            }
+            b"time" if self.time.is_none() => self.time = attr(tag, b"datetime"),
             _ => {}
         }
         if VOID.contains(&name) {
