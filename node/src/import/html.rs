@@ -11,7 +11,9 @@
 //! with a stack of open elements and the tag-soup rules that matter for
 //! text: an end tag closes up to its open element and is ignored when none
 //! is open, a `<p>`, `<li>`, `<td>`, `<tr>`, … closes the one before it, the
-//! head ends where body content starts.
+//! head ends where body content starts. Inline elements that change nothing
+//! for the text (`b`, `span`, `font`, `a`, unknown ones) are not kept open,
+//! so that the unclosed `<font>`s of old pages do not pile up.
 //!
 //! What is text: everything in the body except what a reader does not see
 //! (`script`, `style`, `noscript`, `template`, `svg`, `math`, form controls,
@@ -194,128 +196,92 @@ fn trim_start(s: &[u8]) -> &[u8] {
     s.get(n..).unwrap_or_default()
 }
 
-/// Elements with no end tag.
-const VOID: [&[u8]; 16] = [
-    b"area",
-    b"base",
-    b"basefont",
-    b"bgsound",
-    b"br",
-    b"col",
-    b"embed",
-    b"hr",
-    b"img",
-    b"input",
-    b"keygen",
-    b"link",
-    b"meta",
-    b"param",
-    b"source",
-    b"track",
-];
+/// What an element name means for the walk; [`class`] knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Class {
+    /// No end tag (`br`, `img`, `meta`, …).
+    void: bool,
+    /// Read as raw text or RCDATA by the tokenizer: open until its end tag
+    /// even when written `<script/>`.
+    raw: bool,
+    /// Not seen by a reader: skipped with all it contains.
+    hidden: bool,
+    /// Page chrome (menus, site headers and footers, sidebars): skipped.
+    chrome: bool,
+    /// A line of its own.
+    block: bool,
+    /// May stay in the head; any other element starts the body.
+    head: bool,
+}
 
-/// Elements whose content the tokenizer reads as raw text or RCDATA: open
-/// until their end tag even when written `<script/>`.
-const RAW: [&[u8]; 11] = [
-    b"script",
-    b"style",
-    b"title",
-    b"textarea",
-    b"xmp",
-    b"iframe",
-    b"noembed",
-    b"noframes",
-    b"noscript",
-    b"plaintext",
-    b"noframe",
-];
+/// An element that is none of these: inline (`b`, `span`, `a`, …) or unknown.
+const INLINE: Class = Class {
+    void: false,
+    raw: false,
+    hidden: false,
+    chrome: false,
+    block: false,
+    head: false,
+};
+const VOID: Class = Class {
+    void: true,
+    ..INLINE
+};
+const RAW: Class = Class {
+    raw: true,
+    ..INLINE
+};
+const HIDDEN: Class = Class {
+    hidden: true,
+    ..INLINE
+};
+const CHROME: Class = Class {
+    chrome: true,
+    ..INLINE
+};
+const BLOCK: Class = Class {
+    block: true,
+    ..INLINE
+};
 
-/// Elements a reader does not see, skipped with all they contain.
-const HIDDEN: [&[u8]; 16] = [
-    b"head",
-    b"script",
-    b"style",
-    b"noscript",
-    b"template",
-    b"svg",
-    b"math",
-    b"iframe",
-    b"noembed",
-    b"noframes",
-    b"object",
-    b"textarea",
-    b"select",
-    b"datalist",
-    b"button",
-    b"canvas",
-];
-
-/// Page chrome: menus, site headers and footers, sidebars.
-const CHROME: [&[u8]; 4] = [b"nav", b"header", b"footer", b"aside"];
-
-/// Elements that are lines of their own.
-const BLOCKS: [&[u8]; 45] = [
-    b"address",
-    b"article",
-    b"blockquote",
-    b"body",
-    b"caption",
-    b"center",
-    b"dd",
-    b"details",
-    b"dialog",
-    b"dir",
-    b"div",
-    b"dl",
-    b"dt",
-    b"fieldset",
-    b"figcaption",
-    b"figure",
-    b"form",
-    b"h1",
-    b"h2",
-    b"h3",
-    b"h4",
-    b"h5",
-    b"h6",
-    b"hgroup",
-    b"hr",
-    b"html",
-    b"legend",
-    b"li",
-    b"listing",
-    b"main",
-    b"menu",
-    b"ol",
-    b"p",
-    b"pre",
-    b"section",
-    b"summary",
-    b"table",
-    b"tbody",
-    b"tfoot",
-    b"thead",
-    b"tr",
-    b"ul",
-    b"plaintext",
-    b"xmp",
-    b"option",
-];
-
-/// What may stay in the head; any other element starts the body.
-const HEAD_CONTENT: [&[u8]; 11] = [
-    b"head",
-    b"title",
-    b"meta",
-    b"link",
-    b"style",
-    b"script",
-    b"base",
-    b"noscript",
-    b"template",
-    b"basefont",
-    b"bgsound",
-];
+/// The class of an element name (lower case, as the tokenizer gives it);
+/// one `match`, so that a start tag costs one look-up.
+fn class(name: &[u8]) -> Class {
+    match name {
+        b"area" | b"br" | b"col" | b"embed" | b"frame" | b"img" | b"input" | b"keygen"
+        | b"param" | b"source" | b"track" | b"wbr" => VOID,
+        b"hr" => Class {
+            block: true,
+            ..VOID
+        },
+        b"meta" | b"link" | b"base" | b"basefont" | b"bgsound" => Class { head: true, ..VOID },
+        b"title" => Class { head: true, ..RAW },
+        b"script" | b"style" | b"noscript" => Class {
+            hidden: true,
+            head: true,
+            ..RAW
+        },
+        b"textarea" | b"iframe" | b"noembed" | b"noframes" => Class {
+            hidden: true,
+            ..RAW
+        },
+        b"noframe" => RAW,
+        b"xmp" | b"plaintext" => Class { block: true, ..RAW },
+        b"head" | b"template" => Class {
+            head: true,
+            ..HIDDEN
+        },
+        b"svg" | b"math" | b"object" | b"select" | b"datalist" | b"button" | b"canvas" => HIDDEN,
+        b"nav" | b"header" | b"footer" | b"aside" => CHROME,
+        b"address" | b"article" | b"blockquote" | b"body" | b"caption" | b"center" | b"dd"
+        | b"details" | b"dialog" | b"dir" | b"div" | b"dl" | b"dt" | b"fieldset"
+        | b"figcaption" | b"figure" | b"form" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6"
+        | b"hgroup" | b"html" | b"legend" | b"li" | b"listing" | b"main" | b"menu" | b"ol"
+        | b"p" | b"pre" | b"section" | b"summary" | b"table" | b"tbody" | b"tfoot" | b"thead"
+        | b"tr" | b"ul" | b"option" => BLOCK,
+        _ => INLINE,
+    }
+}
 
 /// `<meta>` names stating the page's date, the preferred first.
 const DATE_NAMES: [&str; 6] = [
@@ -418,21 +384,53 @@ impl<'l> Page<'l> {
             ));
         }
         let name: &[u8] = &tag.name;
-        self.close_implied(name)?;
+        let class = class(name);
+        self.close_implied(name, class)?;
         match name {
             b"meta" => self.meta(tag),
             b"time" if self.time.is_none() => self.time = attr(tag, b"datetime"),
             _ => {}
         }
-        if VOID.contains(&name) {
+        if class.void {
             return self.void(name);
         }
-        let raw = RAW.contains(&name);
-        if tag.self_closing && !raw {
+        if tag.self_closing && !class.raw {
             // `<div/>`: XHTML's empty element, or foreign content's.
-            if !self.skipping() && BLOCKS.contains(&name) {
+            if !self.skipping() && class.block {
                 self.out.break_line(self.cells > 0)?;
             }
+            return Ok(());
+        }
+        let skip = if class.hidden || hidden(tag) {
+            Some(Skip::Hidden)
+        } else if class.chrome {
+            Some(Skip::Chrome)
+        } else {
+            None
+        };
+        let element = Open {
+            name: cut_name(name),
+            skip,
+            block: class.block,
+            cell: matches!(name, b"td" | b"th"),
+            table: (name == b"table").then_some(self.out.row_cells),
+            pre: matches!(name, b"pre" | b"listing" | b"plaintext" | b"xmp"),
+            title: name == b"title",
+            heading: name == b"h1" && self.heading.is_none() && self.hidden == 0,
+            foreign: matches!(name, b"svg" | b"math"),
+        };
+        // An inline element that changes nothing (`b`, `span`, `font`, `a`,
+        // …) is not kept open, so that tag soup's unclosed ones do not pile
+        // up; unless one of its name is open, whose end tags it must match.
+        let changes = element.skip.is_some()
+            || element.block
+            || element.cell
+            || element.pre
+            || element.title
+            || element.heading
+            || element.foreign
+            || class.raw;
+        if !changes && !self.is_open(&element.name) {
             return Ok(());
         }
         if self.open.len() >= self.bounds.depth {
@@ -444,24 +442,6 @@ impl<'l> Page<'l> {
                 ),
             ));
         }
-        let skip = if HIDDEN.contains(&name) || hidden(tag) {
-            Some(Skip::Hidden)
-        } else if CHROME.contains(&name) {
-            Some(Skip::Chrome)
-        } else {
-            None
-        };
-        let element = Open {
-            name: cut_name(name),
-            skip,
-            block: BLOCKS.contains(&name),
-            cell: matches!(name, b"td" | b"th"),
-            table: (name == b"table").then_some(self.out.row_cells),
-            pre: matches!(name, b"pre" | b"listing" | b"plaintext" | b"xmp"),
-            title: name == b"title",
-            heading: name == b"h1" && self.heading.is_none() && self.hidden == 0,
-            foreign: matches!(name, b"svg" | b"math"),
-        };
         self.begin(&element)?;
         *self.open_names.entry(element.name.clone()).or_insert(0) += 1;
         self.open.push(element);
@@ -511,8 +491,8 @@ impl<'l> Page<'l> {
 
     /// Closes the elements that the start of `name` ends: the head when body
     /// content starts, a `<p>` before a block, an `<li>` before the next, ….
-    fn close_implied(&mut self, name: &[u8]) -> Result<(), Failure> {
-        if !HEAD_CONTENT.contains(&name) && self.is_open(b"head") {
+    fn close_implied(&mut self, name: &[u8], class: Class) -> Result<(), Failure> {
+        if !class.head && self.is_open(b"head") {
             self.close(b"head")?;
         }
         while let Some(top) = self.open.last() {
@@ -538,7 +518,7 @@ impl<'l> Page<'l> {
         if !self.skipping() {
             if &*name == b"br" {
                 self.out.line_break(self.cells > 0)?;
-            } else if BLOCKS.contains(&&*name) {
+            } else if class(&name).block {
                 self.out.break_line(self.cells > 0)?;
             }
         }
@@ -663,7 +643,7 @@ impl<'l> Page<'l> {
 /// end tags, for the elements that matter to text).
 fn implied_end(new: &[u8], top: &[u8]) -> bool {
     match top {
-        b"p" => BLOCKS.contains(&new) && new != b"option",
+        b"p" => class(new).block && new != b"option",
         b"li" => new == b"li",
         b"dt" | b"dd" => matches!(new, b"dt" | b"dd"),
         b"td" | b"th" => matches!(new, b"td" | b"th" | b"tr" | b"thead" | b"tbody" | b"tfoot"),
@@ -1062,6 +1042,15 @@ mod tests {
         let found = text(soup.as_bytes());
         assert_eq!(found.text.lines().count(), 100_000);
         assert!(found.text.ends_with("\nelemvég"));
+        // Nor do unclosed inline elements pile up, nor void `<wbr>`s.
+        let fonts = "<font size=2><b>sor<wbr>vég<br>".repeat(5_000);
+        let found = text(fonts.as_bytes());
+        assert_eq!(found.text.lines().count(), 5_000);
+        assert_eq!(found.text.lines().next(), Some("sorvég"));
+        // An inline element inside a skipped one of its name is matched.
+        let nested =
+            "<span hidden><span>x</span>y</span>z<div aria-hidden=true><div>v</div>w</div>";
+        assert_eq!(text(nested.as_bytes()).text, "z");
         // Nor are end tags without their start.
         let stray = "</div></b></td></p>".repeat(10_000) + "szöveg";
         assert_eq!(text(stray.as_bytes()).text.trim(), "szöveg");
