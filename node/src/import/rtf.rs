@@ -817,7 +817,7 @@ mod tests {
         r"{\footer \pard\plain \f0 L\'e1bl\'e9c\par}",
         r"\pard\plain \ltrpar\f0\fs24 Az erd\'f5 \'e9s a t\'fbzifa\par",
         "\r\n",
-        r"\pard Unicode: \u337\'f5 \u369\'fb, \uc2\u336\'3f\'3f vagy {\uc0\u368  }\uc1 v\'e9ge\par",
+        r"\pard Unicode: \u337\'f5 \u369\'fb, \u337?\u369?, \uc2\u336\'3f\'3f vagy {\uc0\u368  }\uc1 v\'e9ge\par",
         r"\pard Oldal{\field{\*\fldinst { PAGE \\* MERGEFORMAT }}{\fldrslt {3}}}\tab",
         r"{\*\bkmkstart konyvjelzo}ide{\*\bkmkend konyvjelzo}\~\'96\_\-v\'e9g\emdash x\par",
         r"\pard {\pict\wmetafile8\picw100\pich100 0100090000035a00000000001200000000000500000009020000000004000000fb02}",
@@ -836,7 +836,7 @@ mod tests {
         assert_eq!(
             found.text,
             "Az erdő és a tűzifa\n\
-             Unicode: ő ű, Ő vagy Ű vége\n\
+             Unicode: ő ű, őű, Ő vagy Ű vége\n\
              Oldal3\tide\u{a0}–-vég—x\n\
              Kép után folytatás\n\
              Település\tLakos\n\
