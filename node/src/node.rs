@@ -418,16 +418,21 @@ impl Node {
                 self.originals.put(&sha256, &bytes)?;
                 return Ok(doc);
             }
-            (_, FileFormat::Extracted(doc_format)) => import::parse_document(
-                doc_format,
-                label,
-                id,
-                &bytes,
-                source,
-                &options.text,
-                &limits,
-                &options.isolation,
-            )?,
+            (_, FileFormat::Extracted(doc_format)) => {
+                let file = import::extract::DocumentFile {
+                    label,
+                    id,
+                    bytes: &bytes,
+                    source,
+                };
+                import::parse_document(
+                    doc_format,
+                    file,
+                    &options.text,
+                    &limits,
+                    &options.isolation,
+                )?
+            }
             _ => {
                 let mut doc = import::parse_text(label, path, &bytes, &options.text, &limits)?;
                 doc.id = id;

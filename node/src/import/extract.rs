@@ -178,19 +178,50 @@ pub(crate) fn extract_unguarded(
     }
 }
 
-/// Turns one file into a document. `file` is the label used in messages,
-/// `id` the document's id, `source` where it came from (its `pages` are
-/// filled from the file).
+/// One file to make a document of.
+#[derive(Debug, Clone)]
+pub struct DocumentFile<'a> {
+    /// The label used in messages (the path as given).
+    pub label: &'a str,
+    /// The document's id.
+    pub id: String,
+    pub bytes: &'a [u8],
+    /// Where it came from; its `pages` are filled from the file.
+    pub source: Source,
+}
+
+impl<'a> DocumentFile<'a> {
+    /// A file called `name` (its id the name's slug), for tests and tools.
+    pub fn named(name: &'a str, format: DocFormat, bytes: &'a [u8]) -> Result<Self, FileError> {
+        Ok(DocumentFile {
+            label: name,
+            id: super::common::slug_id(name, name)?,
+            bytes,
+            source: Source {
+                file: name.to_string(),
+                format: format.as_str().to_string(),
+                pages: None,
+                bytes: bytes.len() as u64,
+                sha256: String::new(),
+            },
+        })
+    }
+}
+
+/// Turns one file into a document.
 pub fn parse_document(
     format: DocFormat,
-    file: &str,
-    id: String,
-    bytes: &[u8],
-    mut source: Source,
+    input: DocumentFile<'_>,
     meta: &TextMeta,
     limits: &Limits,
     isolation: &Isolation,
 ) -> Result<Document, FileError> {
+    let DocumentFile {
+        label: file,
+        id,
+        bytes,
+        mut source,
+    } = input;
     check_file_size(bytes.len() as u64, limits).map_err(|f| f.at(file))?;
     let found = match isolate::run(&Job::Document(format), bytes, limits, isolation) {
         Ok(Output::Document(found)) => found,

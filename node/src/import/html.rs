@@ -845,28 +845,19 @@ mod tests {
     use super::*;
     use crate::import::FileError;
     use crate::import::TextMeta;
-    use crate::import::extract::{DocFormat, parse_document};
+    use crate::import::extract::{DocFormat, DocumentFile, parse_document};
     use crate::import::isolate::Isolation;
-    use tudashalo_core::model::{Document, Source};
+    use tudashalo_core::model::Document;
 
     fn text(bytes: &[u8]) -> Extracted {
         extract(bytes, &Limits::default()).unwrap()
     }
 
     fn parse_with(bytes: &[u8], limits: &Limits) -> Result<Document, FileError> {
-        let source = Source {
-            file: "lap.html".into(),
-            format: "html".into(),
-            pages: None,
-            bytes: bytes.len() as u64,
-            sha256: String::new(),
-        };
+        let file = DocumentFile::named("lap.html", DocFormat::Html, bytes)?;
         parse_document(
             DocFormat::Html,
-            "lap.html",
-            "lap".into(),
-            bytes,
-            source,
+            file,
             &TextMeta::default(),
             limits,
             &Isolation::InProcess,

@@ -767,25 +767,16 @@ impl<'l> Out<'l> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::import::extract::{DocFormat, parse_document};
+    use crate::import::extract::{DocFormat, DocumentFile, parse_document};
     use crate::import::isolate::Isolation;
     use crate::import::{FileError, TextMeta};
-    use tudashalo_core::model::{Document, Source};
+    use tudashalo_core::model::Document;
 
     fn parse_with(bytes: &[u8], limits: &Limits) -> Result<Document, FileError> {
-        let source = Source {
-            file: "level.rtf".into(),
-            format: "rtf".into(),
-            pages: None,
-            bytes: bytes.len() as u64,
-            sha256: String::new(),
-        };
+        let file = DocumentFile::named("level.rtf", DocFormat::Rtf, bytes)?;
         parse_document(
             DocFormat::Rtf,
-            "level.rtf",
-            "level".into(),
-            bytes,
-            source,
+            file,
             &TextMeta::default(),
             limits,
             &Isolation::InProcess,

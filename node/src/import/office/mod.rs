@@ -86,10 +86,10 @@ pub(crate) mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::import::extract::{DocFormat, guarded, parse_document};
+    use crate::import::extract::{DocFormat, DocumentFile, guarded, parse_document};
     use crate::import::isolate::Isolation;
     use crate::import::{FileError, TextMeta};
-    use tudashalo_core::model::{Document, Kind, Source, Visibility};
+    use tudashalo_core::model::{Document, Kind, Visibility};
 
     /// One office file as the importer makes a document of it, its id the
     /// file's stem.
@@ -106,23 +106,11 @@ pub(crate) mod tests {
             OfficeFormat::Odt => DocFormat::Odt,
         };
         let id = path.file_stem().unwrap().to_str().unwrap().to_string();
-        let source = Source {
-            file: file.to_string(),
-            format: format.as_str().to_string(),
-            pages: None,
-            bytes: bytes.len() as u64,
-            sha256: String::new(),
-        };
-        parse_document(
-            format,
-            file,
+        let file = DocumentFile {
             id,
-            bytes,
-            source,
-            meta,
-            limits,
-            &Isolation::InProcess,
-        )
+            ..DocumentFile::named(file, format, bytes)?
+        };
+        parse_document(format, file, meta, limits, &Isolation::InProcess)
     }
 
     /// A zip of `parts` (name, content), deflated, as an office file is.
