@@ -226,6 +226,10 @@ pub(crate) enum O {
     Date(&'static str),
     /// `n` empty cells.
     Gap(u32),
+    /// A string cell merged over (columns, rows).
+    Span(&'static str, u32, u32),
+    /// A cell covered by a merged one.
+    Covered,
 }
 
 /// An ODS with `sheets`: (name, rows), a row `Err(n)` being `n` empty rows
@@ -267,6 +271,12 @@ pub(crate) fn ods(sheets: &[(&str, OdsRows)]) -> Vec<u8> {
                                 content,
                                 r#"<table:table-cell office:value-type="date" office:date-value="{d}"><text:p>{d}</text:p></table:table-cell>"#
                             ),
+                            O::Span(s, columns, rows) => write!(
+                                content,
+                                r#"<table:table-cell office:value-type="string" table:number-columns-spanned="{columns}" table:number-rows-spanned="{rows}"><text:p>{}</text:p></table:table-cell>"#,
+                                escape(s)
+                            ),
+                            O::Covered => write!(content, "<table:covered-table-cell/>"),
                             O::Gap(n) => write!(
                                 content,
                                 r#"<table:table-cell table:number-columns-repeated="{n}"/>"#

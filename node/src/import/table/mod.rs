@@ -37,6 +37,7 @@ mod decode;
 mod fixtures;
 mod header;
 mod numbers;
+mod ods_layout;
 mod rows;
 mod sheet;
 pub mod workbook;

@@ -19,7 +19,10 @@
 //!   two cells at `A1` and `XFD1048576` make that 17 billion cells). Every
 //!   reader stops at [`MAX_CELLS`] stored cells (the empty cells padding a
 //!   row to its last value count too), named in the `too-large` message.
-//!   XLS sheets are bounded by the format itself (65 536 × 256).
+//!   An ODS sheet is built whole by calamine when the file is opened, its
+//!   repeated rows and columns expanded, so [`ods_layout`] counts that
+//!   rectangle from `content.xml` first and refuses it over the cap. XLS
+//!   sheets are bounded by the format itself (65 536 × 256).
 //! - **The format from the bytes, not the name.** A zip is XLSX or ODS by
 //!   its parts, an OLE compound file (`D0 CF 11 E0 A1 B1 1A E1`) is either a
 //!   password-protected XLSX (an `EncryptedPackage` stream: `encrypted`) or
@@ -34,9 +37,9 @@
 //!   text, errors are their Excel spelling (`#DIV/0!`). Interpreting them
 //!   (decimal commas in text, a date as a period) is the table importer's.
 //! - **Merged cells are reported, not spread.** calamine gives the merged
-//!   regions of XLSX and XLS sheets (not of ODS: it does not expose
-//!   `table:number-columns-spanned`, so an ODS sheet's merged cells hold
-//!   their value in the first cell only). The regions travel with the sheet
+//!   regions of XLSX and XLS sheets; for ODS, which it does not expose,
+//!   [`ods_layout`] reads `table:number-columns-spanned` and
+//!   `table:number-rows-spanned` itself. The regions travel with the sheet
 //!   ([`Merged`]) and the table importer decides where the value of a region
 //!   counts ([`super::parse_workbook`]): spreading here would make one
 //!   header name appear in several columns.
@@ -57,6 +60,8 @@ use serde::{Deserialize, Serialize};
 use crate::import::Limits;
 use crate::import::extract::{Failure, FailureKind, check_file_size};
 use crate::import::office::zipped;
+
+use super::ods_layout;
 
 /// The most cells a workbook may hold, over all its sheets, counting the
 /// empty cells that pad a row up to its last value. A statistical export of
@@ -186,12 +191,12 @@ pub(crate) fn read_capped(
             format.as_str()
         )));
     }
-    let parts = check_container(bytes)?;
+    let (parts, content) = check_container(bytes)?;
     let has = |name: &str| parts.iter().any(|p| p == name);
     if has("xl/workbook.xml") {
         read_xlsx(bytes, &mut budget)
-    } else if has("content.xml") {
-        read_ods(bytes, &mut budget)
+    } else if let Some(content) = content {
+        read_ods(bytes, &content, &mut budget)
     } else if has("xl/workbook.bin") {
         Err(Failure::new(
             FailureKind::Unsupported,
@@ -239,8 +244,9 @@ fn corrupt(detail: impl Into<String>) -> Failure {
 }
 
 /// Checks a zip container against the caps by reading each XML part through
-/// [`zipped::Container`]; returns the names of its entries.
-fn check_container(bytes: &[u8]) -> Result<Vec<String>, Failure> {
+/// [`zipped::Container`]; returns the names of its entries and the bytes of
+/// `content.xml` (an ODS's cells), if it has one.
+fn check_container(bytes: &[u8]) -> Result<(Vec<String>, Option<Vec<u8>>), Failure> {
     let mut container = zipped::Container::open(bytes, zipped::Caps::default())?;
     // The container has checked the entry count already; the names come
     // from a second, cheap look at the central directory.
@@ -250,14 +256,18 @@ fn check_container(bytes: &[u8]) -> Result<Vec<String>, Failure> {
         .map(|name| name.map(|n| n.into_owned()))
         .collect::<Result<Vec<String>, _>>()
         .map_err(|e| corrupt(format!("an unreadable entry name: {e}")))?;
+    let mut content = None;
     for name in &names {
         let read_by_calamine =
             name.ends_with(".xml") || name.ends_with(".rels") || name == "mimetype";
         if read_by_calamine {
-            container.part(name)?;
+            let part = container.part(name)?;
+            if name == "content.xml" {
+                content = part;
+            }
         }
     }
-    Ok(names)
+    Ok((names, content))
 }
 
 /// An OLE compound file: an encrypted OOXML package or an `.xls`.
@@ -353,13 +363,34 @@ fn xlsx_failure(e: XlsxError) -> Failure {
     }
 }
 
-fn read_ods(bytes: &[u8], budget: &mut Budget) -> Result<Workbook, Failure> {
+/// An ODS, once [`ods_layout`] has counted what calamine will build from
+/// `content` (which it builds whole when it opens the file).
+fn read_ods(bytes: &[u8], content: &[u8], budget: &mut Budget) -> Result<Workbook, Failure> {
+    let mut layouts = ods_layout::scan(content)?;
+    let mut expanded = 0u64;
+    for layout in &layouts {
+        expanded = expanded.saturating_add(layout.cells);
+        if expanded > budget.max as u64 {
+            return Err(Failure::new(
+                FailureKind::TooLarge,
+                format!(
+                    "sheet {} takes the workbook over MAX_CELLS ({} cells) once its repeated rows and columns are expanded",
+                    crate::import::common::quote(&layout.name),
+                    budget.max
+                ),
+            ));
+        }
+    }
     let mut book = Ods::new(Cursor::new(bytes)).map_err(ods_failure)?;
     let names = worksheet_names(book.sheets_metadata());
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
         let range = book.worksheet_range(&name).map_err(ods_failure)?;
-        sheets.push(sheet_of_range(&name, &range, budget)?);
+        let mut sheet = sheet_of_range(&name, &range, budget)?;
+        if let Some(at) = layouts.iter().position(|l| l.name == name) {
+            sheet.merged = layouts.remove(at).merged;
+        }
+        sheets.push(sheet);
     }
     Ok(Workbook { sheets })
 }
@@ -689,6 +720,59 @@ mod tests {
             err.detail.starts_with("xl/worksheets/sheet1.xml"),
             "{}",
             err.detail
+        );
+    }
+
+    #[test]
+    fn ods_repeats_are_counted_before_calamine_expands_them() {
+        let content = concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content "#,
+            r#"xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" "#,
+            r#"xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" "#,
+            r#"xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">"#,
+            r#"<office:body><office:spreadsheet><table:table table:name="Bomba">"#,
+            r#"<table:table-row table:number-rows-repeated="1000000">"#,
+            r#"<table:table-cell table:number-columns-repeated="100" office:value-type="float" office:value="1"/>"#,
+            r#"</table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"#
+        );
+        let bytes = zip_parts(&[
+            (
+                "mimetype".into(),
+                b"application/vnd.oasis.opendocument.spreadsheet".to_vec(),
+            ),
+            ("content.xml".into(), content.as_bytes().to_vec()),
+        ]);
+        let err = read(WorkbookFormat::Ods, &bytes, &Limits::default()).unwrap_err();
+        assert_eq!(err.kind, FailureKind::TooLarge, "{err:?}");
+        assert_eq!(
+            err.detail,
+            "sheet \"Bomba\" takes the workbook over MAX_CELLS (5000000 cells) once its \
+             repeated rows and columns are expanded"
+        );
+    }
+
+    #[test]
+    fn ods_merged_cells_are_reported() {
+        let book = read(
+            WorkbookFormat::Ods,
+            &ods(&[(
+                "Adatok",
+                vec![
+                    Ok(vec![O::S("a"), O::Span("Edelény", 1, 2)]),
+                    Ok(vec![O::S("b"), O::Covered]),
+                ],
+            )]),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            book.sheets[0].merged,
+            vec![Merged {
+                first_row: 1,
+                last_row: 2,
+                first_column: 1,
+                last_column: 1
+            }]
         );
     }
 
