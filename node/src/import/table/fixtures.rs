@@ -311,8 +311,17 @@ pub(crate) fn ods(sheets: &[(&str, OdsRows)]) -> Vec<u8> {
 /// Excel writes for a password-protected XLSX, as far as telling it apart
 /// goes.
 pub(crate) fn ole(streams: &[&str]) -> Vec<u8> {
+    let empty: Vec<(&str, Vec<u8>)> = streams.iter().map(|s| (*s, Vec::new())).collect();
+    ole_with(&empty)
+}
+
+/// An OLE compound file with `streams` (name, content), at most three. A
+/// stream is padded to 4 096 bytes at least, so that it lives in ordinary
+/// sectors rather than the mini stream.
+pub(crate) fn ole_with(streams: &[(&str, Vec<u8>)]) -> Vec<u8> {
     const END: u32 = 0xFFFF_FFFE;
     const FREE: u32 = 0xFFFF_FFFF;
+    assert!(streams.len() <= 3);
     let mut out = Vec::new();
     out.extend_from_slice(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
     out.extend_from_slice(&[0; 16]);
@@ -329,16 +338,33 @@ pub(crate) fn ole(streams: &[&str]) -> Vec<u8> {
     while out.len() < 512 {
         out.extend_from_slice(&FREE.to_le_bytes());
     }
-    // Sector 0: the FAT. Sector 1: the directory.
-    let mut fat = Vec::new();
-    for v in [0xFFFF_FFFDu32, END] {
-        fat.extend_from_slice(&v.to_le_bytes());
+    // Sector 0: the FAT; 1: the directory; then each stream's sectors.
+    let mut fat: Vec<u32> = vec![0xFFFF_FFFD, END];
+    let mut data = Vec::new();
+    let mut placed = Vec::new();
+    for (_, content) in streams {
+        if content.is_empty() {
+            placed.push((END, 0u32));
+            continue;
+        }
+        let mut content = content.clone();
+        let size = content.len().max(4096).div_ceil(512) * 512;
+        content.resize(size, 0);
+        let first = fat.len() as u32;
+        let sectors = (size / 512) as u32;
+        for n in 0..sectors {
+            fat.push(if n + 1 == sectors { END } else { first + n + 1 });
+        }
+        placed.push((first, content.len() as u32));
+        data.extend(content);
     }
-    while fat.len() < 512 {
-        fat.extend_from_slice(&FREE.to_le_bytes());
+    assert!(fat.len() <= 128, "one FAT sector");
+    let mut fat_bytes: Vec<u8> = fat.iter().flat_map(|v| v.to_le_bytes()).collect();
+    while fat_bytes.len() < 512 {
+        fat_bytes.extend_from_slice(&FREE.to_le_bytes());
     }
-    out.extend_from_slice(&fat);
-    let entry = |name: &str, kind: u8, child: u32, right: u32| {
+    out.extend_from_slice(&fat_bytes);
+    let entry = |name: &str, kind: u8, child: u32, right: u32, start: u32, size: u32| {
         let mut e = vec![0u8; 128];
         let utf16: Vec<u8> = name
             .encode_utf16()
@@ -352,21 +378,127 @@ pub(crate) fn ole(streams: &[&str]) -> Vec<u8> {
         e[68..72].copy_from_slice(&FREE.to_le_bytes());
         e[72..76].copy_from_slice(&right.to_le_bytes());
         e[76..80].copy_from_slice(&child.to_le_bytes());
-        e[116..120].copy_from_slice(&END.to_le_bytes());
+        e[116..120].copy_from_slice(&start.to_le_bytes());
+        e[120..124].copy_from_slice(&size.to_le_bytes());
         e
     };
-    let mut dir = entry("Root Entry", 5, 1, FREE);
-    for (n, name) in streams.iter().enumerate() {
+    let mut dir = entry("Root Entry", 5, 1, FREE, END, 0);
+    for (n, ((name, _), (start, size))) in streams.iter().zip(&placed).enumerate() {
         let right = if n + 1 < streams.len() {
             n as u32 + 2
         } else {
             FREE
         };
-        dir.extend(entry(name, 2, FREE, right));
+        dir.extend(entry(name, 2, FREE, right, *start, *size));
     }
-    while dir.len() % 512 != 0 {
-        dir.push(0);
-    }
-    out.extend_from_slice(&dir[..512]);
+    dir.resize(512, 0);
+    out.extend_from_slice(&dir);
+    out.extend(data);
     out
+}
+
+/// A cell of a generated `.xls` sheet: (0-based row, column, value).
+#[derive(Debug, Clone)]
+pub(crate) enum X {
+    S(&'static str),
+    N(f64),
+    /// An Excel serial date, styled as a date.
+    Date(f64),
+}
+
+/// A generated `.xls` sheet: its name, cells and merged ranges as 0-based
+/// (first row, last row, first column, last column).
+pub(crate) type XlsSheet = (&'static str, Vec<(u16, u16, X)>, Vec<(u16, u16, u16, u16)>);
+
+/// A BIFF8 workbook (Excel 97–2003) in its OLE container; `password` adds a
+/// FILEPASS record, as Excel writes for a password to open.
+pub(crate) fn xls(sheets: &[XlsSheet], password: bool) -> Vec<u8> {
+    fn record(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&(data.len() as u16).to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    fn bof(kind: u16) -> Vec<u8> {
+        let mut d = Vec::new();
+        for v in [0x0600u16, kind, 0x0DBB, 0x07CC] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        d.extend_from_slice(&[0; 8]);
+        d
+    }
+    fn utf16(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+    let globals = |positions: &[u32]| {
+        let mut g = Vec::new();
+        record(&mut g, 0x0809, &bof(0x0005));
+        if password {
+            record(&mut g, 0x002F, &[1, 0, 1, 0, 1, 0]);
+        }
+        record(&mut g, 0x0042, &1200u16.to_le_bytes());
+        // XF 0: general; XF 1: the built-in date format 14.
+        for format in [0u16, 14] {
+            let mut xf = vec![0u8; 20];
+            xf[2..4].copy_from_slice(&format.to_le_bytes());
+            record(&mut g, 0x00E0, &xf);
+        }
+        for ((name, _, _), position) in sheets.iter().zip(positions) {
+            let mut d = position.to_le_bytes().to_vec();
+            d.extend_from_slice(&[0, 0, name.encode_utf16().count() as u8, 1]);
+            d.extend(utf16(name));
+            record(&mut g, 0x0085, &d);
+        }
+        record(&mut g, 0x000A, &[]);
+        g
+    };
+    let substreams: Vec<Vec<u8>> = sheets
+        .iter()
+        .map(|(_, cells, merged)| {
+            let mut s = Vec::new();
+            record(&mut s, 0x0809, &bof(0x0010));
+            for (row, column, cell) in cells {
+                let mut d = Vec::new();
+                d.extend_from_slice(&row.to_le_bytes());
+                d.extend_from_slice(&column.to_le_bytes());
+                match cell {
+                    X::S(text) => {
+                        d.extend_from_slice(&0u16.to_le_bytes());
+                        d.extend_from_slice(&(text.encode_utf16().count() as u16).to_le_bytes());
+                        d.push(1);
+                        d.extend(utf16(text));
+                        record(&mut s, 0x0204, &d);
+                    }
+                    X::N(v) | X::Date(v) => {
+                        let xf: u16 = if matches!(cell, X::Date(_)) { 1 } else { 0 };
+                        d.extend_from_slice(&xf.to_le_bytes());
+                        d.extend_from_slice(&v.to_le_bytes());
+                        record(&mut s, 0x0203, &d);
+                    }
+                }
+            }
+            if !merged.is_empty() {
+                let mut d = (merged.len() as u16).to_le_bytes().to_vec();
+                for (r0, r1, c0, c1) in merged {
+                    for v in [r0, r1, c0, c1] {
+                        d.extend_from_slice(&v.to_le_bytes());
+                    }
+                }
+                record(&mut s, 0x00E5, &d);
+            }
+            record(&mut s, 0x000A, &[]);
+            s
+        })
+        .collect();
+    let placeholder = vec![0u32; sheets.len()];
+    let mut at = globals(&placeholder).len() as u32;
+    let mut positions = Vec::new();
+    for s in &substreams {
+        positions.push(at);
+        at += s.len() as u32;
+    }
+    let mut stream = globals(&positions);
+    for s in substreams {
+        stream.extend(s);
+    }
+    ole_with(&[("Workbook", stream)])
 }

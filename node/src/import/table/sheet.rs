@@ -431,7 +431,7 @@ impl<'s> Lookup<'s> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::fixtures::{C, O, XSheet, ods, xlsx};
+    use super::super::fixtures::{C, O, X, XSheet, ods, xls, xlsx};
     use super::super::parse_workbook;
     use super::super::workbook::{self, WorkbookFormat};
     use super::*;
@@ -728,6 +728,100 @@ mod tests {
     }
 
     #[test]
+    fn observations_from_xls_and_merged_ods_cells() {
+        let header = |row| {
+            ["Mutató", "Település", "Időszak", "Érték", "Mértékegység"]
+                .into_iter()
+                .enumerate()
+                .map(move |(column, name)| (row, column as u16, X::S(name)))
+        };
+        let mut cells: Vec<(u16, u16, X)> = vec![(0, 0, X::S("KSH TSTAR, 2021"))];
+        cells.extend(header(2));
+        cells.extend([
+            (3, 0, X::S("lakas")),
+            (3, 1, X::S("Edelény")),
+            (3, 2, X::N(2021.0)),
+            (3, 3, X::N(4102.0)),
+            (4, 0, X::S("lakas")),
+            (4, 1, X::S("Abod")),
+            (4, 2, X::Date(44256.0)),
+            (4, 3, X::S("12,5")),
+            (4, 4, X::S("m2")),
+        ]);
+        let book = read(
+            WorkbookFormat::Xls,
+            &xls(&[("Munka1", cells, vec![(0, 0, 0, 4)])], false),
+        );
+        let WorkbookParsed::Observations(parsed) =
+            parse_workbook("regi.xls", &book, None, &catalogue()).unwrap()
+        else {
+            panic!("not observations");
+        };
+        assert_eq!(parsed.records.len(), 1);
+        assert_eq!(parsed.records[0].0, 4);
+        assert_eq!(
+            reasons(&parsed.rejected),
+            vec![
+                "regi.xls:Munka1!R5: field \"unit\": \"m2\" differs from the catalogue's unit \"db\" for indicator \"lakas\""
+            ]
+        );
+
+        // An ODS settlement merged down over two rows counts in both.
+        use O::*;
+        let bytes = ods(&[(
+            "Adatok",
+            vec![
+                Ok(vec![S("Mutató"), S("Település"), S("Időszak"), S("Érték")]),
+                Ok(vec![
+                    S("nepesseg"),
+                    Span("Damak", 1, 2),
+                    N(2020.0),
+                    N(300.0),
+                ]),
+                Ok(vec![S("lakas"), Covered, N(2020.0), N(120.0)]),
+            ],
+        )]);
+        let book = read(WorkbookFormat::Ods, &bytes);
+        let err = parse_workbook("d.ods", &book, None, &catalogue()).unwrap_err();
+        assert!(
+            err.reason.contains("lacks the column unit"),
+            "{}",
+            err.reason
+        );
+        let bytes = ods(&[(
+            "Adatok",
+            vec![
+                Ok(vec![
+                    S("Mutató"),
+                    S("Település"),
+                    S("Időszak"),
+                    S("Érték"),
+                    S("Egység"),
+                ]),
+                Ok(vec![
+                    S("nepesseg"),
+                    Span("Damak", 1, 2),
+                    N(2020.0),
+                    N(300.0),
+                ]),
+                Ok(vec![S("lakas"), Covered, N(2020.0), N(120.0)]),
+            ],
+        )]);
+        let book = read(WorkbookFormat::Ods, &bytes);
+        let WorkbookParsed::Observations(parsed) =
+            parse_workbook("d.ods", &book, None, &catalogue()).unwrap()
+        else {
+            panic!("not observations");
+        };
+        let got: Vec<(usize, &str, &str)> = parsed
+            .records
+            .iter()
+            .map(|(l, o)| (*l, o.indicator.as_str(), o.settlement.as_str()))
+            .collect();
+        assert_eq!(got, vec![(2, "nepesseg", "Damak"), (3, "lakas", "Damak")]);
+    }
+
+    #[test]
     fn sheets_without_tables_or_rows() {
         let header_only = xlsx(&[XSheet::new("Adatok").row(
             3,
@@ -835,6 +929,21 @@ mod tests {
                 "titkositott.xlsx",
                 super::super::fixtures::ole(&["EncryptionInfo", "EncryptedPackage"]),
             ),
+            (
+                "regi.xls",
+                xls(
+                    &[(
+                        "Munka1",
+                        vec![
+                            (0, 0, X::S("Mutató")),
+                            (1, 0, X::N(1.5)),
+                            (1, 1, X::Date(44256.0)),
+                        ],
+                        vec![(0, 0, 0, 1)],
+                    )],
+                    false,
+                ),
+            ),
         ];
         let ods_seeds = [
             (
@@ -890,6 +999,8 @@ mod tests {
             std::fs::create_dir_all(&dir).unwrap();
             for (name, bytes) in seeds {
                 assert!(bytes.len() < 20 * 1024, "{name} is {} bytes", bytes.len());
+                let readable = workbook::read(WorkbookFormat::Xlsx, bytes, &Limits::default());
+                assert_eq!(readable.is_ok(), !name.starts_with("titkositott"), "{name}");
                 std::fs::write(format!("{dir}/{name}"), bytes).unwrap();
             }
         }

@@ -576,7 +576,7 @@ fn date(d: &ExcelDateTime) -> Cell {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::fixtures::{C, O, XSheet, ods, ole, xlsx, xlsx_parts, zip_parts};
+    use super::super::fixtures::{C, O, X, XSheet, ods, ole, xls, xlsx, xlsx_parts, zip_parts};
     use super::*;
 
     fn read_xlsx_bytes(bytes: &[u8]) -> Result<Workbook, Failure> {
@@ -665,6 +665,58 @@ mod tests {
                 (4, vec![Cell::Number(12.5), Cell::Date("2021-03-01".into())]),
             ]
         );
+    }
+
+    #[test]
+    fn xls_sheets_dates_and_merges() {
+        let bytes = xls(
+            &[
+                ("Leírás", vec![(0, 0, X::S("Leírás"))], vec![]),
+                (
+                    "Adatok",
+                    vec![
+                        (2, 0, X::S("Település")),
+                        (3, 0, X::S("Edelény")),
+                        (3, 1, X::N(12.5)),
+                        (3, 2, X::Date(44256.0)),
+                    ],
+                    vec![(2, 2, 0, 1)],
+                ),
+            ],
+            false,
+        );
+        // Named .xlsx or .xls, the bytes decide.
+        for format in [WorkbookFormat::Xls, WorkbookFormat::Xlsx] {
+            let book = read(format, &bytes, &Limits::default()).unwrap();
+            let names: Vec<&str> = book.sheets.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, vec!["Leírás", "Adatok"]);
+            assert_eq!(
+                book.sheets[1].rows,
+                vec![
+                    (3, vec![Cell::Text("Település".into())]),
+                    (
+                        4,
+                        vec![
+                            Cell::Text("Edelény".into()),
+                            Cell::Number(12.5),
+                            Cell::Date("2021-03-01".into())
+                        ]
+                    ),
+                ]
+            );
+            assert_eq!(
+                book.sheets[1].merged,
+                vec![Merged {
+                    first_row: 3,
+                    last_row: 3,
+                    first_column: 0,
+                    last_column: 1
+                }]
+            );
+        }
+        let locked = xls(&[("Adatok", vec![(0, 0, X::N(1.0))], vec![])], true);
+        let err = read(WorkbookFormat::Xls, &locked, &Limits::default()).unwrap_err();
+        assert_eq!(err.kind, FailureKind::Encrypted, "{err:?}");
     }
 
     #[test]
