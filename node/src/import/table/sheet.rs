@@ -28,9 +28,9 @@
 //!   `1.234,5` is refused rather than guessed). A date in the period column
 //!   is the month it starts, `YYYY-MM`, when it is the first day of a month
 //!   (how Excel holds `2021. márc.`); any other date is refused there,
-//!   since a day is not a period. Cells to the right of the header's last
-//!   column are notes and are ignored; a row whose table cells are all
-//!   empty is skipped.
+//!   since a day is not a period. Cells in columns the table does not use
+//!   (notes beside it, extra columns) are ignored, as is a row whose table
+//!   cells are all empty.
 
 use super::header::{CATALOGUE_COLUMNS, Header, OBSERVATION_COLUMNS};
 use super::workbook::{Cell, Merged, Sheet, Workbook};
@@ -85,25 +85,18 @@ pub(super) fn parse(
         index,
     } = found;
     let data = sheet.rows.get(index + 1..).unwrap_or_default();
-    let lookup = Lookup::new(sheet, &header);
+    let mut rejected = Vec::new();
     match format {
         FileFormat::Catalogue => {
-            let [code_at, name_at, unit_at, aggregation_at] =
-                header.require(file, &CATALOGUE_COLUMNS)?;
+            let columns = header.require(file, &CATALOGUE_COLUMNS)?;
+            let [code_at, name_at, unit_at, aggregation_at] = columns;
             let mut checked = CatalogueRows::new(place);
-            let mut rejected = Vec::new();
-            let mut rows = 0;
-            for (row, cells) in data {
-                if lookup.blank(*row, cells) {
-                    continue;
-                }
-                rows += 1;
-                let field = |at: usize| lookup.field(*row, cells, at, Role::Text);
+            let rows = for_each_row(sheet, data, &columns, |row, field| {
                 let (code, name, unit, aggregation) = (
-                    field(code_at),
-                    field(name_at),
-                    field(unit_at),
-                    field(aggregation_at),
+                    field(code_at, Role::Text),
+                    field(name_at, Role::Text),
+                    field(unit_at, Role::Text),
+                    field(aggregation_at, Role::Text),
                 );
                 let fields = CatalogueFields {
                     code: code.text.trim(),
@@ -111,10 +104,10 @@ pub(super) fn parse(
                     unit: unit.text.trim(),
                     aggregation: aggregation.text.trim(),
                 };
-                if let Err(fault) = checked.row(*row as usize, &fields) {
-                    rejected.push(place.reject(fault, *row as usize));
+                if let Err(fault) = checked.row(row, &fields) {
+                    rejected.push(place.reject(fault, row));
                 }
-            }
+            });
             if rows == 0 {
                 return Err(no_rows(file, sheet));
             }
@@ -123,17 +116,10 @@ pub(super) fn parse(
             ))
         }
         _ => {
-            let [indicator_at, settlement_at, period_at, value_at, unit_at] =
-                header.require(file, &OBSERVATION_COLUMNS)?;
+            let columns = header.require(file, &OBSERVATION_COLUMNS)?;
+            let [indicator_at, settlement_at, period_at, value_at, unit_at] = columns;
             let mut checked = ObservationRows::new(place, catalogue);
-            let mut rejected = Vec::new();
-            let mut rows = 0;
-            for (row, cells) in data {
-                if lookup.blank(*row, cells) {
-                    continue;
-                }
-                rows += 1;
-                let field = |at: usize, role: Role| lookup.field(*row, cells, at, role);
+            let rows = for_each_row(sheet, data, &columns, |row, field| {
                 let indicator = field(indicator_at, Role::Text);
                 let settlement = field(settlement_at, Role::Text);
                 let period = field(period_at, Role::Period);
@@ -148,16 +134,40 @@ pub(super) fn parse(
                         && super::numbers::decimal_comma(SHEET_DELIMITER, value.text.trim()),
                     unit: unit.text.trim(),
                 };
-                if let Err(fault) = checked.row(*row as usize, &fields) {
-                    rejected.push(place.reject(fault, *row as usize));
+                if let Err(fault) = checked.row(row, &fields) {
+                    rejected.push(place.reject(fault, row));
                 }
-            }
+            });
             if rows == 0 {
                 return Err(no_rows(file, sheet));
             }
             Ok(WorkbookParsed::Observations(checked.finish(rejected)))
         }
     }
+}
+
+/// Runs `check` on every data row whose table cells are not all empty,
+/// giving it the row's number and its fields by column; returns how many
+/// rows there were. Only the table's `columns` are looked at, so the cost
+/// of merged regions is theirs times the columns, however wide the sheet.
+fn for_each_row(
+    sheet: &Sheet,
+    data: &[(u32, Vec<Cell>)],
+    columns: &[usize],
+    mut check: impl FnMut(usize, &dyn Fn(usize, Role) -> Field),
+) -> usize {
+    let lookup = Lookup::new(sheet, columns);
+    let mut rows = 0;
+    for (row, cells) in data {
+        if lookup.blank(*row, cells) {
+            continue;
+        }
+        rows += 1;
+        check(*row as usize, &|column, role| {
+            field_of(lookup.cell(*row, cells, column), role)
+        });
+    }
+    rows
 }
 
 fn no_rows(file: &str, sheet: &Sheet) -> FileError {
@@ -368,32 +378,27 @@ fn month_of(iso: &str) -> Option<String> {
 /// The merged regions over the columns a table uses, for data rows.
 struct Lookup<'s> {
     sheet: &'s Sheet,
-    /// How many columns the table has.
-    width: usize,
-    /// For each of the table's columns, the regions over it by first row.
-    by_column: Vec<Vec<&'s Merged>>,
+    /// The table's columns, each with the regions over it by first row.
+    columns: Vec<(usize, Vec<&'s Merged>)>,
 }
 
 impl<'s> Lookup<'s> {
-    fn new(sheet: &'s Sheet, header: &Header) -> Self {
-        let width = header.width;
-        let mut by_column: Vec<Vec<&Merged>> = vec![Vec::new(); width];
-        for region in &sheet.merged {
-            let last = (region.last_column as usize).min(width.saturating_sub(1));
-            for column in region.first_column as usize..=last {
-                if let Some(list) = by_column.get_mut(column) {
-                    list.push(region);
-                }
-            }
-        }
-        for list in &mut by_column {
-            list.sort_by_key(|m| m.first_row);
-        }
-        Lookup {
-            sheet,
-            width,
-            by_column,
-        }
+    fn new(sheet: &'s Sheet, columns: &[usize]) -> Self {
+        let columns = columns
+            .iter()
+            .map(|&column| {
+                let mut regions: Vec<&Merged> = sheet
+                    .merged
+                    .iter()
+                    .filter(|m| {
+                        (m.first_column as usize..=m.last_column as usize).contains(&column)
+                    })
+                    .collect();
+                regions.sort_by_key(|m| m.first_row);
+                (column, regions)
+            })
+            .collect();
+        Lookup { sheet, columns }
     }
 
     /// The cell of a data row, or the value of the merged region over it.
@@ -402,7 +407,7 @@ impl<'s> Lookup<'s> {
         if *own != Cell::Empty {
             return own;
         }
-        let Some(regions) = self.by_column.get(column) else {
+        let Some((_, regions)) = self.columns.iter().find(|(c, _)| *c == column) else {
             return own;
         };
         let after = regions.partition_point(|m| m.first_row <= row);
@@ -414,17 +419,15 @@ impl<'s> Lookup<'s> {
             .unwrap_or(own)
     }
 
-    fn field(&self, row: u32, cells: &[Cell], column: usize, role: Role) -> Field {
-        field_of(self.cell(row, cells, column), role)
-    }
-
     /// Whether every cell of the table's columns is empty or white space.
     fn blank(&self, row: u32, cells: &[Cell]) -> bool {
-        (0..self.width).all(|column| match self.cell(row, cells, column) {
-            Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
-            _ => false,
-        })
+        self.columns
+            .iter()
+            .all(|(column, _)| match self.cell(row, cells, *column) {
+                Cell::Empty => true,
+                Cell::Text(s) => s.trim().is_empty(),
+                _ => false,
+            })
     }
 }
 
