@@ -262,12 +262,61 @@ fn check_container(bytes: &[u8]) -> Result<(Vec<String>, Option<Vec<u8>>), Failu
             name.ends_with(".xml") || name.ends_with(".rels") || name == "mimetype";
         if read_by_calamine {
             let part = container.part(name)?;
+            if name.to_ascii_lowercase().ends_with("sharedstrings.xml")
+                && let Some(xml) = &part
+            {
+                check_shared_strings(name, xml)?;
+            }
             if name == "content.xml" {
                 content = part;
             }
         }
     }
     Ok((names, content))
+}
+
+/// Refuses a shared-string table that declares more strings than the
+/// workbook may hold cells: calamine reserves room for the declared count
+/// before it reads one, and `uniqueCount="999999999999"` is an allocation of
+/// terabytes.
+fn check_shared_strings(name: &str, xml: &[u8]) -> Result<(), Failure> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e))
+                if e.local_name().as_ref() == b"sst" =>
+            {
+                let declared = e
+                    .try_get_attribute("uniqueCount")
+                    .ok()
+                    .flatten()
+                    .map(|a| String::from_utf8_lossy(&a.value).trim().to_string());
+                let Some(declared) = declared else {
+                    return Ok(());
+                };
+                // What calamine would not read as a count, it does not reserve.
+                let digits = declared.trim_start_matches('+');
+                let too_many = match digits.parse::<u64>() {
+                    Ok(n) => n > MAX_CELLS as u64,
+                    Err(_) => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
+                };
+                if too_many {
+                    return Err(Failure::new(
+                        FailureKind::TooLarge,
+                        format!(
+                            "{name} declares {} strings, over MAX_CELLS ({MAX_CELLS})",
+                            crate::import::common::quote(&declared)
+                        ),
+                    ));
+                }
+                return Ok(());
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return Ok(()),
+            Ok(_) => {}
+        }
+    }
 }
 
 /// An OLE compound file: an encrypted OOXML package or an `.xls`.
@@ -825,6 +874,25 @@ mod tests {
                 first_column: 1,
                 last_column: 1
             }]
+        );
+    }
+
+    #[test]
+    fn declared_shared_strings_are_capped() {
+        let mut parts = xlsx_parts(&[XSheet::new("Adatok").row(1, vec![C::Shared("Mutató")])]);
+        for (name, bytes) in &mut parts {
+            if name == "xl/sharedStrings.xml" {
+                let xml = String::from_utf8(bytes.clone()).unwrap();
+                *bytes = xml
+                    .replace(r#"uniqueCount="1""#, r#"uniqueCount="999999999999""#)
+                    .into_bytes();
+            }
+        }
+        let err = read_xlsx_bytes(&zip_parts(&parts)).unwrap_err();
+        assert_eq!(err.kind, FailureKind::TooLarge, "{err:?}");
+        assert_eq!(
+            err.detail,
+            "xl/sharedStrings.xml declares \"999999999999\" strings, over MAX_CELLS (5000000)"
         );
     }
 
