@@ -21,8 +21,16 @@
 //!   row to its last value count too), named in the `too-large` message.
 //!   An ODS sheet is built whole by calamine when the file is opened, its
 //!   repeated rows and columns expanded, so [`ods_layout`] counts that
-//!   rectangle from `content.xml` first and refuses it over the cap. XLS
-//!   sheets are bounded by the format itself (65 536 × 256).
+//!   rectangle from `content.xml` first and refuses it over the cap. An
+//!   XLSX shared-string table may not declare more strings than the cap
+//!   either (calamine reserves room for the declared count up front). XLS
+//!   sheets are bounded by the format itself (65 536 × 256 cells each, built
+//!   whole by calamine when the file is opened: the child process's memory
+//!   limit is what bounds a file of many such sheets).
+//! - **Panics are the child's.** calamine panics on some damaged files
+//!   instead of failing (a cut OLE file is refused here before it can);
+//!   [`crate::import::isolate`] runs this under `catch_unwind`, so such a
+//!   file is `extractor-crash`, for that file alone.
 //! - **The format from the bytes, not the name.** A zip is XLSX or ODS by
 //!   its parts, an OLE compound file (`D0 CF 11 E0 A1 B1 1A E1`) is either a
 //!   password-protected XLSX (an `EncryptedPackage` stream: `encrypted`) or
@@ -64,9 +72,9 @@ use crate::import::office::zipped;
 use super::ods_layout;
 
 /// The most cells a workbook may hold, over all its sheets, counting the
-/// empty cells that pad a row up to its last value. A statistical export of
-/// every settlement (3 155) by a hundred indicators and ten years is about
-/// three million.
+/// empty cells that pad a row up to its last value: a million observations
+/// of five columns, about as many rows as Excel allows in a sheet
+/// (1 048 576). A larger table belongs in a CSV file, which has no such cap.
 pub const MAX_CELLS: usize = 5_000_000;
 
 /// The most merged regions a workbook may list.
