@@ -603,6 +603,35 @@ mod tests {
         assert!(parse_workbook("adatok.xlsx", &book, Some(" adatok "), &catalogue()).is_ok());
     }
 
+    /// The way `import` goes: read by the isolated extractor, sent back as
+    /// JSON (as from a child process), then parsed.
+    #[test]
+    fn through_the_extractor_and_json() {
+        use crate::import::isolate::{self, Isolation, Job, Output};
+        let output = isolate::run(
+            &Job::Workbook(WorkbookFormat::Xlsx),
+            &adatok_xlsx(),
+            &Limits::default(),
+            &Isolation::InProcess,
+        )
+        .unwrap();
+        let Output::Workbook(book) = output else {
+            panic!("not a workbook");
+        };
+        let sent: Workbook = serde_json::from_str(&serde_json::to_string(&book).unwrap()).unwrap();
+        assert_eq!(sent, book);
+        let WorkbookParsed::Observations(parsed) =
+            parse_workbook("adatok.xlsx", &sent, Some("Adatok"), &catalogue()).unwrap()
+        else {
+            panic!("not observations");
+        };
+        assert_eq!(parsed.records.len(), 5);
+        assert_eq!(
+            parsed.rejected[0].to_string(),
+            "adatok.xlsx:Adatok!R9: field \"value\": \"sok\" is not a number"
+        );
+    }
+
     #[test]
     fn missing_sheet_lists_the_sheets() {
         let book = read(WorkbookFormat::Xlsx, &adatok_xlsx());

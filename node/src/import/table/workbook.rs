@@ -801,6 +801,10 @@ mod tests {
             read_xlsx_bytes(&docx).unwrap_err().kind,
             FailureKind::Unsupported
         );
+        let xlsb = zip_parts(&[("xl/workbook.bin".into(), vec![0; 8])]);
+        let err = read_xlsx_bytes(&xlsb).unwrap_err();
+        assert_eq!(err.kind, FailureKind::Unsupported);
+        assert!(err.detail.contains(".xlsb"), "{}", err.detail);
         // A broken sheet part names what broke.
         let mut parts = xlsx_parts(&[XSheet::new("Adatok").row(1, vec![C::S("Mutató")])]);
         for (name, bytes) in &mut parts {
