@@ -347,7 +347,7 @@ fn read_ole(
     for name in names {
         let range = book
             .worksheet_range(&name)
-            .map_err(|e| xls_failure(format, e))?;
+            .map_err(|e| in_sheet(&name, "xls", xls_failure(format, e)))?;
         let mut sheet = sheet_of_range(&name, &range, budget)?;
         let regions = book.merge_cells_by_sheet_name(&name).unwrap_or_default();
         sheet.merged = merged_of(&regions, budget, &name)?;
@@ -388,18 +388,17 @@ fn read_xlsx(bytes: &[u8], budget: &mut Budget) -> Result<Workbook, Failure> {
     let names = worksheet_names(book.sheets_metadata());
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
+        let in_sheet = |e: XlsxError| in_sheet(&name, "xlsx", xlsx_failure(e));
         let mut rows = SparseRows::default();
         {
-            let mut cells = book.worksheet_cells_reader(&name).map_err(xlsx_failure)?;
-            while let Some(cell) = cells.next_cell().map_err(xlsx_failure)? {
+            let mut cells = book.worksheet_cells_reader(&name).map_err(in_sheet)?;
+            while let Some(cell) = cells.next_cell().map_err(in_sheet)? {
                 let (row, column) = cell.get_position();
                 let value = cell_of_ref(cell.get_value());
                 rows.put(&name, row, column, value, budget)?;
             }
         }
-        let regions = book
-            .merge_cells_by_sheet_name(&name)
-            .map_err(xlsx_failure)?;
+        let regions = book.merge_cells_by_sheet_name(&name).map_err(in_sheet)?;
         let merged = merged_of(&regions, budget, &name)?;
         sheets.push(Sheet {
             rows: rows.finish(),
@@ -408,6 +407,20 @@ fn read_xlsx(bytes: &[u8], budget: &mut Budget) -> Result<Workbook, Failure> {
         });
     }
     Ok(Workbook { sheets })
+}
+
+/// A sheet's failure, naming the sheet: `sheet "Adatok": unreadable .xlsx
+/// worksheet: …`.
+fn in_sheet(sheet: &str, format: &str, failure: Failure) -> Failure {
+    let generic = format!("unreadable .{format} workbook: ");
+    let detail = match failure.detail.strip_prefix(&generic) {
+        Some(rest) => format!("unreadable .{format} worksheet: {rest}"),
+        None => failure.detail,
+    };
+    Failure::new(
+        failure.kind,
+        format!("sheet {}: {detail}", crate::import::common::quote(sheet)),
+    )
 }
 
 fn xlsx_failure(e: XlsxError) -> Failure {
@@ -442,7 +455,9 @@ fn read_ods(bytes: &[u8], content: &[u8], budget: &mut Budget) -> Result<Workboo
     let names = worksheet_names(book.sheets_metadata());
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
-        let range = book.worksheet_range(&name).map_err(ods_failure)?;
+        let range = book
+            .worksheet_range(&name)
+            .map_err(|e| in_sheet(&name, "ods", ods_failure(e)))?;
         let mut sheet = sheet_of_range(&name, &range, budget)?;
         if let Some(at) = layouts.iter().position(|l| l.name == name) {
             sheet.merged = layouts.remove(at).merged;
@@ -814,6 +829,10 @@ mod tests {
         }
         let err = read_xlsx_bytes(&zip_parts(&parts)).unwrap_err();
         assert_eq!(err.kind, FailureKind::Corrupt, "{err:?}");
+        assert_eq!(
+            err.detail,
+            "sheet \"Adatok\": unreadable .xlsx worksheet: Unexpected end of xml, expecting '</sheetData>'"
+        );
     }
 
     #[test]
