@@ -2,6 +2,10 @@
 //! and Hungarian names (with or without accents, since exports lose them),
 //! the delimiter sniffed from the header line, and whether the table holds
 //! observations or the catalogue, with messages that name what is missing.
+//!
+//! One implementation for CSV files and workbook sheets: [`Header::from_cells`]
+//! maps a header's cells however they were read (a CSV record, a sheet's
+//! row), and [`read_header`] is the CSV way to find them.
 
 use std::collections::HashMap;
 
@@ -84,10 +88,15 @@ fn column_list(columns: &[Column], separator: &str) -> String {
 
 /// What the header says about the table.
 pub(super) struct Header {
+    /// The CSV delimiter; for a sheet `\t`, whose rule for numbers written
+    /// as text (a decimal comma when there is a comma and no dot) is the one
+    /// that fits a cell, which no delimiter has split.
     pub(super) delimiter: u8,
-    /// The header line as written, for messages.
+    /// The header line as written, for messages (a sheet's cells joined
+    /// with `;`).
     pub(super) line: String,
-    /// How many fields every row must have.
+    /// How many fields every CSV row must have (a sheet's rows may be
+    /// shorter or longer: cells past the table are notes).
     pub(super) width: usize,
     /// Where each known column is.
     pub(super) positions: HashMap<Column, usize>,
@@ -216,30 +225,51 @@ pub(super) fn read_header<'t>(
         Ok(false) => return Err(FileError::new(file, "empty file")),
         Err(e) => return Err(FileError::new(file, format!("cannot read the header: {e}"))),
     }
-
-    let mut positions = HashMap::new();
-    for (at, cell) in cells.iter().enumerate() {
-        if let Some(column) = Column::from_header(cell)
-            && let Some(first) = positions.insert(column, at)
-        {
-            return Err(FileError::new(
-                file,
-                format!(
-                    "column \"{}\" appears twice in the header (columns {} and {})",
-                    column.name(),
-                    first + 1,
-                    at + 1
-                ),
-            ));
-        }
-    }
-    let header = Header {
-        delimiter,
-        line: line.to_string(),
-        width: cells.len(),
-        positions,
-    };
+    let header = Header::from_cells(file, cells.iter(), line.to_string(), delimiter)?;
     Ok((header, reader))
+}
+
+impl Header {
+    /// Maps the columns of a header's cells, however they were read: a CSV
+    /// file's header record or a sheet's header row. `line` is the header as
+    /// messages show it; `delimiter` decides how text numbers are read
+    /// ([`super::numbers::decimal_comma`]).
+    pub(super) fn from_cells<'c>(
+        file: &str,
+        cells: impl IntoIterator<Item = &'c str>,
+        line: String,
+        delimiter: u8,
+    ) -> Result<Header, FileError> {
+        let mut positions = HashMap::new();
+        let mut width = 0;
+        for (at, cell) in cells.into_iter().enumerate() {
+            width = at + 1;
+            if let Some(column) = Column::from_header(cell)
+                && let Some(first) = positions.insert(column, at)
+            {
+                return Err(FileError::new(
+                    file,
+                    format!(
+                        "column \"{}\" appears twice in the header (columns {} and {})",
+                        column.name(),
+                        first + 1,
+                        at + 1
+                    ),
+                ));
+            }
+        }
+        Ok(Header {
+            delimiter,
+            line,
+            width,
+            positions,
+        })
+    }
+
+    /// How many of the known columns the header has.
+    pub(super) fn known(&self) -> usize {
+        self.positions.len()
+    }
 }
 
 /// The delimiter of a header line: the most frequent of `;`, tab and `,`

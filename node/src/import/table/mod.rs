@@ -1,6 +1,7 @@
-//! The CSV importer: indicator observations
+//! The table importer: indicator observations
 //! (`indicator,settlement,period,value,unit`) and the indicator catalogue
-//! (`code,name,unit,aggregation`), told apart by the header.
+//! (`code,name,unit,aggregation`), told apart by the header, from CSV files
+//! and from workbooks' sheets (`.xlsx`, `.xls`, `.ods`).
 //!
 //! Hungarian statistics reach the operator as spreadsheet exports, so this
 //! module accepts what Excel and the KSH tools write: `,`, `;` or tab as the
@@ -11,14 +12,19 @@
 //!
 //! By concern: `decode` (bytes to text, by the chosen encoding), `header`
 //! (the header's Hungarian and English column names, the delimiter, what kind
-//! of table it is), `rows` (data rows with their physical line numbers) and
-//! `numbers` (numbers and periods as people and spreadsheets write them).
-//! This module checks the rows themselves.
+//! of table it is), `rows` (data rows with their physical line numbers),
+//! `numbers` (numbers and periods as people and spreadsheets write them),
+//! `workbook` (a workbook's sheets as rows of cells, read in the extractor
+//! child process) and `sheet` (which sheet, where its header is, cells as
+//! fields). This module checks the rows themselves, one implementation for
+//! both: [`ObservationRows`] and [`CatalogueRows`] take a row's fields as
+//! trimmed strings and say where a duplicate's first row is in the words of
+//! its [`Place`] (`line 4` in a CSV file, `R4` in a sheet).
 
 use std::collections::{HashMap, HashSet};
 
 use super::common::{Fault, control_character, quote};
-use super::{Encoding, FileError, FileFormat, Parsed};
+use super::{Encoding, FileError, FileFormat, Parsed, Rejection};
 use tudashalo_core::model::{Aggregation, Catalogue, Indicator, Observation};
 
 use decode::decode;
@@ -27,9 +33,13 @@ use numbers::{decimal_comma, normalise_period, parse_number};
 use rows::for_each_row;
 
 mod decode;
+#[cfg(test)]
+mod fixtures;
 mod header;
 mod numbers;
+mod ods_layout;
 mod rows;
+mod sheet;
 pub mod workbook;
 
 /// What a workbook's sheet held.
@@ -48,11 +58,7 @@ pub fn parse_workbook(
     sheet: Option<&str>,
     catalogue: &Catalogue,
 ) -> Result<WorkbookParsed, FileError> {
-    let _ = (book, sheet, catalogue);
-    Err(FileError::new(
-        file,
-        "unsupported: workbooks are not read yet",
-    ))
+    sheet::parse(file, book, sheet, catalogue)
 }
 
 /// Decides from the header whether a CSV file holds observations or the
@@ -77,46 +83,34 @@ pub fn parse_observations(
     let columns = header.require(file, &OBSERVATION_COLUMNS)?;
     let [indicator_at, settlement_at, period_at, value_at, unit_at] = columns;
 
-    let mut parsed = Parsed::default();
-    // Only accepted rows are remembered, so that a duplicate always points at
-    // the line whose value is actually imported.
-    let mut first_line_of: HashMap<(String, String, String), usize> = HashMap::new();
+    let mut checked = ObservationRows::new(Place::File(file), catalogue);
+    let mut rejected = Vec::new();
     let rows = for_each_row(
         file,
         &text,
         &header,
         &mut reader,
-        &mut parsed.rejected,
+        &mut rejected,
         |line, record| {
             let field = |at: usize| record.get(at).unwrap_or("").trim();
-            let observation = observation(
-                header.delimiter,
-                catalogue,
-                field(indicator_at),
-                field(settlement_at),
-                field(period_at),
-                field(value_at),
-                field(unit_at),
-            )?;
-            let key = (
-                observation.indicator.clone(),
-                observation.settlement.clone(),
-                observation.period.clone(),
-            );
-            if let Some(first) = first_line_of.get(&key) {
-                return Err(Fault::line(format!(
-                    "duplicate of line {first} (same indicator, settlement and period)"
-                )));
-            }
-            first_line_of.insert(key, line);
-            parsed.records.push((line, observation));
-            Ok(())
+            let value = field(value_at);
+            checked.row(
+                line,
+                &ObservationFields {
+                    indicator: field(indicator_at),
+                    settlement: field(settlement_at),
+                    period: field(period_at),
+                    value,
+                    decimal_comma: decimal_comma(header.delimiter, value),
+                    unit: field(unit_at),
+                },
+            )
         },
     );
     if rows == 0 {
         return Err(FileError::new(file, "no rows after the header"));
     }
-    Ok(parsed)
+    Ok(checked.finish(rejected))
 }
 
 /// Parses a catalogue file. `existing` is the catalogue already in the
@@ -131,89 +125,211 @@ pub fn parse_catalogue(
     let (header, mut reader) = read_header(file, &text)?;
     let [code_at, name_at, unit_at, aggregation_at] = header.require(file, &CATALOGUE_COLUMNS)?;
 
-    let mut parsed = Parsed::default();
-    let mut first_line_of: HashMap<String, usize> = HashMap::new();
+    let mut checked = CatalogueRows::new(Place::File(file));
+    let mut rejected = Vec::new();
     let rows = for_each_row(
         file,
         &text,
         &header,
         &mut reader,
-        &mut parsed.rejected,
+        &mut rejected,
         |line, record| {
             let field = |at: usize| record.get(at).unwrap_or("").trim();
-            let indicator = indicator(
-                field(code_at),
-                field(name_at),
-                field(unit_at),
-                field(aggregation_at),
-            )?;
-            if let Some(first) = first_line_of.get(&indicator.code) {
-                return Err(Fault::line(format!(
-                    "duplicate code {} (first at line {first})",
-                    quote(&indicator.code)
-                ))
-                .with_field("code"));
-            }
-            first_line_of.insert(indicator.code.clone(), line);
-            parsed.records.push((line, indicator));
-            Ok(())
+            checked.row(
+                line,
+                &CatalogueFields {
+                    code: field(code_at),
+                    name: field(name_at),
+                    unit: field(unit_at),
+                    aggregation: field(aggregation_at),
+                },
+            )
         },
     );
     if rows == 0 {
         return Err(FileError::new(file, "no rows after the header"));
     }
+    Ok(checked.finish(rejected, existing))
+}
 
-    // A weighted mean needs its weight indicator, from the store or from
-    // this file. Rejecting one entry can orphan another that uses it as a
-    // weight, so the check repeats until nothing more is rejected.
-    loop {
-        let codes: HashSet<&str> = parsed
-            .records
-            .iter()
-            .map(|(_, i)| i.code.as_str())
-            .collect();
-        let orphaned: Vec<usize> = parsed
-            .records
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, indicator))| match &indicator.aggregation {
-                Aggregation::WeightedMean(weight) => {
-                    !codes.contains(weight.as_str()) && !existing.contains_key(weight)
-                }
-                _ => false,
-            })
-            .map(|(position, _)| position)
-            .collect();
-        if orphaned.is_empty() {
-            break;
-        }
-        for position in orphaned.into_iter().rev() {
-            let (line, indicator) = parsed.records.remove(position);
-            if let Aggregation::WeightedMean(weight) = &indicator.aggregation {
-                parsed.rejected.push(
-                    Fault::field(
-                        "aggregation",
-                        format!("weight indicator {} is not in the catalogue", quote(weight)),
-                    )
-                    .at(file, line),
-                );
-            }
+/// Where a table's rows are, for messages: a CSV file's physical lines
+/// (`obs.csv:17`, `line 17`) or a sheet's rows (`adatok.xlsx:Adatok!R17`,
+/// `R17`).
+#[derive(Debug, Clone, Copy)]
+enum Place<'a> {
+    File(&'a str),
+    Sheet { file: &'a str, sheet: &'a str },
+}
+
+impl Place<'_> {
+    fn reject(self, fault: Fault, line: usize) -> Rejection {
+        match self {
+            Place::File(file) => fault.at(file, line),
+            Place::Sheet { file, sheet } => fault.at_sheet(file, sheet, line),
         }
     }
-    parsed.rejected.sort_by_key(|r| r.line);
-    Ok(parsed)
+
+    /// A row as a message names it.
+    fn row(self, line: usize) -> String {
+        match self {
+            Place::File(_) => format!("line {line}"),
+            Place::Sheet { .. } => format!("R{line}"),
+        }
+    }
+}
+
+/// An observation row's fields, trimmed, however they were read.
+struct ObservationFields<'f> {
+    indicator: &'f str,
+    settlement: &'f str,
+    period: &'f str,
+    value: &'f str,
+    /// Whether `value` is written with a decimal comma.
+    decimal_comma: bool,
+    unit: &'f str,
+}
+
+/// A catalogue row's fields, trimmed, however they were read.
+struct CatalogueFields<'f> {
+    code: &'f str,
+    name: &'f str,
+    unit: &'f str,
+    aggregation: &'f str,
+}
+
+/// Observation rows checked one by one, for CSV files and sheets alike.
+struct ObservationRows<'a> {
+    place: Place<'a>,
+    catalogue: &'a Catalogue,
+    /// Only accepted rows are remembered, so that a duplicate always points
+    /// at the row whose value is actually imported.
+    first_line_of: HashMap<(String, String, String), usize>,
+    records: Vec<(usize, Observation)>,
+}
+
+impl<'a> ObservationRows<'a> {
+    fn new(place: Place<'a>, catalogue: &'a Catalogue) -> Self {
+        ObservationRows {
+            place,
+            catalogue,
+            first_line_of: HashMap::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// Checks the row at `line`, keeping it when it passes.
+    fn row(&mut self, line: usize, fields: &ObservationFields<'_>) -> Result<(), Fault> {
+        let observation = observation(self.catalogue, fields)?;
+        let key = (
+            observation.indicator.clone(),
+            observation.settlement.clone(),
+            observation.period.clone(),
+        );
+        if let Some(first) = self.first_line_of.get(&key) {
+            return Err(Fault::line(format!(
+                "duplicate of {} (same indicator, settlement and period)",
+                self.place.row(*first)
+            )));
+        }
+        self.first_line_of.insert(key, line);
+        self.records.push((line, observation));
+        Ok(())
+    }
+
+    fn finish(self, rejected: Vec<Rejection>) -> Parsed<Observation> {
+        Parsed {
+            records: self.records,
+            rejected,
+        }
+    }
+}
+
+/// Catalogue rows checked one by one, then together (weights), for CSV
+/// files and sheets alike.
+struct CatalogueRows<'a> {
+    place: Place<'a>,
+    first_line_of: HashMap<String, usize>,
+    records: Vec<(usize, Indicator)>,
+}
+
+impl<'a> CatalogueRows<'a> {
+    fn new(place: Place<'a>) -> Self {
+        CatalogueRows {
+            place,
+            first_line_of: HashMap::new(),
+            records: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, line: usize, fields: &CatalogueFields<'_>) -> Result<(), Fault> {
+        let indicator = indicator(fields.code, fields.name, fields.unit, fields.aggregation)?;
+        if let Some(first) = self.first_line_of.get(&indicator.code) {
+            return Err(Fault::line(format!(
+                "duplicate code {} (first at {})",
+                quote(&indicator.code),
+                self.place.row(*first)
+            ))
+            .with_field("code"));
+        }
+        self.first_line_of.insert(indicator.code.clone(), line);
+        self.records.push((line, indicator));
+        Ok(())
+    }
+
+    /// The rows kept, after the check of weights against `existing` (the
+    /// store's catalogue) and the rows themselves.
+    fn finish(self, mut rejected: Vec<Rejection>, existing: &Catalogue) -> Parsed<Indicator> {
+        let mut records = self.records;
+        // A weighted mean needs its weight indicator, from the store or from
+        // this file. Rejecting one entry can orphan another that uses it as a
+        // weight, so the check repeats until nothing more is rejected.
+        loop {
+            let codes: HashSet<&str> = records.iter().map(|(_, i)| i.code.as_str()).collect();
+            let orphaned: Vec<usize> = records
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, indicator))| match &indicator.aggregation {
+                    Aggregation::WeightedMean(weight) => {
+                        !codes.contains(weight.as_str()) && !existing.contains_key(weight)
+                    }
+                    _ => false,
+                })
+                .map(|(position, _)| position)
+                .collect();
+            if orphaned.is_empty() {
+                break;
+            }
+            for position in orphaned.into_iter().rev() {
+                let (line, indicator) = records.remove(position);
+                if let Aggregation::WeightedMean(weight) = &indicator.aggregation {
+                    rejected.push(self.place.reject(
+                        Fault::field(
+                            "aggregation",
+                            format!("weight indicator {} is not in the catalogue", quote(weight)),
+                        ),
+                        line,
+                    ));
+                }
+            }
+        }
+        rejected.sort_by_key(|r| r.line);
+        Parsed { records, rejected }
+    }
 }
 
 /// Checks one observation row; the fields arrive trimmed.
 fn observation(
-    delimiter: u8,
     catalogue: &Catalogue,
-    indicator: &str,
-    settlement: &str,
-    period: &str,
-    value: &str,
-    unit: &str,
+    fields: &ObservationFields<'_>,
 ) -> Result<Observation, Fault> {
+    let &ObservationFields {
+        indicator,
+        settlement,
+        period,
+        value,
+        decimal_comma,
+        unit,
+    } = fields;
     if indicator.is_empty() {
         return Err(Fault::field("indicator", "empty"));
     }
@@ -244,7 +360,7 @@ fn observation(
     if value.is_empty() {
         return Err(Fault::field("value", "empty"));
     }
-    let number = parse_number(value, decimal_comma(delimiter, value))
+    let number = parse_number(value, decimal_comma)
         .ok_or_else(|| Fault::field("value", format!("{} is not a number", quote(value))))?;
     let catalogue_unit = entry.unit.trim();
     if !unit.is_empty() && unit != catalogue_unit {
