@@ -219,16 +219,28 @@ impl Node {
         self.config.limits.import
     }
 
-    /// What a file holds, for ordering a multi-file import (catalogues first).
+    /// What a file holds, for ordering a multi-file import (catalogues
+    /// first). A workbook is read (isolated, as for its import) to tell a
+    /// catalogue from observations by its header.
     pub fn detect(&self, path: &Path, options: &ImportOptions) -> Result<FileFormat> {
-        if import::detect_needs_content(path) {
+        let format = if import::detect_needs_content(path) {
             let bytes = read_file(path)?;
-            Ok(import::detect(path, &bytes, options.encoding)?)
+            import::detect(path, &bytes, options.encoding)?
         } else {
             // The name decides: a large file of documents is not read.
             open_file(path)?;
-            Ok(import::detect(path, &[], options.encoding)?)
+            import::detect(path, &[], options.encoding)?
+        };
+        if let FileFormat::Workbook(_) = format {
+            let label = path.display().to_string();
+            return Ok(
+                match self.parse_workbook(&label, path, format, options, &Default::default())? {
+                    WorkbookParsed::Catalogue(_) => FileFormat::Catalogue,
+                    WorkbookParsed::Observations(_) => FileFormat::Observations,
+                },
+            );
         }
+        Ok(format)
     }
 
     /// Imports one file as one unit. `progress` is told how many records
@@ -303,7 +315,13 @@ impl Node {
                 let (counts, rejected) = self.store_catalogue(&label, options, parsed, progress)?;
                 ("catalogue", counts, rejected)
             }
-            FileFormat::Workbook(_) => match self.parse_workbook(&label, path, format, options)? {
+            FileFormat::Workbook(_) => match self.parse_workbook(
+                &label,
+                path,
+                format,
+                options,
+                &self.store.catalogue()?,
+            )? {
                 WorkbookParsed::Observations(parsed) => {
                     let (counts, rejected) =
                         self.store_observations(&label, options, parsed, progress)?;
@@ -329,13 +347,15 @@ impl Node {
         })
     }
 
-    /// A workbook read (isolated) and parsed as observations or catalogue.
+    /// A workbook read (isolated) and parsed as observations or catalogue,
+    /// against `catalogue`.
     fn parse_workbook(
         &self,
         label: &str,
         path: &Path,
         format: FileFormat,
         options: &ImportOptions,
+        catalogue: &tudashalo_core::model::Catalogue,
     ) -> Result<WorkbookParsed> {
         let FileFormat::Workbook(workbook) = format else {
             return Err(Error::Internal(format!("{label} is not a workbook")));
@@ -356,12 +376,11 @@ impl Node {
             }
             Err(failure) => return Err(failure.at(label).into()),
         };
-        let catalogue = self.store.catalogue()?;
         Ok(import::table::parse_workbook(
             label,
             &book,
             options.sheet.as_deref(),
-            &catalogue,
+            catalogue,
         )?)
     }
 

@@ -100,8 +100,7 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .map(|input| {
             let order = match node.detect(&input.path, &options) {
                 Ok(FileFormat::Catalogue) => 0,
-                Ok(FileFormat::Workbook(_)) => 1,
-                _ => 2,
+                _ => 1,
             };
             (order, input)
         })

@@ -396,3 +396,82 @@ async fn originals_download_through_a_hub_under_the_nodes_policy() {
     assert_eq!(originals[0].document.as_deref(), Some("kozos"));
     assert_eq!(originals[0].results, Some(shared.len() as u64));
 }
+
+/// A statistics folder as the centre keeps it: the catalogue in an XLSX,
+/// observations in an ODS with a title row above the header and a text cell
+/// with a decimal comma, one bad row — imported in one command, catalogue
+/// first, the bad row named by sheet and row, then aggregated.
+#[test]
+fn workbooks_import_catalogue_first_and_name_the_bad_row() {
+    let folder = NodeDir::init("edelenyi");
+    let data = folder.path().to_path_buf();
+    let files = Files::new();
+    let root = files.path().join("Statisztika");
+    files.write(
+        "Statisztika/b-mutatok.xlsx",
+        super::support::xlsx(&[
+            ("Leírás", 1, vec![vec!["A mutatók jegyzéke"]]),
+            (
+                "Mutatók",
+                1,
+                vec![
+                    vec!["Kód", "Név", "Mértékegység", "Aggregálás"],
+                    vec!["nepesseg", "Lakónépesség", "fő", "sum"],
+                    vec!["ovoda", "Óvodai férőhelyek", "db", "sum"],
+                ],
+            ),
+        ]),
+    );
+    files.write(
+        "Statisztika/a-adatok.ods",
+        super::support::ods(&[(
+            "Adatok",
+            vec![
+                vec!["Települési adatok, 2021"],
+                vec!["Mutató", "Település", "Időszak", "Érték", "Mértékegység"],
+                vec!["nepesseg", "Edelény", "2021", "9871", "fő"],
+                vec!["nepesseg", "Szendrő", "2021", "4 120", "fő"],
+                vec!["ovoda", "Edelény", "2021", "sok", "db"],
+                vec!["ovoda", "Szendrő", "2021", "12,0", "db"],
+            ],
+        )]),
+    );
+    let (code, report) = import_json(&data, &[], &root);
+    assert_eq!(code, Some(2), "a row was rejected: {report}");
+    let files_done = report["files"].as_array().expect("files");
+    // The catalogue first, although its name sorts after the data.
+    assert_eq!(files_done[0]["kind"], "catalogue", "{report}");
+    assert_eq!(files_done[0]["added"], 2, "{report}");
+    assert_eq!(files_done[1]["kind"], "observations", "{report}");
+    assert_eq!(files_done[1]["added"], 3, "{report}");
+    let rejection = &files_done[1]["rejections"][0];
+    assert_eq!(rejection["sheet"], "Adatok", "{report}");
+    assert_eq!(rejection["line"], 5, "{report}");
+    assert!(
+        rejection["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("\"sok\" is not a number"),
+        "{report}"
+    );
+    // The text line names the sheet and row as a spreadsheet user reads them.
+    let (code, _) = node_cli(&[
+        "import",
+        "--data",
+        data.to_str().expect("path"),
+        root.join("a-adatok.ods").to_str().expect("path"),
+    ]);
+    assert_eq!(code, Some(2));
+    let (code, out) = node_cli(&[
+        "aggregate",
+        "--data",
+        data.to_str().expect("path"),
+        "--json",
+        "--indicator",
+        "nepesseg",
+        "--by",
+        "period",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("13991"), "9 871 + 4 120 = 13 991: {out}");
+}

@@ -949,3 +949,126 @@ pub fn docx(paragraphs: &[&str], deleted: &str) -> Vec<u8> {
     writer.write_all(document.as_bytes()).expect("zip");
     writer.finish().expect("zip").into_inner()
 }
+
+/// A zip of `parts` (name, content), deflated, as office files are.
+pub fn zip_parts(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in parts {
+        writer.start_file(*name, options).expect("zip");
+        writer.write_all(content).expect("zip");
+    }
+    writer.finish().expect("zip").into_inner()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An XLSX workbook as Excel lays one out: one worksheet per entry, its
+/// rows from row `first_row`; a cell that reads as a number (`2021`,
+/// `10234.5`) is a numeric cell, any other an inline string (`12,5` stays
+/// text, as a hand-typed cell in a Hungarian Excel is).
+pub fn xlsx(sheets: &[(&str, u32, Vec<Vec<&str>>)]) -> Vec<u8> {
+    let mut workbook = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#,
+    );
+    let mut rels = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+    );
+    let mut types = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#,
+    );
+    let mut parts: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, (name, first_row, rows)) in sheets.iter().enumerate() {
+        let n = i + 1;
+        workbook.push_str(&format!(
+            r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#,
+            xml_escape(name)
+        ));
+        rels.push_str(&format!(
+            r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#
+        ));
+        types.push_str(&format!(
+            r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
+        ));
+        let mut sheet = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
+        for (r, cells) in rows.iter().enumerate() {
+            let row = *first_row as usize + r;
+            sheet.push_str(&format!(r#"<row r="{row}">"#));
+            for (c, value) in cells.iter().enumerate() {
+                let column = (b'A' + c as u8) as char;
+                if value.parse::<f64>().is_ok() {
+                    sheet.push_str(&format!(r#"<c r="{column}{row}"><v>{value}</v></c>"#));
+                } else {
+                    sheet.push_str(&format!(
+                        r#"<c r="{column}{row}" t="inlineStr"><is><t>{}</t></is></c>"#,
+                        xml_escape(value)
+                    ));
+                }
+            }
+            sheet.push_str("</row>");
+        }
+        sheet.push_str("</sheetData></worksheet>");
+        parts.push((format!("xl/worksheets/sheet{n}.xml"), sheet.into_bytes()));
+    }
+    workbook.push_str("</sheets></workbook>");
+    rels.push_str("</Relationships>");
+    types.push_str("</Types>");
+    let root_rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+    let mut all: Vec<(&str, &[u8])> = vec![
+        ("[Content_Types].xml", types.as_bytes()),
+        ("_rels/.rels", root_rels.as_bytes()),
+        ("xl/workbook.xml", workbook.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", rels.as_bytes()),
+    ];
+    all.extend(parts.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    zip_parts(&all)
+}
+
+/// An ODS spreadsheet with one table per entry (cells as in [`xlsx`]).
+pub fn ods(sheets: &[(&str, Vec<Vec<&str>>)]) -> Vec<u8> {
+    let mut body = String::new();
+    for (name, rows) in sheets {
+        body.push_str(&format!(
+            r#"<table:table table:name="{}">"#,
+            xml_escape(name)
+        ));
+        for cells in rows {
+            body.push_str("<table:table-row>");
+            for value in cells {
+                if value.parse::<f64>().is_ok() {
+                    body.push_str(&format!(
+                        r#"<table:table-cell office:value-type="float" office:value="{value}"><text:p>{value}</text:p></table:table-cell>"#
+                    ));
+                } else {
+                    body.push_str(&format!(
+                        r#"<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>"#,
+                        xml_escape(value)
+                    ));
+                }
+            }
+            body.push_str("</table:table-row>");
+        }
+        body.push_str("</table:table>");
+    }
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet>{body}</office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    zip_parts(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("content.xml", content.as_bytes()),
+        ("META-INF/manifest.xml", manifest.as_bytes()),
+    ])
+}
