@@ -88,7 +88,12 @@ fn file(format: &str, paragraphs: &[String]) -> Result<Vec<u8>> {
         "docx" => {
             let body: String = paragraphs
                 .iter()
-                .map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>", escape(p)))
+                .map(|p| {
+                    format!(
+                        "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
+                        escape(p)
+                    )
+                })
                 .collect();
             let xml = format!(
                 r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
@@ -229,7 +234,10 @@ fn import(node: &Path, data: &Path, folder: &Path, added: usize) -> Result<f64> 
     if report["totals"]["added"].as_u64() != Some(added as u64)
         || report["totals"]["failed"].as_u64() != Some(0)
     {
-        bail!("import of {} did not go as expected: {report}", folder.display());
+        bail!(
+            "import of {} did not go as expected: {report}",
+            folder.display()
+        );
     }
     Ok(seconds)
 }

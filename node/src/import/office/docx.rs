@@ -6,8 +6,9 @@
 //! Tracked insertions (`w:ins`) are kept as the text they now are; tracked
 //! deletions (`w:del`, `w:delText`, `w:moveFrom`) and field codes
 //! (`w:instrText`, the `PAGE \* MERGEFORMAT` behind a page number) are not
-//! text. Paragraph and run properties are skipped whole, so a tab stop
-//! (`w:tabs/w:tab`) is not taken for a tab; so is the VML fallback of a text
+//! text; nor is hidden text (`w:vanish` in a run's properties). Paragraph
+//! properties are skipped whole, so a tab stop (`w:tabs/w:tab`) is not
+//! taken for a tab; so is the VML fallback of a text
 //! box (`mc:Fallback`), which repeats the text of its `mc:Choice`.
 //! Footnotes and endnotes follow the body, without Word's separators.
 
@@ -77,11 +78,21 @@ pub(crate) fn extract(
 fn classify(e: &BytesStart<'_>) -> Result<Tag, String> {
     Ok(match e.local_name().as_ref() {
         b"p" => Tag::Line,
+        b"r" => Tag::Run,
         b"t" => Tag::Text,
+        // Hidden text (Format › Font › Hidden) is not what a reader sees,
+        // unless the property is switched off (`w:val="0"`).
+        b"vanish" => match attribute(e, b"val")?.as_deref() {
+            Some("0" | "false" | "off") => Tag::Other,
+            _ => Tag::Hide,
+        },
         b"tab" => Tag::Tab,
         b"br" | b"cr" => Tag::Break,
-        b"del" | b"delText" | b"moveFrom" | b"instrText" | b"pPr" | b"rPr" | b"sectPr"
-        | b"Fallback" => Tag::Skip,
+        // Run properties are read only for `w:vanish`; paragraph properties
+        // (a tab stop is no tab) are skipped whole.
+        b"del" | b"delText" | b"moveFrom" | b"instrText" | b"pPr" | b"sectPr" | b"Fallback" => {
+            Tag::Skip
+        }
         b"footnote" | b"endnote" => match attribute(e, b"type")?.as_deref() {
             Some("separator" | "continuationSeparator" | "continuationNotice") => Tag::Skip,
             _ => Tag::Other,

@@ -148,6 +148,8 @@ pub(crate) mod tests {
             r#"<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>3</w:t></w:r>"#,
             r#"<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>"#,
             r#"<w:p><w:r><w:t>első sor</w:t><w:br/><w:t>második sor &amp; vég</w:t></w:r></w:p>"#,
+            r#"<w:p><w:r><w:rPr><w:vanish/></w:rPr><w:t>rejtett szöveg</w:t><w:tab/></w:r></w:p>"#,
+            r#"<w:p><w:r><w:rPr><w:b/><w:vanish w:val="0"/></w:rPr><w:t>látható</w:t></w:r></w:p>"#,
         );
         let footnotes = format!(
             r#"<w:footnotes {W}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:t>ELVÁLASZTÓ</w:t></w:r></w:p></w:footnote><w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r><w:t>FOLYTATÁS</w:t></w:r></w:p></w:footnote><w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t>Lábjegyzet a forrásról.</w:t></w:r></w:p></w:footnote></w:footnotes>"#
@@ -197,9 +199,18 @@ pub(crate) mod tests {
              Oldal\t3\n\
              első sor\nmásodik sor & vég\n\
              \n\
+             látható\n\
+             \n\
              Lábjegyzet a forrásról."
         );
-        for absent in ["törölt", "PAGE", "MERGEFORMAT", "ELVÁLASZTÓ", "FOLYTATÁS"] {
+        for absent in [
+            "törölt",
+            "PAGE",
+            "MERGEFORMAT",
+            "ELVÁLASZTÓ",
+            "FOLYTATÁS",
+            "rejtett",
+        ] {
             assert!(!doc.body.contains(absent), "{absent} in {:?}", doc.body);
         }
         assert_eq!(doc.title, "Szendrő fejlesztési terve");

@@ -26,6 +26,10 @@ pub(crate) enum Tag {
     Spaces(usize),
     /// A footnote or endnote body: its text goes after the main text.
     Note,
+    /// A run of text (`w:r`), which its properties may hide.
+    Run,
+    /// Hides the run it is in (`w:vanish` in the run's properties).
+    Hide,
     /// Skipped with all it contains.
     Skip,
     /// Neither: its children decide.
@@ -127,6 +131,8 @@ struct Output<'l> {
     in_notes: usize,
     /// Whether the last character was a collapsed space (OpenDocument).
     spaced: bool,
+    /// The open runs, each whether it is hidden.
+    runs: Vec<bool>,
     limits: &'l Limits,
 }
 
@@ -139,11 +145,20 @@ impl<'l> Output<'l> {
             texts: 0,
             in_notes: 0,
             spaced: false,
+            runs: Vec::new(),
             limits,
         }
     }
 
+    /// Whether the innermost run is hidden.
+    fn hidden(&self) -> bool {
+        self.runs.last().copied().unwrap_or(false)
+    }
+
     fn takes_characters(&self, characters: Characters) -> bool {
+        if self.hidden() {
+            return false;
+        }
         match characters {
             Characters::InTextElements => self.texts > 0,
             Characters::InLinesCollapsed => self.lines > 0,
@@ -159,6 +174,13 @@ impl<'l> Output<'l> {
             }
             Tag::Text => self.texts += 1,
             Tag::Note => self.in_notes += 1,
+            Tag::Run => self.runs.push(false),
+            Tag::Hide => {
+                if let Some(hidden) = self.runs.last_mut() {
+                    *hidden = true;
+                }
+            }
+            Tag::Tab | Tag::Break if self.hidden() => {}
             Tag::Tab => self.push("\t")?,
             Tag::Break => self.push("\n")?,
             Tag::Spaces(n) => self.push(&" ".repeat(self.room(n.min(MAX_SPACES))?))?,
@@ -174,6 +196,9 @@ impl<'l> Output<'l> {
                 self.push("\n")?;
             }
             Tag::Text => self.texts = self.texts.saturating_sub(1),
+            Tag::Run => {
+                self.runs.pop();
+            }
             Tag::Note => {
                 self.in_notes = self.in_notes.saturating_sub(1);
                 if !self.notes.ends_with('\n') && !self.notes.is_empty() {
