@@ -347,6 +347,134 @@ impl Node {
         })
     }
 
+    /// Imports files as [`Node::import_file_as`] does, each `(path,
+    /// relative)`, and gives each file's outcome to `report` in order. The
+    /// one-file documents among them (`.txt`, `.pdf`, `.docx`, …) are
+    /// staged together and published [`ONE_FILE_BATCH`] at a time, as one
+    /// store generation and one index commit: a file is still one unit (its
+    /// one document lands whole or not at all, and a file that fails is
+    /// reported alone), but a folder of a thousand files costs a handful of
+    /// commits, not a thousand. Reports of a batch's files are given once it
+    /// is published.
+    pub fn import_files(
+        &self,
+        inputs: &[(PathBuf, String)],
+        options: &ImportOptions,
+        report: &mut dyn FnMut(&Path, Result<FileReport>),
+    ) {
+        let mut batch: Option<DocumentImport<'_>> = None;
+        // The files staged in `batch`: path, report (counts filled), the id.
+        let mut pending: Vec<(PathBuf, FileReport, String)> = Vec::new();
+        let mut ids: HashMap<String, String> = HashMap::new();
+        for (path, relative) in inputs {
+            let started = Instant::now();
+            let one_file = match import::detect(path, &[], options.encoding) {
+                Ok(format @ (FileFormat::Text | FileFormat::Extracted(_))) => Some(format),
+                _ => None,
+            };
+            let Some(format) = one_file else {
+                self.publish_batch(batch.take(), &mut pending, &mut ids, report);
+                report(path, self.import_file_as(path, relative, options, &|_| {}));
+                continue;
+            };
+            let label = path.display().to_string();
+            let staged = open_file(path)
+                .and_then(|_| self.one_file_document(&label, path, relative, format, options))
+                .and_then(|doc| {
+                    if let Some(first) = ids.get(&doc.id) {
+                        return Err(FileError::new(
+                            &label,
+                            format!(
+                                "its id {:?} is already the document of {first:?} in this import; rename one of the two files",
+                                doc.id
+                            ),
+                        )
+                        .into());
+                    }
+                    let staging = match &mut batch {
+                        Some(staging) => staging,
+                        None => batch.insert(self.store.begin_documents()?),
+                    };
+                    let before = staging.counts();
+                    let id = doc.id.clone();
+                    staging.stage_incoming(vec![Incoming {
+                        document: doc,
+                        visibility_stated: options.text.visibility.is_some(),
+                    }])?;
+                    let after = staging.counts();
+                    Ok((
+                        id,
+                        Counts {
+                            added: after.added - before.added,
+                            updated: after.updated - before.updated,
+                            unchanged: after.unchanged - before.unchanged,
+                        },
+                    ))
+                });
+            match staged {
+                Ok((id, counts)) => {
+                    ids.insert(id.clone(), relative.replace('\\', "/"));
+                    let file_report = FileReport {
+                        file: label,
+                        kind: "documents",
+                        added: counts.added,
+                        updated: counts.updated,
+                        unchanged: counts.unchanged,
+                        rejected: 0,
+                        rejections: Vec::new(),
+                        visibility_changes: Vec::new(),
+                        seconds: started.elapsed().as_secs_f64(),
+                    };
+                    pending.push((path.clone(), file_report, id));
+                    if pending.len() >= ONE_FILE_BATCH {
+                        self.publish_batch(batch.take(), &mut pending, &mut ids, report);
+                    }
+                }
+                Err(e) => report(path, Err(e)),
+            }
+        }
+        self.publish_batch(batch.take(), &mut pending, &mut ids, report);
+    }
+
+    /// Publishes a batch of one-file documents and reports its files.
+    fn publish_batch(
+        &self,
+        batch: Option<DocumentImport<'_>>,
+        pending: &mut Vec<(PathBuf, FileReport, String)>,
+        ids: &mut HashMap<String, String>,
+        report: &mut dyn FnMut(&Path, Result<FileReport>),
+    ) {
+        ids.clear();
+        let Some(batch) = batch else {
+            return;
+        };
+        let started = Instant::now();
+        match self.publish_documents(batch, &|_| {}) {
+            Ok((_, changes)) => {
+                // The batch's commit, shared out over its files.
+                let share = started.elapsed().as_secs_f64() / pending.len().max(1) as f64;
+                for (path, mut file_report, id) in pending.drain(..) {
+                    file_report.visibility_changes =
+                        changes.iter().filter(|c| c.id == id).cloned().collect();
+                    file_report.seconds += share;
+                    report(&path, Ok(file_report));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (path, _, _) in pending.drain(..) {
+                    report(
+                        &path,
+                        Err(Error::Internal(format!(
+                            "{}: publishing its batch failed, nothing of it was stored: {message}",
+                            path.display()
+                        ))),
+                    );
+                }
+            }
+        }
+    }
+
     /// A workbook read (isolated) and parsed as observations or catalogue,
     /// against `catalogue`.
     fn parse_workbook(
@@ -789,6 +917,9 @@ type Published = (Counts, Vec<VisibilityChange>);
 
 /// How many documents of a file are parsed and staged at a time.
 const DOCUMENT_BATCH: usize = 1_000;
+
+/// How many one-file documents [`Node::import_files`] publishes together.
+pub const ONE_FILE_BATCH: usize = 256;
 
 fn open_file(path: &Path) -> Result<std::fs::File> {
     std::fs::File::open(path).map_err(|e| {

@@ -107,6 +107,8 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .collect();
     ordered.sort_by_key(|(order, _)| *order);
 
+    let mut reports: Vec<FileReport> = Vec::new();
+    let mut failures: Vec<Failed> = Vec::new();
     let many = ordered.len() > 1;
     let overall = if many {
         let bar = progress_bar(args.json, "{msg} [{bar:30}] {pos}/{len} files ({eta})");
@@ -115,22 +117,7 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     } else {
         ProgressBar::hidden()
     };
-    let mut reports: Vec<FileReport> = Vec::new();
-    let mut failures: Vec<Failed> = Vec::new();
-    for (_, input) in &ordered {
-        overall.set_message(input.relative.clone());
-        let bar = if many {
-            ProgressBar::hidden()
-        } else {
-            let bar = progress_bar(args.json, "{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})");
-            bar.set_message(input.path.display().to_string());
-            bar
-        };
-        let result = node.import_file_as(&input.path, &input.relative, &options, &|p| match p {
-            ImportProgress::Total(n) => bar.set_length(n),
-            ImportProgress::Done(n) => bar.inc(n),
-        });
-        bar.finish_and_clear();
+    let mut on_report = |input: &Input, result: tudashalo_node::error::Result<FileReport>| {
         overall.inc(1);
         match result {
             Ok(report) => {
@@ -147,6 +134,33 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
                 failures.push(failed);
             }
         }
+    };
+    if let [(_, input)] = ordered.as_slice() {
+        // One file: a bar of its records (a large JSON Lines file).
+        let bar = progress_bar(args.json, "{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})");
+        bar.set_message(input.path.display().to_string());
+        let result = node.import_file_as(&input.path, &input.relative, &options, &|p| match p {
+            ImportProgress::Total(n) => bar.set_length(n),
+            ImportProgress::Done(n) => bar.inc(n),
+        });
+        bar.finish_and_clear();
+        on_report(input, result);
+    } else {
+        // Many: one-file documents are published in batches.
+        let by_path: std::collections::HashMap<&Path, &Input> = ordered
+            .iter()
+            .map(|(_, input)| (input.path.as_path(), input))
+            .collect();
+        let pairs: Vec<(PathBuf, String)> = ordered
+            .iter()
+            .map(|(_, input)| (input.path.clone(), input.relative.clone()))
+            .collect();
+        node.import_files(&pairs, &options, &mut |path, result| {
+            overall.set_message(path.display().to_string());
+            if let Some(input) = by_path.get(path) {
+                on_report(input, result);
+            }
+        });
     }
     overall.finish_and_clear();
     // An updated file's old original is named by no document any more.
