@@ -222,6 +222,29 @@ fn load_failure(bytes: &[u8], err: &lopdf::Error) -> Failure {
             FailureKind::Encrypted,
             format!("the PDF is encrypted in a way this importer cannot open: {what}"),
         ),
+        Error::UnsupportedSecurityHandler(name) => Failure::new(
+            FailureKind::Encrypted,
+            format!(
+                "the PDF is encrypted with the /{} security handler, which this importer cannot open; \
+                 save it without encryption and import that",
+                String::from_utf8_lossy(name)
+            ),
+        ),
+        Error::Xref(e) => Failure::new(
+            FailureKind::Corrupt,
+            format!(
+                "the cross-reference table cannot be read ({e}) and scanning the file for its objects \
+                 found no usable trailer or catalog"
+            ),
+        ),
+        Error::Parse(e) => Failure::new(
+            FailureKind::Corrupt,
+            format!("the file does not parse as PDF: {e}"),
+        ),
+        Error::IndirectObject { offset } => Failure::new(
+            FailureKind::Corrupt,
+            format!("the object at byte {offset} is broken"),
+        ),
         other => Failure::new(
             FailureKind::Corrupt,
             format!("the PDF's structure cannot be read: {other}"),
@@ -240,7 +263,22 @@ fn encrypted_failure(doc: &Document) -> Failure {
         dict.and_then(|d| d.get(key).ok())
             .and_then(|o| o.as_i64().ok())
     };
-    let handler = name(b"Filter").unwrap_or_else(|| "unknown".to_string());
+    let Some(handler) = name(b"Filter") else {
+        let reference = doc
+            .trailer
+            .get(b"Encrypt")
+            .ok()
+            .and_then(|o| o.as_reference().ok())
+            .map(|(n, g)| format!(" (object {n} {g})"))
+            .unwrap_or_default();
+        return Failure::new(
+            FailureKind::Encrypted,
+            format!(
+                "the trailer says the PDF is encrypted, but its /Encrypt dictionary{reference} is missing \
+                 or names no security handler: a damaged file"
+            ),
+        );
+    };
     let detail = if handler == "Standard" {
         let revision = number(b"R")
             .map(|r| format!(", revision {r}"))
@@ -946,16 +984,27 @@ fn parse_cmap(data: &[u8], two_byte: bool) -> HashMap<u32, String> {
 // ---------------------------------------------------------------------------
 // Content streams
 
-/// The text of one page as it is being built.
+/// The text of one page as it is being built: its lines in the order
+/// they are drawn, each with where its baseline is.
 #[derive(Default)]
 struct PageText {
-    out: String,
+    lines: Vec<Line>,
+    /// Bytes of text so far.
+    bytes: usize,
     /// Where the last run ended, its baseline direction and font size.
     last: Option<LastRun>,
     /// The text matrix was set (`Td`, `Tm`, `T*`, …) since the last run:
     /// the next run starts where the file says, not where our widths put
     /// it, so a guessed width shows as a gap.
     moved: bool,
+    /// Some text does not run left to right along the page.
+    turned: bool,
+}
+
+struct Line {
+    text: String,
+    /// The page's vertical position of the line's first run.
+    y: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -978,28 +1027,108 @@ impl PageText {
         if text.is_empty() {
             return;
         }
+        let mut new_line = true;
+        let mut space = false;
         if let Some(last) = self.last {
             let (dx, dy) = (start.0 - last.end.0, start.1 - last.end.1);
             let (ux, uy) = last.direction;
             let along = dx * ux + dy * uy;
             let across = (dy * ux - dx * uy).abs();
             let scale = size.max(last.size).max(0.1);
-            if across > LINE_GAP * scale {
-                self.out.push('\n');
-            } else if (along > space_gap * scale || along < -scale)
-                && !self.out.ends_with([' ', '\n'])
-                && !text.starts_with(' ')
-            {
-                self.out.push(' ');
-            }
+            new_line = across > LINE_GAP * scale;
+            space = !new_line && (along > space_gap * scale || along < -scale);
         }
-        self.out.push_str(text);
+        if direction.0 < 0.99 {
+            self.turned = true;
+        }
+        match self.lines.last_mut() {
+            Some(line) if !new_line => {
+                if space && !line.text.ends_with(' ') && !text.starts_with(' ') {
+                    line.text.push(' ');
+                    self.bytes += 1;
+                }
+                line.text.push_str(text);
+            }
+            _ => self.lines.push(Line {
+                text: text.to_string(),
+                y: start.1,
+            }),
+        }
+        self.bytes += text.len() + 1;
         self.moved = false;
         self.last = Some(LastRun {
             end,
             direction,
             size,
         });
+    }
+
+    /// The page's text. The line highest on the page goes first and the
+    /// lowest last, wherever the file drew them, so that running headers
+    /// and footers are where [`drop_page_furniture`] looks for them; a
+    /// hyphen at a line end that is a soft one (U+00AD) or U+2010/U+2011
+    /// becomes `-`, so that clean-up rejoins the word.
+    fn finish(self) -> String {
+        let mut lines: Vec<Line> = self
+            .lines
+            .into_iter()
+            .filter(|l| !l.text.trim().is_empty())
+            .collect();
+        if !self.turned && lines.len() >= 3 {
+            move_extreme(&mut lines, true);
+            move_extreme(&mut lines, false);
+        }
+        let mut out = String::with_capacity(self.bytes);
+        for line in &lines {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            let text = line.text.trim_end();
+            match text.strip_suffix(['\u{ad}', '\u{2010}', '\u{2011}']) {
+                Some(head) if head.ends_with(char::is_alphanumeric) => {
+                    out.push_str(head);
+                    out.push('-');
+                }
+                _ => out.push_str(text),
+            }
+        }
+        out
+    }
+}
+
+/// Moves the line strictly highest (`top`) on the page to the front, or the
+/// lowest to the end.
+fn move_extreme(lines: &mut Vec<Line>, top: bool) {
+    let range = if top { 0..lines.len() } else { 1..lines.len() };
+    let mut best: Option<usize> = None;
+    let mut tied = false;
+    for i in range {
+        let (Some(line), current) = (lines.get(i), best.and_then(|b| lines.get(b))) else {
+            continue;
+        };
+        match current {
+            None => best = Some(i),
+            Some(c) => {
+                let better = if top { line.y > c.y } else { line.y < c.y };
+                if better {
+                    best = Some(i);
+                    tied = false;
+                } else if (line.y - c.y).abs() < 0.5 {
+                    tied = true;
+                }
+            }
+        }
+    }
+    if tied {
+        return;
+    }
+    if let Some(i) = best {
+        let line = lines.remove(i);
+        if top {
+            lines.insert(0, line);
+        } else {
+            lines.push(line);
+        }
     }
 }
 
@@ -1116,7 +1245,7 @@ impl<'d> Reader<'d> {
             &mut forms,
             number,
         )?;
-        Ok(page.out)
+        Ok(page.finish())
     }
 
     /// Interprets one content stream (a page's, or a form's drawn on it).
@@ -1271,7 +1400,7 @@ impl<'d> Reader<'d> {
             .max_body_bytes
             .saturating_mul(2)
             .saturating_add(64 * 1024);
-        let size = self.text_before.saturating_add(page.out.len());
+        let size = self.text_before.saturating_add(page.bytes);
         if size <= cap {
             return Ok(());
         }
@@ -1788,6 +1917,33 @@ pub(crate) mod tests {
         );
     }
 
+    /// A header drawn after the body and a page number drawn before it
+    /// are still found at the top and bottom; a soft hyphen at a line end
+    /// rejoins its word.
+    #[test]
+    fn furniture_found_by_position_and_soft_hyphens_rejoin() {
+        let mut b = Builder::new();
+        let font = b.add(hungarian_font());
+        for n in 1..=3 {
+            let mut content = lines_content(None, &[], Some(&n.to_string()));
+            content.extend(lines_content(
+                None,
+                &[
+                    "A kistérség fejlesz\u{ad}",
+                    "tési koncepciója az erdő és a tűzifa hasznosítása.",
+                ],
+                None,
+            ));
+            content.extend(lines_content(Some(HEADER), &[], None));
+            b.page(content, font_resources(font));
+        }
+        let doc = parse(&b.finish(None)).unwrap();
+        assert_eq!(
+            doc.body,
+            ["A kistérség fejlesztési koncepciója az erdő és a tűzifa hasznosítása."; 3].join("\n")
+        );
+    }
+
     /// Glyphs and words each placed by `Tm`, as some generators write
     /// them: with the font's `/Widths`, no space inside a word and one
     /// between words.
@@ -1870,6 +2026,22 @@ pub(crate) mod tests {
                 "Type" => "Font",
                 "Subtype" => "CIDFontType2",
                 "BaseFont" => "ABCDEF+Calibri",
+                "CIDSystemInfo" => dictionary! {
+                    "Registry" => Object::string_literal("Adobe"),
+                    "Ordering" => Object::string_literal("Identity"),
+                    "Supplement" => 0,
+                },
+                "FontDescriptor" => dictionary! {
+                    "Type" => "FontDescriptor",
+                    "FontName" => "ABCDEF+Calibri",
+                    "Flags" => 32,
+                    "FontBBox" => vec![0.into(), (-200).into(), 1000.into(), 900.into()],
+                    "ItalicAngle" => 0,
+                    "Ascent" => 750,
+                    "Descent" => -250,
+                    "CapHeight" => 700,
+                    "StemV" => 80,
+                },
                 "DW" => 500,
             })],
         };
@@ -2159,6 +2331,79 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    /// Many more damaged files than [`damaged_files_never_panic`], from every
+    /// fixture: byte changes, cuts with the end marker put back, spliced
+    /// halves. `cargo test -p tudashalo-node --lib pdf::tests::damage_stress
+    /// -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn damage_stress() {
+        let fixtures = [
+            hungarian_pdf(),
+            type0_pdf(Some("auto"), LONG_TEXT, 2),
+            type0_pdf(None, LONG_TEXT, 1),
+            encrypted_pdf("titok", "tulaj"),
+            encrypted_pdf("", "tulaj"),
+            image_pdf(2),
+        ];
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+        let mut slowest = 0.0f64;
+        for round in 0..6000 {
+            let base = &fixtures[round % fixtures.len()];
+            let mut bytes = base.clone();
+            match round % 3 {
+                0 => {
+                    for _ in 0..(1 + next() % 16) {
+                        let at = (next() as usize) % bytes.len();
+                        bytes[at] = next() as u8;
+                    }
+                }
+                1 => {
+                    bytes.truncate((next() as usize) % bytes.len());
+                    bytes.extend_from_slice(b"\n%%EOF\n");
+                }
+                _ => {
+                    let from = (next() as usize) % bytes.len();
+                    let len = (next() as usize) % 64;
+                    let chunk: Vec<u8> = bytes[from..(from + len).min(bytes.len())].to_vec();
+                    let at = (next() as usize) % bytes.len();
+                    bytes.splice(at..at, chunk);
+                }
+            }
+            let started = std::time::Instant::now();
+            let outcome =
+                crate::import::extract::extract_here(DocFormat::Pdf, &bytes, &Limits::default());
+            slowest = slowest.max(started.elapsed().as_secs_f64());
+            let kind = match &outcome {
+                Ok(_) => "ok",
+                Err(f) => f.kind.as_str(),
+            };
+            *kinds.entry(kind).or_default() += 1;
+            // `SHOW_DAMAGE=1` prints every failure, to read the messages.
+            if let Err(f) = &outcome
+                && std::env::var_os("SHOW_DAMAGE").is_some()
+            {
+                println!("{}: {}", f.kind.as_str(), f.detail);
+            }
+            if let Err(f) = &outcome {
+                assert_ne!(
+                    f.kind,
+                    FailureKind::ExtractorCrash,
+                    "round {round}: {}",
+                    f.detail
+                );
+            }
+        }
+        println!("{kinds:?}, slowest {slowest:.3} s");
     }
 
     #[test]
