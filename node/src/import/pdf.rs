@@ -759,8 +759,9 @@ fn load_font(doc: &Document, resource: &[u8], dict: &Dictionary, glyphs: &mut Gl
 fn cid_widths(doc: &Document, w: &[Object]) -> HashMap<u32, f64> {
     let mut widths = HashMap::new();
     let value = |o: &Object| doc.dereference(o).ok().map(|(_, o)| o.clone());
+    let mut work = 0usize;
     let mut i = 0;
-    while i < w.len() && widths.len() < MAX_MAP_ENTRIES {
+    while i < w.len() && widths.len() < MAX_MAP_ENTRIES && work < 4 * MAX_MAP_ENTRIES {
         let Some(first) = w.get(i).and_then(value).as_ref().and_then(number) else {
             break;
         };
@@ -768,6 +769,7 @@ fn cid_widths(doc: &Document, w: &[Object]) -> HashMap<u32, f64> {
         match w.get(i + 1).and_then(value) {
             Some(Object::Array(list)) => {
                 for (k, width) in list.iter().take(MAX_MAP_ENTRIES).enumerate() {
+                    work += 1;
                     if let Some(width) = value(width).as_ref().and_then(number) {
                         widths.insert(first.saturating_add(k as u32), width);
                     }
@@ -783,7 +785,8 @@ fn cid_widths(doc: &Document, w: &[Object]) -> HashMap<u32, f64> {
                 };
                 let last = (last as u32).min(first.saturating_add(MAX_MAP_ENTRIES as u32));
                 for code in first..=last {
-                    if widths.len() >= MAX_MAP_ENTRIES {
+                    work += 1;
+                    if widths.len() >= MAX_MAP_ENTRIES || work > 4 * MAX_MAP_ENTRIES {
                         break;
                     }
                     widths.insert(code, width);
@@ -909,6 +912,9 @@ fn utf16_text(bytes: &[u8]) -> String {
 fn parse_cmap(data: &[u8], two_byte: bool) -> HashMap<u32, String> {
     let tokens = cmap_tokens(data);
     let mut map = HashMap::new();
+    // Overlapping ranges rewrite entries without growing the map: the work
+    // is bounded too.
+    let mut work = 0usize;
     let mut i = 0;
     let keep = |bytes: &[u8]| two_byte || bytes.len() <= 1;
     while let Some(token) = tokens.get(i) {
@@ -945,7 +951,8 @@ fn parse_cmap(data: &[u8], two_byte: bool) -> HashMap<u32, String> {
                                 })
                                 .collect();
                             for k in 0..=span {
-                                if map.len() >= MAX_MAP_ENTRIES {
+                                work += 1;
+                                if map.len() >= MAX_MAP_ENTRIES || work > 4 * MAX_MAP_ENTRIES {
                                     break;
                                 }
                                 map.insert(
@@ -1025,6 +1032,11 @@ impl PageText {
         text: &str,
     ) {
         if text.is_empty() {
+            // A glyph without text (unmapped, or a space glyph drawn as
+            // nothing) still moves the pen.
+            if let Some(last) = &mut self.last {
+                last.end = end;
+            }
             return;
         }
         let mut new_line = true;
@@ -1165,7 +1177,10 @@ struct Reader<'d> {
     /// Bytes of text on the pages before this one.
     text_before: usize,
     names: Glyphs,
-    fonts: HashMap<ObjectId, Rc<Font>>,
+    /// Fonts read, by the address of their dictionary in the document
+    /// (which outlives the reader): a font written into a page's
+    /// resources, not referenced, is read once too.
+    fonts: HashMap<usize, Rc<Font>>,
     operations: usize,
     /// Glyphs shown.
     glyphs: usize,
@@ -1491,12 +1506,16 @@ impl<'d> Reader<'d> {
         } else {
             (1.0, 0.0)
         };
-        let mut text = String::new();
         let mut unmapped = 0;
+        let mut text = String::new();
         let step = if font.two_byte { 2 } else { 1 };
+        // Glyph by glyph: character and word spacing (`Tc`, `Tw`) can open
+        // a gap inside one string, which some writers use for the spaces
+        // between words.
         for chunk in bytes.chunks(step) {
             let code = code_of(chunk);
             self.glyphs += 1;
+            text.clear();
             match font.unicode(code) {
                 Some(s) => {
                     for c in s.chars() {
@@ -1509,6 +1528,18 @@ impl<'d> Reader<'d> {
                 }
                 None => unmapped += 1,
             }
+            let glyph_start = tm.then(state.ctm).origin();
+            let width = font.width(code) * state.size * state.scale;
+            let glyph_end = Matrix::translate(width, 0.0)
+                .then(*tm)
+                .then(state.ctm)
+                .origin();
+            let space_gap = if font.estimated && page.moved {
+                GUESSED_SPACE_GAP
+            } else {
+                SPACE_GAP
+            };
+            page.push(glyph_start, glyph_end, size, direction, space_gap, &text);
             let mut advance = font.width(code) * state.size + state.char_spacing;
             if step == 1 && code == 32 {
                 advance += state.word_spacing;
@@ -1521,25 +1552,17 @@ impl<'d> Reader<'d> {
                 .or_insert((number, 0))
                 .1 += unmapped;
         }
-        let end = tm.then(state.ctm).origin();
-        let space_gap = if font.estimated && page.moved {
-            GUESSED_SPACE_GAP
-        } else {
-            SPACE_GAP
-        };
-        page.push(start.origin(), end, size, direction, space_gap, &text);
     }
 
     fn font(&mut self, resources: &[&'d Dictionary], name: &[u8]) -> Option<Rc<Font>> {
-        let (id, object) = self.resource(resources, b"Font", name)?;
-        if let Some(font) = id.and_then(|id| self.fonts.get(&id)) {
+        let (_, object) = self.resource(resources, b"Font", name)?;
+        let dict = object.as_dict().ok()?;
+        let key = std::ptr::from_ref(dict) as usize;
+        if let Some(font) = self.fonts.get(&key) {
             return Some(font.clone());
         }
-        let dict = object.as_dict().ok()?;
         let font = Rc::new(load_font(self.doc, name, dict, &mut self.names));
-        if let Some(id) = id {
-            self.fonts.insert(id, font.clone());
-        }
+        self.fonts.insert(key, font.clone());
         Some(font)
     }
 
@@ -1987,6 +2010,25 @@ pub(crate) mod tests {
         assert_eq!(found.text, "erdőgazdálkodás\naz erdő és a tűzifa");
     }
 
+    /// Ghostscript writes the space of a justified line as character
+    /// spacing inside one string (`4.139 Tc (Ak)'`); small spacing and
+    /// kerning stay inside the word.
+    #[test]
+    fn character_spacing_opens_word_gaps() {
+        let mut b = Builder::new();
+        let font = b.add(hungarian_font());
+        let content = format!(
+            "BT /F1 10 Tf 1 0 0 1 72 700 Tm 4.139 Tc <{}> Tj 0.2 Tc 14.139 0 Td <{}> Tj 0 Tc [<{}> 12 <{}>] TJ ET\n",
+            hex(&encode("Ak")),
+            hex(&encode("istérség")),
+            hex(&encode(" erdő")),
+            hex(&encode("gazdálkodás")),
+        );
+        b.page(content.into_bytes(), font_resources(font));
+        let found = extract(&b.finish(None), &Limits::default()).unwrap();
+        assert_eq!(found.text, "A kistérség erdőgazdálkodás");
+    }
+
     /// A Type0 font with two-byte codes (Identity-H) and a ToUnicode map,
     /// as Word and LibreOffice write them.
     fn type0_pdf(to_unicode: Option<&str>, text: &str, copies: usize) -> Vec<u8> {
@@ -2432,7 +2474,7 @@ pub(crate) mod tests {
         let err = parse_with(&b.finish(None), &limits).unwrap_err();
         assert!(
             err.reason.starts_with("too-large: text of ")
-                && err.reason.ends_with("bytes exceeds the limit of 1000 bytes (max_body_bytes in node.toml); reading stopped at page 15 of 40"),
+                && err.reason.ends_with("bytes exceeds the limit of 1000 bytes (max_body_bytes in node.toml); reading stopped at page 14 of 40"),
             "{}",
             err.reason
         );
@@ -2573,6 +2615,28 @@ pub(crate) mod tests {
             .values()
             .map(|id| doc.get_page_content(*id).len())
             .sum()
+    }
+
+    /// Any PDF files on this machine, for checking the extractor by eye:
+    /// `PDF_FILES=a.pdf:b.pdf cargo test -p tudashalo-node --lib
+    /// pdf::tests::extract_files -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn extract_files() {
+        let files = std::env::var("PDF_FILES").unwrap_or_default();
+        for file in files.split(':').filter(|f| !f.is_empty()) {
+            let bytes = std::fs::read(file).unwrap();
+            match parse(&bytes) {
+                Ok(doc) => println!(
+                    "== {file}: {:?} pages, title {:?}, year {:?}\n{}\n",
+                    doc.source.as_ref().and_then(|s| s.pages),
+                    doc.title,
+                    doc.year,
+                    doc.body
+                ),
+                Err(err) => println!("== {file}: {}\n", err.reason),
+            }
+        }
     }
 
     /// Seeds for the `extract_pdf` fuzz target, made by the fixtures above:
