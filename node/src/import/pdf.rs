@@ -1,53 +1,69 @@
 //! PDF documents: the text layer of every page, in page order, and the
 //! properties the file states (Info dictionary, XMP as a fallback).
 //!
-//! Crate: [`lopdf`] 0.47 (MIT, pure Rust, `rust-version` 1.88, no build
-//! script that fetches anything, default features off: no chrono, no
-//! rayon) reads the file: the cross-reference table (rebuilt by scanning
-//! when it is broken), object streams, filters under a decompression cap,
-//! and the standard security handler (RC4 and AES, revisions 2 to 6).
-//! `pdf-extract` (built on an older lopdf) was the other candidate; it was
-//! not taken because it panics on purpose on many malformed inputs (`panic!`
-//! for an unknown encoding, a missing width, an unexpected colour space),
-//! which would turn damaged files into `extractor-crash` with no useful
-//! reason, and because it reads page order and fonts in ways we could not
-//! bound. lopdf's own `extract_text` is too naive (no positions: no line
-//! breaks from `Td`, no spaces between runs; `/Encoding` wins over
-//! `/ToUnicode`), so this module interprets content streams itself:
+//! Crate: [`lopdf`] 0.47 (MIT, pure Rust, `rust-version` 1.88, no native
+//! library, no build script; default features off: no chrono, no rayon)
+//! reads the file: the cross-reference table (rebuilt by scanning when it
+//! is broken), object streams, filters under a decompression cap, and the
+//! standard security handler (RC4 and AES, revisions 2 to 6). It writes
+//! nothing to stdout (its diagnostics go to the `log` facade, which the
+//! extract worker does not install), so the worker's JSON answer stays
+//! clean. `pdf-extract` 0.12 (MIT, on lopdf 0.42) was the other candidate;
+//! it was not taken because it panics on purpose on malformed input
+//! (`panic!` for an unknown encoding, a missing width, an unexpected colour
+//! space, an odd ToUnicode entry) and `unwrap`s freely, which would turn
+//! damaged but readable files into `extractor-crash` with no useful reason,
+//! and because it gives no hold on caps (pages, inflated bytes, nesting).
+//! lopdf's own `extract_text` is too naive (no positions: no line breaks
+//! from `Td`, no spaces between runs; `/Encoding` wins over `/ToUnicode`),
+//! so this module interprets content streams itself:
 //! - the text state (`Tm`, `Td`, `TL`, `Tc`, `Tw`, `Tz`, `Tf`) and the CTM
-//!   (`cm`, `q`/`Q`) give each run's start and end on the page; a run far
-//!   enough from the previous one, across the baseline, starts a new line,
-//!   and a gap along it of more than [`SPACE_GAP`] em is a space (what
-//!   pdftotext and pdf-extract do);
+//!   (`cm`, `q`/`Q`) place every glyph on the page. A glyph that moves
+//!   across the baseline by more than [`LINE_GAP`] of the font size starts
+//!   a new line; a gap along it of more than [`SPACE_GAP`] em is a space
+//!   (what pdftotext does): kerning in `TJ`, runs placed apart by `Td`, and
+//!   character or word spacing inside one string (ghostscript writes the
+//!   spaces of justified lines so). Where a font has no `/Widths` (the
+//!   standard 14 fonts may omit them), glyphs are guessed half an em wide
+//!   and a repositioned run needs a wider gap ([`GUESSED_SPACE_GAP`]);
 //! - a font's `/ToUnicode` CMap (parsed here, bounded) maps codes first;
 //!   simple fonts fall back to their `/Encoding`: the base encodings and the
 //!   glyph names of `/Differences` (`odblacute` → `ő`, `udblacute` → `ű`,
-//!   `uniXXXX`) through lopdf's tables;
+//!   `uniXXXX`) through lopdf's tables. WinAnsi has no `ő`/`ű`; the `õ`/`û`
+//!   that old Latin-1 fonts show instead are mended by the clean-up;
 //! - Form XObjects are followed (depth and count bounded, cycles refused),
-//!   images counted.
+//!   images counted; invisible text (`3 Tr`, the OCR layer of a scanned
+//!   PDF) is read like any other.
 //!
-//! Pages go through [`drop_page_furniture`] (running headers and footers,
-//! page numbers) before they are joined; the rest of the clean-up is
-//! [`super::extract`]'s.
+//! Lines keep the order they are drawn in (columns stay whole), except that
+//! the line highest on a page goes first and the lowest last, so that
+//! [`drop_page_furniture`] finds running headers, footers and page numbers
+//! wherever the file drew them; pages are then joined by a line break, so
+//! that a word hyphenated across a page end is rejoined by the clean-up
+//! ([`super::extract`]'s, like every other check on the text).
 //!
 //! How failures are told apart:
 //! - `encrypted`: an `/Encrypt` dictionary whose user password is not
-//!   empty. A file protected by an owner password only (permissions) opens
-//!   with the empty user password, as every reader does, and is imported;
-//! - `no-text-layer`: pages that show no glyph at all (a scan), or fewer
-//!   than [`MIN_LETTERS_PER_PAGE`] letters a page on average once headers
-//!   and page numbers are gone (a scan with a stamped number or title);
+//!   empty, or a security handler other than the standard one. A file
+//!   protected by an owner password only (permissions) opens with the empty
+//!   user password, as every reader does, and is imported;
+//! - `no-text-layer`: pages that show no glyph at all (a scan: empty text,
+//!   which [`super::extract`] reports with the page count), or fewer than
+//!   [`MIN_LETTERS_PER_PAGE`] letters a page on average once headers and
+//!   page numbers are gone (a scan with a stamped number or caption; a
+//!   one-page PDF of a dozen letters is refused too);
 //! - `garbled`: glyphs are shown but most have no Unicode value (a font
-//!   without a `/ToUnicode` map and with an encoding that names no
-//!   glyphs), decided here; or they map to characters that are not words (a
-//!   broken `/ToUnicode`), decided by [`super::extract`]'s dictionary check;
-//! - `corrupt`: not a PDF, no page tree, a missing content stream (a file
-//!   cut short), a content stream that does not parse; each names the page
-//!   and object;
-//! - `too-large`: more than [`MAX_PAGES`] pages, a stream over
-//!   [`STREAM_CAP`] bytes inflated, text over twice `max_body_bytes` (the
-//!   exact check after clean-up is [`super::extract`]'s), or content
-//!   nested past [`MAX_OPERATIONS`] operations.
+//!   without a `/ToUnicode` map whose encoding names no glyphs), decided
+//!   here; or they map to characters that are not words (a broken
+//!   `/ToUnicode`), decided by [`super::extract`]'s dictionary check;
+//! - `corrupt`: not a PDF, no `%%EOF` (a file cut short), a cross-reference
+//!   table that neither reads nor can be rebuilt, no page tree, a missing
+//!   content stream, a content stream that does not parse; each names the
+//!   page, object or byte;
+//! - `too-large`: more than [`MAX_PAGES`] pages, a stream inflating past
+//!   [`STREAM_CAP`] bytes, text over twice `max_body_bytes` while reading
+//!   (the exact check, after clean-up, is [`super::extract`]'s), or more
+//!   than [`MAX_OPERATIONS`] content operations (forms drawing forms).
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
