@@ -343,8 +343,8 @@ fn metadata(doc: &Document) -> Meta {
     let xmp = xmp_packet(doc);
     let xmp_field = |tag: &str| xmp.as_deref().and_then(|x| xmp_value(x, tag));
     let title = field(b"Title")
-        .or_else(|| xmp_field("dc:title"))
-        .and_then(|t| useful_title(&t));
+        .and_then(|t| useful_title(&t))
+        .or_else(|| xmp_field("dc:title").and_then(|t| useful_title(&t)));
     let author = field(b"Author").or_else(|| xmp_field("dc:creator"));
     let year = field(b"CreationDate")
         .and_then(|d| year_of_date(&d))
@@ -2165,6 +2165,12 @@ pub(crate) mod tests {
     }
 
     fn encrypted_pdf(user: &str, owner: &str) -> Vec<u8> {
+        encrypted_pdf_with(user, owner, false)
+    }
+
+    /// RC4 128-bit (revision 3), or AES-256 (revision 6) as Acrobat writes
+    /// today.
+    fn encrypted_pdf_with(user: &str, owner: &str, aes: bool) -> Vec<u8> {
         let mut b = Builder::new();
         let font = b.add(hungarian_font());
         b.page(
@@ -2183,12 +2189,27 @@ pub(crate) mod tests {
                     Object::string_literal(b"0123456789abcdef".to_vec()),
                 ],
             );
-            let version = lopdf::EncryptionVersion::V2 {
-                document: doc,
-                owner_password: owner,
-                user_password: user,
-                key_length: 128,
-                permissions: lopdf::Permissions::PRINTABLE,
+            let aes256: std::sync::Arc<dyn lopdf::encryption::crypt_filters::CryptFilter> =
+                std::sync::Arc::new(lopdf::encryption::crypt_filters::Aes256CryptFilter);
+            let version = if aes {
+                lopdf::EncryptionVersion::V5 {
+                    encrypt_metadata: true,
+                    crypt_filters: BTreeMap::from([(b"StdCF".to_vec(), aes256)]),
+                    file_encryption_key: &[7u8; 32],
+                    stream_filter: b"StdCF".to_vec(),
+                    string_filter: b"StdCF".to_vec(),
+                    owner_password: owner,
+                    user_password: user,
+                    permissions: lopdf::Permissions::PRINTABLE,
+                }
+            } else {
+                lopdf::EncryptionVersion::V2 {
+                    document: doc,
+                    owner_password: owner,
+                    user_password: user,
+                    key_length: 128,
+                    permissions: lopdf::Permissions::PRINTABLE,
+                }
             };
             let state = lopdf::EncryptionState::try_from(version).unwrap();
             doc.encrypt(&state).unwrap();
@@ -2206,6 +2227,19 @@ pub(crate) mod tests {
              a user password to open, the empty one does not; save it without a password (or print it \
              to PDF) and import that"
         );
+    }
+
+    #[test]
+    fn aes_256_user_password_is_encrypted_and_owner_only_imported() {
+        let reason = reason(&encrypted_pdf_with("titok", "tulaj", true));
+        assert!(
+            reason.starts_with(
+                "encrypted: the PDF is password-protected (standard security handler, revision 6)"
+            ),
+            "{reason}"
+        );
+        let doc = parse(&encrypted_pdf_with("", "tulaj", true)).unwrap();
+        assert_eq!(doc.body, "Az erdő és a tűzifa hasznosítása\ntitkos terv");
     }
 
     #[test]
@@ -2526,6 +2560,35 @@ pub(crate) mod tests {
         );
         let found = extract(&b.finish(None), &Limits::default()).unwrap();
         assert_eq!(found.text, "Az erdő és a tűzifa a keretben");
+    }
+
+    /// Info says nothing useful (a converter's file name); XMP does.
+    #[test]
+    fn xmp_properties_when_info_is_silent() {
+        let mut b = Builder::new();
+        let font = b.add(hungarian_font());
+        b.page(
+            lines_content(None, &["Az erdő és a tűzifa hasznosítása"], None),
+            font_resources(font),
+        );
+        let xmp = r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreateDate="2017-03-04T10:00:00+01:00"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Az erdő &amp; a tűzifa</rdf:li></rdf:Alt></dc:title><dc:creator><rdf:Seq><rdf:li>Szabó Ilona</rdf:li></rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"#;
+        let bytes = b.finish_with(
+            Some(dictionary! { "Title" => Object::string_literal("Microsoft Word - terv.docx") }),
+            |doc| {
+                let metadata = doc.add_object(Stream::new(
+                    dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+                    xmp.as_bytes().to_vec(),
+                ));
+                let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+                doc.get_dictionary_mut(root)
+                    .unwrap()
+                    .set("Metadata", metadata);
+            },
+        );
+        let found = extract(&bytes, &Limits::default()).unwrap();
+        assert_eq!(found.title.as_deref(), Some("Az erdő & a tűzifa"));
+        assert_eq!(found.author.as_deref(), Some("Szabó Ilona"));
+        assert_eq!(found.year, Some(2017));
     }
 
     #[test]
