@@ -104,7 +104,26 @@ const HEADER_WINDOW: usize = 1024;
 
 /// The text and properties of one PDF file.
 pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Failure> {
-    let doc = load(bytes)?;
+    let doc = load(bytes, false)?;
+    match read(&doc, limits) {
+        // A table that reads but points past its objects (bytes added or
+        // lost in transfer): rebuilt by scanning, once.
+        Err(failure)
+            if failure.kind == FailureKind::Corrupt
+                && doc.xref_recovery != Some(lopdf::xref::XrefRecovery::Reconstructed) =>
+        {
+            drop(doc);
+            match load(bytes, true).and_then(|doc| read(&doc, limits)) {
+                Ok(found) => Ok(found),
+                Err(_) => Err(failure),
+            }
+        }
+        other => other,
+    }
+}
+
+/// The text and properties of a loaded document.
+fn read(doc: &Document, limits: &Limits) -> Result<Extracted, Failure> {
     let page_ids: Vec<ObjectId> = doc.get_pages().into_values().collect();
     if page_ids.is_empty() {
         return Err(Failure::new(
@@ -122,7 +141,7 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Failur
         ));
     }
     let page_count = u32::try_from(page_ids.len()).unwrap_or(u32::MAX);
-    let mut reader = Reader::new(&doc, *limits, page_count);
+    let mut reader = Reader::new(doc, *limits, page_count);
     let mut pages = Vec::with_capacity(page_ids.len());
     for (index, page_id) in page_ids.iter().enumerate() {
         let text = reader.page(*page_id, index + 1)?;
@@ -146,7 +165,7 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Failur
             ),
         ));
     }
-    let meta = metadata(&doc);
+    let meta = metadata(doc);
     Ok(Extracted {
         // No glyph at all: empty text, which `extract` reports as
         // `no-text-layer` with the page count.
@@ -178,8 +197,9 @@ fn images_phrase(images: usize) -> String {
     }
 }
 
-/// The parsed file, decrypted when its user password is empty.
-fn load(bytes: &[u8]) -> Result<Document, Failure> {
+/// The parsed file, decrypted when its user password is empty; with
+/// `rebuild`, its cross-reference table rebuilt by scanning the file.
+fn load(bytes: &[u8], rebuild: bool) -> Result<Document, Failure> {
     let window = bytes.get(..HEADER_WINDOW.min(bytes.len())).unwrap_or(bytes);
     if find(window, b"%PDF-").is_none() {
         return Err(Failure::new(
@@ -206,6 +226,7 @@ fn load(bytes: &[u8]) -> Result<Document, Failure> {
     }
     let options = LoadOptions {
         max_decompressed_size: Some(STREAM_CAP),
+        force_reconstruct: rebuild,
         ..LoadOptions::default()
     };
     let doc = match Document::load_mem_with_options(bytes, options) {
@@ -2395,6 +2416,62 @@ pub(crate) mod tests {
                 contents[0].0
             )
         );
+    }
+
+    /// Offsets that no longer point at their objects (bytes added or lost
+    /// in transfer, line ends converted): the table is rebuilt by scanning.
+    #[test]
+    fn shifted_offsets_are_recovered() {
+        let whole = hungarian_pdf();
+        let mut shifted = whole.clone();
+        let at = find(&shifted, b"\n").unwrap() + 1;
+        shifted.splice(at..at, b"% junk added in transfer\n".iter().copied());
+        let doc = parse(&shifted).unwrap();
+        assert!(
+            doc.body.starts_with("Fejlesztési stratégia"),
+            "{}",
+            doc.body
+        );
+        // Every line end converted to CRLF, binary streams and all.
+        let mut crlf = Vec::new();
+        for b in &whole {
+            if *b == b'\n' {
+                crlf.push(b'\r');
+            }
+            crlf.push(*b);
+        }
+        let doc = parse(&crlf).unwrap();
+        assert!(
+            doc.body.contains("Az erdő és a tűzifa hasznosítása"),
+            "{}",
+            doc.body
+        );
+    }
+
+    /// A table that reads, whose entry for a content stream points at the
+    /// wrong bytes: the page's stream is found by rebuilding the table.
+    #[test]
+    fn a_wrong_xref_entry_is_rebuilt() {
+        let mut bytes = hungarian_pdf();
+        let doc = Document::load_mem(&bytes).unwrap();
+        let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
+        let content = doc.get_page_contents(pages[1])[0];
+        // lopdf writes a cross-reference stream, uncompressed: `/W [1 4 2]`
+        // from object 1, seven bytes an entry.
+        let xref = find(&bytes, b"/Type/XRef").unwrap();
+        assert!(find(&bytes[xref..], b"/W[1 4 2]/Index[1 ").is_some());
+        let data = xref + find(&bytes[xref..], b"stream\n").unwrap() + 7;
+        let entry = data + 7 * (content.0 as usize - 1);
+        assert_eq!(bytes[entry], 1);
+        bytes[entry + 1..entry + 5].copy_from_slice(&9u32.to_be_bytes());
+        let as_written = read(&load(&bytes, false).unwrap(), &Limits::default()).unwrap_err();
+        assert!(
+            as_written.detail.starts_with("page 2: its content stream"),
+            "{}",
+            as_written.detail
+        );
+        let doc = parse(&bytes).unwrap();
+        assert!(doc.body.contains("ŐSZI ÜLÉS"), "{}", doc.body);
     }
 
     /// Every byte-level damage of a small file ends as a document or a
