@@ -1545,6 +1545,8 @@ impl<'d> Reader<'d> {
         };
         let mut unmapped = 0;
         let mut text = String::new();
+        // How far along the baseline the glyphs have moved, in text space.
+        let mut pen = 0.0;
         let step = if font.two_byte { 2 } else { 1 };
         // Glyph by glyph: character and word spacing (`Tc`, `Tw`) can open
         // a gap inside one string, which some writers use for the spaces
@@ -1565,12 +1567,11 @@ impl<'d> Reader<'d> {
                 }
                 None => unmapped += 1,
             }
-            let glyph_start = tm.then(state.ctm).origin();
+            // `translate(x, 0) × Tm × CTM` has its origin at `start + x·(a, b)`.
+            let at = |x: f64| (start.e + x * start.a, start.f + x * start.b);
             let width = font.width(code) * state.size * state.scale;
-            let glyph_end = Matrix::translate(width, 0.0)
-                .then(*tm)
-                .then(state.ctm)
-                .origin();
+            let glyph_start = at(pen);
+            let glyph_end = at(pen + width);
             let space_gap = if font.estimated && page.moved {
                 GUESSED_SPACE_GAP
             } else {
@@ -1581,8 +1582,9 @@ impl<'d> Reader<'d> {
             if step == 1 && code == 32 {
                 advance += state.word_spacing;
             }
-            *tm = Matrix::translate(advance * state.scale, 0.0).then(*tm);
+            pen += advance * state.scale;
         }
+        *tm = Matrix::translate(pen, 0.0).then(*tm);
         if unmapped > 0 {
             self.unmapped
                 .entry(font.label.clone())
