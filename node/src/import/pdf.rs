@@ -1132,7 +1132,7 @@ impl PageText {
             if !out.is_empty() {
                 out.push('\n');
             }
-            let text = line.text.trim_end();
+            let text = line.text.trim();
             match text.strip_suffix(['\u{ad}', '\u{2010}', '\u{2011}']) {
                 Some(head) if head.ends_with(char::is_alphanumeric) => {
                     out.push_str(head);
@@ -1556,11 +1556,16 @@ impl<'d> Reader<'d> {
             self.glyphs += 1;
             text.clear();
             match font.unicode(code) {
+                // A map to the replacement character maps nothing.
+                Some(s) if s.contains('\u{fffd}') => unmapped += 1,
                 Some(s) => {
                     for c in s.chars() {
                         match c {
                             '\t' => text.push(' '),
-                            c if c.is_control() => {}
+                            // Control characters, and the private use
+                            // area where symbol fonts put bullets and
+                            // icons: nothing a reader reads.
+                            c if c.is_control() || ('\u{e000}'..='\u{f8ff}').contains(&c) => {}
                             c => text.push(c),
                         }
                     }
@@ -2149,6 +2154,9 @@ pub(crate) mod tests {
         let doc = parse(&type0_pdf(Some("auto"), LONG_TEXT, 3)).unwrap();
         assert!(doc.body.starts_with(LONG_TEXT), "{:?}", doc.body);
         assert_eq!(doc.title, cut_expected(LONG_TEXT));
+        // A bullet from a symbol font, in the private use area, goes.
+        let doc = parse(&type0_pdf(Some("auto"), "\u{f0b7} Az erdő és a tűzifa", 1)).unwrap();
+        assert_eq!(doc.body, "Az erdő és a tűzifa");
     }
 
     fn cut_expected(text: &str) -> String {
