@@ -50,8 +50,9 @@
 //! - `no-text-layer`: pages that show no glyph at all (a scan: empty text,
 //!   which [`super::extract`] reports with the page count), or fewer than
 //!   [`MIN_LETTERS_PER_PAGE`] letters a page on average once headers and
-//!   page numbers are gone (a scan with a stamped number or caption; a
-//!   one-page PDF of a dozen letters is refused too);
+//!   page numbers are gone, on pages that hold images or are more than one
+//!   (a scan with a stamped number or caption; a one-page note of a few
+//!   words without images is imported);
 //! - `garbled`: glyphs are shown but most have no Unicode value (a font
 //!   without a `/ToUnicode` map whose encoding names no glyphs), decided
 //!   here; or they map to characters that are not words (a broken
@@ -154,7 +155,10 @@ fn read(doc: &Document, limits: &Limits) -> Result<Extracted, Failure> {
     let pages = drop_page_furniture(&pages);
     let text = pages.join("\n");
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    if reader.glyphs > 0 && letters < MIN_LETTERS_PER_PAGE.saturating_mul(pages.len()) {
+    // A scan, not a short note: images on its pages, or several pages.
+    let scan_like = reader.images > 0 || pages.len() > 1;
+    if reader.glyphs > 0 && scan_like && letters < MIN_LETTERS_PER_PAGE.saturating_mul(pages.len())
+    {
         return Err(Failure::new(
             FailureKind::NoTextLayer,
             format!(
