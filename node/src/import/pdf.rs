@@ -84,6 +84,11 @@ const STREAM_CAP: usize = 256 * 1024 * 1024;
 /// Content operations interpreted in one file, nested forms included: a
 /// small file whose forms draw each other thousands of times stops here.
 const MAX_OPERATIONS: usize = 50_000_000;
+/// Content bytes interpreted in one file, a form's counted each time it is
+/// drawn: a form of megabytes drawn thousands of times stops here.
+const MAX_CONTENT_BYTES: usize = 1 << 30;
+/// Inflated forms kept for drawing again (a logo on every page).
+const FORM_CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// How deep Form XObjects may nest.
 const MAX_FORM_DEPTH: usize = 12;
 /// How deep `q` may nest before further saves are ignored.
@@ -106,7 +111,7 @@ const HEADER_WINDOW: usize = 1024;
 /// The text and properties of one PDF file.
 pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Failure> {
     let doc = load(bytes, false)?;
-    match read(&doc, limits) {
+    match read(&doc, limits, MAX_OPERATIONS) {
         // A table that reads but points past its objects (bytes added or
         // lost in transfer): rebuilt by scanning, once.
         Err(failure)
@@ -114,7 +119,7 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Failur
                 && doc.xref_recovery != Some(lopdf::xref::XrefRecovery::Reconstructed) =>
         {
             drop(doc);
-            match load(bytes, true).and_then(|doc| read(&doc, limits)) {
+            match load(bytes, true).and_then(|doc| read(&doc, limits, MAX_OPERATIONS)) {
                 Ok(found) => Ok(found),
                 Err(_) => Err(failure),
             }
@@ -123,8 +128,9 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Failur
     }
 }
 
-/// The text and properties of a loaded document.
-fn read(doc: &Document, limits: &Limits) -> Result<Extracted, Failure> {
+/// The text and properties of a loaded document, interpreting at most
+/// `max_operations` content operations.
+fn read(doc: &Document, limits: &Limits, max_operations: usize) -> Result<Extracted, Failure> {
     let page_ids: Vec<ObjectId> = doc.get_pages().into_values().collect();
     if page_ids.is_empty() {
         return Err(Failure::new(
@@ -143,6 +149,7 @@ fn read(doc: &Document, limits: &Limits) -> Result<Extracted, Failure> {
     }
     let page_count = u32::try_from(page_ids.len()).unwrap_or(u32::MAX);
     let mut reader = Reader::new(doc, *limits, page_count);
+    reader.max_operations = max_operations;
     let mut pages = Vec::with_capacity(page_ids.len());
     for (index, page_id) in page_ids.iter().enumerate() {
         let text = reader.page(*page_id, index + 1)?;
@@ -1223,6 +1230,11 @@ struct Reader<'d> {
     /// resources, not referenced, is read once too.
     fonts: HashMap<usize, Rc<Font>>,
     operations: usize,
+    max_operations: usize,
+    /// Content bytes interpreted so far.
+    content_bytes: usize,
+    forms: HashMap<ObjectId, Rc<Vec<u8>>>,
+    form_cache_bytes: usize,
     /// Glyphs shown.
     glyphs: usize,
     /// Glyphs without a Unicode value, by font: the first page it was met
@@ -1241,6 +1253,10 @@ impl<'d> Reader<'d> {
             names: Glyphs::new(),
             fonts: HashMap::new(),
             operations: 0,
+            max_operations: MAX_OPERATIONS,
+            content_bytes: 0,
+            forms: HashMap::new(),
+            form_cache_bytes: 0,
             glyphs: 0,
             unmapped: BTreeMap::new(),
             images: 0,
@@ -1290,6 +1306,7 @@ impl<'d> Reader<'d> {
                     format!("page {number}: its content cannot be read: {other}"),
                 ),
             })?;
+        self.charge(content.len(), number)?;
         let resources = page_resources(doc, page_id);
         let mut page = PageText::default();
         let mut forms = Vec::new();
@@ -1329,11 +1346,12 @@ impl<'d> Reader<'d> {
                 )
             })?;
             self.operations += 1;
-            if self.operations > MAX_OPERATIONS {
+            if self.operations > self.max_operations {
                 return Err(Failure::new(
                     FailureKind::TooLarge,
                     format!(
-                        "more than {MAX_OPERATIONS} content operations by page {number} (forms drawn within forms?)"
+                        "more than {} content operations by page {number} (forms drawn within forms?)",
+                        self.max_operations
                     ),
                 ));
             }
@@ -1446,6 +1464,22 @@ impl<'d> Reader<'d> {
         Ok(())
     }
 
+    /// Counts content bytes about to be interpreted against
+    /// [`MAX_CONTENT_BYTES`].
+    fn charge(&mut self, bytes: usize, number: usize) -> Result<(), Failure> {
+        self.content_bytes = self.content_bytes.saturating_add(bytes);
+        if self.content_bytes > MAX_CONTENT_BYTES {
+            return Err(Failure::new(
+                FailureKind::TooLarge,
+                format!(
+                    "more than {MAX_CONTENT_BYTES} bytes of page content by page {number} \
+                     (forms drawn many times count each time)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// `too-large` as soon as the text is far over `max_body_bytes`.
     /// Clean-up shrinks text only by little (NFKC, rejoined words), so
     /// twice the cap cannot come under it; the exact check, after
@@ -1490,9 +1524,24 @@ impl<'d> Reader<'d> {
                 if forms.len() >= MAX_FORM_DEPTH || (id.is_some() && forms.contains(&id)) {
                     return Ok(());
                 }
-                let Ok(data) = stream.get_plain_content_with_limit(STREAM_CAP) else {
-                    return Ok(());
+                let cached = id.and_then(|id| self.forms.get(&id).cloned());
+                let data = match cached {
+                    Some(data) => data,
+                    None => {
+                        let Ok(data) = stream.get_plain_content_with_limit(STREAM_CAP) else {
+                            return Ok(());
+                        };
+                        let data = Rc::new(data);
+                        if let Some(id) = id
+                            && self.form_cache_bytes.saturating_add(data.len()) <= FORM_CACHE_BYTES
+                        {
+                            self.form_cache_bytes += data.len();
+                            self.forms.insert(id, data.clone());
+                        }
+                        data
+                    }
                 };
+                self.charge(data.len(), number)?;
                 let matrix = stream
                     .dict
                     .get(b"Matrix")
@@ -2478,7 +2527,12 @@ pub(crate) mod tests {
         let entry = data + 7 * (content.0 as usize - 1);
         assert_eq!(bytes[entry], 1);
         bytes[entry + 1..entry + 5].copy_from_slice(&9u32.to_be_bytes());
-        let as_written = read(&load(&bytes, false).unwrap(), &Limits::default()).unwrap_err();
+        let as_written = read(
+            &load(&bytes, false).unwrap(),
+            &Limits::default(),
+            MAX_OPERATIONS,
+        )
+        .unwrap_err();
         assert!(
             as_written.detail.starts_with("page 2: its content stream"),
             "{}",
@@ -2680,6 +2734,47 @@ pub(crate) mod tests {
         assert_eq!(found.title.as_deref(), Some("Az erdő & a tűzifa"));
         assert_eq!(found.author.as_deref(), Some("Szabó Ilona"));
         assert_eq!(found.year, Some(2017));
+    }
+
+    /// Forms that each draw the next fifty times: 50⁵ draws from a file of
+    /// a few kilobytes stop at the operation cap.
+    #[test]
+    fn nested_form_fan_out_stops() {
+        let mut b = Builder::new();
+        let font = b.add(hungarian_font());
+        let ids: Vec<ObjectId> = (0..5).map(|_| b.doc.new_object_id()).collect();
+        for (level, id) in ids.iter().enumerate() {
+            let (content, resources) = match ids.get(level + 1) {
+                Some(next) => (
+                    "/Fx Do\n".repeat(50),
+                    dictionary! { "XObject" => dictionary! { "Fx" => *next } },
+                ),
+                None => (
+                    format!(
+                        "BT /F1 11 Tf 1 0 0 1 72 700 Tm <{}> Tj ET\n",
+                        hex(&encode("erdő"))
+                    ),
+                    font_resources(font),
+                ),
+            };
+            let form = Stream::new(
+                dictionary! { "Type" => "XObject", "Subtype" => "Form", "Resources" => resources },
+                content.into_bytes(),
+            );
+            b.doc.objects.insert(*id, Object::Stream(form));
+        }
+        b.page(
+            b"/Fx Do\n".to_vec(),
+            dictionary! { "XObject" => dictionary! { "Fx" => ids[0] } },
+        );
+        let bytes = b.finish(None);
+        assert!(bytes.len() < 5_000);
+        let failure = read(&load(&bytes, false).unwrap(), &Limits::default(), 200_000).unwrap_err();
+        assert_eq!(failure.kind, FailureKind::TooLarge);
+        assert_eq!(
+            failure.detail,
+            "more than 200000 content operations by page 1 (forms drawn within forms?)"
+        );
     }
 
     #[test]
