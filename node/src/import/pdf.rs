@@ -510,10 +510,6 @@ impl Matrix {
         }
     }
 
-    fn origin(self) -> (f64, f64) {
-        (self.e, self.f)
-    }
-
     /// Six numbers, or nothing if any is missing or not finite.
     fn of(operands: &[Object]) -> Option<Matrix> {
         let n: Vec<f64> = operands.iter().take(6).filter_map(number).collect();
