@@ -613,31 +613,53 @@ impl Glyphs {
             .clone()
     }
 
-    /// The character a glyph name stands for: lopdf's Adobe Glyph List,
-    /// then `uniXXXX` and `uXXXX[XX]`; empty if none.
+    /// The character a glyph name stands for, as the Adobe Glyph List
+    /// rules read it: lopdf's list, then `uniXXXX` and `uXXXX[XX]`; a
+    /// suffix after `.` dropped (`a.sc`), components joined by `_` read one
+    /// by one (`f_f_i`). Empty if none.
     fn name(&mut self, doc: &Document, name: &[u8]) -> String {
         if let Some(s) = self.names.get(name) {
             return s.clone();
         }
-        let mut encoding = Dictionary::new();
-        encoding.set(
-            "Differences",
-            Object::Array(vec![Object::Integer(0), Object::Name(name.to_vec())]),
-        );
-        let font = font_with_encoding(Object::Dictionary(encoding));
-        let mut s = font
-            .get_font_encoding(doc)
-            .ok()
-            .and_then(|e| e.bytes_to_string(&[0]).ok())
-            .unwrap_or_default();
+        let mut s = listed_glyph(doc, name);
         if s.is_empty() {
-            s = unicode_glyph_name(name).unwrap_or_default();
+            let base = name.split(|b| *b == b'.').next().unwrap_or(name);
+            s = base
+                .split(|b| *b == b'_')
+                .take(16)
+                .map(|part| {
+                    let listed = listed_glyph(doc, part);
+                    if listed.is_empty() {
+                        unicode_glyph_name(part).unwrap_or_default()
+                    } else {
+                        listed
+                    }
+                })
+                .collect();
         }
         if self.names.len() < MAX_MAP_ENTRIES {
             self.names.insert(name.to_vec(), s.clone());
         }
         s
     }
+}
+
+/// A glyph name in lopdf's Adobe Glyph List, through a one-entry
+/// `/Differences`; empty if it is not there.
+fn listed_glyph(doc: &Document, name: &[u8]) -> String {
+    if name.is_empty() {
+        return String::new();
+    }
+    let mut encoding = Dictionary::new();
+    encoding.set(
+        "Differences",
+        Object::Array(vec![Object::Integer(0), Object::Name(name.to_vec())]),
+    );
+    font_with_encoding(Object::Dictionary(encoding))
+        .get_font_encoding(doc)
+        .ok()
+        .and_then(|e| e.bytes_to_string(&[0]).ok())
+        .unwrap_or_default()
 }
 
 fn font_with_encoding(encoding: Object) -> Dictionary {
@@ -2803,6 +2825,10 @@ pub(crate) mod tests {
         assert_eq!(names.name(&doc, b"Udblacute"), "Ű");
         assert_eq!(names.name(&doc, b"uni0150"), "Ő");
         assert_eq!(names.name(&doc, b"nincs-ilyen"), "");
+        assert_eq!(names.name(&doc, b"odblacute.sc"), "ő");
+        assert_eq!(names.name(&doc, b"f_f_i"), "\u{fb03}");
+        assert_eq!(names.name(&doc, b"T_odblacute"), "Tő");
+        assert_eq!(names.name(&doc, b"g123"), "");
         assert_eq!(year_of_date("D:20190502083000+02'00'"), Some(2019));
         assert_eq!(year_of_date("2021-03-04T10:00:00Z"), Some(2021));
         assert_eq!(year_of_date("D:1601"), None);
