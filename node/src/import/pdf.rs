@@ -2125,6 +2125,27 @@ pub(crate) mod tests {
         assert_eq!(found.text, "erdőgazdálkodás\naz erdő és a tűzifa");
     }
 
+    /// Text turned a quarter (a landscape table on a portrait page): lines
+    /// and spaces are judged along its own baseline, and lines keep their
+    /// order.
+    #[test]
+    fn turned_text_keeps_its_lines() {
+        let mut b = Builder::new();
+        let font = b.add(hungarian_font());
+        let content = format!(
+            "BT /F1 10 Tf 0 1 -1 0 300 100 Tm <{}> Tj [<{}> -400 <{}>] TJ 0 1 -1 0 314 100 Tm <{}> Tj \
+             0 1 -1 0 328 100 Tm <{}> Tj ET\n",
+            hex(&encode("Az erdő")),
+            hex(&encode(" és")),
+            hex(&encode("a tűzifa")),
+            hex(&encode("második sor")),
+            hex(&encode("harmadik sor")),
+        );
+        b.page(content.into_bytes(), font_resources(font));
+        let found = extract(&b.finish(None), &Limits::default()).unwrap();
+        assert_eq!(found.text, "Az erdő és a tűzifa\nmásodik sor\nharmadik sor");
+    }
+
     /// Ghostscript writes the space of a justified line as character
     /// spacing inside one string (`4.139 Tc (Ak)'`); small spacing and
     /// kerning stay inside the word.
