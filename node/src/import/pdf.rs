@@ -25,7 +25,9 @@
 //!   character or word spacing inside one string (ghostscript writes the
 //!   spaces of justified lines so). Where a font has no `/Widths` (the
 //!   standard 14 fonts may omit them), glyphs are guessed half an em wide
-//!   and a repositioned run needs a wider gap ([`GUESSED_SPACE_GAP`]);
+//!   and a repositioned run needs a wider gap ([`GUESSED_SPACE_GAP`]).
+//!   Text struck twice on top of itself (faked bold, shadows) is read once
+//!   ([`OVERPRINT`]);
 //! - a font's `/ToUnicode` CMap (parsed here, bounded) maps codes first;
 //!   simple fonts fall back to their `/Encoding`: the base encodings and the
 //!   glyph names of `/Differences` (`odblacute` → `ő`, `udblacute` → `ű`,
@@ -67,6 +69,7 @@
 //!   than [`MAX_OPERATIONS`] content operations (forms drawing forms).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
@@ -103,6 +106,9 @@ const GUESSED_SPACE_GAP: f64 = 0.4;
 /// A move across the baseline of more than this share of the font size
 /// starts a new line.
 const LINE_GAP: f64 = 0.5;
+/// The same glyph drawn closer than this share of the font size to where it
+/// already is, is drawn over itself (no two letters of a word are so close).
+const OVERPRINT: f64 = 0.08;
 /// Fewer letters a page than this, on average, is no text layer.
 pub(crate) const MIN_LETTERS_PER_PAGE: usize = 16;
 /// Where the `%PDF-` header may start (readers allow junk before it).
@@ -1072,6 +1078,43 @@ struct PageText {
     moved: bool,
     /// Some text does not run left to right along the page.
     turned: bool,
+    /// Where each run of glyphs started, by its first character and a grid
+    /// of [`OVERPRINT`] cells: text drawn again on top of itself (bold
+    /// faked by striking twice, a shadow) is read once. A run that starts
+    /// where one did is skipped, glyph by glyph, until it passes the end
+    /// of what was drawn (`overprinting`).
+    drawn: HashMap<(char, i64, i64), (f64, f64), BuildHasherDefault<CellHasher>>,
+    overprinting: bool,
+}
+
+/// A fast hash for [`PageText::drawn`]'s small integer keys (the standard
+/// one, made to resist crafted keys, costs more than the rest of placing a
+/// glyph; a crafted file can at worst slow its own page).
+#[derive(Default)]
+struct CellHasher(u64);
+
+impl Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7cc1_b727_220a_95);
+    }
 }
 
 struct Line {
@@ -1107,6 +1150,10 @@ impl PageText {
         }
         let mut new_line = true;
         let mut space = false;
+        // Only a glyph that does not follow on from the last one can start
+        // drawing over earlier ones; one behind the last one may go on.
+        let mut jumped = true;
+        let mut behind = false;
         if let Some(last) = self.last {
             let (dx, dy) = (start.0 - last.end.0, start.1 - last.end.1);
             let (ux, uy) = last.direction;
@@ -1115,9 +1162,19 @@ impl PageText {
             let scale = size.max(last.size).max(0.1);
             new_line = across > LINE_GAP * scale;
             space = !new_line && (along > space_gap * scale || along < -scale);
+            behind = !new_line && along < -OVERPRINT * scale;
+            jumped = new_line || behind;
         }
         if direction.0 < 0.99 {
             self.turned = true;
+        }
+        if self.overprinting && behind {
+            return;
+        }
+        self.overprinting = false;
+        if jumped && self.overprinted(start, size, text) {
+            self.overprinting = true;
+            return;
         }
         match self.lines.last_mut() {
             Some(line) if !new_line => {
@@ -1139,6 +1196,37 @@ impl PageText {
             direction,
             size,
         });
+    }
+
+    /// Whether a run starting with `text` was drawn at `start` already,
+    /// and if not, notes it.
+    fn overprinted(&mut self, start: (f64, f64), size: f64, text: &str) -> bool {
+        let Some(first) = text.chars().next() else {
+            return false;
+        };
+        if first == ' ' {
+            return false;
+        }
+        let cell = (OVERPRINT * size).max(0.01);
+        let (cx, cy) = ((start.0 / cell).floor(), (start.1 / cell).floor());
+        if !(cx.is_finite() && cy.is_finite()) {
+            return false;
+        }
+        let (cx, cy) = (cx as i64, cy as i64);
+        for dx in -1..=1 {
+            for dy in -1..=1 {
+                let key = (first, cx.saturating_add(dx), cy.saturating_add(dy));
+                let near = self
+                    .drawn
+                    .get(&key)
+                    .is_some_and(|(x, y)| (x - start.0).hypot(y - start.1) < cell);
+                if near {
+                    return true;
+                }
+            }
+        }
+        self.drawn.entry((first, cx, cy)).or_insert(start);
+        false
     }
 
     /// The page's text. The line highest on the page goes first and the
@@ -2082,19 +2170,25 @@ pub(crate) mod tests {
         );
     }
 
-    /// Glyphs and words each placed by `Tm`, as some generators write
-    /// them: with the font's `/Widths`, no space inside a word and one
-    /// between words.
-    #[test]
-    fn positioned_glyphs_and_words() {
-        let mut b = Builder::new();
+    /// [`hungarian_font`] with `/Widths`: every glyph half an em, the space
+    /// a quarter.
+    fn font_with_widths() -> Dictionary {
         let mut font = hungarian_font();
         font.set("FirstChar", 32);
         font.set("LastChar", 255);
         let mut widths: Vec<Object> = vec![Object::Integer(500); 224];
         widths[0] = Object::Integer(250);
         font.set("Widths", widths);
-        let font = b.add(font);
+        font
+    }
+
+    /// Glyphs and words each placed by `Tm`, as some generators write
+    /// them: with the font's `/Widths`, no space inside a word and one
+    /// between words.
+    #[test]
+    fn positioned_glyphs_and_words() {
+        let mut b = Builder::new();
+        let font = b.add(font_with_widths());
         let mut content = String::from("BT /F1 10 Tf\n");
         let mut x = 72.0;
         for c in "erdőgazdálkodás".chars() {
@@ -2128,6 +2222,27 @@ pub(crate) mod tests {
     /// Text turned a quarter (a landscape table on a portrait page): lines
     /// and spaces are judged along its own baseline, and lines keep their
     /// order.
+    /// A word struck twice, a fraction of a point apart, to fake bold; two
+    /// equal letters side by side stay.
+    #[test]
+    fn overprinted_text_is_read_once() {
+        let mut b = Builder::new();
+        let word = hex(&encode("Hallgató"));
+        let font = b.add(font_with_widths());
+        // A line of two runs, struck again as one; then a run starting with
+        // the same letter elsewhere on the next line.
+        let content = format!(
+            "BT /F1 10 Tf 1 0 0 1 72 700 Tm <{word}> Tj 1 0 0 1 114.5 700 Tm <{}> Tj \
+             1 0 0 1 72.4 700.2 Tm <{}> Tj 1 0 0 1 72 686 Tm <{}> Tj ET\n",
+            hex(&encode("és")),
+            hex(&encode("Hallgató és")),
+            hex(&encode("Hallgató a tűzifa"))
+        );
+        b.page(content.into_bytes(), font_resources(font));
+        let found = extract(&b.finish(None), &Limits::default()).unwrap();
+        assert_eq!(found.text, "Hallgató és\nHallgató a tűzifa");
+    }
+
     #[test]
     fn turned_text_keeps_its_lines() {
         let mut b = Builder::new();
