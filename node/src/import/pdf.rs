@@ -375,8 +375,7 @@ fn metadata(doc: &Document) -> Meta {
     let field = |key: &[u8]| -> Option<String> {
         let object = info?.get(key).ok()?;
         let (_, object) = doc.dereference(object).ok()?;
-        let text = lopdf::decode_text_string(object).ok()?;
-        tidy_field(&text)
+        tidy_field(&text_string(object)?)
     };
     let xmp = xmp_packet(doc);
     let xmp_field = |tag: &str| xmp.as_deref().and_then(|x| xmp_value(x, tag));
@@ -391,6 +390,17 @@ fn metadata(doc: &Document) -> Meta {
         title,
         author,
         year,
+    }
+}
+
+/// A PDF text string: UTF-16BE after its byte order mark (a broken
+/// surrogate replaced, not the whole value lost), else lopdf's reading
+/// (UTF-8 after its mark, PDFDocEncoding).
+fn text_string(object: &Object) -> Option<String> {
+    let bytes = object.as_str().ok()?;
+    match bytes.strip_prefix(b"\xFE\xFF") {
+        Some(utf16) => Some(utf16_text(utf16)),
+        None => lopdf::decode_text_string(object).ok(),
     }
 }
 
@@ -730,8 +740,11 @@ fn load_font(doc: &Document, resource: &[u8], dict: &Dictionary, glyphs: &mut Gl
         None => String::from_utf8_lossy(resource).into_owned(),
     };
     let two_byte = subtype == b"Type0";
-    let to_unicode = get(dict, b"ToUnicode")
-        .and_then(|o| o.as_stream().ok().cloned())
+    let to_unicode = dict
+        .get(b"ToUnicode")
+        .ok()
+        .and_then(|o| doc.dereference(o).ok())
+        .and_then(|(_, o)| o.as_stream().ok())
         .and_then(|s| s.get_plain_content_with_limit(STREAM_CAP).ok())
         .map(|data| parse_cmap(&data, two_byte))
         .unwrap_or_default();
@@ -2043,7 +2056,8 @@ pub(crate) mod tests {
         }
         b.finish(Some(dictionary! {
             "Title" => Object::String(utf16("Szendrői kistérség fejlesztési terve"), lopdf::StringFormat::Hexadecimal),
-            "Author" => Object::string_literal("Kovacs Odon"),
+            // PDFDocEncoding, which is Latin-1 for these letters.
+            "Author" => Object::string_literal(encode("Kovács Ödön")),
             "CreationDate" => Object::string_literal("D:20190502083000+02'00'"),
             "Producer" => Object::string_literal("teszt"),
         }))
@@ -2112,7 +2126,7 @@ pub(crate) mod tests {
         assert_eq!(doc.title, "Szendrői kistérség fejlesztési terve");
         assert_eq!(
             doc.extra.get("author").and_then(|a| a.as_str()),
-            Some("Kovacs Odon")
+            Some("Kovács Ödön")
         );
         assert_eq!(doc.year, Some(2019));
         assert_eq!(doc.source.as_ref().unwrap().pages, Some(3));
@@ -2131,7 +2145,7 @@ pub(crate) mod tests {
             found.title.as_deref(),
             Some("Szendrői kistérség fejlesztési terve")
         );
-        assert_eq!(found.author.as_deref(), Some("Kovacs Odon"));
+        assert_eq!(found.author.as_deref(), Some("Kovács Ödön"));
         assert_eq!(found.year, Some(2019));
         // Lines as they are on the page; the broken word is cleanup's.
         assert!(
@@ -2966,6 +2980,11 @@ pub(crate) mod tests {
         assert_eq!(names.name(&doc, b"T_odblacute"), "Tő");
         assert_eq!(names.name(&doc, b"g123"), "");
         assert_eq!(year_of_date("D:20190502083000+02'00'"), Some(2019));
+        let broken = Object::String(
+            vec![0xFE, 0xFF, 0x00, 0x41, 0xD8, 0x00, 0x01, 0x51],
+            lopdf::StringFormat::Hexadecimal,
+        );
+        assert_eq!(text_string(&broken).as_deref(), Some("A\u{fffd}ő"));
         assert_eq!(year_of_date("2021-03-04T10:00:00Z"), Some(2021));
         assert_eq!(year_of_date("D:1601"), None);
         assert_eq!(year_of_date("D:19"), None);
