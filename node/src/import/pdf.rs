@@ -87,6 +87,9 @@ const STREAM_CAP: usize = 256 * 1024 * 1024;
 /// Content operations interpreted in one file, nested forms included: a
 /// small file whose forms draw each other thousands of times stops here.
 const MAX_OPERATIONS: usize = 50_000_000;
+/// The largest `/ToUnicode` CMap read (real ones are kilobytes); a larger
+/// one is ignored and the font's encoding used.
+const CMAP_CAP: usize = 8 * 1024 * 1024;
 /// Content bytes interpreted in one file, a form's counted each time it is
 /// drawn: a form of megabytes drawn thousands of times stops here.
 const MAX_CONTENT_BYTES: usize = 1 << 30;
@@ -745,7 +748,7 @@ fn load_font(doc: &Document, resource: &[u8], dict: &Dictionary, glyphs: &mut Gl
         .ok()
         .and_then(|o| doc.dereference(o).ok())
         .and_then(|(_, o)| o.as_stream().ok())
-        .and_then(|s| s.get_plain_content_with_limit(STREAM_CAP).ok())
+        .and_then(|s| s.get_plain_content_with_limit(CMAP_CAP).ok())
         .map(|data| parse_cmap(&data, two_byte))
         .unwrap_or_default();
     let mut font = Font {
