@@ -11,14 +11,13 @@
 //! again unchanged. It prints files/s, MB/s of input and pages/s (PDF) for
 //! both runs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use tudashalo_demo::generate::{Spec, document, kistersegek};
+use tudashalo_demo::generate::{Spec, document, files, kistersegek};
 
 #[derive(Debug, Parser)]
 #[command(name = "import_files", version, about)]
@@ -30,7 +29,11 @@ struct Cli {
     #[arg(long, default_value_t = 3000)]
     words: usize,
     /// Formats to measure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "txt,docx,odt,html,rtf")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "txt,pdf,docx,odt,html,rtf"
+    )]
     formats: Vec<String>,
     /// Scratch folder, removed after the run.
     #[arg(long)]
@@ -64,87 +67,30 @@ fn paragraphs(spec: &Spec, n: usize) -> Vec<String> {
     out
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn zip_of(parts: &[(&str, &[u8])]) -> Result<Vec<u8>> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, content) in parts {
-        writer.start_file(*name, options)?;
-        writer.write_all(content)?;
-    }
-    Ok(writer.finish()?.into_inner())
-}
-
-/// One document in `format`.
-fn file(format: &str, paragraphs: &[String]) -> Result<Vec<u8>> {
+/// One document in `format`, by the demo's writers
+/// ([`tudashalo_demo::generate::files`]), and its pages (PDF).
+fn file(format: &str, paragraphs: &[String]) -> Result<(Vec<u8>, usize)> {
+    let texts: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+    let author = Some("Kovács Ödön");
     Ok(match format {
-        "txt" => paragraphs.join("\n\n").into_bytes(),
-        "docx" => {
-            let body: String = paragraphs
-                .iter()
-                .map(|p| {
-                    format!(
-                        "<w:p><w:r><w:t xml:space=\"preserve\">{}</w:t></w:r></w:p>",
-                        escape(p)
-                    )
-                })
-                .collect();
-            let xml = format!(
-                r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
-            );
-            zip_of(&[("word/document.xml", xml.as_bytes())])?
-        }
-        "odt" => {
-            let body: String = paragraphs
-                .iter()
-                .map(|p| format!("<text:p>{}</text:p>", escape(p)))
-                .collect();
-            let xml = format!(
-                r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>{body}</office:text></office:body></office:document-content>"#
-            );
-            zip_of(&[
-                ("mimetype", b"application/vnd.oasis.opendocument.text"),
-                ("content.xml", xml.as_bytes()),
-            ])?
-        }
-        "html" => {
-            let body: String = paragraphs
-                .iter()
-                .skip(1)
-                .map(|p| format!("<p>{}</p>\n", escape(p)))
-                .collect();
-            format!(
-                "<!DOCTYPE html><html lang=\"hu\"><head><meta charset=\"utf-8\"><title>{}</title><script>var x = 1;</script></head><body><nav>Főoldal | Hírek</nav><h1>{}</h1>{body}<footer>© Társulás</footer></body></html>",
-                escape(&paragraphs[0]),
-                escape(&paragraphs[0])
+        "txt" => (paragraphs.join("\n\n").into_bytes(), 0),
+        "docx" => (files::docx(&texts, texts.first().copied(), author), 0),
+        "odt" => (files::odt(&texts), 0),
+        "html" => (files::html(&texts, author), 0),
+        "rtf" => (files::rtf(&texts, author), 0),
+        "pdf" => {
+            let pages = files::pdf_pages(&texts, 95, 55);
+            let count = pages.len();
+            let title = texts.first().copied().unwrap_or_default();
+            (
+                files::pdf(
+                    &pages,
+                    "Kistérségi fejlesztési dokumentum",
+                    title,
+                    "Kovács Ödön",
+                ),
+                count,
             )
-            .into_bytes()
-        }
-        "rtf" => {
-            let mut out = String::from(
-                "{\\rtf1\\ansi\\ansicpg1250\\deff0{\\fonttbl{\\f0\\fswiss\\fcharset238 Arial;}}\n",
-            );
-            for p in paragraphs {
-                for c in p.chars() {
-                    match c {
-                        '\\' | '{' | '}' => {
-                            out.push('\\');
-                            out.push(c);
-                        }
-                        c if c.is_ascii() => out.push(c),
-                        c => out.push_str(&format!("\\u{}?", c as u32 as i16)),
-                    }
-                }
-                out.push_str("\\par\n");
-            }
-            out.push('}');
-            out.into_bytes()
         }
         other => bail!("no writer for {other:?}"),
     })
@@ -180,16 +126,18 @@ fn run(cli: Cli) -> Result<()> {
         cli.files, cli.words
     );
     println!(
-        "{:<6} {:>9} {:>10} {:>9} {:>9} {:>11}",
-        "format", "MB", "seconds", "files/s", "MB/s", "again (s)"
+        "{:<6} {:>8} {:>7} {:>9} {:>9} {:>8} {:>8} {:>10}",
+        "format", "MB", "pages", "seconds", "files/s", "MB/s", "pages/s", "again (s)"
     );
     for format in &cli.formats {
         let folder = work.join(format);
         std::fs::create_dir_all(&folder)?;
         let mut bytes = 0u64;
+        let mut pages = 0usize;
         for n in 0..cli.files {
-            let content = file(format, &paragraphs(&spec, n))?;
+            let (content, page_count) = file(format, &paragraphs(&spec, n))?;
             bytes += content.len() as u64;
+            pages += page_count;
             std::fs::write(folder.join(format!("dokumentum-{n:05}.{format}")), content)?;
         }
         let data = work.join(format!("node-{format}"));
@@ -204,13 +152,20 @@ fn run(cli: Cli) -> Result<()> {
         let first = import(&node, &data, &folder, cli.files)?;
         let again = import(&node, &data, &folder, 0)?;
         let mb = bytes as f64 / 1e6;
+        let per_page = if pages > 0 {
+            format!("{:.0}", pages as f64 / first)
+        } else {
+            "–".to_string()
+        };
         println!(
-            "{:<6} {:>9.1} {:>10.2} {:>9.1} {:>9.2} {:>11.2}",
+            "{:<6} {:>8.1} {:>7} {:>9.2} {:>9.1} {:>8.2} {:>8} {:>10.2}",
             format,
             mb,
+            pages,
             first,
             cli.files as f64 / first,
             mb / first,
+            per_page,
             again
         );
     }

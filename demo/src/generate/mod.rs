@@ -35,6 +35,7 @@ mod rng;
 mod vocabulary;
 mod writers;
 
+pub mod files;
 pub use documents::{document, documents};
 pub use indicators::{catalogue, observations};
 pub use judged::{

@@ -138,6 +138,45 @@ fn a_folder_of_mixed_files_imports_with_a_typed_report_for_each() {
         "Stratégiák/olvass.txt",
         "Olvass el\nA kistérségi tudásportál leírása.",
     );
+    let study = [
+        "Tanulmány az erdőgazdálkodásról",
+        "A szendrői erdők bükkösei adják a térség tűzifájának nagyobb részét; a tanulmány a fenntartható kitermelés lehetőségeit vizsgálja a kistérség településein.",
+        "Az őshonos fafajok aránya növekszik, a fiatal erdők gondozása közösségi munkával folyik, a kitermelt fa a helyi fűtőművekbe kerül.",
+    ];
+    files.write(
+        "Stratégiák/Tanulmányok/Erdő és tűzifa.pdf",
+        super::support::pdf(
+            &super::support::pdf_pages(&study, 60, 3),
+            "Szendrői Kistérség – Erdőgazdálkodási tanulmány",
+            "Tanulmány az erdőgazdálkodásról",
+            "Nagy Éva",
+        ),
+    );
+    files.write(
+        "Stratégiák/honlap.html",
+        tudashalo_demo::generate::files::html(
+            &[
+                "Hírek a társulásról",
+                "Megújult a kistérségi ügyfélszolgálat épülete Edelényben.",
+            ],
+            Some("Szerkesztőség"),
+        ),
+    );
+    files.write(
+        "Stratégiák/jelentés.rtf",
+        tudashalo_demo::generate::files::rtf(
+            &[
+                "Éves jelentés",
+                "A szociális alapszolgáltatások bővítése Szendrőn és Encsen.",
+            ],
+            Some("Kovács Ödön"),
+        ),
+    );
+    // Pages with nothing but page numbers: a scan without a text layer.
+    files.write(
+        "Stratégiák/szkennelt.pdf",
+        super::support::pdf(&[Vec::new(), Vec::new(), Vec::new()], "", "", ""),
+    );
     let mut truncated = terv.clone();
     truncated.truncate(truncated.len() / 2);
     files.write("Stratégiák/csonka.docx", truncated);
@@ -155,6 +194,9 @@ fn a_folder_of_mixed_files_imports_with_a_typed_report_for_each() {
         counts(&report, &root),
         [
             ("2021/Fejlesztési terv.docx".to_string(), 1, 0, 0),
+            ("Tanulmányok/Erdő és tűzifa.pdf".to_string(), 1, 0, 0),
+            ("honlap.html".to_string(), 1, 0, 0),
+            ("jelentés.rtf".to_string(), 1, 0, 0),
             ("olvass.txt".to_string(), 1, 0, 0),
             ("Ülések/jegyzőkönyv.odt".to_string(), 1, 0, 0),
         ],
@@ -178,6 +220,7 @@ fn a_folder_of_mixed_files_imports_with_a_typed_report_for_each() {
         errors,
         [
             ("csonka.docx".to_string(), "corrupt".to_string()),
+            ("szkennelt.pdf".to_string(), "no-text-layer".to_string()),
             ("titkos.docx".to_string(), "encrypted".to_string()),
             ("üres.docx".to_string(), "no-text".to_string()),
         ],
@@ -194,9 +237,36 @@ fn a_folder_of_mixed_files_imports_with_a_typed_report_for_each() {
     let skipped = report["skipped"].as_array().expect("skipped");
     assert_eq!(skipped.len(), 1, "{report}");
     assert!(skipped[0].as_str().expect("path").ends_with("kép.png"));
-    assert_eq!(report["totals"]["files"], 6, "{report}");
-    assert_eq!(report["totals"]["imported"], 3, "{report}");
-    assert_eq!(report["totals"]["failed"], 3, "{report}");
+    assert_eq!(report["totals"]["files"], 10, "{report}");
+    assert_eq!(report["totals"]["imported"], 6, "{report}");
+    assert_eq!(report["totals"]["failed"], 4, "{report}");
+
+    // The PDF: its properties, its pages, its text without the running
+    // header and the page numbers, hyphenation and ő/ű as written.
+    let (code, out) = node_cli(&[
+        "get",
+        "--data",
+        data.to_str().expect("path"),
+        "--json",
+        "tanulmanyok/erdo-es-tuzifa",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let study: Value = serde_json::from_str(&out).expect("get --json");
+    assert_eq!(study["title"], "Tanulmány az erdőgazdálkodásról", "{study}");
+    assert_eq!(study["author"], "Nagy Éva", "{study}");
+    assert_eq!(study["year"], 2021, "{study}");
+    assert_eq!(study["source"]["format"], "pdf", "{study}");
+    assert!(
+        study["source"]["pages"].as_u64().expect("pages") >= 2,
+        "{study}"
+    );
+    let body = study["body"].as_str().expect("body");
+    assert!(body.contains("őshonos fafajok"), "{body}");
+    assert!(body.contains("fűtőművekbe"), "{body}");
+    assert!(
+        !body.contains("Erdőgazdálkodási tanulmány"),
+        "the running header: {body}"
+    );
 
     // Ids are slugs of the path in the folder; the source is the file.
     let (code, out) = node_cli(&[
@@ -223,12 +293,11 @@ fn a_folder_of_mixed_files_imports_with_a_typed_report_for_each() {
     // Unchanged files: nothing changes, and the flags given before stay.
     let (_, again) = import_json(&data, &[], &root);
     assert_eq!(
-        counts(&again, &root),
-        [
-            ("2021/Fejlesztési terv.docx".to_string(), 0, 0, 1),
-            ("olvass.txt".to_string(), 0, 0, 1),
-            ("Ülések/jegyzőkönyv.odt".to_string(), 0, 0, 1),
-        ],
+        counts(&again, &root)
+            .iter()
+            .map(|c| (c.1, c.2, c.3))
+            .collect::<Vec<_>>(),
+        [(0, 0, 1); 6],
         "{again}"
     );
     // One file changed: it alone is updated, and keeps its sector.
@@ -245,7 +314,14 @@ fn a_folder_of_mixed_files_imports_with_a_typed_report_for_each() {
             .iter()
             .map(|c| (c.1, c.2, c.3))
             .collect::<Vec<_>>(),
-        [(0, 1, 0), (0, 0, 1), (0, 0, 1)],
+        [
+            (0, 1, 0),
+            (0, 0, 1),
+            (0, 0, 1),
+            (0, 0, 1),
+            (0, 0, 1),
+            (0, 0, 1)
+        ],
         "{changed}"
     );
     let (_, out) = node_cli(&[
@@ -287,6 +363,21 @@ fn a_folder_of_mixed_files_imports_with_a_typed_report_for_each() {
     let found: Value = serde_json::from_str(&out).expect("search --json");
     assert_eq!(found["hits"][0]["id"], "ulesek/jegyzokonyv", "{found}");
     assert_eq!(found["hits"][0]["source"]["format"], "odt", "{found}");
+    for (query, id) in [
+        ("őshonos fafaj", "tanulmanyok/erdo-es-tuzifa"),
+        ("ugyfelszolgalat", "honlap"),
+        ("szociális alapszolgáltatás", "jelentes"),
+    ] {
+        let (_, out) = node_cli(&[
+            "search",
+            "--data",
+            data.to_str().expect("path"),
+            "--json",
+            query,
+        ]);
+        let found: Value = serde_json::from_str(&out).expect("search --json");
+        assert_eq!(found["hits"][0]["id"], id, "{query}: {found}");
+    }
 }
 
 #[test]
