@@ -180,6 +180,23 @@ pub struct Source {
     pub sha256: String,
 }
 
+impl Source {
+    /// `2021/terv.pdf, PDF, 12 oldal, 1,2 MB`: where a document came from,
+    /// for people.
+    pub fn describe(&self) -> String {
+        let pages = match self.pages {
+            Some(n) => format!(", {n} oldal"),
+            None => String::new(),
+        };
+        format!(
+            "{}, {}{pages}, {}",
+            self.file,
+            self.format.to_uppercase(),
+            human_bytes(self.bytes)
+        )
+    }
+}
+
 /// A file size as a Hungarian reader writes it: `512 bájt`, `34 kB`,
 /// `1,2 MB` (decimal comma, powers of 1000 as on the file's label).
 pub fn human_bytes(n: u64) -> String {

@@ -146,6 +146,18 @@ impl From<Hit> for pb::Hit {
     }
 }
 
+impl From<pb::DocumentSource> for Source {
+    fn from(s: pb::DocumentSource) -> Source {
+        Source {
+            file: s.file,
+            format: s.format,
+            pages: s.pages,
+            bytes: s.bytes,
+            sha256: s.sha256,
+        }
+    }
+}
+
 impl From<Source> for pb::DocumentSource {
     fn from(s: Source) -> pb::DocumentSource {
         pb::DocumentSource {

@@ -194,18 +194,9 @@ pub fn source_json(s: &pb::DocumentSource) -> serde_json::Value {
     })
 }
 
-/// `strategia.pdf, PDF, 12 oldal`: where a document came from, for people.
+/// `strategia.pdf, PDF, 12 oldal, 1,2 MB`: where a document came from.
 pub fn source_line(s: &pb::DocumentSource) -> String {
-    let pages = match s.pages {
-        Some(n) => format!(", {n} oldal"),
-        None => String::new(),
-    };
-    format!(
-        "{}, {}{pages}, {}",
-        s.file,
-        s.format.to_uppercase(),
-        tudashalo_core::model::human_bytes(s.bytes)
-    )
+    tudashalo_core::model::Source::from(s.clone()).describe()
 }
 
 /// Prints a search answer as `search` does without `--json` (the demo too).

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
-use tudashalo_core::model::{Document, Source};
+use tudashalo_core::model::Document;
 use tudashalo_core::search::{Audience, Filters, SearchQuery, SearchResults};
 use tudashalo_node::Node;
 
@@ -70,7 +70,7 @@ fn print_results(query: &str, results: &SearchResults) {
             );
         }
         if let Some(source) = &hit.source {
-            let _ = writeln!(out, "     forrás: {}", source_line(source));
+            let _ = writeln!(out, "     forrás: {}", source.describe());
         }
         if let Some(snippet) = &hit.snippet {
             let _ = writeln!(
@@ -98,20 +98,6 @@ fn print_results(query: &str, results: &SearchResults) {
     }
 }
 
-/// `strategia.pdf, PDF, 12 oldal, 1,2 MB`: where a document came from.
-fn source_line(s: &Source) -> String {
-    let pages = match s.pages {
-        Some(n) => format!(", {n} oldal"),
-        None => String::new(),
-    };
-    format!(
-        "{}, {}{pages}, {}",
-        s.file,
-        s.format.to_uppercase(),
-        tudashalo_core::model::human_bytes(s.bytes)
-    )
-}
-
 /// `get`: one document, as text or as JSON in the shape it was imported in;
 /// with `original`, its original file copied there (`-`: stdout).
 pub(crate) fn get(
@@ -130,7 +116,7 @@ pub(crate) fn get(
                 .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", to.display()))?;
             std::io::copy(&mut file, &mut out)?;
             out.sync_all()?;
-            eprintln!("{}: {}", to.display(), source_line(&source));
+            eprintln!("{}: {}", to.display(), source.describe());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -192,7 +178,7 @@ fn print_document(doc: &Document) {
         println!("url: {url}");
     }
     if let Some(source) = &doc.source {
-        println!("forrás: {}", source_line(source));
+        println!("forrás: {}", source.describe());
     }
     for (k, v) in &doc.extra {
         println!("{k}: {v}");

@@ -31,6 +31,8 @@ pub mod extract;
 mod html;
 pub mod isolate;
 pub mod jsonl;
+#[cfg(test)]
+mod mutants;
 pub mod office;
 mod pdf;
 mod rtf;
