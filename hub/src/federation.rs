@@ -138,6 +138,26 @@ impl Hub {
         Ok(chosen.into_values().collect())
     }
 
+    /// The member a document request names, and the request to forward to
+    /// it (the rest of the member path).
+    fn holder_of(
+        &self,
+        request: pb::GetDocumentRequest,
+    ) -> Result<(Arc<Member>, pb::GetDocumentRequest)> {
+        if request.member.is_empty() {
+            return Err(Error::DocumentWithoutMember);
+        }
+        let targets = self.select_members(std::slice::from_ref(&request.member))?;
+        let Some((member, narrowed)) = targets.into_iter().next() else {
+            return Err(Error::NoMemberSelected);
+        };
+        let forwarded = pb::GetDocumentRequest {
+            id: request.id,
+            member: narrowed.join("/"),
+        };
+        Ok((member, forwarded))
+    }
+
     /// Routes a document request to the member that holds it, under the
     /// deadline (or the member's tighter one); the member decides whether
     /// the requester may see it, and its refusal or not-found is passed on
@@ -149,17 +169,7 @@ impl Hub {
         relay: &Relay,
     ) -> Result<pb::GetDocumentResponse> {
         let path = request.member.clone();
-        if path.is_empty() {
-            return Err(Error::DocumentWithoutMember);
-        }
-        let targets = self.select_members(std::slice::from_ref(&path))?;
-        let Some((member, narrowed)) = targets.into_iter().next() else {
-            return Err(Error::NoMemberSelected);
-        };
-        let forwarded = pb::GetDocumentRequest {
-            id: request.id,
-            member: narrowed.join("/"),
-        };
+        let (member, forwarded) = self.holder_of(request)?;
         let outcome = call_one(member, deadline, relay, |mut client, out| async move {
             Ok(client
                 .get_document(out.request(forwarded))
@@ -191,17 +201,7 @@ impl Hub {
         relay: &Relay,
     ) -> Result<OriginalStream> {
         let path = request.member.clone();
-        if path.is_empty() {
-            return Err(Error::DocumentWithoutMember);
-        }
-        let targets = self.select_members(std::slice::from_ref(&path))?;
-        let Some((member, narrowed)) = targets.into_iter().next() else {
-            return Err(Error::NoMemberSelected);
-        };
-        let forwarded = pb::GetDocumentRequest {
-            id: request.id,
-            member: narrowed.join("/"),
-        };
+        let (member, forwarded) = self.holder_of(request)?;
         // Each chunk gets the budget the first had: the request's, or the
         // member's own tighter one.
         let budget = deadline.saturating_duration_since(Instant::now());

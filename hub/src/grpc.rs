@@ -116,16 +116,7 @@ impl pb::federation_server::Federation for HubService {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        let limits = &self.hub.limits().requests;
-        let named = [
-            request.get_ref().id.clone(),
-            request.get_ref().member.clone(),
-        ];
-        limits
-            .check_list("id and member", &named, 2, "max_value_chars")
-            .map_err(Error::from)?;
-        let deadline = self.hub.deadline(client_timeout(&request));
-        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
+        let (deadline, relay) = self.document_request(&request)?;
         self.hub
             .get_document(request.into_inner(), deadline, &relay)
             .await
@@ -140,16 +131,7 @@ impl pb::federation_server::Federation for HubService {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<Self::GetOriginalStream>, Status> {
-        let limits = &self.hub.limits().requests;
-        let named = [
-            request.get_ref().id.clone(),
-            request.get_ref().member.clone(),
-        ];
-        limits
-            .check_list("id and member", &named, 2, "max_value_chars")
-            .map_err(Error::from)?;
-        let deadline = self.hub.deadline(client_timeout(&request));
-        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
+        let (deadline, relay) = self.document_request(&request)?;
         let original = self
             .hub
             .get_original(request.into_inner(), deadline, &relay)
@@ -162,6 +144,30 @@ impl pb::federation_server::Federation for HubService {
         Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
             rx,
         )))
+    }
+}
+
+impl HubService {
+    /// A document request's checks (its id and member path within the
+    /// request limits), deadline and relay.
+    fn document_request(
+        &self,
+        request: &Request<pb::GetDocumentRequest>,
+    ) -> Result<(std::time::Instant, Relay), Status> {
+        let named = [
+            request.get_ref().id.clone(),
+            request.get_ref().member.clone(),
+        ];
+        self.hub
+            .limits()
+            .requests
+            .check_list("id and member", &named, 2, "max_value_chars")
+            .map_err(Error::from)?;
+        let deadline = self.hub.deadline(client_timeout(request));
+        Ok((
+            deadline,
+            Relay::of(&self.hub.name, &self.hub.parents, request)?,
+        ))
     }
 }
 

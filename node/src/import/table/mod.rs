@@ -431,7 +431,9 @@ mod tests {
     use super::super::Rejection;
     use super::*;
 
-    fn catalogue() -> Catalogue {
+    /// Three indicators, one a weighted mean: the catalogue the CSV and the
+    /// sheet tests read against.
+    pub(in crate::import::table) fn catalogue() -> Catalogue {
         let mut catalogue = Catalogue::new();
         for (code, unit, aggregation) in [
             ("nepesseg", "fő", Aggregation::Sum),

@@ -436,34 +436,10 @@ impl<'s> Lookup<'s> {
 mod tests {
     use super::super::fixtures::{C, O, X, XSheet, ods, xls, xlsx};
     use super::super::parse_workbook;
+    use super::super::tests::catalogue;
     use super::super::workbook::{self, WorkbookFormat};
     use super::*;
     use crate::import::{Limits, Rejection};
-    use tudashalo_core::model::{Aggregation, Indicator};
-
-    fn catalogue() -> Catalogue {
-        let mut catalogue = Catalogue::new();
-        for (code, unit, aggregation) in [
-            ("nepesseg", "fő", Aggregation::Sum),
-            (
-                "munkanelkuliseg",
-                "%",
-                Aggregation::WeightedMean("nepesseg".into()),
-            ),
-            ("lakas", "db", Aggregation::Sum),
-        ] {
-            catalogue.insert(
-                code.to_string(),
-                Indicator {
-                    code: code.to_string(),
-                    name: code.to_string(),
-                    unit: unit.to_string(),
-                    aggregation,
-                },
-            );
-        }
-        catalogue
-    }
 
     fn reasons(rejected: &[Rejection]) -> Vec<String> {
         rejected.iter().map(ToString::to_string).collect()
