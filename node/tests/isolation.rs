@@ -144,3 +144,27 @@ fn a_worker_killed_by_a_signal_or_talking_nonsense_is_an_extractor_crash() {
         assert!(failure.detail.starts_with(expected), "{name}: {failure:?}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_worker_that_closes_its_output_and_lingers_is_still_killed_at_the_time_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Answers nothing, closes stdout, and does not exit.
+    let lingers = script(
+        &dir,
+        "lingers",
+        "cat > /dev/null\nexec 1>&-\nexec sleep 1000",
+    );
+    let limits = Limits {
+        extract_timeout: std::time::Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let failure = isolate::run(
+        &Job::Document(DocFormat::Pdf),
+        b"%PDF-1.7",
+        &limits,
+        &lingers,
+    )
+    .expect_err("no answer");
+    assert_eq!(failure.kind, FailureKind::Timeout, "{failure:?}");
+}

@@ -204,12 +204,21 @@ fn in_a_child(exe: &PathBuf, job: &Job, bytes: &[u8], limits: &Limits) -> Result
         let _ = stderr.take(64 * 1024).read_to_end(&mut err);
         String::from_utf8_lossy(&err).trim().to_string()
     });
-    let answer = receiver.recv_timeout(limits.extract_timeout);
-    if answer.is_err() {
-        // Over time (or the reader died): the worker goes, whatever it does.
-        let _ = child.kill();
-    }
-    let status = child.wait();
+    let deadline = std::time::Instant::now() + limits.extract_timeout;
+    let mut answer = receiver.recv_timeout(limits.extract_timeout);
+    // A worker that closed its output but does not exit is still held to
+    // the deadline: its exit is awaited only until then.
+    let status = match (&answer, wait_until(&mut child, deadline)) {
+        (Ok(_), Some(status)) => Ok(status),
+        _ => {
+            // Over time (or the reader died): the worker goes, whatever it does.
+            let _ = child.kill();
+            if answer.is_ok() {
+                answer = Err(mpsc::RecvTimeoutError::Timeout);
+            }
+            child.wait()
+        }
+    };
     let _ = feeder.join();
     let stderr_text = errors.join().unwrap_or_default();
     let out = match answer {
@@ -248,6 +257,24 @@ fn in_a_child(exe: &PathBuf, job: &Job, bytes: &[u8], limits: &Limits) -> Result
     }
     serde_json::from_slice::<Result<Output, Failure>>(&out)
         .map_err(|e| crash(format!("the worker's answer is not understood: {e}")))?
+}
+
+/// The child's exit status, if it exits before `deadline`. Polled: std has
+/// no wait with a timeout, and the worker has already answered (or closed
+/// its output) when this is called, so the wait is short or a fault.
+fn wait_until(
+    child: &mut std::process::Child,
+    deadline: std::time::Instant,
+) -> Option<std::process::ExitStatus> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            _ => return None,
+        }
+    }
 }
 
 #[cfg(unix)]
