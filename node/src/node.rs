@@ -366,21 +366,44 @@ impl Node {
         // The files staged in `batch`: path, report (counts filled), the id.
         let mut pending: Vec<(PathBuf, FileReport, String)> = Vec::new();
         let mut ids: HashMap<String, String> = HashMap::new();
-        for (path, relative) in inputs {
-            let started = Instant::now();
-            let one_file = match import::detect(path, &[], options.encoding) {
-                Ok(format @ (FileFormat::Text | FileFormat::Extracted(_))) => Some(format),
-                _ => None,
-            };
-            let Some(format) = one_file else {
+        let one_file = |path: &Path| match import::detect(path, &[], options.encoding) {
+            Ok(format @ (FileFormat::Text | FileFormat::Extracted(_))) => Some(format),
+            _ => None,
+        };
+        let mut rest = inputs;
+        while let Some((path, relative)) = rest.first() {
+            let Some(_) = one_file(path) else {
                 self.publish_batch(batch.take(), &mut pending, &mut ids, report);
                 report(path, self.import_file_as(path, relative, options, &|_| {}));
+                rest = &rest[1..];
                 continue;
             };
-            let label = path.display().to_string();
-            let staged = open_file(path)
-                .and_then(|_| self.one_file_document(&label, path, relative, format, options))
-                .and_then(|doc| {
+            // The next few one-file documents, extracted in parallel (each
+            // in its own worker process); staged in order below. A few at a
+            // time, so that memory holds a few documents, not a batch.
+            let run = rest
+                .iter()
+                .take(PARALLEL_FILES)
+                .take_while(|(p, _)| one_file(p).is_some())
+                .count();
+            let (chunk, after) = rest.split_at(run);
+            rest = after;
+            let extracted = in_parallel(chunk, |(path, relative)| {
+                let started = Instant::now();
+                let label = path.display().to_string();
+                let doc = match one_file(path) {
+                    Some(format) => open_file(path).and_then(|_| {
+                        self.one_file_document(&label, path, relative, format, options)
+                    }),
+                    None => Err(Error::Internal(format!(
+                        "{label} is not a one-file document"
+                    ))),
+                };
+                (doc, started.elapsed().as_secs_f64())
+            });
+            for ((path, relative), (doc, seconds)) in chunk.iter().zip(extracted) {
+                let label = path.display().to_string();
+                let staged = doc.and_then(|doc| {
                     if let Some(first) = ids.get(&doc.id) {
                         return Err(FileError::new(
                             &label,
@@ -411,26 +434,27 @@ impl Node {
                         },
                     ))
                 });
-            match staged {
-                Ok((id, counts)) => {
-                    ids.insert(id.clone(), relative.replace('\\', "/"));
-                    let file_report = FileReport {
-                        file: label,
-                        kind: "documents",
-                        added: counts.added,
-                        updated: counts.updated,
-                        unchanged: counts.unchanged,
-                        rejected: 0,
-                        rejections: Vec::new(),
-                        visibility_changes: Vec::new(),
-                        seconds: started.elapsed().as_secs_f64(),
-                    };
-                    pending.push((path.clone(), file_report, id));
-                    if pending.len() >= ONE_FILE_BATCH {
-                        self.publish_batch(batch.take(), &mut pending, &mut ids, report);
+                match staged {
+                    Ok((id, counts)) => {
+                        ids.insert(id.clone(), relative.replace('\\', "/"));
+                        let file_report = FileReport {
+                            file: label,
+                            kind: "documents",
+                            added: counts.added,
+                            updated: counts.updated,
+                            unchanged: counts.unchanged,
+                            rejected: 0,
+                            rejections: Vec::new(),
+                            visibility_changes: Vec::new(),
+                            seconds,
+                        };
+                        pending.push((path.clone(), file_report, id));
+                        if pending.len() >= ONE_FILE_BATCH {
+                            self.publish_batch(batch.take(), &mut pending, &mut ids, report);
+                        }
                     }
+                    Err(e) => report(path, Err(e)),
                 }
-                Err(e) => report(path, Err(e)),
             }
         }
         self.publish_batch(batch.take(), &mut pending, &mut ids, report);
@@ -920,6 +944,40 @@ const DOCUMENT_BATCH: usize = 1_000;
 
 /// How many one-file documents [`Node::import_files`] publishes together.
 pub const ONE_FILE_BATCH: usize = 256;
+
+/// How many one-file documents [`Node::import_files`] extracts at a time
+/// (over as many threads as the machine has cores).
+const PARALLEL_FILES: usize = 16;
+
+/// `work` over `items` on as many threads as there are cores (at most one
+/// per item), the results in the items' order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<(usize, R)>> = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = work(item);
+                    done.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((i, result));
+                }
+            });
+        }
+    });
+    let mut done = done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
 
 fn open_file(path: &Path) -> Result<std::fs::File> {
     std::fs::File::open(path).map_err(|e| {

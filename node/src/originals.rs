@@ -55,11 +55,15 @@ impl Originals {
             .ok_or_else(|| Error::Internal("an original without a folder".into()))?;
         std::fs::create_dir_all(folder)
             .map_err(|e| Error::io(format!("creating {}", folder.display()), e))?;
-        let temporary = folder.join(format!(".{sha256}.{}.tmp", std::process::id()));
+        // Unique per writer: two threads may keep the same file at once.
+        static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temporary = folder.join(format!(".{sha256}.{}-{writer}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut file = File::create(&temporary)?;
             file.write_all(bytes)?;
             file.sync_all()?;
+            // Another writer of the same file may have won: the same bytes.
             std::fs::rename(&temporary, &path)?;
             // The rename is durable once the folder is synced.
             File::open(folder)?.sync_all()
