@@ -10,6 +10,18 @@ use std::path::PathBuf;
 use tudashalo_node::import::isolate::{self, Isolation, Job, Output};
 use tudashalo_node::import::{DocFormat, FailureKind, Limits};
 
+/// Held by every test here for its whole run. A script written while
+/// another test thread forks a worker can be inherited, still open for
+/// writing, by that child between its fork and exec, and then cannot be
+/// executed ("Text file busy"); one test at a time avoids the window.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn worker() -> Isolation {
     Isolation::Process(PathBuf::from(env!("CARGO_BIN_EXE_tudashalo-node")))
 }
@@ -29,6 +41,7 @@ fn docx() -> Vec<u8> {
 
 #[test]
 fn the_worker_answers_as_this_process_does() {
+    let _serial = serial();
     let limits = Limits::default();
     let job = Job::Document(DocFormat::Docx);
     let here = isolate::run(&job, &docx(), &limits, &Isolation::InProcess).expect("in process");
@@ -45,6 +58,7 @@ fn the_worker_answers_as_this_process_does() {
 
 #[test]
 fn the_workers_typed_failure_comes_back_typed() {
+    let _serial = serial();
     let failure = isolate::run(
         &Job::Document(DocFormat::Docx),
         b"not a zip at all",
@@ -57,6 +71,7 @@ fn the_workers_typed_failure_comes_back_typed() {
 
 #[test]
 fn a_worker_over_its_memory_limit_is_an_extractor_crash_naming_the_limit() {
+    let _serial = serial();
     let limits = Limits {
         // Below what the worker needs to read a file: its first large
         // allocation fails and the process aborts.
@@ -95,6 +110,7 @@ fn script(dir: &tempfile::TempDir, name: &str, body: &str) -> Isolation {
 #[cfg(unix)]
 #[test]
 fn a_worker_that_hangs_is_killed_at_the_time_limit() {
+    let _serial = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     // Reads its input, then never answers.
     let hangs = script(&dir, "hangs", "cat > /dev/null\nexec sleep 1000");
@@ -114,6 +130,7 @@ fn a_worker_that_hangs_is_killed_at_the_time_limit() {
 #[cfg(unix)]
 #[test]
 fn a_worker_killed_by_a_signal_or_talking_nonsense_is_an_extractor_crash() {
+    let _serial = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = [
         (
@@ -148,6 +165,7 @@ fn a_worker_killed_by_a_signal_or_talking_nonsense_is_an_extractor_crash() {
 #[cfg(unix)]
 #[test]
 fn a_worker_that_closes_its_output_and_lingers_is_still_killed_at_the_time_limit() {
+    let _serial = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     // Answers nothing, closes stdout, and does not exit.
     let lingers = script(
