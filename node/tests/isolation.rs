@@ -186,3 +186,37 @@ fn a_worker_that_closes_its_output_and_lingers_is_still_killed_at_the_time_limit
     .expect_err("no answer");
     assert_eq!(failure.kind, FailureKind::Timeout, "{failure:?}");
 }
+
+/// Found by `cargo fuzz run extract_xlsx`: an OLE file whose sector chain
+/// loops makes calamine's compound-file reader grow a buffer without end.
+/// The worker's address-space limit stops it: one file's `extractor-crash`,
+/// naming the limit, in seconds, never the import's memory.
+#[test]
+fn a_workbook_that_makes_its_reader_allocate_without_end_stops_at_the_memory_limit() {
+    let _serial = serial();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/regressions/extract_xlsx/oom-ole-sector-chain-cycle"
+    );
+    let bytes = std::fs::read(path).expect("the regression input");
+    let limits = Limits {
+        extract_memory_bytes: 512 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let failure = isolate::run(
+        &Job::Workbook(tudashalo_node::import::WorkbookFormat::Xlsx),
+        &bytes,
+        &limits,
+        &worker(),
+    )
+    .expect_err("the reader cannot finish");
+    assert_eq!(failure.kind, FailureKind::ExtractorCrash, "{failure:?}");
+    assert!(
+        failure.detail.contains("extract_memory_mb = 512"),
+        "{failure:?}"
+    );
+    assert!(
+        failure.detail.contains("memory allocation of"),
+        "{failure:?}"
+    );
+}

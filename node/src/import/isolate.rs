@@ -291,10 +291,22 @@ fn describe_signal(_: &std::process::ExitStatus) -> String {
     "ended abnormally".to_string()
 }
 
+/// What the worker said last that explains its end: an allocation that
+/// failed or a panic's message, else its last line that is not a hint
+/// about backtraces.
 fn last_line(stderr: &str) -> String {
-    match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let telling = lines
+        .iter()
+        .find(|l| l.starts_with("memory allocation of") || l.contains("panicked at"))
+        .or_else(|| lines.iter().rev().find(|l| !l.starts_with("note:")));
+    match telling {
         Some(line) => {
-            let line: String = line.trim().chars().take(300).collect();
+            let line: String = line.chars().take(300).collect();
             format!(": {line}")
         }
         None => String::new(),
