@@ -51,8 +51,10 @@ impl ServerCheck {
     }
 }
 
+/// Where a command-line client connects, and as whom: the flags `search`
+/// and `get` share.
 #[derive(Debug, Args)]
-pub struct SearchArgs {
+pub struct Connection {
     /// The hub's (or a node's) URL, e.g. https://127.0.0.1:7700.
     #[arg(long)]
     hub: String,
@@ -64,6 +66,23 @@ pub struct SearchArgs {
     ca: PathBuf,
     #[command(flatten)]
     server: ServerCheck,
+}
+
+impl Connection {
+    async fn connect(
+        &self,
+    ) -> Result<tudashalo_proto::pb::federation_client::FederationClient<tonic::transport::Channel>>
+    {
+        self.server
+            .connect(&self.hub, &self.cert, &self.key, &self.ca)
+            .await
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    to: Connection,
     /// The query: words, "phrases", AND / OR / NOT, -word.
     query: Vec<String>,
     #[arg(long = "kind")]
@@ -91,10 +110,7 @@ pub struct SearchArgs {
 }
 
 pub async fn search(args: SearchArgs) -> Result<()> {
-    let mut client = args
-        .server
-        .connect(&args.hub, &args.cert, &args.key, &args.ca)
-        .await?;
+    let mut client = args.to.connect().await?;
     let mut request = tonic::Request::new(pb::SearchRequest {
         query: args.query.join(" "),
         filters: Some(pb::Filters {
@@ -117,7 +133,7 @@ pub async fn search(args: SearchArgs) -> Result<()> {
     let response = client
         .search(request)
         .await
-        .with_context(|| format!("search at {}", args.hub))?
+        .with_context(|| format!("search at {}", args.to.hub))?
         .into_inner();
     if args.json {
         println!(
@@ -277,17 +293,8 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// The hub's (or a node's) URL, e.g. https://127.0.0.1:7700.
-    #[arg(long)]
-    hub: String,
-    #[arg(long)]
-    cert: PathBuf,
-    #[arg(long)]
-    key: PathBuf,
-    #[arg(long)]
-    ca: PathBuf,
     #[command(flatten)]
-    server: ServerCheck,
+    to: Connection,
     /// The member path that holds the document (empty at a node).
     #[arg(long, default_value = "")]
     member: String,
@@ -306,10 +313,7 @@ pub struct GetArgs {
 
 /// `get`: one document, or its original file, through a hub or from a node.
 pub async fn get(args: GetArgs) -> Result<()> {
-    let mut client = args
-        .server
-        .connect(&args.hub, &args.cert, &args.key, &args.ca)
-        .await?;
+    let mut client = args.to.connect().await?;
     let mut request = tonic::Request::new(pb::GetDocumentRequest {
         id: args.id.clone(),
         member: args.member.clone(),
@@ -321,7 +325,7 @@ pub async fn get(args: GetArgs) -> Result<()> {
         let response = client
             .get_document(request)
             .await
-            .with_context(|| format!("document {} at {}", args.id, args.hub))?
+            .with_context(|| format!("document {} at {}", args.id, args.to.hub))?
             .into_inner();
         let doc = response.document.unwrap_or_default();
         if args.json {
@@ -360,7 +364,7 @@ pub async fn get(args: GetArgs) -> Result<()> {
     let mut stream = client
         .get_original(request)
         .await
-        .with_context(|| format!("the original of {} at {}", args.id, args.hub))?
+        .with_context(|| format!("the original of {} at {}", args.id, args.to.hub))?
         .into_inner();
     let to_stdout = path.as_os_str() == "-";
     // Written to a temporary name and renamed once complete, so that a
@@ -380,7 +384,7 @@ pub async fn get(args: GetArgs) -> Result<()> {
     while let Some(chunk) = stream
         .message()
         .await
-        .with_context(|| format!("the original of {} at {}", args.id, args.hub))?
+        .with_context(|| format!("the original of {} at {}", args.id, args.to.hub))?
     {
         if source.is_none() {
             source = chunk.source;
