@@ -418,7 +418,7 @@ impl Policy {
         } else {
             match principal.role {
                 Role::Hub | Role::Operator => Audience::Federation,
-                Role::National | Role::Node => Audience::Public,
+                Role::National | Role::Node | Role::Public => Audience::Public,
             }
         }
     }

@@ -74,6 +74,14 @@ fn issue_between(
 ) -> Result<IssuedPaths, PkiError> {
     validate_name(&req.name)?;
     refuse_reserved(&req.name)?;
+    if req.role == Role::Public {
+        // `public` names anonymous portal visitors; a certificate holder
+        // is, by definition, not anonymous.
+        return Err(PkiError::InvalidName {
+            name: format!("public:{}", req.name),
+            reason: "the public role is for anonymous portal visitors and is never issued",
+        });
+    }
     let sans = subject_alt_names(req.role, &req.name, &req.hosts)?;
 
     let paths = IssuedPaths {

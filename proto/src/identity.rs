@@ -40,7 +40,7 @@ pub enum IdentityError {
         reason: String,
     },
     /// An unknown role string.
-    #[error("unknown role {0:?} (expected node, hub, national or operator)")]
+    #[error("unknown role {0:?} (expected node, hub, national, operator or public)")]
     UnknownRole(String),
     /// A peer's certificate names another principal than the one expected
     /// of it (e.g. a member endpoint serving another node's certificate).
@@ -75,11 +75,22 @@ pub enum Role {
     National,
     /// A human operator or script (client-only in practice).
     Operator,
+    /// Anonymous visitors of a portal (`public:portal`): a principal that
+    /// no certificate carries (the CA refuses to issue one), named by a
+    /// portal in the relay headers so that a node's policy can decide what
+    /// the public may see, and its audit log shows that the public asked.
+    Public,
 }
 
 impl Role {
     /// All roles, in declaration order.
-    pub const ALL: [Role; 4] = [Role::Node, Role::Hub, Role::National, Role::Operator];
+    pub const ALL: [Role; 5] = [
+        Role::Node,
+        Role::Hub,
+        Role::National,
+        Role::Operator,
+        Role::Public,
+    ];
 
     /// The lowercase name used in URIs, CLI flags and configuration.
     pub fn as_str(self) -> &'static str {
@@ -88,6 +99,7 @@ impl Role {
             Role::Hub => "hub",
             Role::National => "national",
             Role::Operator => "operator",
+            Role::Public => "public",
         }
     }
 }
