@@ -21,6 +21,7 @@
 pub mod aggregate;
 pub mod disclosure;
 pub mod error;
+pub mod export;
 pub mod fold;
 pub mod limits;
 pub mod model;

@@ -101,18 +101,45 @@ pub struct AuditLine {
     pub summary: String,
 }
 
-/// The newest audit entries and the chain's verification.
+/// What a node's operator sees on its administration page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditView {
-    pub entries: Vec<AuditLine>,
-    /// `Ok(entries checked)`, or what is broken and where.
+pub struct AdminView {
+    /// Documents by visibility (`public`, `federated`, `local`).
+    pub visibility: Vec<(String, u64)>,
+    /// The newest audit entries, newest first.
+    pub audit: Vec<AuditLine>,
+    /// The whole chain verified: `Ok(entries checked)`, or what is broken
+    /// and where.
     pub verified: Result<u64, String>,
+}
+
+/// How uploaded files are imported: the CLI's flags that make sense for a
+/// form (metadata the files do not carry).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadOptions {
+    /// A document kind for files that do not say (`strategy`, …).
+    pub kind: Option<String>,
+    pub sectors: Vec<String>,
+    pub year: Option<i32>,
+    /// `public`, `federated` or `local`; the node's default when `None`.
+    pub visibility: Option<String>,
+    /// Reject a whole table file on its first bad row.
+    pub strict: bool,
 }
 
 /// The federation as the portal sees it. Every method names the principal
 /// the request is made for; the backend makes it as that principal.
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
+    /// This server's name (`alfold`, `edelenyi`).
+    fn name(&self) -> &str;
+
+    /// Its display name, shown in every page's header.
+    fn title(&self) -> &str;
+
+    /// `hub` or `node`.
+    fn role(&self) -> &'static str;
+
     /// Members and their state, and what each holds for `viewer`.
     async fn overview(&self, viewer: &Principal, timeout: Duration) -> Overview;
 
@@ -147,13 +174,15 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         _viewer: &Principal,
         _files: Vec<Upload>,
+        _options: UploadOptions,
     ) -> Result<Vec<FileOutcome>, BackendError> {
         Err(BackendError::Unsupported("uploads"))
     }
 
-    /// The newest audit entries (a node, for its operators).
-    async fn audit(&self, _viewer: &Principal, _limit: usize) -> Result<AuditView, BackendError> {
-        Err(BackendError::Unsupported("the audit log"))
+    /// Visibility counts, the newest `limit` audit entries and the
+    /// chain's verification (a node, for its operators).
+    async fn admin(&self, _viewer: &Principal, _limit: usize) -> Result<AdminView, BackendError> {
+        Err(BackendError::Unsupported("administration"))
     }
 
     /// Whether `viewer` administers this server (uploads, audit log).

@@ -42,6 +42,6 @@ pub mod ratelimit;
 pub mod serve;
 pub mod session;
 
-// pub use app::{PortalState, router};
+pub use app::{PortalState, router};
 pub use backend::{Backend, BackendError};
 pub use config::PortalConfig;
