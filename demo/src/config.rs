@@ -61,6 +61,7 @@ pub fn hub_config<'a>(
         parents: Vec::new(),
         revocation: Default::default(),
         limits: Default::default(),
+        portal: None,
     }
 }
 

@@ -54,6 +54,9 @@ pub struct HubConfig {
     /// answer ([`crate::limits`]).
     #[serde(default, skip_serializing)]
     pub limits: crate::limits::HubLimits,
+    /// `[portal]`: the web portal, on a listener of its own; off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<tudashalo_portal::PortalConfig>,
 }
 
 /// One `[[parent]]`: a hub of hubs that has this hub as a member.
@@ -140,6 +143,9 @@ impl HubConfig {
                 *p = base.join(&*p);
             }
         }
+        if let Some(portal) = &mut config.portal {
+            portal.resolve_paths(base);
+        }
         config.validate().map_err(err)?;
         Ok(config)
     }
@@ -157,6 +163,9 @@ impl HubConfig {
             return Err("deadline_ms must be positive".into());
         }
         self.limits.validate()?;
+        if let Some(portal) = &self.portal {
+            portal.check(Path::new("."))?;
+        }
         if self.deadline_ms > self.limits.max_deadline_ms {
             return Err(format!(
                 "deadline_ms ({}) must not exceed limits.max_deadline_ms ({})",

@@ -243,10 +243,15 @@ impl Hub {
         })
     }
 
-    /// The hub's own description: counts summed over the members that answer.
-    pub async fn info(&self, deadline: Instant, relay: &Relay) -> pb::InfoResponse {
+    /// Every member's own `Info`, as it answers `relay`'s requester, in
+    /// the configuration's order (the portal's front page shows each).
+    pub async fn member_infos(
+        &self,
+        deadline: Instant,
+        relay: &Relay,
+    ) -> Vec<(Arc<Member>, Result<pb::InfoResponse>)> {
         let targets = self.select_members(&[]).unwrap_or_default();
-        let outcomes = fan_out(
+        fan_out(
             targets,
             deadline,
             relay,
@@ -258,7 +263,15 @@ impl Hub {
             },
         )
         .in_order()
-        .await;
+        .await
+        .into_iter()
+        .map(|o| (o.member, o.result))
+        .collect()
+    }
+
+    /// The hub's own description: counts summed over the members that answer.
+    pub async fn info(&self, deadline: Instant, relay: &Relay) -> pb::InfoResponse {
+        let outcomes = self.member_infos(deadline, relay).await;
         let mut info = pb::InfoResponse {
             name: self.name.clone(),
             display_name: self.display_name.clone(),
@@ -268,8 +281,8 @@ impl Hub {
             ..Default::default()
         };
         let mut indicators: BTreeMap<String, pb::Indicator> = BTreeMap::new();
-        for outcome in outcomes {
-            if let Ok(member) = outcome.result {
+        for (_, result) in outcomes {
+            if let Ok(member) = result {
                 info.documents = info.documents.saturating_add(member.documents);
                 info.observations = info.observations.saturating_add(member.observations);
                 info.generation = info.generation.wrapping_add(member.generation);

@@ -19,6 +19,7 @@
 //! - [`relay`]: on whose behalf the hub asks (relay headers from parents only).
 //! - [`error`]: every failure the hub reports, its gRPC code and member state.
 //! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
+//! - [`portal`]: the web portal's backend: the federation asked on the viewer's behalf.
 //! - [`client`], [`pull`]: the command-line client's search and aggregate pulls.
 
 pub mod aggregates;
@@ -30,6 +31,7 @@ pub mod federation;
 pub mod grpc;
 pub mod limits;
 pub mod member;
+pub mod portal;
 pub mod pull;
 pub mod relay;
 pub mod search;

@@ -49,6 +49,8 @@ enum Command {
     Get(client::GetArgs),
     /// Pull aggregated indicators as CSV, JSON or SDMX-CSV (streamed).
     Pull(tudashalo_hub::pull::PullArgs),
+    /// The web portal's accounts and cookie key (`[portal]` in hub.toml).
+    Portal(tudashalo_portal::cli::PortalArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +222,7 @@ fn run(cli: Cli) -> Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(tudashalo_hub::pull::run(args)).map(|_| ())
         }
+        Command::Portal(args) => tudashalo_portal::cli::run(args),
     }
 }
 
@@ -247,9 +250,32 @@ fn serve(config_path: &std::path::Path) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        // One signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tudashalo_proto::serve::shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let when_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let portal = match &config.portal {
+            Some(section) => {
+                let checked = section.check(std::path::Path::new(".")).map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+                let backend = std::sync::Arc::new(tudashalo_hub::portal::HubBackend::new(hub.clone()));
+                let bound = tudashalo_portal::serve::bind(backend, checked).await.map_err(|e| anyhow::anyhow!(e))?;
+                tracing::info!(url = %bound.url, "portal serving");
+                println!("portal on {}", bound.url);
+                Some(tokio::spawn(bound.serve(when_stopped(stopped.clone()))))
+            }
+            None => None,
+        };
         tracing::info!(hub = %config.name, %addr, members = config.members.len(), "serving over mTLS");
         println!("listening on https://{addr}");
-        tudashalo_hub::server::serve_reloading(hub, listener, reloading, tudashalo_proto::serve::shutdown_signal()).await?;
+        tudashalo_hub::server::serve_reloading(hub, listener, reloading, when_stopped(stopped)).await?;
+        if let Some(portal) = portal {
+            portal.await??;
+        }
         tracing::info!("stopped");
         Ok(())
     })

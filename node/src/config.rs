@@ -42,6 +42,10 @@ pub struct NodeConfig {
     /// `[revocation]`: how a stale CRL is handled (issue #11, TLS).
     #[serde(default)]
     pub revocation: RevocationConfig,
+    /// `[portal]`: the web portal, served by `serve` on a listener of its
+    /// own; off unless set.
+    #[serde(default)]
+    pub portal: Option<tudashalo_portal::PortalConfig>,
 }
 
 /// `[audit]`: the audit log's retention. Pruned entries are cut behind a
@@ -199,11 +203,17 @@ impl NodeConfig {
                 }
             }
         }
+        if let Some(portal) = &mut config.portal {
+            portal.resolve_paths(dir);
+        }
         Ok(config)
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
         validate_slug(&self.name).map_err(|e| format!("name: {e}"))?;
+        if let Some(portal) = &self.portal {
+            portal.check(Path::new("."))?;
+        }
         self.listen.parse::<std::net::SocketAddr>().map_err(|e| {
             format!(
                 "listen: {:?} is not an address such as 127.0.0.1:7701 ({e})",

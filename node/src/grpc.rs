@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::node::Node;
 use crate::service::{Aggregate, Cells, Requester, Requests, Search};
 
-mod record;
+pub(crate) mod record;
 
 #[derive(Debug, Clone)]
 pub struct FederationService {

@@ -40,6 +40,7 @@ pub mod node;
 pub mod observations;
 pub mod originals;
 pub mod policy;
+pub mod portal;
 pub mod server;
 pub mod service;
 pub mod store;

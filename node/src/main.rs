@@ -76,6 +76,8 @@ enum Command {
     Aggregate(AggregateArgs),
     /// List the audit log of requests from outside, or verify its hash chain.
     Audit(AuditArgs),
+    /// The web portal's accounts and cookie key (`[portal]` in node.toml).
+    Portal(tudashalo_portal::cli::PortalArgs),
 }
 
 #[derive(Args)]
@@ -277,5 +279,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cli::serve::serve(args),
         Command::Aggregate(args) => cli::aggregate::aggregate(args),
         Command::Audit(args) => cli::audit::audit(args),
+        Command::Portal(args) => tudashalo_portal::cli::run(args).map(|()| ExitCode::SUCCESS),
     }
 }

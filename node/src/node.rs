@@ -22,7 +22,7 @@ use crate::index::SearchIndex;
 use crate::originals::Originals;
 use crate::policy::Policy;
 use crate::store::Store;
-use tudashalo_core::model::{Document, Indicator, Source};
+use tudashalo_core::model::{Document, Indicator, Source, Visibility};
 
 mod importing;
 
@@ -338,6 +338,23 @@ impl Node {
 
     pub fn visible_documents(&self, audience: Audience) -> Result<u64> {
         self.index.visible_docs(audience)
+    }
+
+    /// How many stored documents have each visibility (public,
+    /// federated, local), for the operator's overview.
+    pub fn documents_by_visibility(&self) -> Result<[(Visibility, u64); 3]> {
+        let mut counts = [
+            (Visibility::Public, 0),
+            (Visibility::Federated, 0),
+            (Visibility::Local, 0),
+        ];
+        for document in self.store.documents() {
+            let visibility = document?.visibility;
+            if let Some(slot) = counts.iter_mut().find(|(v, _)| *v == visibility) {
+                slot.1 += 1;
+            }
+        }
+        Ok(counts)
     }
 
     pub fn observation_count(&self) -> usize {

@@ -167,7 +167,12 @@ pub async fn cells(
     let params = CellParams::parse(query.as_deref())?;
     let answer = state
         .backend()
-        .aggregate(&viewer.principal, params.request(&code), MAX_CELLS, state.timeout())
+        .aggregate(
+            &viewer.principal,
+            params.request(&code),
+            MAX_CELLS,
+            state.timeout(),
+        )
         .await?;
     let cells: Vec<Value> = answer
         .cells

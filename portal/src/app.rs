@@ -243,8 +243,7 @@ impl FromRequestParts<PortalState> for Viewer {
         let nonce = match &session {
             Some(s) => Some(s.nonce.clone()),
             None => state.key().and_then(|key| {
-                cookie_value(&parts.headers, state.cookies().nonce)
-                    .and_then(|v| key.open_nonce(v))
+                cookie_value(&parts.headers, state.cookies().nonce).and_then(|v| key.open_nonce(v))
             }),
         };
         let principal = session
@@ -300,10 +299,19 @@ async fn headers(request: Request, next: Next) -> Response {
     let asset = request.uri().path().starts_with("/assets/");
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),

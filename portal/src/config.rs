@@ -113,6 +113,24 @@ impl PortalConfig {
         }
     }
 
+    /// Makes the section's relative paths relative to `base`, the folder of
+    /// the configuration file (as the files' other paths are).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for p in [
+            &mut self.cert,
+            &mut self.key,
+            &mut self.accounts,
+            &mut self.session_key,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+
     /// Checks the section; `base` is the configuration file's folder.
     /// Errors name the key: `portal.listen: …`.
     pub fn check(&self, base: &Path) -> Result<Portal, String> {

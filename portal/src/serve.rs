@@ -53,6 +53,55 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Strin
     Ok(config)
 }
 
+/// A portal ready to serve: bound, its configuration loaded.
+pub struct Bound {
+    pub listener: TcpListener,
+    pub app: Router,
+    pub tls: Option<rustls::ServerConfig>,
+    /// `http://127.0.0.1:8080` or `https://…`, as bound.
+    pub url: String,
+}
+
+impl std::fmt::Debug for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bound")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads what `portal` names (accounts, cookie key, TLS files) and binds
+/// its listener; errors name the file or the address.
+pub async fn bind(
+    backend: Arc<dyn crate::Backend>,
+    portal: crate::config::Portal,
+) -> Result<Bound, String> {
+    let tls = match &portal.tls {
+        Some((cert, key)) => Some(tls_config(cert, key)?),
+        None => None,
+    };
+    let listen = portal.listen;
+    let state = crate::PortalState::new(backend, portal)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("portal.listen: cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    Ok(Bound {
+        listener,
+        app: crate::router(state),
+        tls,
+        url: format!("{scheme}://{addr}"),
+    })
+}
+
+impl Bound {
+    /// Serves until `shutdown` resolves.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        serve(self.app, self.listener, self.tls, shutdown).await
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, over TLS when
 /// `tls` is given.
 pub async fn serve(
@@ -94,10 +143,14 @@ pub async fn serve(
             },
         };
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            app.clone().oneshot(request)
-        });
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(ConnectInfo::<SocketAddr>(peer));
+                app.clone().oneshot(request)
+            },
+        );
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
@@ -110,19 +163,27 @@ pub async fn serve(
                     else {
                         return;
                     };
-                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
                     let _ = watcher.watch(connection.into_owned()).await;
                 }
                 None => {
-                    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     let _ = watcher.watch(connection.into_owned()).await;
                 }
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
-        tracing::warn!("portal: requests still open after {} s of shutdown; closing them", DRAIN_TIMEOUT.as_secs());
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "portal: requests still open after {} s of shutdown; closing them",
+            DRAIN_TIMEOUT.as_secs()
+        );
     }
     Ok(())
 }

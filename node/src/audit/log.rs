@@ -204,6 +204,22 @@ impl AuditLog {
         self.entries_since(None)
     }
 
+    /// The newest `n` entries, newest first (the portal's audit page).
+    pub fn newest(&self, n: usize) -> Result<Vec<Entry>> {
+        let mut out = Vec::with_capacity(n.min(1_000));
+        for item in self.entries.iter().rev().take(n) {
+            let (key, value) = item?;
+            let entry: Entry = serde_json::from_slice(&value).map_err(|e| {
+                Error::Corrupt(format!(
+                    "audit entry {}: {e} (run `tudashalo-node audit --verify`)",
+                    key_seq(&key).map_or_else(|| format!("{key:?}"), |s| s.to_string())
+                ))
+            })?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
     /// The entries at or after `since` (milliseconds since the Unix epoch,
     /// see [`parse_rfc3339`]), in sequence order.
     pub fn entries_since(&self, since: Option<i64>) -> Result<Vec<Entry>> {

@@ -54,15 +54,43 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        let node = Arc::new(node);
+        // One signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tudashalo_proto::serve::shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let when_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let portal = match &node.config().portal {
+            Some(section) => {
+                let checked = section
+                    .check(std::path::Path::new("."))
+                    .map_err(|e| anyhow::anyhow!("node.toml: {e}"))?;
+                // Uploaded files' extractors run in child processes of
+                // this binary, as the CLI's imports do.
+                let isolation = tudashalo_node::import::isolate::Isolation::this_executable()?;
+                let backend = Arc::new(tudashalo_node::portal::NodeBackend::new(
+                    node.clone(),
+                    isolation,
+                ));
+                let bound = tudashalo_portal::serve::bind(backend, checked)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                tracing::info!(url = %bound.url, "portal serving");
+                println!("portal on {}", bound.url);
+                Some(tokio::spawn(bound.serve(when_stopped(stopped.clone()))))
+            }
+            None => None,
+        };
         tracing::info!(node = node.name(), %addr, "serving over mTLS");
         println!("listening on https://{addr}");
-        tudashalo_node::server::serve_reloading(
-            Arc::new(node),
-            listener,
-            tls,
-            tudashalo_proto::serve::shutdown_signal(),
-        )
-        .await?;
+        tudashalo_node::server::serve_reloading(node, listener, tls, when_stopped(stopped)).await?;
+        if let Some(portal) = portal {
+            portal.await??;
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -54,7 +54,10 @@ fn require_admin(viewer: &Viewer) -> Result<(), PortalError> {
 /// `GET /admin`.
 pub async fn page(State(state): State<PortalState>, viewer: Viewer) -> Result<Markup, PortalError> {
     require_admin(&viewer)?;
-    let view = state.backend().admin(&viewer.principal, AUDIT_SHOWN).await?;
+    let view = state
+        .backend()
+        .admin(&viewer.principal, AUDIT_SHOWN)
+        .await?;
     Ok(render(&state, &viewer, &view, None))
 }
 
@@ -84,7 +87,12 @@ fn upload_form(state: &PortalState, viewer: &Viewer) -> Markup {
     }
 }
 
-fn render(state: &PortalState, viewer: &Viewer, view: &AdminView, report: Option<&[FileOutcome]>) -> Markup {
+fn render(
+    state: &PortalState,
+    viewer: &Viewer,
+    view: &AdminView,
+    report: Option<&[FileOutcome]>,
+) -> Markup {
     let body = html! {
         h1 { "Kezelés" }
         @if let Some(report) = report { (report_table(report)) }
@@ -220,7 +228,13 @@ pub async fn upload(
     }
     let user = viewer.user().unwrap_or("?").to_string();
     tracing::info!(user = %user, files = files.len(), "portal upload");
-    let report = state.backend().import(&viewer.principal, files, options).await?;
-    let view = state.backend().admin(&viewer.principal, AUDIT_SHOWN).await?;
+    let report = state
+        .backend()
+        .import(&viewer.principal, files, options)
+        .await?;
+    let view = state
+        .backend()
+        .admin(&viewer.principal, AUDIT_SHOWN)
+        .await?;
     Ok(render(&state, &viewer, &view, Some(&report)))
 }

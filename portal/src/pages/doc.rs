@@ -48,19 +48,28 @@ pub async fn page(
         document.title.clone()
     };
     let body = render(&member, &document);
-    Ok(layout::page(&state, &viewer, &title, Nav::Search, html! {
-        nav aria-label="Morzsamenü" class="meta" {
-            a href="/search" { "Keresés" } " › " a href=(format!("/members/{}", encode(&member))) { (member) }
-        }
-        (body)
-    }))
+    Ok(layout::page(
+        &state,
+        &viewer,
+        &title,
+        Nav::Search,
+        html! {
+            nav aria-label="Morzsamenü" class="meta" {
+                a href="/search" { "Keresés" } " › " a href=(format!("/members/{}", encode(&member))) { (member) }
+            }
+            (body)
+        },
+    ))
 }
 
 fn render(member: &str, d: &pb::Document) -> Markup {
     let link = |facet: &str, value: &str| {
-        SearchParams { page: 1, ..SearchParams::default() }
-            .toggled(facet, value)
-            .href()
+        SearchParams {
+            page: 1,
+            ..SearchParams::default()
+        }
+        .toggled(facet, value)
+        .href()
     };
     html! {
         article class="document" {

@@ -36,7 +36,12 @@ pub async fn page(State(state): State<PortalState>, viewer: Viewer) -> Result<Ma
     let newest_year = all
         .as_ref()
         .and_then(|a| a.facets.iter().find(|f| f.name == "year"))
-        .and_then(|f| f.values.iter().filter_map(|v| v.value.parse::<i32>().ok()).max());
+        .and_then(|f| {
+            f.values
+                .iter()
+                .filter_map(|v| v.value.parse::<i32>().ok())
+                .max()
+        });
     let newest = match newest_year {
         Some(year) => backend
             .search(

@@ -64,7 +64,13 @@ pub async fn catalogue(
             }
         }
     };
-    Ok(layout::page(&state, &viewer, "Mutatók", Nav::Indicators, body))
+    Ok(layout::page(
+        &state,
+        &viewer,
+        "Mutatók",
+        Nav::Indicators,
+        body,
+    ))
 }
 
 fn aggregation(rule: &str) -> String {
@@ -100,16 +106,21 @@ impl CellParams {
             to: None,
             members: Vec::new(),
         };
-        for (i, (key, value)) in form_urlencoded::parse(query.unwrap_or("").as_bytes()).enumerate() {
+        for (i, (key, value)) in form_urlencoded::parse(query.unwrap_or("").as_bytes()).enumerate()
+        {
             if i >= 32 || value.len() > 256 {
                 return Err(PortalError::BadRequest(
                     "too many or too long parameters (32 parameters of 256 bytes at most)".into(),
                 ));
             }
             let year = || {
-                value.parse::<i32>().ok().filter(|y| (1000..=9999).contains(y)).ok_or_else(|| {
-                    PortalError::BadRequest(format!("parameter {key}: {value:?} is not a year"))
-                })
+                value
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|y| (1000..=9999).contains(y))
+                    .ok_or_else(|| {
+                        PortalError::BadRequest(format!("parameter {key}: {value:?} is not a year"))
+                    })
             };
             match &*key {
                 "by" => match &*value {
@@ -161,11 +172,18 @@ pub fn check_code(code: &str) -> Result<(), PortalError> {
 }
 
 /// The series of a level: one per kistérség or settlement, periods in order.
-pub fn series_of(cells: &[pb::Cell], by: &str) -> (Vec<String>, Vec<(String, BTreeMap<String, pb::Cell>)>) {
+pub fn series_of(
+    cells: &[pb::Cell],
+    by: &str,
+) -> (Vec<String>, Vec<(String, BTreeMap<String, pb::Cell>)>) {
     let mut periods = BTreeSet::new();
     let mut series: BTreeMap<String, BTreeMap<String, pb::Cell>> = BTreeMap::new();
     for cell in cells {
-        let key = if by == "settlement" { &cell.settlement } else { &cell.kisterseg };
+        let key = if by == "settlement" {
+            &cell.settlement
+        } else {
+            &cell.kisterseg
+        };
         periods.insert(cell.period.clone());
         series
             .entry(key.clone())
@@ -237,7 +255,11 @@ pub fn chart_and_table(id: &str, name: &str, unit: &str, by: &str, cells: &[pb::
                 .collect(),
         })
         .collect();
-    let level = if by == "settlement" { "Település" } else { "Kistérség" };
+    let level = if by == "settlement" {
+        "Település"
+    } else {
+        "Kistérség"
+    };
     html! {
         figure class="chart" {
             (chart::line_chart(id, name, unit, &drawn))
@@ -283,12 +305,21 @@ pub async fn page(
     let indicator = overview.indicators.iter().find(|i| i.code == code).cloned();
     let answer = state
         .backend()
-        .aggregate(&viewer.principal, params.request(&code), MAX_CELLS, state.timeout())
+        .aggregate(
+            &viewer.principal,
+            params.request(&code),
+            MAX_CELLS,
+            state.timeout(),
+        )
         .await;
     let name = indicator.as_ref().map_or(code.clone(), |i| i.name.clone());
     let unit = indicator.as_ref().map_or(String::new(), |i| i.unit.clone());
     let other = CellParams {
-        by: if params.by == "settlement" { "kisterseg".into() } else { "settlement".into() },
+        by: if params.by == "settlement" {
+            "kisterseg".into()
+        } else {
+            "settlement".into()
+        },
         ..params.clone()
     };
     let body = html! {
@@ -349,8 +380,16 @@ pub async fn download(
         .find(|(k, _)| k == "format")
         .map_or_else(|| "csv".to_string(), |(_, v)| v.to_string());
     let (format, content_type, extension) = match format_name.as_str() {
-        "csv" => (tudashalo_core::export::ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
-        "json" => (tudashalo_core::export::ExportFormat::Json, "application/json", "json"),
+        "csv" => (
+            tudashalo_core::export::ExportFormat::Csv,
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        "json" => (
+            tudashalo_core::export::ExportFormat::Json,
+            "application/json",
+            "json",
+        ),
         "sdmx-csv" => (
             tudashalo_core::export::ExportFormat::SdmxCsv,
             "text/csv; charset=utf-8",
@@ -364,7 +403,12 @@ pub async fn download(
     };
     let answer = state
         .backend()
-        .aggregate(&viewer.principal, params.request(&code), MAX_CELLS, state.timeout())
+        .aggregate(
+            &viewer.principal,
+            params.request(&code),
+            MAX_CELLS,
+            state.timeout(),
+        )
         .await?;
     let keys = vec![params.by.clone(), "period".to_string()];
     let bytes = tudashalo_core::export::write_all(format, &keys, &answer.cells, &answer.members)
@@ -374,7 +418,13 @@ pub async fn download(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let file: String = code
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if let Ok(value) = HeaderValue::from_str(&format!(
         "attachment; filename=\"{file}-{}.{extension}\"",

@@ -35,7 +35,13 @@ pub struct LogoutForm {
     pub csrf: String,
 }
 
-fn render_form(state: &PortalState, viewer: &Viewer, token: &str, error: Option<&str>, user: &str) -> Markup {
+fn render_form(
+    state: &PortalState,
+    viewer: &Viewer,
+    token: &str,
+    error: Option<&str>,
+    user: &str,
+) -> Markup {
     let body = html! {
         h1 { "Belépés" }
         div class="login" {
@@ -56,7 +62,10 @@ fn render_form(state: &PortalState, viewer: &Viewer, token: &str, error: Option<
 
 /// `GET /login`: the form, with a nonce cookie for its CSRF token if the
 /// visitor has none yet.
-pub async fn form_page(State(state): State<PortalState>, viewer: Viewer) -> Result<Response, PortalError> {
+pub async fn form_page(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+) -> Result<Response, PortalError> {
     let key = state
         .key()
         .ok_or_else(|| PortalError::NotFound("this portal has no accounts".into()))?;
@@ -71,7 +80,10 @@ pub async fn form_page(State(state): State<PortalState>, viewer: Viewer) -> Resu
         None => {
             let n = new_nonce();
             let value = key.seal_nonce(&n);
-            (n, Some(state.cookie(state.cookies().nonce, &value, 24 * 3600)))
+            (
+                n,
+                Some(state.cookie(state.cookies().nonce, &value, 24 * 3600)),
+            )
         }
     };
     let token = key.csrf_token(&nonce);
@@ -139,7 +151,13 @@ pub async fn submit(
         state.limiter().failure(&user, address, Instant::now());
         tracing::warn!(target: "tudashalo_portal::login", user = %user, %address, outcome = "failed", "login failed");
         let token = viewer.csrf(&state).unwrap_or_default();
-        let page = render_form(&state, &viewer, &token, Some("Hibás felhasználónév vagy jelszó."), &user);
+        let page = render_form(
+            &state,
+            &viewer,
+            &token,
+            Some("Hibás felhasználónév vagy jelszó."),
+            &user,
+        );
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
     state.limiter().success(&user, address);

@@ -47,7 +47,13 @@ pub async fn page(
     let indicators: Vec<pb::Indicator> = view
         .info
         .as_ref()
-        .map(|i| i.indicators.iter().take(PROFILE_INDICATORS).cloned().collect())
+        .map(|i| {
+            i.indicators
+                .iter()
+                .take(PROFILE_INDICATORS)
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let cells = if indicators.is_empty() {
         None
@@ -67,7 +73,11 @@ pub async fn page(
             .await
             .ok()
     };
-    let all_link = SearchParams { page: 1, ..SearchParams::default() }.toggled("member", &member);
+    let all_link = SearchParams {
+        page: 1,
+        ..SearchParams::default()
+    }
+    .toggled("member", &member);
     let body = html! {
         nav aria-label="Morzsamenü" class="meta" { a href="/" { "Áttekintés" } " › " (view.display_name) }
         h1 { (view.display_name) }
@@ -107,5 +117,11 @@ pub async fn page(
             }
         }
     };
-    Ok(layout::page(&state, &viewer, &view.display_name, Nav::Home, body))
+    Ok(layout::page(
+        &state,
+        &viewer,
+        &view.display_name,
+        Nav::Home,
+        body,
+    ))
 }

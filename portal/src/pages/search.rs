@@ -108,13 +108,16 @@ impl SearchParams {
                 "from" if !value.is_empty() => params.from = Some(year(&value)?),
                 "to" if !value.is_empty() => params.to = Some(year(&value)?),
                 "page" if !value.is_empty() => {
-                    params.page = value.parse::<u32>().ok().filter(|p| *p >= 1).ok_or_else(
-                        || {
-                            PortalError::BadRequest(format!(
-                                "parameter page: {value:?} is not a page number (1 or more)"
-                            ))
-                        },
-                    )?;
+                    params.page =
+                        value
+                            .parse::<u32>()
+                            .ok()
+                            .filter(|p| *p >= 1)
+                            .ok_or_else(|| {
+                                PortalError::BadRequest(format!(
+                                    "parameter page: {value:?} is not a page number (1 or more)"
+                                ))
+                            })?;
                 }
                 // Unknown and empty parameters are ignored, as a form sends
                 // its empty fields.
@@ -177,10 +180,12 @@ impl SearchParams {
     /// Whether facet `name` has `value` selected.
     pub fn selected(&self, name: &str, value: &str) -> bool {
         match name {
-            "year" => value.parse::<i32>().is_ok_and(|y| {
-                self.from == Some(y) && self.to == Some(y)
-            }),
-            _ => self.list(name).is_some_and(|l| l.iter().any(|v| v == value)),
+            "year" => value
+                .parse::<i32>()
+                .is_ok_and(|y| self.from == Some(y) && self.to == Some(y)),
+            _ => self
+                .list(name)
+                .is_some_and(|l| l.iter().any(|v| v == value)),
         }
     }
 
@@ -482,7 +487,10 @@ mod tests {
     fn facets_toggle_and_reset_the_page() {
         let p = SearchParams::parse(Some("q=erdő&page=4")).unwrap();
         let on = p.toggled("sector", "oktatás");
-        assert_eq!((on.sectors.clone(), on.page), (vec!["oktatás".to_string()], 1));
+        assert_eq!(
+            (on.sectors.clone(), on.page),
+            (vec!["oktatás".to_string()], 1)
+        );
         assert!(on.selected("sector", "oktatás"));
         let off = on.toggled("sector", "oktatás");
         assert!(off.sectors.is_empty());
@@ -499,7 +507,9 @@ mod tests {
         let many = vec!["kind=x"; MAX_PARAMS + 1].join("&");
         let e = SearchParams::parse(Some(&many)).unwrap_err().to_string();
         assert!(e.contains("MAX_PARAMS"), "{e}");
-        let e = SearchParams::parse(Some("page=101")).unwrap_err().to_string();
+        let e = SearchParams::parse(Some("page=101"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("depth"), "{e}");
         assert!(SearchParams::parse(Some("from=20x")).is_err());
         assert!(SearchParams::parse(Some("page=0")).is_err());
@@ -511,9 +521,9 @@ mod tests {
             text: "az erdő <b>szép</b>".into(),
             highlights: vec![
                 pb::Highlight { start: 3, end: 9 },
-                pb::Highlight { start: 4, end: 7 },   // inside ő: not a boundary
+                pb::Highlight { start: 4, end: 7 }, // inside ő: not a boundary
                 pb::Highlight { start: 5, end: 500 }, // out of range
-                pb::Highlight { start: 9, end: 3 },   // backwards
+                pb::Highlight { start: 9, end: 3 }, // backwards
             ],
         };
         let html = highlighted(&snippet).into_string();
