@@ -54,6 +54,10 @@ pub const ANALYST: &str = "analyst";
 pub const NATIONAL: &str = "national";
 /// The search the demo runs and suggests.
 pub const DEFAULT_QUERY: &str = "óvodai férőhelyek";
+/// The portal account of the analyst, and its password: printed by the
+/// demo, so that a newcomer can log in.
+pub const PORTAL_USER: &str = "elemzo";
+pub const PORTAL_PASSWORD: &str = "tudashalo-demo";
 
 /// How long the servers may take to become healthy.
 pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,6 +92,12 @@ pub struct DemoArgs {
     /// (any free port when these are taken, or when this port is 0).
     #[arg(long, default_value = "127.0.0.1:7700")]
     pub listen_hub: SocketAddr,
+    /// Where the web portal listens (plain HTTP: loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen_portal: SocketAddr,
+    /// Do not start the web portal.
+    #[arg(long)]
+    pub no_portal: bool,
     /// The federated search to run once everything is up.
     #[arg(long, default_value = DEFAULT_QUERY)]
     pub query: String,
@@ -108,6 +118,8 @@ pub struct DemoOptions {
     pub listen_hub: SocketAddr,
     /// The first node's port (the others follow); 0 for any free port.
     pub node_base_port: u16,
+    /// Where the web portal listens; `None`: no portal.
+    pub listen_portal: Option<SocketAddr>,
     pub query: String,
     /// Stop right after the search instead of serving until Ctrl-C.
     pub once: bool,
@@ -128,6 +140,7 @@ impl DemoOptions {
             spec: Spec::default(),
             listen_hub: SocketAddr::from(([127, 0, 0, 1], 0)),
             node_base_port: 0,
+            listen_portal: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             query: DEFAULT_QUERY.to_string(),
             once: true,
             json: false,
@@ -153,6 +166,7 @@ impl DemoOptions {
             },
             listen_hub: args.listen_hub,
             node_base_port,
+            listen_portal: (!args.no_portal).then_some(args.listen_portal),
             query: args.query,
             once: args.once,
             json: args.json,
@@ -181,6 +195,8 @@ pub struct DemoReport {
     pub pull: std::result::Result<PullReport, String>,
     /// The ready-to-paste commands that were printed.
     pub commands: Vec<String>,
+    /// `http://127.0.0.1:PORT` of the web portal, if one was started.
+    pub portal_url: Option<String>,
 }
 
 /// What the demo's national pull wrote.
@@ -370,7 +386,7 @@ mod tests {
             })
             .collect();
         let path = dir.path().join("hub.toml");
-        let written = hub_config("127.0.0.1:7700".parse().unwrap(), &ks, &members);
+        let written = hub_config("127.0.0.1:7700".parse().unwrap(), None, &ks, &members);
         config::write_hub_toml(&path, &written, HUB_TOML_HEADER).unwrap();
         let config = HubConfig::load(&path).unwrap();
         assert_eq!(config.members.len(), 2);

@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 use tudashalo_node::Node;
 use tudashalo_proto::pb::{self, MemberState};
 use tudashalo_proto::serve::{ServerHandle, StopError};
+
+use crate::{PORTAL_PASSWORD, PORTAL_USER};
 use tudashalo_proto::tls::{TlsFiles, TlsMaterial};
 
 use crate::generate::Kisterseg;
@@ -66,7 +68,7 @@ pub(crate) async fn serve_and_search(
     let hub_config = dir.join("hub.toml");
     config::write_hub_toml(
         &hub_config,
-        &crate::state::hub_config(hub_addr, kistersegek, &members),
+        &crate::state::hub_config(hub_addr, options.listen_portal, kistersegek, &members),
         HUB_TOML_HEADER,
     )?;
     let config = HubConfig::load(&hub_config)?;
@@ -78,6 +80,10 @@ pub(crate) async fn serve_and_search(
     let analyst = files(ANALYST).load().context("the analyst's TLS files")?;
     wait_until_ready(&hub, &hub_url, &analyst).await?;
     let ready_after = started.elapsed();
+    let portal_url = match &config.portal {
+        Some(section) => Some(running.serve_portal(hub.clone(), section, out).await?),
+        None => None,
+    };
     drop(hub);
 
     for m in &members {
@@ -109,6 +115,11 @@ pub(crate) async fn serve_and_search(
         hub_config.display()
     ));
 
+    if let Some(url) = &portal_url {
+        out.say(format_args!(
+            "Portal on {url}: open it in a browser (log in as {PORTAL_USER} / {PORTAL_PASSWORD} to see what the analyst may)"
+        ));
+    }
     let commands = commands(options, &hub_url);
     out.say(format_args!("\nTry it from another terminal:"));
     for (what, c) in &commands {
@@ -167,6 +178,7 @@ pub(crate) async fn serve_and_search(
         search,
         pull,
         commands: commands.into_iter().map(|(_, c)| c).collect(),
+        portal_url,
     })
 }
 
@@ -223,6 +235,7 @@ pub(crate) async fn national_pull(
 /// unwinds), every server is still told to stop.
 #[derive(Default)]
 pub(crate) struct Running {
+    portal: Option<ServerHandle<std::io::Error>>,
     hub: Option<ServerHandle>,
     nodes: Vec<(ServerHandle, Arc<Node>)>,
 }
@@ -255,10 +268,42 @@ impl Running {
         Ok(())
     }
 
+    /// Starts the portal of `hub` as `section` configures it (paths
+    /// already resolved), on the hub's behalf; returns its URL. A port that
+    /// is taken falls back to any free port, as the other servers do.
+    pub(crate) async fn serve_portal(
+        &mut self,
+        hub: Arc<Hub>,
+        section: &tudashalo_portal::PortalConfig,
+        out: &Out,
+    ) -> Result<String> {
+        let checked = section
+            .check(std::path::Path::new("."))
+            .map_err(|e| anyhow::anyhow!("hub.toml: {e}"))?;
+        let listener = bind(checked.listen, out).await?;
+        let backend = Arc::new(tudashalo_hub::portal::HubBackend::new(hub));
+        // The demo's portal is plain HTTP on loopback: no TLS files.
+        let bound = tudashalo_portal::serve::bind_listener(backend, checked, listener, None)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let url = bound.url.clone();
+        let tudashalo_portal::serve::Bound {
+            listener, app, tls, ..
+        } = bound;
+        let server = ServerHandle::start(listener, |listener, shutdown| async move {
+            tudashalo_portal::serve::serve(app, listener, tls, shutdown).await
+        })?;
+        self.portal = Some(server);
+        Ok(url)
+    }
+
     /// Stops every server, waiting for each (and then for the nodes' stores
     /// to be released) within bounds. Returns how many servers there were.
     pub(crate) async fn stop(&mut self) -> usize {
         let mut count = 0;
+        if let Some(portal) = self.portal.take() {
+            finish("portal", portal).await;
+            count += 1;
+        }
         if let Some(hub) = self.hub.take() {
             finish("hub", hub).await;
             count += 1;
@@ -288,7 +333,10 @@ impl Running {
 }
 
 /// Stops `server` (aborting it after [`STOP_TIMEOUT`]), logging how.
-pub(crate) async fn finish(name: &str, server: ServerHandle) {
+pub(crate) async fn finish<E: std::fmt::Display + std::fmt::Debug + Send + 'static>(
+    name: &str,
+    server: ServerHandle<E>,
+) {
     let started = Instant::now();
     match server.stop().await {
         Ok(()) => {

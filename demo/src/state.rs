@@ -281,6 +281,12 @@ hubs = [{hub}]
 [[policy.grant]]
 principal = "operator:{analyst}"
 allow = ["search", "get", "aggregate_settlement"]
+
+# Anyone, through a portal (public:portal): public documents, and
+# indicators at kistérség level.
+[[policy.grant]]
+principal = "public:*"
+allow = ["search", "get", "aggregate_kisterseg"]
 "#,
         name = toml_string(slug),
         display = toml_string(&k.display_name),
@@ -297,6 +303,7 @@ allow = ["search", "get", "aggregate_settlement"]
 /// TLS paths relative to `hub.toml` in the state folder.
 pub(crate) fn hub_config(
     listen: SocketAddr,
+    portal: Option<SocketAddr>,
     kistersegek: &[Kisterseg],
     members: &[MemberReport],
 ) -> HubConfig {
@@ -317,8 +324,16 @@ pub(crate) fn hub_config(
             ..config::member(&k.slug, &m.url)
         })
         .collect();
+    config.portal = portal.map(|listen| tudashalo_portal::PortalConfig {
+        accounts: Some(Path::new(PORTAL_DIR).join("accounts.toml")),
+        session_key: Some(Path::new(PORTAL_DIR).join("session.key")),
+        ..tudashalo_portal::PortalConfig::plain(listen)
+    });
     config
 }
+
+/// The portal's accounts and cookie key, in the state folder.
+pub(crate) const PORTAL_DIR: &str = "portal";
 
 /// The comment at the top of the demo's `hub.toml`.
 pub(crate) const HUB_TOML_HEADER: &str =

@@ -81,10 +81,21 @@ pub async fn bind(
         None => None,
     };
     let listen = portal.listen;
-    let state = crate::PortalState::new(backend, portal)?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| format!("portal.listen: cannot listen on {listen}: {e}"))?;
+    bind_listener(backend, portal, listener, tls)
+}
+
+/// [`bind`] on a listener bound already (the demo picks a free port when
+/// the configured one is taken); `portal.listen` is then not used.
+pub fn bind_listener(
+    backend: Arc<dyn crate::Backend>,
+    portal: crate::config::Portal,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<Bound, String> {
+    let state = crate::PortalState::new(backend, portal)?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     Ok(Bound {
