@@ -27,6 +27,7 @@ mod e2e {
     mod member_deadline;
     mod node_grpc;
     mod node_import;
+    pub mod portal;
     mod relevance;
     mod suggest;
     mod tls;
