@@ -347,7 +347,7 @@ impl SessionKey {
 
 /// Hex to bytes, if `text` is an even number of hex digits.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.is_empty() || text.len() % 2 != 0 {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
         return None;
     }
     let digit = |b: u8| (b as char).to_digit(16);
