@@ -23,6 +23,11 @@
 //!   address limit between guesses at other accounts.
 //! - The throttle is checked before the password is hashed, so refused
 //!   attempts cost no Argon2 time.
+//! - [`LoginLimiter::begin`] checks and counts in one step, under the lock:
+//!   with `check` then `failure`, a burst of parallel logins would all pass
+//!   the check before the first failure is counted. An attempt counts as
+//!   failed until [`Attempt::succeeded`] says otherwise, so a request that
+//!   is dropped half way (client gone, panic) still counts.
 //! - State is in memory and per replica: a restart forgets it, and with
 //!   several replicas each enforces its own limits (documented trade-off
 //!   of the stateless hub).
@@ -123,6 +128,15 @@ impl<K: Hash + Eq + Clone> Table<K> {
         }
     }
 
+    /// Takes back one failure recorded at `at` (a provisional one).
+    fn unrecord(&mut self, key: &K, at: Instant) {
+        if let Some(entry) = self.entries.get_mut(key)
+            && let Some(index) = entry.failures.iter().rposition(|t| *t == at)
+        {
+            entry.failures.remove(index);
+        }
+    }
+
     fn clear(&mut self, key: &K) {
         self.entries.remove(key);
     }
@@ -190,8 +204,31 @@ impl LoginLimiter {
 
     /// Whether `user` may try to log in from `ip` at `now`. When both
     /// limits are reached, the refusal that lasts longer is returned.
+    /// Prefer [`LoginLimiter::begin`] in a server (see the module's
+    /// reasoning).
     pub fn check(&self, user: &str, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
-        let state = self.lock();
+        Self::refusal(&self.lock(), user, ip, now)
+    }
+
+    /// Checks and, if allowed, counts the attempt as a failure at once,
+    /// atomically. Call [`Attempt::succeeded`] when the password was right;
+    /// otherwise (dropped) it stays counted as a failure.
+    pub fn begin(&self, user: &str, ip: IpAddr, now: Instant) -> Result<Attempt<'_>, Refusal> {
+        let mut state = self.lock();
+        Self::refusal(&state, user, ip, now)?;
+        let user = user_key(user);
+        let ip = address_key(ip);
+        state.users.record(user.clone(), now);
+        state.addresses.record(ip, now);
+        Ok(Attempt {
+            limiter: self,
+            user,
+            ip,
+            at: now,
+        })
+    }
+
+    fn refusal(state: &State, user: &str, ip: IpAddr, now: Instant) -> Result<(), Refusal> {
         let by_user = state
             .users
             .refused(&user_key(user), now)
@@ -230,6 +267,28 @@ impl LoginLimiter {
     pub fn tracked(&self) -> (usize, usize) {
         let state = self.lock();
         (state.users.len(), state.addresses.len())
+    }
+}
+
+/// A login attempt admitted by [`LoginLimiter::begin`]: counted as a
+/// failure unless [`Attempt::succeeded`] is called.
+#[derive(Debug)]
+#[must_use = "an attempt counts as failed unless `succeeded` is called"]
+pub struct Attempt<'a> {
+    limiter: &'a LoginLimiter,
+    user: String,
+    ip: IpAddr,
+    at: Instant,
+}
+
+impl Attempt<'_> {
+    /// The password was right: the name's failures are cleared, and this
+    /// attempt no longer counts against the address (earlier failures from
+    /// it still do).
+    pub fn succeeded(self) {
+        let mut state = self.limiter.lock();
+        state.users.clear(&self.user);
+        state.addresses.unrecord(&self.ip, self.at);
     }
 }
 
@@ -355,6 +414,38 @@ mod tests {
         assert!(limiter.check("anna", addr, t0 + 14 * minute).is_err());
         // At 15 minutes the early four are gone.
         assert!(limiter.check("anna", addr, t0 + 15 * minute).is_ok());
+    }
+
+    #[test]
+    fn begin_counts_at_once_so_parallel_attempts_cannot_pass_together() {
+        let limiter = LoginLimiter::new();
+        let t0 = Instant::now();
+        let addr = ip("192.0.2.1");
+        // Attempts in flight at the same time: the sixth is refused before
+        // any of the first five has finished.
+        let attempts: Vec<Attempt<'_>> = (0..MAX_FAILURES_PER_USER)
+            .map(|_| limiter.begin("anna", addr, t0).unwrap())
+            .collect();
+        let refusal = limiter.begin("anna", addr, t0).unwrap_err();
+        assert_eq!(refusal.reason, USER_REASON);
+        // Dropped without success: they stay failures.
+        drop(attempts);
+        assert!(limiter.check("anna", addr, t0).is_err());
+        // A success clears the name and takes back only its own attempt
+        // from the address.
+        let other = ip("192.0.2.2");
+        for i in 0..(MAX_FAILURES_PER_ADDRESS - 1) {
+            limiter.failure(&format!("u{i}"), other, t0);
+        }
+        limiter.begin("bela", other, t0).unwrap().succeeded();
+        assert!(limiter.check("bela", other, t0).is_ok());
+        let last = limiter.begin("bela", other, t0).unwrap();
+        assert_eq!(
+            limiter.begin("cili", other, t0).unwrap_err().reason,
+            ADDRESS_REASON
+        );
+        last.succeeded();
+        assert!(limiter.check("cili", other, t0).is_ok());
     }
 
     #[test]

@@ -80,10 +80,11 @@ pub enum SessionKeyError {
     Exists { path: String },
 }
 
-/// The key cookies are signed with.
+/// The key cookies are signed with: kept only as the HMAC state keyed
+/// with it, made once (so no code path can sign with anything else).
 #[derive(Clone)]
 pub struct SessionKey {
-    bytes: Vec<u8>,
+    keyed: HmacSha256,
 }
 
 impl fmt::Debug for SessionKey {
@@ -178,9 +179,8 @@ impl SessionKey {
                 bytes.len()
             ));
         }
-        Ok(SessionKey {
-            bytes: bytes.to_vec(),
-        })
+        let keyed = <HmacSha256 as KeyInit>::new_from_slice(bytes).map_err(|e| e.to_string())?;
+        Ok(SessionKey { keyed })
     }
 
     /// Reads a key file: hex (what [`SessionKey::generate`] writes;
@@ -253,17 +253,15 @@ impl SessionKey {
                 return Err(io(source));
             }
         }
-        Ok(SessionKey {
-            bytes: bytes.to_vec(),
+        SessionKey::from_bytes(&bytes).map_err(|reason| SessionKeyError::Invalid {
+            path: shown.clone(),
+            reason,
         })
     }
 
     /// A MAC over `context ‖ message`.
     fn mac(&self, context: &[u8], message: &[u8]) -> HmacSha256 {
-        // HMAC takes a key of any length; the error case cannot happen, and
-        // if it did an empty key would only make every check fail below.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.bytes)
-            .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+        let mut mac = self.keyed.clone();
         mac.update(context);
         mac.update(message);
         mac
@@ -511,12 +509,14 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         let loaded = SessionKey::load(&path).unwrap();
-        assert_eq!(loaded.bytes, made.bytes);
+        let sealed = made.seal(&session());
+        assert!(loaded.open(&sealed, NOW).is_some());
         let error = SessionKey::generate(&path, false).unwrap_err();
         assert!(matches!(error, SessionKeyError::Exists { .. }), "{error}");
         let replaced = SessionKey::generate(&path, true).unwrap();
-        assert_ne!(replaced.bytes, made.bytes);
-        assert!(!format!("{replaced:?}").contains(&hex(&replaced.bytes)[..8]));
+        assert!(replaced.open(&sealed, NOW).is_none());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!format!("{replaced:?}").contains(&text[..8]));
 
         fs::write(&path, "abcd\n").unwrap();
         let error = SessionKey::load(&path).unwrap_err().to_string();
@@ -532,7 +532,9 @@ mod tests {
             "{missing}"
         );
         fs::write(&path, [7u8; 40]).unwrap();
-        assert_eq!(SessionKey::load(&path).unwrap().bytes, vec![7u8; 40]);
+        let raw = SessionKey::load(&path).unwrap();
+        let same = SessionKey::from_bytes(&[7u8; 40]).unwrap();
+        assert!(same.open(&raw.seal(&session()), NOW).is_some());
         assert!(SessionKey::from_bytes(&[0; 31]).is_err());
     }
 }
