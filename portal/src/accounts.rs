@@ -58,6 +58,8 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// The longest user name accepted (names are slugs, at most 63 bytes; this
 /// bound is checked first, on untrusted input).
 pub const MAX_NAME_BYTES: usize = 64;
+/// The largest accounts file read (some ten thousand accounts).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// How often [`AccountsFile`] looks at the file's modification time.
 pub const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -162,10 +164,18 @@ impl Accounts {
     /// duplicate names, the public role and anything but an Argon2id hash
     /// within the cost bounds are refused.
     pub fn load(path: &Path) -> Result<Accounts, AccountsError> {
-        let text = fs::read_to_string(path).map_err(|source| AccountsError::Io {
+        let io = |source| AccountsError::Io {
             path: path.display().to_string(),
             source,
-        })?;
+        };
+        let len = fs::metadata(path).map_err(io)?.len();
+        if len > MAX_FILE_BYTES {
+            return Err(AccountsError::Invalid {
+                path: path.display().to_string(),
+                message: format!("larger than {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES)"),
+            });
+        }
+        let text = fs::read_to_string(path).map_err(io)?;
         Accounts::parse(&text).map_err(|message| AccountsError::Invalid {
             path: path.display().to_string(),
             message,
@@ -174,7 +184,18 @@ impl Accounts {
 
     /// Parses the file's text; the error names the entry and field.
     fn parse(text: &str) -> Result<Accounts, String> {
-        let repr: FileRepr = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        // The message only, with the line: toml's full report quotes the
+        // line, which may be a hash.
+        let repr: FileRepr = toml::from_str(text).map_err(|e| match e.span() {
+            Some(span) => {
+                let line = text
+                    .get(..span.start)
+                    .map_or(0, |t| t.matches('\n').count())
+                    + 1;
+                format!("line {line}: {}", e.message())
+            }
+            None => e.message().to_owned(),
+        })?;
         let mut accounts = Accounts::empty();
         for (index, user) in repr.user.into_iter().enumerate() {
             let at =
@@ -739,6 +760,32 @@ mod tests {
         assert!(Accounts::load(&path).unwrap().list().is_empty());
         let missing = Accounts::load(&dir.path().join("none.toml")).unwrap_err();
         assert!(missing.to_string().contains("none.toml"), "{missing}");
+    }
+
+    #[test]
+    fn unknown_names_cost_an_argon2_run_too() {
+        let mut accounts = Accounts::empty();
+        accounts
+            .add("anna", operator("edelenyi"), PASSWORD)
+            .unwrap();
+        let time = |name: &str| {
+            let start = Instant::now();
+            assert!(accounts.verify(name, "wrong password!").is_none());
+            start.elapsed()
+        };
+        // Best of three each, against scheduling noise.
+        let known = (0..3).map(|_| time("anna")).min().unwrap();
+        let unknown = (0..3).map(|_| time("nobody")).min().unwrap();
+        assert!(unknown * 3 > known, "known {known:?}, unknown {unknown:?}");
+        assert!(known * 3 > unknown, "known {known:?}, unknown {unknown:?}");
+    }
+
+    #[test]
+    fn syntax_errors_give_the_line_but_not_its_text() {
+        let text = format!("[[user]]\nname = \"anna\"\nhash = \"{DUMMY_HASH}\" oops\n");
+        let error = Accounts::parse(&text).unwrap_err();
+        assert!(error.starts_with("line 3:"), "{error}");
+        assert!(!error.contains("t0mN3tBH"), "{error}");
     }
 
     #[test]

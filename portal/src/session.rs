@@ -121,6 +121,16 @@ impl Session {
         }
     }
 
+    /// Whether the session still belongs to `account` as it is now: the
+    /// same name and principal, and the same password hash (a new password
+    /// or a re-created account ends it). Check this on every request after
+    /// [`SessionKey::open`], with the account looked up by `self.user`.
+    pub fn is_current(&self, account: &Account) -> bool {
+        self.user == account.name
+            && self.principal == account.principal
+            && self.fingerprint == account.fingerprint()
+    }
+
     /// `v1|user|role:name|fingerprint|expires|nonce`: every field is a
     /// slug, hex or digits, so `|` cannot occur inside one.
     fn encode(&self) -> String {
@@ -469,6 +479,22 @@ mod tests {
         for s in [public, bad_user, bad_nonce] {
             assert!(k.open(&sealed(&s), NOW).is_none(), "{s:?}");
         }
+    }
+
+    #[test]
+    fn sessions_end_with_a_new_password() {
+        let mut accounts = crate::accounts::Accounts::empty();
+        let principal: Principal = "operator:edelenyi".parse().unwrap();
+        accounts
+            .add("anna", principal, "correct horse battery")
+            .unwrap();
+        let account = accounts.get("anna").unwrap().clone();
+        let issued = Session::issue(&account, Duration::from_secs(60), NOW);
+        assert_eq!(issued.expires, NOW + 60);
+        let opened = key(1).open(&key(1).seal(&issued), NOW).unwrap();
+        assert!(opened.is_current(&account));
+        accounts.set_password("anna", "another password").unwrap();
+        assert!(!opened.is_current(accounts.get("anna").unwrap()));
     }
 
     #[test]
