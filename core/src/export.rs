@@ -411,7 +411,11 @@ mod tests {
     #[test]
     fn keys_are_trimmed() {
         let bytes = write_all(ExportFormat::Csv, &[" period ".into()], &[], &[]).unwrap();
-        assert!(String::from_utf8(bytes).unwrap().starts_with("period,indicator,"));
+        assert!(
+            String::from_utf8(bytes)
+                .unwrap()
+                .starts_with("period,indicator,")
+        );
     }
 
     #[test]
