@@ -261,7 +261,7 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Marku
                             text-anchor="end" font-size="11" fill="#333333" { "titkos" }
                     }
                     @for (i, period) in periods.iter().enumerate() {
-                        @if i % label_every == 0 {
+                        @if i.is_multiple_of(label_every) {
                             text x=(coordinate(x(i, count))) y=(coordinate(AXIS + 18.0))
                                 text-anchor="middle" font-size="12" fill="#333333" { (period) }
                         }
