@@ -261,10 +261,10 @@ pub fn chart_and_table(id: &str, name: &str, unit: &str, by: &str, cells: &[pb::
         "Kistérség"
     };
     html! {
-        figure class="chart" {
+        div class="chart" {
             (chart::line_chart(id, name, unit, &drawn))
             @if series.len() > MAX_SERIES_DRAWN {
-                figcaption { "Az ábra az első " (MAX_SERIES_DRAWN) " sort mutatja; a táblázat mindet (" (series.len()) ")." }
+                p class="meta" { "Az ábra az első " (MAX_SERIES_DRAWN) " sort mutatja; a táblázat mindet (" (series.len()) ")." }
             }
         }
         div class="scroll" {
