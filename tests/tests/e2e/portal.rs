@@ -504,13 +504,33 @@ async fn the_portal_serves_the_federation_under_each_nodes_policy() {
     let chart = get(&format!("{hub}/indicators/{code}"), None).await;
     assert!(chart.body.contains("<svg"), "{}", chart.body);
 
-    // Settlement level is not granted to the public: the node says so.
-    let settlements = get(
-        &format!("{hub}/api/indicators/{code}/cells?by=settlement"),
-        None,
-    )
-    .await;
-    assert_eq!(settlements.status, 403, "{}", settlements.body);
+    // Settlement level is not granted to the public: every node refuses,
+    // says why, and no cell leaves.
+    let settlements = json(
+        &get(
+            &format!("{hub}/api/indicators/{code}/cells?by=settlement"),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        settlements["cells"].as_array().map(Vec::len),
+        Some(0),
+        "{settlements}"
+    );
+    assert_eq!(settlements["partial"], true);
+    for m in settlements["members"].as_array().expect("members") {
+        assert_eq!(m["state"], "refused", "{m}");
+        assert!(
+            m["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("aggregate_settlement"),
+            "{m}"
+        );
+    }
+    let page = get(&format!("{hub}/indicators/{code}?by=settlement"), None).await;
+    assert!(page.body.contains("elutasította a kérést"), "{}", page.body);
 
     // Hostile input is refused with the limit named, not passed on.
     let long = "a".repeat(2_000);
