@@ -172,11 +172,11 @@ pub fn check_code(code: &str) -> Result<(), PortalError> {
     Ok(())
 }
 
+/// One series: its key and its cells by period.
+pub type SeriesCells = (String, BTreeMap<String, pb::Cell>);
+
 /// The series of a level: one per kistérség or settlement, periods in order.
-pub fn series_of(
-    cells: &[pb::Cell],
-    by: &str,
-) -> (Vec<String>, Vec<(String, BTreeMap<String, pb::Cell>)>) {
+pub fn series_of(cells: &[pb::Cell], by: &str) -> (Vec<String>, Vec<SeriesCells>) {
     let mut periods = BTreeSet::new();
     let mut series: BTreeMap<String, BTreeMap<String, pb::Cell>> = BTreeMap::new();
     for cell in cells {
@@ -191,7 +191,7 @@ pub fn series_of(
             .or_default()
             .insert(cell.period.clone(), cell.clone());
     }
-    let mut series: Vec<(String, BTreeMap<String, pb::Cell>)> = series.into_iter().collect();
+    let mut series: Vec<SeriesCells> = series.into_iter().collect();
     format::sort(&mut series, |(k, _)| k.as_str());
     (periods.into_iter().collect(), series)
 }

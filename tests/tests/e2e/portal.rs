@@ -437,13 +437,7 @@ async fn the_portal_serves_the_federation_under_each_nodes_policy() {
     let href = hit["href"].as_str().expect("href");
     let page = get(&format!("{hub}{href}"), None).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let doc = json(
-        &get(
-            &format!("{hub}/api{}", href.replacen("/doc/", "/doc/", 1)),
-            None,
-        )
-        .await,
-    );
+    let doc = json(&get(&format!("{hub}/api{}", href), None).await);
     assert_eq!(doc["id"], hit["id"]);
 
     // Facets narrow: a kind filter returns only that kind.
@@ -631,6 +625,18 @@ async fn a_nodes_operator_uploads_files_and_reads_the_verified_audit_log() {
         report.body.contains("PortalImport"),
         "the upload is in the audit log"
     );
+
+    // The uploaded files were not left behind: the store and originals/
+    // hold what was imported.
+    let uploads = f
+        .state_dir()
+        .join("nodes")
+        .join(&f.first_node)
+        .join("uploads");
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in {}: {left:?}", uploads.display());
 
     // The uploaded document is searchable at once, as the operator.
     let found = json(&get(&format!("{node}/api/search?q=t%C5%B1zifa"), Some(&session)).await);
