@@ -284,6 +284,24 @@ impl Backend for NodeBackend {
         })
     }
 
+    /// A login to this node's portal is an outside request like any
+    /// other: one audit entry, `PortalLogin`, with the account and address
+    /// (never the password). A failed append is logged; the login's answer
+    /// does not wait on the audit log's health.
+    fn audit_login(&self, user: &str, principal: Option<&Principal>, address: &str, outcome: &str) {
+        let who = principal.map_or_else(|| "public:portal".to_string(), ToString::to_string);
+        let mut record = audit::Record::new(who, "PortalLogin");
+        record.params.text("user", &audit::bounded(user));
+        record.params.text("address", address);
+        record.outcome = match outcome {
+            "ok" => Outcome::Ok,
+            other => Outcome::Denied(format!("login {other}")),
+        };
+        if let Err(e) = self.node.audit().append(record) {
+            tracing::error!(error = %e, "cannot audit a portal login");
+        }
+    }
+
     fn administers(&self, viewer: &Principal) -> bool {
         self.node.policy().allows(viewer, Permission::Admin)
     }
