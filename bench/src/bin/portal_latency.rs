@@ -18,7 +18,7 @@
 //! (interleaved, so that drift touches both alike). It prints p50/p95/p99
 //! and mean per path and set, the portal's p50 and p95 over the gRPC's and
 //! the milliseconds it adds at p50, and writes the figures as JSON to
-//! `bench/results/portal-<date>.json`. Every process it started is killed
+//! `bench/results/portal-<date>-<N>n.json`. Every process it started is killed
 //! on every way out.
 
 use std::collections::HashMap;
