@@ -330,7 +330,8 @@ fn results(state: &PortalState, params: &SearchParams, answer: &pb::SearchRespon
                 }
             }
             section aria-labelledby="talalatok" {
-                h2 id="talalatok" {
+                // data-total: the exact count, whatever the number format (browser tests).
+                h2 id="talalatok" data-total=(answer.total) {
                     @if answer.total == 0 {
                         "Nincs találat"
                     } @else {
