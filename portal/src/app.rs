@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
@@ -152,12 +152,7 @@ impl PortalState {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+pub use crate::session::now_unix;
 
 /// Who is asking: the principal the portal asks the federation as, the
 /// session if logged in, and the nonce the page's forms are bound to.
@@ -228,7 +223,7 @@ impl FromRequestParts<PortalState> for Viewer {
                 // A password change or a removed account ends the session.
                 if accounts
                     .get(&opened.user)
-                    .is_some_and(|a| a.fingerprint() == opened.fingerprint)
+                    .is_some_and(|a| opened.is_current(&a))
                 {
                     session = Some(opened);
                 }

@@ -133,13 +133,18 @@ pub async fn submit(
         .address
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let user = input.user.trim().to_string();
-    if let Err(refusal) = state.limiter().check(&user, address, Instant::now()) {
-        tracing::warn!(target: "tudashalo_portal::login", user = %user, %address, outcome = "throttled", reason = refusal.reason, "login refused");
-        return Err(PortalError::TooManyAttempts {
-            reason: refusal.reason.to_string(),
-            retry_after: refusal.retry_after.as_secs().max(1),
-        });
-    }
+    // Counted as a failure from now on, unless the password is right: a
+    // burst of parallel guesses cannot all pass the check first.
+    let attempt = match state.limiter().begin(&user, address, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(refusal) => {
+            tracing::warn!(target: "tudashalo_portal::login", user = %user, %address, outcome = "throttled", reason = refusal.reason, "login refused");
+            return Err(PortalError::TooManyAttempts {
+                reason: refusal.reason.to_string(),
+                retry_after: refusal.retry_after.as_secs().max(1),
+            });
+        }
+    };
     // Argon2id takes tens of milliseconds of CPU: off the async workers.
     let verified = {
         let (accounts, user, password) = (accounts.clone(), user.clone(), input.password);
@@ -148,7 +153,7 @@ pub async fn submit(
             .map_err(|e| PortalError::Internal(format!("password check: {e}")))?
     };
     let Some(account) = verified else {
-        state.limiter().failure(&user, address, Instant::now());
+        drop(attempt);
         tracing::warn!(target: "tudashalo_portal::login", user = %user, %address, outcome = "failed", "login failed");
         let token = viewer.csrf(&state).unwrap_or_default();
         let page = render_form(
@@ -160,15 +165,9 @@ pub async fn submit(
         );
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
-    state.limiter().success(&user, address);
+    attempt.succeeded();
     tracing::info!(target: "tudashalo_portal::login", user = %account.name, principal = %account.principal, %address, outcome = "ok", "logged in");
-    let session = Session {
-        user: account.name.clone(),
-        principal: account.principal.clone(),
-        fingerprint: account.fingerprint(),
-        expires: now_unix() + state.config().session.as_secs(),
-        nonce: new_nonce(),
-    };
+    let session = Session::issue(&account, state.config().session, now_unix());
     let cookie = state.cookie(
         state.cookies().session,
         &key.seal(&session),
