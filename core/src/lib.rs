@@ -13,6 +13,8 @@
 //!   nothing: ranking, combining answers, the suggested query.
 //! - [`aggregate`]: cells, keys and mergeable partials; totals; whole units.
 //! - [`disclosure`]: what of those cells may be published.
+//! - [`export`]: cells written as CSV, JSON or SDMX-CSV (the hub's `pull`,
+//!   the portal's downloads).
 //! - [`limits`]: bounds on what one request may ask for (`[limits]`).
 //! - [`fold`]: the case- and accent-insensitive form names are compared in.
 //! - [`pb`]: conversions to and from the protobuf contract, in one place.

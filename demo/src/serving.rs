@@ -66,6 +66,12 @@ pub(crate) async fn serve_and_search(
     let hub_addr = listener.local_addr()?;
     let hub_url = format!("https://{hub_addr}");
     let hub_config = dir.join("hub.toml");
+    if options.listen_portal.is_some() {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || crate::state::ensure_portal(&dir))
+            .await
+            .context("portal accounts task")??;
+    }
     config::write_hub_toml(
         &hub_config,
         &crate::state::hub_config(hub_addr, options.listen_portal, kistersegek, &members),

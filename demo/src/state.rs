@@ -16,7 +16,10 @@ use tudashalo_node::node::{ImportOptions, ImportProgress};
 use tudashalo_proto::tls::TlsFiles;
 
 use crate::generate::{self, Kisterseg, Spec};
-use crate::{ANALYST, HUB_DEADLINE_MS, HUB_NAME, MemberReport, NATIONAL, RENEW_BEFORE, config};
+use crate::{
+    ANALYST, HUB_DEADLINE_MS, HUB_NAME, MemberReport, NATIONAL, PORTAL_PASSWORD, PORTAL_USER,
+    RENEW_BEFORE, config,
+};
 use tudashalo_hub::config::{HubConfig, MemberConfig};
 use tudashalo_pki::{self as pki, IssueRequest, Principal, Role};
 
@@ -334,6 +337,34 @@ pub(crate) fn hub_config(
 
 /// The portal's accounts and cookie key, in the state folder.
 pub(crate) const PORTAL_DIR: &str = "portal";
+
+/// Makes the portal's cookie key and the analyst's account
+/// ([`PORTAL_USER`], acting as `operator:analyst`) unless they exist.
+/// An account the operator changed by hand (another password) is kept.
+pub(crate) fn ensure_portal(dir: &Path) -> Result<()> {
+    use tudashalo_portal::accounts::Accounts;
+    let portal = dir.join(PORTAL_DIR);
+    std::fs::create_dir_all(&portal).with_context(|| format!("creating {}", portal.display()))?;
+    let key = portal.join("session.key");
+    if !key.exists() {
+        tudashalo_portal::session::SessionKey::generate(&key, false)?;
+    }
+    let path = portal.join("accounts.toml");
+    let mut accounts = if path.exists() {
+        Accounts::load(&path)?
+    } else {
+        Accounts::empty()
+    };
+    if accounts.get(PORTAL_USER).is_none() {
+        accounts.add(
+            PORTAL_USER,
+            Principal::new(Role::Operator, ANALYST)?,
+            PORTAL_PASSWORD,
+        )?;
+        accounts.save(&path)?;
+    }
+    Ok(())
+}
 
 /// The comment at the top of the demo's `hub.toml`.
 pub(crate) const HUB_TOML_HEADER: &str =

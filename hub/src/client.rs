@@ -147,14 +147,7 @@ pub async fn search(args: SearchArgs) -> Result<()> {
 }
 
 pub fn state_name(state: i32) -> &'static str {
-    match MemberState::try_from(state).unwrap_or(MemberState::Unspecified) {
-        MemberState::Ok => "ok",
-        MemberState::TimedOut => "timed_out",
-        MemberState::Unavailable => "unavailable",
-        MemberState::Refused => "refused",
-        MemberState::Error => "error",
-        MemberState::Unspecified => "unknown",
-    }
+    tudashalo_core::export::state_name(state)
 }
 
 /// The stable `--json` shape of a search answer.

@@ -86,6 +86,18 @@ impl Backend for HubBackend {
         "hub"
     }
 
+    fn member_title(&self, path: &str) -> Option<String> {
+        let (head, rest) = path.split_once('/').unwrap_or((path, ""));
+        let member = self.hub.members().iter().find(|m| m.name == head)?;
+        // Deeper paths (a national hub's) are shown as they are below the
+        // member's own name.
+        Some(if rest.is_empty() {
+            member.display_name.clone()
+        } else {
+            format!("{} / {rest}", member.display_name)
+        })
+    }
+
     async fn overview(&self, viewer: &Principal, timeout: Duration) -> Overview {
         let relay = self.relay(viewer);
         let infos = self.hub.member_infos(self.deadline(timeout), &relay).await;

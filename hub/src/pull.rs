@@ -10,19 +10,29 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::{Args, ValueEnum};
-use serde_json::json;
+use tudashalo_core::export::{CellWriter, ExportError, ExportFormat, state_name};
 use tudashalo_proto::pb::{self, MemberState};
 
-use crate::client::state_name;
-
+/// `--format`: the command line's names for core's export formats (core
+/// knows nothing of clap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Csv,
     Json,
     #[value(name = "sdmx-csv")]
     SdmxCsv,
+}
+
+impl From<Format> for ExportFormat {
+    fn from(format: Format) -> ExportFormat {
+        match format {
+            Format::Csv => ExportFormat::Csv,
+            Format::Json => ExportFormat::Json,
+            Format::SdmxCsv => ExportFormat::SdmxCsv,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -70,8 +80,9 @@ pub struct PullArgs {
     pub timeout_ms: Option<u64>,
 }
 
-/// The SDMX dataflow the SDMX-CSV output declares.
-pub const SDMX_DATAFLOW: &str = "TUDASHALO:DF_INDICATORS(1.0)";
+// The writer lives in core, shared with the portal's downloads; these stay
+// reachable here for callers of the hub's library.
+pub use tudashalo_core::export::{SDMX_DATAFLOW, format_value};
 
 /// A summary of what a pull wrote.
 #[derive(Debug, Default)]
@@ -111,14 +122,20 @@ pub async fn run(args: PullArgs) -> Result<PullSummary> {
         .await
         .with_context(|| format!("aggregate at {}", args.hub))?
         .into_inner();
-    let sink: Box<dyn Write> = match &args.out {
+    // `Stdout`, not its lock: the writer's sink must be `Send`, and the
+    // buffer takes the lock once per flush anyway.
+    let sink: Box<dyn Write + Send> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-    let mut writer = Writer::new(args.format, &by, sink)?;
+    let mut writer = CellWriter::new(args.format.into(), &by, sink).map_err(|e| match e {
+        // The flag the key came from, as before the writer moved to core.
+        ExportError::UnknownKey(_) => anyhow!("--by: {e}"),
+        e => anyhow!(e),
+    })?;
     let mut summary = PullSummary::default();
     while let Some(chunk) = stream
         .message()
@@ -169,183 +186,5 @@ fn report(summary: &PullSummary) {
             err,
             "partial answer: cells that lack a member's contribution are marked incomplete"
         );
-    }
-}
-
-/// Writes cells in one of the formats, row by row.
-struct Writer {
-    format: Format,
-    keys: Vec<String>,
-    csv: Option<csv::Writer<Box<dyn Write>>>,
-    json: Option<Box<dyn Write>>,
-    first: bool,
-}
-
-impl Writer {
-    fn new(format: Format, by: &[String], sink: Box<dyn Write>) -> Result<Writer> {
-        let keys: Vec<String> = by.iter().map(|k| k.trim().to_string()).collect();
-        for key in &keys {
-            if !["settlement", "kisterseg", "region", "period"].contains(&key.as_str()) {
-                bail!("--by: unknown key {key:?} (expected settlement, kisterseg, region, period)");
-            }
-        }
-        let mut w = Writer {
-            format,
-            keys,
-            csv: None,
-            json: None,
-            first: true,
-        };
-        match format {
-            Format::Csv => {
-                let mut csv = csv::Writer::from_writer(sink);
-                let mut header: Vec<&str> = w.keys.iter().map(String::as_str).collect();
-                header.extend([
-                    "indicator",
-                    "value",
-                    "unit",
-                    "n",
-                    "status",
-                    "incomplete",
-                    "flags",
-                ]);
-                csv.write_record(&header)?;
-                w.csv = Some(csv);
-            }
-            Format::SdmxCsv => {
-                let mut csv = csv::Writer::from_writer(sink);
-                let mut header = vec![
-                    "STRUCTURE".to_string(),
-                    "STRUCTURE_ID".into(),
-                    "ACTION".into(),
-                    "INDICATOR".into(),
-                ];
-                header.extend(w.keys.iter().map(|k| sdmx_dimension(k).to_string()));
-                header.extend([
-                    "OBS_VALUE".to_string(),
-                    "UNIT_MEASURE".into(),
-                    "CONF_STATUS".into(),
-                ]);
-                csv.write_record(&header)?;
-                w.csv = Some(csv);
-            }
-            Format::Json => {
-                let mut sink = sink;
-                write!(sink, "{{\"cells\":[")?;
-                w.json = Some(sink);
-            }
-        }
-        Ok(w)
-    }
-
-    fn key_value<'a>(&self, cell: &'a pb::Cell, key: &str) -> &'a str {
-        match key {
-            "settlement" => &cell.settlement,
-            "kisterseg" => &cell.kisterseg,
-            "region" => &cell.region,
-            _ => &cell.period,
-        }
-    }
-
-    fn cell(&mut self, cell: &pb::Cell) -> Result<()> {
-        let value = cell.value.map(format_value).unwrap_or_default();
-        let keys: Vec<String> = self
-            .keys
-            .iter()
-            .map(|k| self.key_value(cell, k).to_string())
-            .collect();
-        match self.format {
-            Format::Csv => {
-                let mut row = keys;
-                row.extend([
-                    cell.indicator.clone(),
-                    value,
-                    cell.unit.clone(),
-                    cell.n.to_string(),
-                    cell.status.clone(),
-                    cell.incomplete.to_string(),
-                    cell.flags.join(" "),
-                ]);
-                if let Some(csv) = &mut self.csv {
-                    csv.write_record(&row)?;
-                }
-            }
-            Format::SdmxCsv => {
-                let mut row = vec![
-                    "dataflow".to_string(),
-                    SDMX_DATAFLOW.to_string(),
-                    "I".into(),
-                    cell.indicator.clone(),
-                ];
-                row.extend(keys);
-                row.extend([value, cell.unit.clone(), cell.status.clone()]);
-                if let Some(csv) = &mut self.csv {
-                    csv.write_record(&row)?;
-                }
-            }
-            Format::Json => {
-                let mut object = serde_json::Map::new();
-                for (k, v) in self.keys.iter().zip(keys) {
-                    object.insert(k.clone(), json!(v));
-                }
-                object.insert("indicator".into(), json!(cell.indicator));
-                object.insert("value".into(), json!(cell.value));
-                object.insert("unit".into(), json!(cell.unit));
-                object.insert("n".into(), json!(cell.n));
-                object.insert("status".into(), json!(cell.status));
-                object.insert("incomplete".into(), json!(cell.incomplete));
-                object.insert("flags".into(), json!(cell.flags));
-                object.insert("contributors".into(), json!(cell.contributors));
-                object.insert("missing".into(), json!(cell.missing));
-                if let Some(sink) = &mut self.json {
-                    if !self.first {
-                        write!(sink, ",")?;
-                    }
-                    write!(sink, "\n{}", serde_json::Value::Object(object))?;
-                }
-            }
-        }
-        self.first = false;
-        Ok(())
-    }
-
-    fn finish(mut self, members: &[pb::MemberStatus]) -> Result<()> {
-        if let Some(mut csv) = self.csv.take() {
-            csv.flush()?;
-        }
-        if let Some(mut sink) = self.json.take() {
-            let members: Vec<serde_json::Value> = members
-                .iter()
-                .map(|m| {
-                    json!({"member": m.member, "state": state_name(m.state), "latency_ms": m.latency_ms, "message": m.message})
-                })
-                .collect();
-            write!(
-                sink,
-                "\n],\"members\":{}}}\n",
-                serde_json::Value::Array(members)
-            )?;
-            sink.flush()?;
-        }
-        Ok(())
-    }
-}
-
-fn sdmx_dimension(key: &str) -> &'static str {
-    match key {
-        "settlement" => "SETTLEMENT",
-        "kisterseg" => "KISTERSEG",
-        "region" => "REGION",
-        _ => "TIME_PERIOD",
-    }
-}
-
-/// Values as plain decimals with a dot, without float noise from sums.
-pub fn format_value(v: f64) -> String {
-    let rounded = (v * 1e6).round() / 1e6;
-    if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
-        format!("{}", rounded as i64)
-    } else {
-        format!("{rounded}")
     }
 }

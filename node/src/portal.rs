@@ -142,6 +142,10 @@ impl Backend for NodeBackend {
         "node"
     }
 
+    fn member_title(&self, path: &str) -> Option<String> {
+        (path == self.node.name()).then(|| self.node.display_name().to_string())
+    }
+
     async fn overview(&self, viewer: &Principal, _timeout: Duration) -> Overview {
         let who = requester(viewer);
         let info = self.call(move |r| r.info(&who)).await;

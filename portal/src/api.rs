@@ -19,16 +19,7 @@ use crate::pages::search::{SearchParams, doc_href, member_of};
 const OPENAPI: &str = include_str!("../assets/openapi.json");
 
 /// A member's state as the API names it.
-pub fn state_name(state: i32) -> &'static str {
-    match pb::MemberState::try_from(state).unwrap_or(pb::MemberState::Unspecified) {
-        pb::MemberState::Ok => "ok",
-        pb::MemberState::TimedOut => "timed_out",
-        pb::MemberState::Unavailable => "unavailable",
-        pb::MemberState::Refused => "refused",
-        pb::MemberState::Error => "error",
-        pb::MemberState::Unspecified => "unknown",
-    }
-}
+use tudashalo_core::export::state_name;
 
 fn members_json(members: &[pb::MemberStatus]) -> Value {
     Value::Array(

@@ -140,6 +140,12 @@ pub trait Backend: Send + Sync + 'static {
     /// `hub` or `node`.
     fn role(&self) -> &'static str;
 
+    /// The display name of member `path` (`edelenyi` → `Edelényi
+    /// kistérség`), from configuration: no request is made.
+    fn member_title(&self, _path: &str) -> Option<String> {
+        None
+    }
+
     /// Members and their state, and what each holds for `viewer`.
     async fn overview(&self, viewer: &Principal, timeout: Duration) -> Overview;
 

@@ -51,6 +51,12 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         &["tudashalo-node", "tudashalo-hub", "sled", "tantivy"],
     ),
     ("tudashalo-node", &["tudashalo-hub", "tudashalo-demo"]),
+    // The portal renders what a backend answers: it can neither store nor
+    // index a record, and it knows neither the hub nor the node.
+    (
+        "tudashalo-portal",
+        &["tudashalo-node", "tudashalo-hub", "sled", "tantivy"],
+    ),
 ];
 
 fn workspace() -> PathBuf {

@@ -47,7 +47,11 @@ pub async fn page(
     } else {
         document.title.clone()
     };
-    let body = render(&member, &document);
+    let member_title = state
+        .backend()
+        .member_title(&member)
+        .unwrap_or_else(|| member.clone());
+    let body = render(&member, &member_title, &document);
     Ok(layout::page(
         &state,
         &viewer,
@@ -62,7 +66,7 @@ pub async fn page(
     ))
 }
 
-fn render(member: &str, d: &pb::Document) -> Markup {
+fn render(member: &str, member_title: &str, d: &pb::Document) -> Markup {
     let link = |facet: &str, value: &str| {
         SearchParams {
             page: 1,
@@ -75,7 +79,7 @@ fn render(member: &str, d: &pb::Document) -> Markup {
         article class="document" {
             h1 { (if d.title.is_empty() { &d.id } else { &d.title }) }
             dl class="props" {
-                dt { "Kistérség" } dd { a href=(format!("/members/{}", encode(member))) { (member) } }
+                dt { "Kistérség" } dd { a href=(format!("/members/{}", encode(member))) { (member_title) } }
                 dt { "Típus" } dd { a href=(link("kind", &d.kind)) { (labels::kind(&d.kind)) } }
                 @if let Some(year) = d.year { dt { "Év" } dd { (year) } }
                 @if !d.org.is_empty() { dt { "Szervezet" } dd { (d.org) } }
@@ -122,7 +126,7 @@ mod tests {
             url: "javascript:alert(1)".into(),
             ..pb::Document::default()
         };
-        let html = render("edelenyi", &d).into_string();
+        let html = render("edelenyi", "Edelényi kistérség", &d).into_string();
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
         assert!(html.contains("a &lt; b"));

@@ -81,6 +81,7 @@ fn aggregation(rule: &str) -> String {
             "min" => "legkisebb".into(),
             "max" => "legnagyobb".into(),
             "mean" => "átlag".into(),
+            "none" => "nem összesíthető".into(),
             other => other.into(),
         },
     }
@@ -171,11 +172,11 @@ pub fn check_code(code: &str) -> Result<(), PortalError> {
     Ok(())
 }
 
+/// One series: its key and its cells by period.
+pub type SeriesCells = (String, BTreeMap<String, pb::Cell>);
+
 /// The series of a level: one per kistérség or settlement, periods in order.
-pub fn series_of(
-    cells: &[pb::Cell],
-    by: &str,
-) -> (Vec<String>, Vec<(String, BTreeMap<String, pb::Cell>)>) {
+pub fn series_of(cells: &[pb::Cell], by: &str) -> (Vec<String>, Vec<SeriesCells>) {
     let mut periods = BTreeSet::new();
     let mut series: BTreeMap<String, BTreeMap<String, pb::Cell>> = BTreeMap::new();
     for cell in cells {
@@ -190,7 +191,7 @@ pub fn series_of(
             .or_default()
             .insert(cell.period.clone(), cell.clone());
     }
-    let mut series: Vec<(String, BTreeMap<String, pb::Cell>)> = series.into_iter().collect();
+    let mut series: Vec<SeriesCells> = series.into_iter().collect();
     format::sort(&mut series, |(k, _)| k.as_str());
     (periods.into_iter().collect(), series)
 }
@@ -230,9 +231,21 @@ pub fn cell_text(cell: &pb::Cell, unit: &str) -> Markup {
     }
 }
 
-/// The chart and the table of one indicator's cells.
-pub fn chart_and_table(id: &str, name: &str, unit: &str, by: &str, cells: &[pb::Cell]) -> Markup {
-    let (periods, series) = series_of(cells, by);
+/// The chart and the table of one indicator's cells; `title` names a
+/// series' key (a kistérség's display name).
+pub fn chart_and_table(
+    id: &str,
+    name: &str,
+    unit: &str,
+    by: &str,
+    cells: &[pb::Cell],
+    title: &dyn Fn(&str) -> String,
+) -> Markup {
+    let (periods, mut series) = series_of(cells, by);
+    for (label, _) in &mut series {
+        *label = title(label);
+    }
+    format::sort(&mut series, |(k, _)| k.as_str());
     let drawn: Vec<Series> = series
         .iter()
         .take(MAX_SERIES_DRAWN)
@@ -261,10 +274,10 @@ pub fn chart_and_table(id: &str, name: &str, unit: &str, by: &str, cells: &[pb::
         "Kistérség"
     };
     html! {
-        figure class="chart" {
+        div class="chart" {
             (chart::line_chart(id, name, unit, &drawn))
             @if series.len() > MAX_SERIES_DRAWN {
-                figcaption { "Az ábra az első " (MAX_SERIES_DRAWN) " sort mutatja; a táblázat mindet (" (series.len()) ")." }
+                p class="meta" { "Az ábra az első " (MAX_SERIES_DRAWN) " sort mutatja; a táblázat mindet (" (series.len()) ")." }
             }
         }
         div class="scroll" {
@@ -277,7 +290,7 @@ pub fn chart_and_table(id: &str, name: &str, unit: &str, by: &str, cells: &[pb::
                             th scope="row" { (label) }
                             @for p in &periods {
                                 @match by_period.get(p) {
-                                    Some(cell) => td class="num" data-status=(cell.status) { (cell_text(cell, unit)) },
+                                    Some(cell) => td class="num" data-status=(cell.status) { (cell_text(cell, "")) },
                                     None => td class="num" { "–" },
                                 }
                             }
@@ -286,6 +299,17 @@ pub fn chart_and_table(id: &str, name: &str, unit: &str, by: &str, cells: &[pb::
                 }
             }
         }
+    }
+}
+
+/// A series' name: a kistérség's display name, a settlement's own.
+pub fn series_title(state: &PortalState, by: &str, key: &str) -> String {
+    match by {
+        "kisterseg" => state
+            .backend()
+            .member_title(key)
+            .unwrap_or_else(|| key.to_string()),
+        _ => key.to_string(),
     }
 }
 
@@ -340,6 +364,10 @@ pub async fn page(
             @for m in &params.members { input type="hidden" name="member" value=(m); }
             button type="submit" { "Mutasd" }
         }
+        @if indicator.as_ref().is_some_and(|i| i.aggregation == "none") && params.by != "settlement" {
+            p class="notice" { "Ez a mutató nem összesíthető: csak településenként közölhető. "
+                a href=(format!("/indicators/{}?{}", encode(&code), other.query())) { "Településenkénti bontás" } }
+        }
         @match &answer {
             Ok(Aggregated { cells, members }) => {
                 @if members.iter().any(|m| m.state != pb::MemberState::Ok as i32) {
@@ -348,7 +376,7 @@ pub async fn page(
                 @if cells.is_empty() {
                     p { "Ehhez a mutatóhoz nincs közölhető adat ebben a bontásban." }
                 } @else {
-                    (chart_and_table("chart", &name, &unit, &params.by, cells))
+                    (chart_and_table("chart", &name, &unit, &params.by, cells, &|key| series_title(&state, &params.by, key)))
                     p class="downloads" { "Letöltés: "
                         @for (format, label) in [("csv", "CSV"), ("json", "JSON"), ("sdmx-csv", "SDMX-CSV")] {
                             a href=(format!("/indicators/{}/download?format={format}&{}", encode(&code), params.query())) download { (label) }

@@ -112,7 +112,7 @@ pub async fn page(
                 @let own: Vec<pb::Cell> = answer.cells.iter().filter(|c| c.indicator == i.code).cloned().collect();
                 @if !own.is_empty() {
                     h3 { a href=(format!("/indicators/{}?member={}", encode(&i.code), encode(&member))) { (i.name) } }
-                    (chart_and_table(&format!("chart-{n}"), &i.name, &i.unit, "kisterseg", &own))
+                    (chart_and_table(&format!("chart-{n}"), &i.name, &i.unit, "kisterseg", &own, &|key| crate::pages::indicators::series_title(&state, "kisterseg", key)))
                 }
             }
         }

@@ -310,7 +310,7 @@ fn results(state: &PortalState, params: &SearchParams, answer: &pb::SearchRespon
         }
         div class="layout" {
             aside class="facets" aria-label="Szűrők" {
-                @for facet in &answer.facets {
+                @for facet in &ordered_facets(&answer.facets) {
                     @if !facet.values.is_empty() {
                         h2 { (labels::facet(&facet.name)) }
                         ul {
@@ -320,7 +320,7 @@ fn results(state: &PortalState, params: &SearchParams, answer: &pb::SearchRespon
                                     a href=(params.toggled(&facet.name, &v.value).href())
                                       aria-pressed=(if selected { "true" } else { "false" })
                                       data-facet=(facet.name) data-value=(v.value) {
-                                        (facet_value(&facet.name, &v.value))
+                                        (facet_value(state, &facet.name, &v.value))
                                     }
                                     " " span class="count" { "(" (format::integer(v.count as i64)) ")" }
                                 }
@@ -374,21 +374,41 @@ fn results(state: &PortalState, params: &SearchParams, answer: &pb::SearchRespon
     }
 }
 
-fn facet_value(name: &str, value: &str) -> String {
+fn facet_value(state: &PortalState, name: &str, value: &str) -> String {
     match name {
         "kind" => labels::kind(value),
+        "member" => state
+            .backend()
+            .member_title(value)
+            .unwrap_or_else(|| value.to_string()),
         _ => value.to_string(),
     }
+}
+
+/// Facets as shown: years newest first (a time line reads so), the others
+/// by count as the federation ranked them.
+fn ordered_facets(facets: &[pb::Facet]) -> Vec<pb::Facet> {
+    let mut out = facets.to_vec();
+    for facet in &mut out {
+        if facet.name == "year" {
+            facet.values.sort_by(|a, b| b.value.cmp(&a.value));
+        }
+    }
+    out
 }
 
 /// One hit: title linked to its page, member, kind, year, settlements, the
 /// snippet, the source file.
 pub fn hit_item(state: &PortalState, hit: &pb::Hit) -> Markup {
     let member = member_of(state, &hit.member);
+    let member_title = state
+        .backend()
+        .member_title(&member)
+        .unwrap_or_else(|| member.clone());
     html! {
         h3 { a href=(doc_href(&member, &hit.id)) { (if hit.title.is_empty() { &hit.id } else { &hit.title }) } }
         p class="meta" {
-            span class="member" { (member) }
+            span class="member" data-member=(member) { (member_title) }
             span { (labels::kind(&hit.kind)) }
             @if let Some(year) = hit.year { span { (year) } }
             @if !hit.settlements.is_empty() { span { (hit.settlements.join(", ")) } }
@@ -521,8 +541,9 @@ mod tests {
         let snippet = pb::Snippet {
             text: "az erdő <b>szép</b>".into(),
             highlights: vec![
-                pb::Highlight { start: 3, end: 9 },
-                pb::Highlight { start: 4, end: 7 }, // inside ő: not a boundary
+                pb::Highlight { start: 3, end: 8 },
+                pb::Highlight { start: 7, end: 9 }, // inside ő: not a boundary
+                pb::Highlight { start: 4, end: 6 }, // overlaps the first
                 pb::Highlight { start: 5, end: 500 }, // out of range
                 pb::Highlight { start: 9, end: 3 }, // backwards
             ],

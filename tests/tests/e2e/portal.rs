@@ -437,13 +437,7 @@ async fn the_portal_serves_the_federation_under_each_nodes_policy() {
     let href = hit["href"].as_str().expect("href");
     let page = get(&format!("{hub}{href}"), None).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let doc = json(
-        &get(
-            &format!("{hub}/api{}", href.replacen("/doc/", "/doc/", 1)),
-            None,
-        )
-        .await,
-    );
+    let doc = json(&get(&format!("{hub}/api{}", href), None).await);
     assert_eq!(doc["id"], hit["id"]);
 
     // Facets narrow: a kind filter returns only that kind.
@@ -504,13 +498,33 @@ async fn the_portal_serves_the_federation_under_each_nodes_policy() {
     let chart = get(&format!("{hub}/indicators/{code}"), None).await;
     assert!(chart.body.contains("<svg"), "{}", chart.body);
 
-    // Settlement level is not granted to the public: the node says so.
-    let settlements = get(
-        &format!("{hub}/api/indicators/{code}/cells?by=settlement"),
-        None,
-    )
-    .await;
-    assert_eq!(settlements.status, 403, "{}", settlements.body);
+    // Settlement level is not granted to the public: every node refuses,
+    // says why, and no cell leaves.
+    let settlements = json(
+        &get(
+            &format!("{hub}/api/indicators/{code}/cells?by=settlement"),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        settlements["cells"].as_array().map(Vec::len),
+        Some(0),
+        "{settlements}"
+    );
+    assert_eq!(settlements["partial"], true);
+    for m in settlements["members"].as_array().expect("members") {
+        assert_eq!(m["state"], "refused", "{m}");
+        assert!(
+            m["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("aggregate_settlement"),
+            "{m}"
+        );
+    }
+    let page = get(&format!("{hub}/indicators/{code}?by=settlement"), None).await;
+    assert!(page.body.contains("elutasította a kérést"), "{}", page.body);
 
     // Hostile input is refused with the limit named, not passed on.
     let long = "a".repeat(2_000);
@@ -611,6 +625,18 @@ async fn a_nodes_operator_uploads_files_and_reads_the_verified_audit_log() {
         report.body.contains("PortalImport"),
         "the upload is in the audit log"
     );
+
+    // The uploaded files were not left behind: the store and originals/
+    // hold what was imported.
+    let uploads = f
+        .state_dir()
+        .join("nodes")
+        .join(&f.first_node)
+        .join("uploads");
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in {}: {left:?}", uploads.display());
 
     // The uploaded document is searchable at once, as the operator.
     let found = json(&get(&format!("{node}/api/search?q=t%C5%B1zifa"), Some(&session)).await);
