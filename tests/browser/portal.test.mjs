@@ -451,7 +451,7 @@ await check('login and logout; a logged-in search sees more than an anonymous on
 });
 
 // ---- the operator's upload on the node portal ------------------------------
-await check('node portal: an operator uploads files and gets the import report', async () => {
+await check('node portal: an operator uploads files, gets the import report, the document names its Forrásfájl', async () => {
   const { context, page } = await newPage();
   try {
     const anonymous = await page.goto(`${NODE}/admin`);
@@ -481,6 +481,12 @@ await check('node portal: an operator uploads files and gets the import report',
     assert(failed.some((s) => s.text.includes('hibás.pdf')), `failed: ${JSON.stringify(states)}`);
     await open(page, `${NODE}/search?q=tűzifa`);
     assert((await total(page)) >= 1, 'the uploaded document is not found');
+    // Its page names the file it came from.
+    await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/doc/')), page.click('ol.hits > li.hit h3 a >> nth=0')]);
+    assert((await page.locator('dl.props dt', { hasText: 'Forrásfájl' }).count()) === 1, 'no Forrásfájl on the uploaded document');
+    const source = (await page.locator('dl.props dd.source').textContent()).trim();
+    assert(source.includes('Erdőgazdálkodási tanulmány.txt'), `Forrásfájl: ${source}`);
+    await shot(page, 'document-uploaded');
   } finally {
     await context.close();
   }
