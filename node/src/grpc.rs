@@ -22,7 +22,7 @@ use tudashalo_proto::pb;
 
 use crate::error::Result;
 use crate::node::Node;
-use crate::service::{Aggregate, Cells, Requester, Requests, Search};
+use crate::service::{Aggregate, Cells, NodeInfo, Requester, Requests, Search};
 
 pub(crate) mod record;
 
@@ -54,6 +54,49 @@ impl FederationService {
     }
 }
 
+/// `Info`'s answer (also the portal's view of its node).
+pub(crate) fn info_response(info: NodeInfo) -> pb::InfoResponse {
+    pb::InfoResponse {
+        name: info.name,
+        display_name: info.display_name,
+        role: "node".into(),
+        schema_version: tudashalo_proto::SCHEMA_VERSION,
+        documents: info.documents,
+        observations: info.observations,
+        indicators: info
+            .indicators
+            .into_iter()
+            .map(|i| pb::Indicator {
+                code: i.code,
+                name: i.name,
+                unit: i.unit,
+                aggregation: i.aggregation.to_string(),
+            })
+            .collect(),
+        generation: info.generation,
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// A search as the contract asks it, for [`Requests::search`]: its audit
+/// record as sent, and the domain query.
+pub(crate) fn search_request(request: pb::SearchRequest) -> (crate::audit::Record, Search) {
+    let record = record::search("Search", &request);
+    let search = Search {
+        members: request.members.clone(),
+        global: request.stats.as_ref().map(CorpusStats::from),
+        query: SearchQuery::try_from(request),
+    };
+    (record, search)
+}
+
+/// A search's answer in the contract's form.
+pub(crate) fn search_response(answer: crate::service::Searched) -> pb::SearchResponse {
+    let mut response = pb::SearchResponse::from(answer.results);
+    response.stats_version = answer.stats_version;
+    response
+}
+
 /// Who sent `request`, as its certificate and relay headers claim.
 fn requester<T>(request: &Request<T>) -> Requester {
     Requester {
@@ -71,26 +114,7 @@ impl pb::federation_server::Federation for FederationService {
     ) -> Result<Response<pb::InfoResponse>, Status> {
         let who = requester(&request);
         let info = self.call(move |r| r.info(&who)).await?;
-        Ok(Response::new(pb::InfoResponse {
-            name: info.name,
-            display_name: info.display_name,
-            role: "node".into(),
-            schema_version: tudashalo_proto::SCHEMA_VERSION,
-            documents: info.documents,
-            observations: info.observations,
-            indicators: info
-                .indicators
-                .into_iter()
-                .map(|i| pb::Indicator {
-                    code: i.code,
-                    name: i.name,
-                    unit: i.unit,
-                    aggregation: i.aggregation.to_string(),
-                })
-                .collect(),
-            generation: info.generation,
-            version: env!("CARGO_PKG_VERSION").into(),
-        }))
+        Ok(Response::new(info_response(info)))
     }
 
     async fn term_stats(
@@ -117,20 +141,10 @@ impl pb::federation_server::Federation for FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
-        let (who, record) = (
-            requester(&request),
-            record::search("Search", request.get_ref()),
-        );
-        let request = request.into_inner();
-        let search = Search {
-            members: request.members.clone(),
-            global: request.stats.as_ref().map(CorpusStats::from),
-            query: SearchQuery::try_from(request),
-        };
+        let who = requester(&request);
+        let (record, search) = search_request(request.into_inner());
         let answer = self.call(move |r| r.search(&who, record, search)).await?;
-        let mut response = pb::SearchResponse::from(answer.results);
-        response.stats_version = answer.stats_version;
-        Ok(Response::new(response))
+        Ok(Response::new(search_response(answer)))
     }
 
     type AggregateStream =

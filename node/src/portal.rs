@@ -15,7 +15,6 @@ use async_trait::async_trait;
 use tudashalo_core::aggregate::AggregateQuery;
 use tudashalo_core::model::{Kind, Visibility};
 use tudashalo_core::pb as convert;
-use tudashalo_core::search::{CorpusStats, SearchQuery};
 use tudashalo_portal::backend::{
     AdminView, Aggregated, AuditLine, Backend, BackendError, FileOutcome, MemberView, Overview,
     Upload, UploadOptions,
@@ -31,7 +30,7 @@ use crate::import::isolate::Isolation;
 use crate::node::ImportOptions;
 use crate::node::Node;
 use crate::policy::Permission;
-use crate::service::{Aggregate, Cells, Requester, Requests, Search};
+use crate::service::{Aggregate, Cells, Requester, Requests};
 
 /// Rejected rows shown per file (the count says how many there were).
 pub const REJECTIONS_SHOWN: usize = 20;
@@ -150,30 +149,7 @@ impl Backend for NodeBackend {
         let who = requester(viewer);
         let info = self.call(move |r| r.info(&who)).await;
         let (state, message, info) = match info {
-            Ok(i) => (
-                "ok",
-                String::new(),
-                Some(pb::InfoResponse {
-                    name: i.name,
-                    display_name: i.display_name,
-                    role: "node".into(),
-                    schema_version: tudashalo_proto::SCHEMA_VERSION,
-                    documents: i.documents,
-                    observations: i.observations,
-                    indicators: i
-                        .indicators
-                        .into_iter()
-                        .map(|i| pb::Indicator {
-                            code: i.code,
-                            name: i.name,
-                            unit: i.unit,
-                            aggregation: i.aggregation.to_string(),
-                        })
-                        .collect(),
-                    generation: i.generation,
-                    version: env!("CARGO_PKG_VERSION").into(),
-                }),
-            ),
+            Ok(i) => ("ok", String::new(), Some(crate::grpc::info_response(i))),
             Err(e) => ("refused", e.to_string(), None),
         };
         Overview {
@@ -204,16 +180,10 @@ impl Backend for NodeBackend {
             members: self.own(request.members.clone())?,
             ..request
         };
-        let (who, record) = (requester(viewer), record::search("Search", &request));
-        let search = Search {
-            members: request.members.clone(),
-            global: request.stats.as_ref().map(CorpusStats::from),
-            query: SearchQuery::try_from(request),
-        };
+        let who = requester(viewer);
+        let (record, search) = crate::grpc::search_request(request);
         let answer = self.call(move |r| r.search(&who, record, search)).await?;
-        let mut response = pb::SearchResponse::from(answer.results);
-        response.stats_version = answer.stats_version;
-        Ok(response)
+        Ok(crate::grpc::search_response(answer))
     }
 
     async fn document(
@@ -282,6 +252,24 @@ impl Backend for NodeBackend {
                 .collect(),
             members: Vec::new(),
         })
+    }
+
+    /// A login to this node's portal is an outside request like any
+    /// other: one audit entry, `PortalLogin`, with the account and address
+    /// (never the password). A failed append is logged; the login's answer
+    /// does not wait on the audit log's health.
+    fn audit_login(&self, user: &str, principal: Option<&Principal>, address: &str, outcome: &str) {
+        let who = principal.map_or_else(|| "public:portal".to_string(), ToString::to_string);
+        let mut record = audit::Record::new(who, "PortalLogin");
+        record.params.text("user", &audit::bounded(user));
+        record.params.text("address", address);
+        record.outcome = match outcome {
+            "ok" => Outcome::Ok,
+            other => Outcome::Denied(format!("login {other}")),
+        };
+        if let Err(e) = self.node.audit().append(record) {
+            tracing::error!(error = %e, "cannot audit a portal login");
+        }
     }
 
     fn administers(&self, viewer: &Principal) -> bool {

@@ -74,14 +74,6 @@ fn issue_between(
 ) -> Result<IssuedPaths, PkiError> {
     validate_name(&req.name)?;
     refuse_reserved(&req.name)?;
-    if req.role == Role::Public {
-        // `public` names anonymous portal visitors; a certificate holder
-        // is, by definition, not anonymous.
-        return Err(PkiError::InvalidName {
-            name: format!("public:{}", req.name),
-            reason: "the public role is for anonymous portal visitors and is never issued",
-        });
-    }
     let sans = subject_alt_names(req.role, &req.name, &req.hosts)?;
 
     let paths = IssuedPaths {
@@ -121,6 +113,17 @@ mod tests {
     use crate::test_support::mode;
     use crate::test_support::{pem_der, req};
     use crate::{IdentityError, ORGANIZATION, init_ca, principal_of_pem};
+
+    #[test]
+    fn the_public_role_is_never_issued() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("pki");
+        init_ca(&dir, "Tudásháló CA", 3650, false).unwrap();
+        let error = issue(&dir, &req("portal", Role::Public)).unwrap_err();
+        assert!(error.to_string().contains("public:portal"), "{error}");
+        assert!(!dir.join("portal.pem").exists());
+        assert!(!dir.join("portal.key").exists());
+    }
 
     #[test]
     fn init_and_issue_write_verifiable_files() {

@@ -85,6 +85,15 @@ pub(crate) fn subject_alt_names(
     name: &str,
     hosts: &[String],
 ) -> Result<Vec<SanType>, PkiError> {
+    if role == Role::Public {
+        // `public` names anonymous portal visitors; a certificate holder
+        // is, by definition, not anonymous. Every way to a certificate
+        // (issue, sign a CSR) passes here.
+        return Err(PkiError::InvalidName {
+            name: format!("public:{name}"),
+            reason: "the public role is for anonymous portal visitors and is never issued",
+        });
+    }
     let uri = Principal {
         role,
         name: name.to_owned(),

@@ -191,6 +191,18 @@ pub trait Backend: Send + Sync + 'static {
         Err(BackendError::Unsupported("administration"))
     }
 
+    /// Records a login attempt where this server keeps its audit log (a
+    /// node; a hub only logs it). `principal` is the account's, when the
+    /// name exists; `outcome` is `ok`, `failed` or `throttled`.
+    fn audit_login(
+        &self,
+        _user: &str,
+        _principal: Option<&Principal>,
+        _address: &str,
+        _outcome: &str,
+    ) {
+    }
+
     /// Whether `viewer` administers this server (uploads, audit log).
     fn administers(&self, _viewer: &Principal) -> bool {
         false

@@ -529,3 +529,28 @@ async fn bounds_are_named_in_the_answer() {
     let a = call(&p.app, post("/login", None, &big), CLIENT).await;
     assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", a.body);
 }
+
+#[tokio::test]
+async fn a_session_made_by_one_replica_is_good_at_another_with_the_same_key() {
+    let first = portal(|_| {});
+    let session = login(&first.app, "elemzo").await;
+    // A second portal process (a restart, or another replica behind the
+    // same address) over the same accounts and key file.
+    let config = PortalConfig {
+        accounts: Some(first.dir.path().join("accounts.toml")),
+        session_key: Some(first.dir.path().join("session.key")),
+        ..PortalConfig::plain("127.0.0.1:8081".parse().unwrap())
+    };
+    let state = PortalState::new(
+        Arc::new(Memory::default()),
+        config.check(Path::new(".")).unwrap(),
+    )
+    .unwrap();
+    let second = router(state);
+    let answer = call(&second, get("/api/search?q=x", Some(&session)), CLIENT).await;
+    assert!(answer.body.contains("\"total\":2"), "{}", answer.body);
+    // Another key: the cookie is nobody's.
+    let other = portal(|_| {});
+    let answer = call(&other.app, get("/api/search?q=x", Some(&session)), CLIENT).await;
+    assert!(answer.body.contains("\"total\":1"), "{}", answer.body);
+}

@@ -117,6 +117,22 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), PortalError> {
     Ok(())
 }
 
+/// Hands a login attempt to the backend's audit log, off the async
+/// workers (a node's log append is a synced write).
+async fn audit(state: &PortalState, user: &str, address: &std::net::IpAddr, outcome: &'static str) {
+    let principal = state
+        .accounts()
+        .and_then(|a| a.get(user))
+        .map(|a| a.principal);
+    let (state, user, address) = (state.clone(), user.to_string(), address.to_string());
+    let _ = tokio::task::spawn_blocking(move || {
+        state
+            .backend()
+            .audit_login(&user, principal.as_ref(), &address, outcome);
+    })
+    .await;
+}
+
 /// `POST /login`.
 pub async fn submit(
     State(state): State<PortalState>,
@@ -139,6 +155,7 @@ pub async fn submit(
         Ok(attempt) => attempt,
         Err(refusal) => {
             tracing::warn!(target: "tudashalo_portal::login", user = %user, %address, outcome = "throttled", reason = refusal.reason, "login refused");
+            audit(&state, &user, &address, "throttled").await;
             return Err(PortalError::TooManyAttempts {
                 reason: refusal.reason.to_string(),
                 retry_after: refusal.retry_after.as_secs().max(1),
@@ -155,6 +172,7 @@ pub async fn submit(
     let Some(account) = verified else {
         drop(attempt);
         tracing::warn!(target: "tudashalo_portal::login", user = %user, %address, outcome = "failed", "login failed");
+        audit(&state, &user, &address, "failed").await;
         let token = viewer.csrf(&state).unwrap_or_default();
         let page = render_form(
             &state,
@@ -167,6 +185,7 @@ pub async fn submit(
     };
     attempt.succeeded();
     tracing::info!(target: "tudashalo_portal::login", user = %account.name, principal = %account.principal, %address, outcome = "ok", "logged in");
+    audit(&state, &user, &address, "ok").await;
     let session = Session::issue(&account, state.config().session, now_unix());
     let cookie = state.cookie(
         state.cookies().session,

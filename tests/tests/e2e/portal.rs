@@ -577,6 +577,11 @@ async fn a_nodes_operator_uploads_files_and_reads_the_verified_audit_log() {
     assert_eq!(admin.status, 200, "{}", admin.body);
     assert!(admin.body.contains("id=\"audit-verified\""));
     assert!(admin.body.contains("A napló lánca ép"), "{}", admin.body);
+    assert!(
+        admin.body.contains("PortalLogin"),
+        "the login is audited: {}",
+        admin.body
+    );
     let token = csrf_of(&admin.body);
 
     // A multipart upload of two files: one good, one not a document.
