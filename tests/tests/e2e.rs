@@ -28,6 +28,7 @@ mod e2e {
     mod node_grpc;
     mod node_import;
     pub mod portal;
+    mod portal_browser;
     mod relevance;
     mod suggest;
     mod tls;

@@ -280,7 +280,9 @@ pub fn chart_and_table(
                 p class="meta" { "Az ábra az első " (MAX_SERIES_DRAWN) " sort mutatja; a táblázat mindet (" (series.len()) ")." }
             }
         }
-        div class="scroll" {
+        // Focusable and named: a keyboard can scroll a wide table (axe's
+        // scrollable-region-focusable).
+        div class="scroll" tabindex="0" role="region" aria-label=(format!("{name}: táblázat")) {
             table class="cells" id=(format!("{id}-table")) {
                 caption { (name) @if !unit.is_empty() { " (" (unit) ")" } }
                 thead { tr { th scope="col" { (level) } @for p in &periods { th scope="col" class="num" { (p) } } } }

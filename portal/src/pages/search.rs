@@ -318,7 +318,10 @@ fn results(state: &PortalState, params: &SearchParams, answer: &pb::SearchRespon
                                 @let selected = params.selected(&facet.name, &v.value);
                                 li {
                                     a href=(params.toggled(&facet.name, &v.value).href())
-                                      aria-pressed=(if selected { "true" } else { "false" })
+                                      // aria-current, not aria-pressed: these are links (axe's
+                                      // aria-allowed-attr); data-selected for scripts and tests.
+                                      aria-current=[selected.then_some("true")]
+                                      data-selected=(selected)
                                       data-facet=(facet.name) data-value=(v.value) {
                                         (facet_value(state, &facet.name, &v.value))
                                     }
@@ -330,7 +333,8 @@ fn results(state: &PortalState, params: &SearchParams, answer: &pb::SearchRespon
                 }
             }
             section aria-labelledby="talalatok" {
-                h2 id="talalatok" {
+                // data-total: the exact count, whatever the number format (browser tests).
+                h2 id="talalatok" data-total=(answer.total) {
                     @if answer.total == 0 {
                         "Nincs találat"
                     } @else {
