@@ -302,7 +302,7 @@ impl Backend for NodeBackend {
                     summary: [e.query, e.document]
                         .into_iter()
                         .flatten()
-                        .chain(e.results.map(|n| format!("{n} result(s)")))
+                        .chain(e.results.map(|n| format!("{n} találat")))
                         .collect::<Vec<_>>()
                         .join("; "),
                 })
@@ -438,8 +438,17 @@ fn import_uploads(
                     "imported".into()
                 },
                 message: format!(
-                    "{}: {} added, {} updated, {} unchanged, {} rejected",
-                    report.kind, report.added, report.updated, report.unchanged, report.rejected
+                    "{}: {} új, {} frissített, {} változatlan, {} elutasított",
+                    match report.kind {
+                        "documents" => "dokumentum",
+                        "observations" => "megfigyelés",
+                        "catalogue" => "mutatókatalógus",
+                        other => other,
+                    },
+                    report.added,
+                    report.updated,
+                    report.unchanged,
+                    report.rejected
                 ),
                 rejections: report
                     .rejections
@@ -451,7 +460,11 @@ fn import_uploads(
             Err(error) => FileOutcome {
                 file,
                 state: "failed".into(),
-                message: error.to_string(),
+                // The upload's folder is the node's business, not the
+                // operator's: the file is named as it was uploaded.
+                message: error
+                    .to_string()
+                    .replace(&format!("{}/", dir.display()), ""),
                 rejections: Vec::new(),
             },
         });

@@ -553,7 +553,8 @@ await check('partial answer: the notice names the member that is down', async ()
   await notice.waitFor({ timeout: 30_000 });
   const text = (await notice.textContent()).replace(/\s+/g, ' ');
   assert(text.includes('Részleges válasz'), `notice: ${text}`);
-  assert(text.includes(stopped), `the notice does not name ${stopped}: ${text}`);
+  assert((await notice.locator(`li[data-member="${stopped}"]`).count()) === 1, `the notice does not name ${stopped}: ${text}`);
+  assert(!/https?:\/\/|os error/.test(text), `the public is shown a server's address or error: ${text}`);
   assert((await notice.getAttribute('role')) === 'status', 'the notice has no role=status');
   const now = await total(a);
   if (accentTotal !== undefined) assert(now <= accentTotal, `${now} hits with a member down, ${accentTotal} before`);

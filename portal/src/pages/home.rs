@@ -72,7 +72,7 @@ pub async fn page(State(state): State<PortalState>, viewer: Viewer) -> Result<Ma
             "és a települések mutatói – egy helyen kereshetően. Minden adatot a saját kistérsége őriz, és ő dönti el, mit lát belőle a látogató." }
         (search_form(&SearchParams { page: 1, ..SearchParams::default() }))
         @if let Some(all) = &all {
-            @if all.partial { (partial_notice(&all.members)) }
+            @if all.partial { (partial_notice(&state, &viewer, &all.members)) }
         }
         h2 { "Kistérségek" }
         div class="scroll" {

@@ -373,7 +373,7 @@ pub async fn page(
         @match &answer {
             Ok(Aggregated { cells, members }) => {
                 @if members.iter().any(|m| m.state != pb::MemberState::Ok as i32) {
-                    (partial_notice(members))
+                    (partial_notice(&state, &viewer, members))
                 }
                 @if cells.is_empty() {
                     p { "Ehhez a mutatóhoz nincs közölhető adat ebben a bontásban." }

@@ -263,7 +263,7 @@ pub async fn page(
         h1 { "Keresés a kistérségek tudásában" }
         (search_form(&params))
         @if let Some(answer) = &answer {
-            (results(&state, &params, answer))
+            (results(&state, &viewer, &params, answer))
         } @else {
             p { "Írjon be egy vagy több szót: a kereső a szavak ragozott alakjait is megtalálja "
                 "(„erdő” – „erdők”, „erdőket”), ékezettel és anélkül is. "
@@ -294,13 +294,18 @@ pub fn search_form(params: &SearchParams) -> Markup {
     }
 }
 
-fn results(state: &PortalState, params: &SearchParams, answer: &pb::SearchResponse) -> Markup {
+fn results(
+    state: &PortalState,
+    viewer: &Viewer,
+    params: &SearchParams,
+    answer: &pb::SearchResponse,
+) -> Markup {
     let first = (params.page - 1) * PAGE_SIZE + 1;
     let last = first + answer.hits.len() as u32 - 1;
     let pages = answer.total.div_ceil(u64::from(PAGE_SIZE)).max(1);
     html! {
         @if answer.partial {
-            (partial_notice(&answer.members))
+            (partial_notice(state, viewer, &answer.members))
         }
         @if !answer.ignored.is_empty() {
             p class="notice" { "A keresés figyelmen kívül hagyta: " (answer.ignored.join("; ")) }
@@ -466,20 +471,31 @@ pub fn highlighted(snippet: &pb::Snippet) -> Markup {
     }
 }
 
-/// The notice of a partial answer: which members did not answer, and why.
-pub fn partial_notice(members: &[pb::MemberStatus]) -> Markup {
+/// The notice of a partial answer: which members did not answer, and why
+/// in Hungarian. The member's own message (an address, a refusal's
+/// wording) is shown to logged-in users only: it may name servers and
+/// ports the public has no business knowing.
+pub fn partial_notice(
+    state: &PortalState,
+    viewer: &Viewer,
+    members: &[pb::MemberStatus],
+) -> Markup {
     let missing: Vec<&pb::MemberStatus> = members
         .iter()
         .filter(|m| m.state != MemberState::Ok as i32)
         .collect();
+    let details = viewer.session.is_some();
     html! {
         div class="notice partial" role="status" {
             strong { "Részleges válasz: " }
             "nem minden kistérség válaszolt, ezért a találatok és a számok hiányosak lehetnek."
             ul {
                 @for m in missing {
-                    li { strong { (m.member) } ": " (labels::state(m.state))
-                        @if !m.message.is_empty() { " – " (m.message) } }
+                    li data-member=(m.member) {
+                        strong { (state.backend().member_title(&m.member).unwrap_or_else(|| m.member.clone())) }
+                        ": " (labels::state(m.state))
+                        @if details && !m.message.is_empty() { span class="meta" { " – " (m.message) } }
+                    }
                 }
             }
         }
