@@ -302,6 +302,7 @@ impl Backend for NodeBackend {
                     summary: [e.query, e.document]
                         .into_iter()
                         .flatten()
+                        .filter(|s| !s.is_empty())
                         .chain(e.results.map(|n| format!("{n} találat")))
                         .collect::<Vec<_>>()
                         .join("; "),
