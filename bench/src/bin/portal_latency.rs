@@ -2,7 +2,7 @@
 //! the hub — the portal's `GET /api/search` against the gRPC `Search` call,
 //! the same queries, on one federation (BENCHMARKS.md, "Portal overhead").
 //!
-//! `CARGO_TARGET_DIR=/work/reltarget cargo build --release -p tudashalo-node -p tudashalo-hub -p tudashalo-bench && /work/reltarget/release/portal_latency --nodes 5 --docs 2000`
+//! `cargo build --release -p tudashalo-node -p tudashalo-hub -p tudashalo-bench && target/release/portal_latency --nodes 5 --docs 2000`
 //!
 //! It generates and imports `--nodes` kistérségek of `--docs` documents with
 //! the demo, starts every node (`tudashalo-node serve`) and the hub
