@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tonic::Code;
 use tudashalo_core::pb as convert;
-use tudashalo_portal::backend::{Aggregated, Backend, BackendError, MemberView, Overview};
+use tudashalo_portal::backend::{
+    Aggregated, Backend, BackendError, MemberView, Original, Overview,
+};
 use tudashalo_proto::identity::Principal;
 use tudashalo_proto::pb;
 
@@ -182,6 +184,62 @@ impl Backend for HubBackend {
             .get_document(request, self.deadline(timeout), &self.relay(viewer))
             .await
             .map_err(backend_error)
+    }
+
+    async fn original(
+        &self,
+        viewer: &Principal,
+        member: &str,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<Original, BackendError> {
+        let named = [id.to_string(), member.to_string()];
+        self.hub
+            .limits()
+            .requests
+            .check_list("id and member", &named, 2, "max_value_chars")
+            .map_err(|e| backend_error(e.into()))?;
+        let request = pb::GetDocumentRequest {
+            id: id.to_string(),
+            member: member.to_string(),
+        };
+        let stream = self
+            .hub
+            .get_original(request, self.deadline(timeout), &self.relay(viewer))
+            .await
+            .map_err(backend_error)?;
+        // The hub's own relay (idle budget per chunk, the declared size
+        // enforced) into a small channel; the portal reads it as it sends.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(stream.relay(tx));
+        let first = match rx.recv().await {
+            Some(Ok(chunk)) => chunk,
+            Some(Err(status)) => return Err(backend_error(Error::Member(status))),
+            None => {
+                return Err(BackendError::Unavailable(
+                    "the original's stream ended at once".into(),
+                ));
+            }
+        };
+        let source = first.source.clone().ok_or_else(|| {
+            BackendError::Unavailable("the member did not say what the file is".into())
+        })?;
+        let (out, chunks) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            if out.send(Ok(first.data)).await.is_err() {
+                return;
+            }
+            while let Some(chunk) = rx.recv().await {
+                let item = chunk
+                    .map(|c| c.data)
+                    .map_err(|status| backend_error(Error::Member(status)));
+                let failed = item.is_err();
+                if out.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Original { source, chunks })
     }
 
     async fn aggregate(

@@ -16,8 +16,8 @@ use tudashalo_core::aggregate::AggregateQuery;
 use tudashalo_core::model::{Kind, Visibility};
 use tudashalo_core::pb as convert;
 use tudashalo_portal::backend::{
-    AdminView, Aggregated, AuditLine, Backend, BackendError, FileOutcome, MemberView, Overview,
-    Upload, UploadOptions,
+    AdminView, Aggregated, AuditLine, Backend, BackendError, FileOutcome, MemberView, Original,
+    Overview, Upload, UploadOptions,
 };
 use tudashalo_proto::identity::Principal;
 use tudashalo_proto::pb;
@@ -205,6 +205,48 @@ impl Backend for NodeBackend {
         Ok(pb::GetDocumentResponse {
             document: Some(document.into()),
             member: String::new(),
+        })
+    }
+
+    async fn original(
+        &self,
+        viewer: &Principal,
+        member: &str,
+        id: &str,
+        _timeout: Duration,
+    ) -> Result<Original, BackendError> {
+        self.own(vec![member.to_string()])?;
+        let request = pb::GetDocumentRequest {
+            id: id.to_string(),
+            member: String::new(),
+        };
+        let (who, record) = (requester(viewer), record::get_original(&request));
+        let (source, mut file) = self
+            .call(move |r| r.get_original(&who, record, &request.id, &request.member))
+            .await?;
+        let described = pb::DocumentSource::from(source);
+        let (tx, chunks) = tokio::sync::mpsc::channel(4);
+        tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut buffer = vec![0u8; crate::grpc::ORIGINAL_CHUNK_BYTES];
+            loop {
+                let item = match file.read(&mut buffer) {
+                    Ok(0) => return,
+                    Ok(n) => Ok(buffer[..n].to_vec()),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading an original file");
+                        Err(BackendError::Internal(format!("reading the original: {e}")))
+                    }
+                };
+                let failed = item.is_err();
+                if tx.blocking_send(item).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Original {
+            source: described,
+            chunks,
         })
     }
 

@@ -341,6 +341,7 @@ pub fn router(state: PortalState) -> Router {
         .route("/", get(pages::home::page))
         .route("/search", get(pages::search::page))
         .route("/doc/{member}/{*id}", get(pages::doc::page))
+        .route("/original/{member}/{*id}", get(pages::doc::original))
         .route("/indicators", get(pages::indicators::catalogue))
         .route("/indicators/{code}", get(pages::indicators::page))
         .route(

@@ -69,6 +69,15 @@ pub struct Aggregated {
     pub members: Vec<pb::MemberStatus>,
 }
 
+/// An original file on its way to the browser: what it is (name, format,
+/// size, SHA-256), and its bytes as the member sends them. The stream ends
+/// early with an error if the member stops or sends more than it declared.
+#[derive(Debug)]
+pub struct Original {
+    pub source: pb::DocumentSource,
+    pub chunks: tokio::sync::mpsc::Receiver<Result<Vec<u8>, BackendError>>,
+}
+
 /// A file an operator uploaded, held in memory within the upload limit.
 #[derive(Debug, Clone)]
 pub struct Upload {
@@ -164,6 +173,18 @@ pub trait Backend: Send + Sync + 'static {
         id: &str,
         timeout: Duration,
     ) -> Result<pb::GetDocumentResponse, BackendError>;
+
+    /// The original file of document `id` of member `member`, under the
+    /// same policy as the document.
+    async fn original(
+        &self,
+        _viewer: &Principal,
+        _member: &str,
+        _id: &str,
+        _timeout: Duration,
+    ) -> Result<Original, BackendError> {
+        Err(BackendError::Unsupported("original files"))
+    }
 
     /// Published cells (never partials), at most `max_cells` of them: more
     /// is [`BackendError::Invalid`] naming the limit.

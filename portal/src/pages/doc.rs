@@ -28,6 +28,80 @@ pub fn check_ids(member: &str, id: &str) -> Result<(), PortalError> {
     Ok(())
 }
 
+/// The link to a document's original file: `/original/{member}/{id}`.
+pub fn original_href(member: &str, id: &str) -> String {
+    crate::pages::search::doc_href(member, id).replacen("/doc/", "/original/", 1)
+}
+
+/// The Content-Type of an original, by the format the node recorded.
+fn content_type(format: &str) -> &'static str {
+    match format.to_ascii_lowercase().as_str() {
+        "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "rtf" => "application/rtf",
+        "html" => "text/html; charset=utf-8",
+        "txt" | "md" | "text" => "text/plain; charset=utf-8",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xls" => "application/vnd.ms-excel",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `GET /original/{member}/{id}`: the file the document was imported
+/// from, streamed as the member sends it (the portal keeps none of it),
+/// always as a download (an HTML original is never rendered in the
+/// portal's origin), with its length so that a cut-off is visible.
+pub async fn original(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Path((member, id)): Path<(String, String)>,
+) -> Result<axum::response::Response, PortalError> {
+    use axum::http::{HeaderValue, header};
+    check_ids(&member, &id)?;
+    let original = state
+        .backend()
+        .original(&viewer.principal, &member, &id, state.timeout())
+        .await?;
+    let name = original
+        .source
+        .file
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("original")
+        .to_string();
+    let stream = tokio_stream::wrappers::ReceiverStream::new(original.chunks);
+    let mut response = axum::response::Response::new(axum::body::Body::from_stream(stream));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&original.source.format)),
+    );
+    if let Ok(length) = HeaderValue::from_str(&original.source.bytes.to_string()) {
+        h.insert(header::CONTENT_LENGTH, length);
+    }
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        crate::pages::search::encode(&name)
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
 /// `GET /doc/{member}/{id}`.
 pub async fn page(
     State(state): State<PortalState>,
@@ -52,6 +126,10 @@ pub async fn page(
         .member_title(&member)
         .unwrap_or_else(|| member.clone());
     let body = render(&member, &member_title, &document);
+    let download = document
+        .source
+        .as_ref()
+        .map(|_| original_href(&member, &document.id));
     Ok(layout::page(
         &state,
         &viewer,
@@ -59,9 +137,12 @@ pub async fn page(
         Nav::Search,
         html! {
             nav aria-label="Morzsamenü" class="meta" {
-                a href="/search" { "Keresés" } " › " a href=(format!("/members/{}", encode(&member))) { (member) }
+                a href="/search" { "Keresés" } " › " a href=(format!("/members/{}", encode(&member))) { (member_title) }
             }
             (body)
+            @if let Some(href) = download {
+                p class="downloads" { a href=(href) download { "Az eredeti fájl letöltése" } }
+            }
         },
     ))
 }

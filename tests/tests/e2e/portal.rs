@@ -646,4 +646,23 @@ async fn a_nodes_operator_uploads_files_and_reads_the_verified_audit_log() {
     // The uploaded document is searchable at once, as the operator.
     let found = json(&get(&format!("{node}/api/search?q=t%C5%B1zifa"), Some(&session)).await);
     assert!(found["total"].as_u64().unwrap_or(0) >= 1, "{found}");
+
+    // Its original comes back byte for byte, as a download, to the
+    // operator, and its document page links to it.
+    let href = found["hits"][0]["href"].as_str().expect("href").to_string();
+    let page = get(&format!("{node}{href}"), Some(&session)).await;
+    let original_href = href.replacen("/doc/", "/original/", 1);
+    assert!(page.body.contains(&original_href), "{}", page.body);
+    let original = get(&format!("{node}{original_href}"), Some(&session)).await;
+    assert_eq!(original.status, 200, "{}", original.body);
+    assert!(
+        original
+            .header("content-disposition")
+            .starts_with("attachment")
+    );
+    assert!(original.body.contains("tűzifa"), "{}", original.body);
+    assert_eq!(
+        original.header("content-length"),
+        original.body.len().to_string()
+    );
 }
