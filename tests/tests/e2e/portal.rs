@@ -665,4 +665,26 @@ async fn a_nodes_operator_uploads_files_and_reads_the_verified_audit_log() {
         original.header("content-length"),
         original.body.len().to_string()
     );
+    // Not to the public (the document is `federated`, the default), and a
+    // climbing id names nothing.
+    let anonymous = get(&format!("{node}{original_href}"), None).await;
+    assert!(
+        matches!(anonymous.status, 403 | 404),
+        "{}: {}",
+        anonymous.status,
+        anonymous.body
+    );
+    assert!(!anonymous.body.contains("tűzifa"));
+    let first = &f.first_node;
+    let climbing = get(
+        &format!("{node}/original/{first}/..%2F..%2Fnode.toml"),
+        Some(&session),
+    )
+    .await;
+    assert!(
+        matches!(climbing.status, 400 | 404),
+        "{}: {}",
+        climbing.status,
+        climbing.body
+    );
 }
