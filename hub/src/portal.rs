@@ -46,6 +46,25 @@ impl HubBackend {
     fn deadline(&self, timeout: Duration) -> Instant {
         self.hub.deadline(Some(timeout))
     }
+
+    /// A document request within the hub's request limits (as the gRPC
+    /// adapter checks them).
+    fn document_request(
+        &self,
+        member: &str,
+        id: &str,
+    ) -> Result<pb::GetDocumentRequest, BackendError> {
+        let named = [id.to_string(), member.to_string()];
+        self.hub
+            .limits()
+            .requests
+            .check_list("id and member", &named, 2, "max_value_chars")
+            .map_err(|e| backend_error(e.into()))?;
+        Ok(pb::GetDocumentRequest {
+            id: id.to_string(),
+            member: member.to_string(),
+        })
+    }
 }
 
 /// A hub error as the portal shows it, by its gRPC code (one table: the
@@ -170,16 +189,7 @@ impl Backend for HubBackend {
         id: &str,
         timeout: Duration,
     ) -> Result<pb::GetDocumentResponse, BackendError> {
-        let named = [id.to_string(), member.to_string()];
-        self.hub
-            .limits()
-            .requests
-            .check_list("id and member", &named, 2, "max_value_chars")
-            .map_err(|e| backend_error(e.into()))?;
-        let request = pb::GetDocumentRequest {
-            id: id.to_string(),
-            member: member.to_string(),
-        };
+        let request = self.document_request(member, id)?;
         self.hub
             .get_document(request, self.deadline(timeout), &self.relay(viewer))
             .await
@@ -193,16 +203,7 @@ impl Backend for HubBackend {
         id: &str,
         timeout: Duration,
     ) -> Result<Original, BackendError> {
-        let named = [id.to_string(), member.to_string()];
-        self.hub
-            .limits()
-            .requests
-            .check_list("id and member", &named, 2, "max_value_chars")
-            .map_err(|e| backend_error(e.into()))?;
-        let request = pb::GetDocumentRequest {
-            id: id.to_string(),
-            member: member.to_string(),
-        };
+        let request = self.document_request(member, id)?;
         let stream = self
             .hub
             .get_original(request, self.deadline(timeout), &self.relay(viewer))

@@ -13,7 +13,7 @@ use tudashalo_proto::pb;
 use crate::app::{PortalState, Viewer};
 use crate::error::ApiError;
 use crate::pages::doc::check_ids;
-use crate::pages::indicators::{CellParams, MAX_CELLS, check_code};
+use crate::pages::indicators::cells_of;
 use crate::pages::search::{SearchParams, doc_href, member_of};
 
 const OPENAPI: &str = include_str!("../assets/openapi.json");
@@ -154,17 +154,7 @@ pub async fn cells(
     Path(code): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    check_code(&code)?;
-    let params = CellParams::parse(query.as_deref())?;
-    let answer = state
-        .backend()
-        .aggregate(
-            &viewer.principal,
-            params.request(&code),
-            MAX_CELLS,
-            state.timeout(),
-        )
-        .await?;
+    let (params, answer) = cells_of(&state, &viewer, &code, query.as_deref()).await?;
     let cells: Vec<Value> = answer
         .cells
         .iter()

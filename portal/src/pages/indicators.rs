@@ -315,6 +315,29 @@ pub fn series_title(state: &PortalState, by: &str, key: &str) -> String {
     }
 }
 
+/// One indicator's cells as a URL asks them (`by`, `from`, `to`,
+/// `member`), at most [`MAX_CELLS`]: the page, its downloads and the API
+/// ask alike.
+pub async fn cells_of(
+    state: &PortalState,
+    viewer: &Viewer,
+    code: &str,
+    query: Option<&str>,
+) -> Result<(CellParams, Aggregated), PortalError> {
+    check_code(code)?;
+    let params = CellParams::parse(query)?;
+    let answer = state
+        .backend()
+        .aggregate(
+            &viewer.principal,
+            params.request(code),
+            MAX_CELLS,
+            state.timeout(),
+        )
+        .await?;
+    Ok((params, answer))
+}
+
 /// `GET /indicators/{code}`.
 pub async fn page(
     State(state): State<PortalState>,
@@ -404,8 +427,6 @@ pub async fn download(
     Path(code): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PortalError> {
-    check_code(&code)?;
-    let params = CellParams::parse(query.as_deref())?;
     let format_name = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "format")
         .map_or_else(|| "csv".to_string(), |(_, v)| v.to_string());
@@ -431,15 +452,7 @@ pub async fn download(
             )));
         }
     };
-    let answer = state
-        .backend()
-        .aggregate(
-            &viewer.principal,
-            params.request(&code),
-            MAX_CELLS,
-            state.timeout(),
-        )
-        .await?;
+    let (params, answer) = cells_of(&state, &viewer, &code, query.as_deref()).await?;
     let keys = vec![params.by.clone(), "period".to_string()];
     let bytes = tudashalo_core::export::write_all(format, &keys, &answer.cells, &answer.members)
         .map_err(|e| PortalError::Internal(e.to_string()))?;
