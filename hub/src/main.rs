@@ -251,14 +251,7 @@ fn serve(config_path: &std::path::Path) -> Result<()> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         // One signal stops both listeners.
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            tudashalo_proto::serve::shutdown_signal().await;
-            let _ = stop.send(true);
-        });
-        let when_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
+        let when_stopped = tudashalo_proto::serve::shared_shutdown();
         let portal = match &config.portal {
             Some(section) => {
                 let checked = section.check(std::path::Path::new(".")).map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
@@ -266,13 +259,13 @@ fn serve(config_path: &std::path::Path) -> Result<()> {
                 let bound = tudashalo_portal::serve::bind(backend, checked).await.map_err(|e| anyhow::anyhow!(e))?;
                 tracing::info!(url = %bound.url, "portal serving");
                 println!("portal on {}", bound.url);
-                Some(tokio::spawn(bound.serve(when_stopped(stopped.clone()))))
+                Some(tokio::spawn(bound.serve(when_stopped())))
             }
             None => None,
         };
         tracing::info!(hub = %config.name, %addr, members = config.members.len(), "serving over mTLS");
         println!("listening on https://{addr}");
-        tudashalo_hub::server::serve_reloading(hub, listener, reloading, when_stopped(stopped)).await?;
+        tudashalo_hub::server::serve_reloading(hub, listener, reloading, when_stopped()).await?;
         if let Some(portal) = portal {
             portal.await??;
         }

@@ -229,6 +229,23 @@ fn log_failed_handshake(peer: SocketAddr, e: &std::io::Error) {
     }
 }
 
+/// One shutdown signal ([`shutdown_signal`]) for several listeners of one
+/// process (the federation's and the portal's): call the returned function
+/// once per listener for a future that resolves when the signal came.
+pub fn shared_shutdown() -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    move || {
+        let mut rx = stopped.clone();
+        Box::pin(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })
+    }
+}
+
 /// Resolves on Ctrl-C or, on unix, SIGTERM: the shutdown future of every
 /// command that serves until it is told to stop.
 pub async fn shutdown_signal() {

@@ -209,12 +209,7 @@ impl AuditLog {
         let mut out = Vec::with_capacity(n.min(1_000));
         for item in self.entries.iter().rev().take(n) {
             let (key, value) = item?;
-            let entry: Entry = serde_json::from_slice(&value).map_err(|e| {
-                Error::Corrupt(format!(
-                    "audit entry {}: {e} (run `tudashalo-node audit --verify`)",
-                    key_seq(&key).map_or_else(|| format!("{key:?}"), |s| s.to_string())
-                ))
-            })?;
+            let entry = decode_entry(&key, &value)?;
             out.push(entry);
         }
         Ok(out)
@@ -226,12 +221,7 @@ impl AuditLog {
         let mut out = Vec::new();
         for item in self.entries.iter() {
             let (key, value) = item?;
-            let entry: Entry = serde_json::from_slice(&value).map_err(|e| {
-                Error::Corrupt(format!(
-                    "audit entry {}: {e} (run `tudashalo-node audit --verify`)",
-                    key_seq(&key).map_or_else(|| format!("{key:?}"), |s| s.to_string())
-                ))
-            })?;
+            let entry = decode_entry(&key, &value)?;
             if let Some(since) = since {
                 match parse_rfc3339(&entry.time) {
                     Ok(at) if at < since => continue,
@@ -242,4 +232,14 @@ impl AuditLog {
         }
         Ok(out)
     }
+}
+
+/// One stored entry, or why it cannot be read (naming its sequence number).
+fn decode_entry(key: &[u8], value: &[u8]) -> Result<Entry> {
+    serde_json::from_slice(value).map_err(|e| {
+        Error::Corrupt(format!(
+            "audit entry {}: {e} (run `tudashalo-node audit --verify`)",
+            key_seq(key).map_or_else(|| format!("{key:?}"), |s| s.to_string())
+        ))
+    })
 }

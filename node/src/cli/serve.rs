@@ -56,14 +56,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         let node = Arc::new(node);
         // One signal stops both listeners.
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            tudashalo_proto::serve::shutdown_signal().await;
-            let _ = stop.send(true);
-        });
-        let when_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
+        let when_stopped = tudashalo_proto::serve::shared_shutdown();
         let portal = match &node.config().portal {
             Some(section) => {
                 let checked = section
@@ -81,13 +74,13 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     .map_err(|e| anyhow::anyhow!(e))?;
                 tracing::info!(url = %bound.url, "portal serving");
                 println!("portal on {}", bound.url);
-                Some(tokio::spawn(bound.serve(when_stopped(stopped.clone()))))
+                Some(tokio::spawn(bound.serve(when_stopped())))
             }
             None => None,
         };
         tracing::info!(node = node.name(), %addr, "serving over mTLS");
         println!("listening on https://{addr}");
-        tudashalo_node::server::serve_reloading(node, listener, tls, when_stopped(stopped)).await?;
+        tudashalo_node::server::serve_reloading(node, listener, tls, when_stopped()).await?;
         if let Some(portal) = portal {
             portal.await??;
         }

@@ -564,6 +564,27 @@ async fn the_portal_serves_the_federation_under_each_nodes_policy() {
     assert_ne!(member["state"], "ok");
     let page = get(&format!("{hub}/search?q=%C3%B3vodai"), None).await;
     assert!(page.body.contains("Részleges válasz"), "{}", page.body);
+
+    // One SIGTERM stops the hub's gRPC listener and its portal, and the
+    // process ends by itself.
+    let pid = f.hub.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = f.hub.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the hub did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "the hub ended with {status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
