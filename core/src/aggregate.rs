@@ -224,6 +224,7 @@ impl Partial {
 
     /// Combines two partials of disjoint sets of settlements.
     pub fn merge(&mut self, other: &Partial) {
+        let before = self.n;
         self.sum += other.sum;
         self.weight_sum += other.weight_sum;
         self.n += other.n;
@@ -233,7 +234,13 @@ impl Partial {
         self.top.sort_by(|a, b| b.total_cmp(a));
         self.top.truncate(2);
         self.missing_weight += other.missing_weight;
-        self.rules = self.rules.stricter(other.rules);
+        // An empty side has no data to be public or not.
+        let public = match (before, other.n) {
+            (0, _) => other.rules.public_information,
+            (_, 0) => self.rules.public_information,
+            _ => self.rules.public_information && other.rules.public_information,
+        };
+        self.rules = self.rules.stricter(other.rules).with_public(public);
     }
 
     /// Merges one settlement's accumulator (built with [`Partial::add_row`])

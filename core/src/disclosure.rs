@@ -178,6 +178,7 @@ impl Rules {
             min_contributors: self.min_contributors,
             max_small_count: self.max_small_count,
             dominance_k: self.dominance_k,
+            public_information: false,
         }
     }
 }
@@ -193,6 +194,11 @@ pub struct Strictness {
     pub min_contributors: u64,
     pub max_small_count: f64,
     pub dominance_k: f64,
+    /// Every contribution is public information (awarded public funding,
+    /// [`crate::register::is_public_information`]): no primary rule applies.
+    /// Only the data's own nodes say so; a combination is public only when
+    /// all its contributions are (see [`crate::aggregate::Partial::merge`]).
+    pub public_information: bool,
 }
 
 impl Default for Strictness {
@@ -209,6 +215,7 @@ impl Strictness {
             min_contributors: self.min_contributors.max(other.min_contributors),
             max_small_count: self.max_small_count.max(other.max_small_count),
             dominance_k: self.dominance_k.min(other.dominance_k),
+            public_information: self.public_information && other.public_information,
         }
     }
 
@@ -231,8 +238,18 @@ impl Strictness {
             min_contributors: self.min_contributors,
             max_small_count,
             dominance_k,
+            public_information: false,
         }
         .stricter(d)
+        .with_public(self.public_information)
+    }
+
+    /// These rules with `public_information` set to `public`.
+    pub fn with_public(self, public: bool) -> Strictness {
+        Strictness {
+            public_information: public,
+            ..self
+        }
     }
 }
 
@@ -288,6 +305,11 @@ pub fn primary(cell: &Cell, rules: &Rules) -> (Status, Vec<&'static str>) {
 /// such as the contributions hidden below a unit), with `cell`'s unit and
 /// aggregation.
 fn primary_of(cell: &Cell, p: &Partial, rules: &Rules) -> (Status, Vec<&'static str>) {
+    // Public information is published as it is; only the data's own
+    // rules can say so (the publisher's never do).
+    if p.rules.public_information {
+        return (Status::Free, Vec::new());
+    }
     let strict = p.rules.stricter(rules.strictness());
     let mut flags = Vec::new();
     if p.n > 0 && p.n < strict.min_contributors {
@@ -976,6 +998,7 @@ mod tests {
             min_contributors: 1,
             max_small_count: f64::NAN,
             dominance_k: 100.0,
+            public_information: false,
         };
         assert_eq!(loose.at_least_defaults(), Strictness::default());
     }

@@ -16,6 +16,8 @@
 //! - [`export`]: cells written as CSV, JSON or SDMX-CSV (the hub's `pull`,
 //!   the portal's downloads).
 //! - [`limits`]: bounds on what one request may ask for (`[limits]`).
+//! - [`register`]: organisations, developments, project indicators and
+//!   working groups; what the index and the aggregates derive from them.
 //! - [`fold`]: the case- and accent-insensitive form names are compared in.
 //! - [`pb`]: conversions to and from the protobuf contract, in one place.
 //! - [`error`]: the domain's one error.
@@ -28,6 +30,7 @@ pub mod fold;
 pub mod limits;
 pub mod model;
 pub mod pb;
+pub mod register;
 pub mod search;
 pub mod suggest;
 

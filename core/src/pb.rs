@@ -54,6 +54,16 @@ impl TryFrom<pb::SearchRequest> for SearchQuery {
                 year_from: filters.year_from,
                 year_to: filters.year_to,
                 ids: filters.ids,
+                entities: filters
+                    .entities
+                    .iter()
+                    .map(|e| e.parse().map_err(Error::InvalidRequest))
+                    .collect::<Result<_>>()?,
+                programmes: filters.programmes,
+                statuses: filters.statuses,
+                target_groups: filters.target_groups,
+                amount_min: filters.amount_min,
+                amount_max: filters.amount_max,
             },
             offset: request.offset as usize,
             limit: if request.limit == 0 {
@@ -122,6 +132,10 @@ impl From<Hit> for pb::Hit {
     fn from(hit: Hit) -> pb::Hit {
         pb::Hit {
             member: String::new(),
+            entity: crate::register::Entity::of_key(&hit.id)
+                .0
+                .as_str()
+                .to_string(),
             id: hit.id,
             title: hit.title,
             kind: hit.kind,
@@ -292,6 +306,7 @@ impl From<Strictness> for pb::Strictness {
             min_contributors: rules.min_contributors,
             max_small_count: rules.max_small_count,
             dominance_k: rules.dominance_k,
+            public_information: rules.public_information,
         }
     }
 }
@@ -305,6 +320,7 @@ impl From<Option<pb::Strictness>> for Strictness {
                 min_contributors: r.min_contributors,
                 max_small_count: r.max_small_count,
                 dominance_k: r.dominance_k,
+                public_information: r.public_information,
             })
             .unwrap_or_default()
             .at_least_defaults()
@@ -446,6 +462,30 @@ pub fn check_search_request(limits: &RequestLimits, request: &pb::SearchRequest)
             "max_filter_values",
         ),
         ("filters.ids", &filters.ids, limits.max_ids, "max_ids"),
+        (
+            "filters.entities",
+            &filters.entities,
+            limits.max_filter_values,
+            "max_filter_values",
+        ),
+        (
+            "filters.programmes",
+            &filters.programmes,
+            limits.max_filter_values,
+            "max_filter_values",
+        ),
+        (
+            "filters.statuses",
+            &filters.statuses,
+            limits.max_filter_values,
+            "max_filter_values",
+        ),
+        (
+            "filters.target_groups",
+            &filters.target_groups,
+            limits.max_filter_values,
+            "max_filter_values",
+        ),
     ] {
         limits.check_list(what, values, max, key)?;
     }

@@ -39,6 +39,27 @@ pub struct Filters {
     pub year_to: Option<i32>,
     /// Only these document ids (how a hub fetches its final page's snippets).
     pub ids: Vec<String>,
+    /// Only these entities (empty = all).
+    pub entities: Vec<crate::register::Entity>,
+    /// Developments only: any of these programme codes, statuses, target
+    /// group codes, and support in Ft within the bounds. Any of them set
+    /// leaves out every record that is not a development.
+    pub programmes: Vec<String>,
+    pub statuses: Vec<String>,
+    pub target_groups: Vec<String>,
+    pub amount_min: Option<u64>,
+    pub amount_max: Option<u64>,
+}
+
+impl Filters {
+    /// Whether a filter only developments can pass is set.
+    pub fn developments_only(&self) -> bool {
+        !self.programmes.is_empty()
+            || !self.statuses.is_empty()
+            || !self.target_groups.is_empty()
+            || self.amount_min.is_some()
+            || self.amount_max.is_some()
+    }
 }
 
 /// Where the next page starts: the sort key of the previous page's last hit.

@@ -255,6 +255,7 @@ pub fn request(query: &JudgedQuery) -> pb::SearchRequest {
             year_from: f.year_from,
             year_to: f.year_to,
             ids: Vec::new(),
+            ..pb::Filters::default()
         }),
         limit: DEPTH as u32,
         no_snippets: true,

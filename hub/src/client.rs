@@ -120,6 +120,7 @@ pub async fn search(args: SearchArgs) -> Result<()> {
             year_from: args.year_from,
             year_to: args.year_to,
             ids: Vec::new(),
+            ..pb::Filters::default()
         }),
         offset: args.offset,
         limit: args.limit,

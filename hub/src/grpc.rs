@@ -46,6 +46,13 @@ fn check_search(hub: &Hub, request: &Request<pb::SearchRequest>) -> Result<(), E
 
 #[tonic::async_trait]
 impl pb::federation_server::Federation for HubService {
+    async fn network(
+        &self,
+        _request: Request<pb::NetworkRequest>,
+    ) -> Result<Response<pb::NetworkResponse>, Status> {
+        Err(Status::unimplemented("Network: not yet"))
+    }
+
     async fn info(
         &self,
         request: Request<pb::InfoRequest>,

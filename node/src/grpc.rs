@@ -108,6 +108,13 @@ fn requester<T>(request: &Request<T>) -> Requester {
 
 #[tonic::async_trait]
 impl pb::federation_server::Federation for FederationService {
+    async fn network(
+        &self,
+        _request: Request<pb::NetworkRequest>,
+    ) -> Result<Response<pb::NetworkResponse>, Status> {
+        Err(Status::unimplemented("Network: not yet"))
+    }
+
     async fn info(
         &self,
         request: Request<pb::InfoRequest>,
@@ -192,7 +199,7 @@ impl pb::federation_server::Federation for FederationService {
             .await?;
         Ok(Response::new(pb::GetDocumentResponse {
             document: Some(document.into()),
-            member: String::new(),
+            ..pb::GetDocumentResponse::default()
         }))
     }
 

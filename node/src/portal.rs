@@ -204,7 +204,7 @@ impl Backend for NodeBackend {
             .await?;
         Ok(pb::GetDocumentResponse {
             document: Some(document.into()),
-            member: String::new(),
+            ..pb::GetDocumentResponse::default()
         })
     }
 

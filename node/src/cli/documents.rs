@@ -23,6 +23,7 @@ pub(crate) fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
             year_from: args.year_from,
             year_to: args.year_to,
             ids: Vec::new(),
+            ..Filters::default()
         },
         offset: args.offset,
         limit: args.limit,

@@ -145,7 +145,7 @@ impl SearchParams {
                 settlements: self.settlements.clone(),
                 year_from: self.from,
                 year_to: self.to,
-                ids: Vec::new(),
+                ..pb::Filters::default()
             }),
             offset: (self.page - 1) * PAGE_SIZE,
             limit: PAGE_SIZE,

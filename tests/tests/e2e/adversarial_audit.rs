@@ -68,6 +68,7 @@ async fn a_search_records_its_filters_range_paging_members_and_flags() {
             year_from: Some(2010),
             year_to: Some(2020),
             ids: vec!["a-1".into()],
+            ..pb::Filters::default()
         }),
         offset: 3,
         limit: 7,

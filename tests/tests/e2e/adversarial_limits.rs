@@ -514,6 +514,13 @@ impl Hostile {
 
 #[tonic::async_trait]
 impl pb::federation_server::Federation for Hostile {
+    async fn network(
+        &self,
+        _request: tonic::Request<pb::NetworkRequest>,
+    ) -> Result<tonic::Response<pb::NetworkResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not this test's server"))
+    }
+
     async fn info(
         &self,
         _: Request<pb::InfoRequest>,

@@ -49,6 +49,13 @@ async fn never<T>() -> T {
 
 #[tonic::async_trait]
 impl Federation for Silent {
+    async fn network(
+        &self,
+        _request: tonic::Request<pb::NetworkRequest>,
+    ) -> Result<tonic::Response<pb::NetworkResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not this test's server"))
+    }
+
     async fn info(
         &self,
         _: Request<pb::InfoRequest>,

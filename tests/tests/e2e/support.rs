@@ -554,6 +554,13 @@ pub fn serial_of_der(der: &[u8]) -> Option<String> {
 
 #[tonic::async_trait]
 impl Federation for Echo {
+    async fn network(
+        &self,
+        _request: tonic::Request<pb::NetworkRequest>,
+    ) -> Result<tonic::Response<pb::NetworkResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not this test's server"))
+    }
+
     async fn info(
         &self,
         request: tonic::Request<pb::InfoRequest>,
