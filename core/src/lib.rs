@@ -31,6 +31,7 @@ pub mod limits;
 pub mod model;
 pub mod pb;
 pub mod register;
+pub mod register_pb;
 pub mod search;
 pub mod suggest;
 

@@ -61,7 +61,11 @@ impl QueryHarness {
             .map(|d| (d.id.clone(), d.body.clone()))
             .collect();
         index
-            .rebuild(docs.into_iter().map(Ok), 1)
+            .rebuild(
+                docs.iter()
+                    .map(|d| Ok(tudashalo_core::register::Searchable::of_document(d))),
+                1,
+            )
             .expect("indexing the harness documents");
         QueryHarness {
             index,

@@ -25,6 +25,7 @@ use crate::store::Store;
 use tudashalo_core::model::{Document, Indicator, Source, Visibility};
 
 mod importing;
+mod register;
 
 pub use importing::{FileReport, ImportOptions, ImportProgress, ONE_FILE_BATCH};
 use tudashalo_core::search::{Audience, CorpusStats, SearchQuery, SearchResults};
@@ -136,17 +137,17 @@ impl Node {
                     store_generation = generation,
                     "index disagrees with the store: rebuilding it"
                 );
-                self.index.rebuild(self.store.documents(), generation)?;
+                self.index.rebuild(self.all_searchables()?, generation)?;
                 Ok(())
             }
         }
     }
 
     /// Rebuilds the index from the store, from scratch. Returns the number of
-    /// documents indexed.
+    /// records indexed (documents and the register's).
     pub fn reindex(&self) -> Result<usize> {
         let generation = self.store.generation()?;
-        self.index.rebuild(self.store.documents(), generation)
+        self.index.rebuild(self.all_searchables()?, generation)
     }
 
     /// The disclosure rules this node publishes with.
@@ -215,7 +216,8 @@ impl Node {
         // Bounded before the query text reaches the parser.
         self.request_limits()
             .check_search(&query.text, &query.filters, &[])?;
-        let body_of = |id: &str| self.store.document(id).ok().flatten().map(|d| d.body);
+        let register = std::cell::OnceCell::new();
+        let body_of = |id: &str| self.body_of(id, &register);
         self.index.search(query, audience, global, &body_of)
     }
 

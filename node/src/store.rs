@@ -35,6 +35,9 @@ use crate::import::{Incoming, VisibilityChange};
 use tudashalo_core::model::Catalogue;
 use tudashalo_core::model::{Document, Indicator, Observation, Visibility};
 
+mod register;
+pub use register::{Register, RegisterRecords, RegisterUpsert};
+
 const GENERATION: &[u8] = b"doc_generation";
 /// Set (to the new generation) while a file's staged documents are being
 /// published into `docs`; see the module documentation.

@@ -1,5 +1,6 @@
-//! Facets: counts of the matching documents by kind, sector, settlement and
-//! year, collected from the fast columns.
+//! Facets: counts of the matching records by kind, sector, settlement,
+//! entity, programme, status, target group and year, collected from the
+//! fast columns.
 
 use std::collections::HashMap;
 
@@ -8,12 +9,29 @@ use tantivy::{DocId, Score, SegmentReader};
 
 use tudashalo_core::search::{Facet, FacetCount};
 
-/// The facets of a search, in the order of their fast columns: three text
+/// The facets of a search, in the order of their fast columns: the text
 /// columns, then the year.
-pub(super) const FACETS: [&str; 4] = ["kind", "sector", "settlement", "year"];
+pub(super) const FACETS: [&str; 8] = [
+    "kind",
+    "sector",
+    "settlement",
+    "entity",
+    "programme",
+    "status",
+    "target_group",
+    "year",
+];
 
-/// Value → number of matching documents, per facet of [`FACETS`].
-pub(super) type FacetFruit = [HashMap<String, u64>; 4];
+/// The text columns of [`FACETS`].
+const TEXT: usize = FACETS.len() - 1;
+
+/// Facets answered only when they count something: those of the register.
+/// Whether a facet is there then depends on its counts alone, so a hub's
+/// merged facets equal one node's holding everything.
+pub(super) const WHEN_COUNTED: [&str; 4] = ["entity", "programme", "status", "target_group"];
+
+/// Value → number of matching records, per facet of [`FACETS`].
+pub(super) type FacetFruit = [HashMap<String, u64>; FACETS.len()];
 
 /// Counts the facets of every matching document from the fast columns: a
 /// counter per term ordinal in each segment, turned into strings once at the
@@ -23,8 +41,8 @@ pub(super) type FacetFruit = [HashMap<String, u64>; 4];
 pub(super) struct FacetCounter;
 
 pub(super) struct SegmentFacets {
-    columns: [Option<tantivy::columnar::StrColumn>; 3],
-    counts: [Vec<u64>; 3],
+    columns: [Option<tantivy::columnar::StrColumn>; TEXT],
+    counts: [Vec<u64>; TEXT],
     year: Option<tantivy::columnar::Column<i64>>,
     years: HashMap<i64, u64>,
 }
@@ -35,12 +53,11 @@ impl Collector for FacetCounter {
 
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<SegmentFacets> {
         let fast = segment.fast_fields();
-        let columns = [
-            fast.str(FACETS[0])?,
-            fast.str(FACETS[1])?,
-            fast.str(FACETS[2])?,
-        ];
-        let counts = [0, 1, 2].map(|i| {
+        let mut columns: [Option<tantivy::columnar::StrColumn>; TEXT] = Default::default();
+        for (column, name) in columns.iter_mut().zip(FACETS) {
+            *column = fast.str(name)?;
+        }
+        let counts = std::array::from_fn(|i| {
             columns[i]
                 .as_ref()
                 .map_or_else(Vec::new, |c| vec![0; c.num_terms()])
@@ -48,7 +65,7 @@ impl Collector for FacetCounter {
         Ok(SegmentFacets {
             columns,
             counts,
-            year: fast.column_opt::<i64>(FACETS[3])?,
+            year: fast.column_opt::<i64>(FACETS[TEXT])?,
             years: HashMap::new(),
         })
     }
@@ -104,7 +121,7 @@ impl SegmentCollector for SegmentFacets {
                 }
             }
         }
-        fruit[3] = self
+        fruit[TEXT] = self
             .years
             .into_iter()
             .map(|(year, count)| (year.to_string(), count))

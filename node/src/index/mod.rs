@@ -3,7 +3,8 @@
 //! This module owns the index's life: opening (an index of another version
 //! is wiped), rebuilding, applying an import's changes, and committing with
 //! the store generation it reflects. The rest is by concern:
-//! - `schema`: the fields, and the translation of a [`Document`] into them;
+//! - `schema`: the fields, and the translation of a [`Searchable`] (a
+//!   document or a register record) into them;
 //! - `query`: lenient parsing of the user's text, filters and visibility;
 //! - `stats`: BM25 statistics over the documents an audience may see, and
 //!   scoring with caller-supplied statistics for federated ranking;
@@ -33,7 +34,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Score, Term};
 
 use crate::analysis;
 use crate::error::{Error, Result};
-use tudashalo_core::model::Document;
+use tudashalo_core::register::{Entity, Searchable};
 
 use schema::Fields;
 use stats::Totals;
@@ -49,7 +50,7 @@ mod words;
 
 /// Bumped whenever the schema or the analysers change; an index of another
 /// version is rebuilt at start.
-pub const INDEX_VERSION: u32 = 3;
+pub const INDEX_VERSION: u32 = 4;
 
 /// The text fields that queries search, and whose statistics federate.
 pub const TEXT_FIELDS: [&str; 4] = ["title_hu", "title_ascii", "body_hu", "body_ascii"];
@@ -148,7 +149,7 @@ impl SearchIndex {
     /// Replaces the whole index with `docs`, committed as `generation`.
     pub fn rebuild(
         &self,
-        docs: impl Iterator<Item = Result<Document>>,
+        docs: impl Iterator<Item = Result<Searchable>>,
         generation: u64,
     ) -> Result<usize> {
         let writer = self.writer()?;
@@ -171,8 +172,8 @@ impl SearchIndex {
     /// 64 documents written.
     pub fn apply(
         &self,
-        added: impl IntoIterator<Item = Result<Document>>,
-        updated: impl IntoIterator<Item = Result<Document>>,
+        added: impl IntoIterator<Item = Result<Searchable>>,
+        updated: impl IntoIterator<Item = Result<Searchable>>,
         generation: u64,
         progress: &dyn Fn(u64),
     ) -> Result<()> {
@@ -184,7 +185,7 @@ impl SearchIndex {
         for (doc, replaces) in updated.chain(added) {
             let doc = doc?;
             if replaces {
-                writer.delete_term(Term::from_field_text(self.fields.id, &doc.id));
+                writer.delete_term(Term::from_field_text(self.fields.id, &doc.key));
             }
             writer.add_document(self.to_index_doc(&doc))?;
             pending += 1;
@@ -195,6 +196,21 @@ impl SearchIndex {
         }
         if pending > 0 {
             progress(pending);
+        }
+        self.commit(writer, generation)
+    }
+
+    /// Replaces every register record of the index (organisations,
+    /// developments, groups) with `records`, in one commit as `generation`.
+    /// The register is small, and a record's text names other records
+    /// (a development's partners), so a change anywhere re-indexes it whole.
+    pub fn replace_register(&self, records: Vec<Searchable>, generation: u64) -> Result<()> {
+        let writer = self.writer()?;
+        for entity in [Entity::Development, Entity::Organisation, Entity::Group] {
+            writer.delete_term(Term::from_field_text(self.fields.entity, entity.as_str()));
+        }
+        for record in &records {
+            writer.add_document(self.to_index_doc(record))?;
         }
         self.commit(writer, generation)
     }

@@ -38,6 +38,7 @@
 //! documents pays little.
 
 use std::ops::Bound;
+use tudashalo_core::register::Entity;
 
 use tantivy::Term;
 use tantivy::query::{
@@ -195,6 +196,44 @@ impl SearchIndex {
         }
         if let Some(q) = any_of(f.id, &request.filters.ids, false) {
             clauses.push((Occur::Must, q));
+        }
+        let entities: Vec<String> = request
+            .filters
+            .entities
+            .iter()
+            .map(|e| e.as_str().to_string())
+            .collect();
+        let developments_only = request.filters.developments_only();
+        for (field, values) in [
+            (f.entity, &entities),
+            (f.programme, &request.filters.programmes),
+            (f.status, &request.filters.statuses),
+            (f.target_group, &request.filters.target_groups),
+        ] {
+            if let Some(q) = any_of(field, values, false) {
+                clauses.push((Occur::Must, q));
+            }
+        }
+        if developments_only {
+            // A status filter alone would also pass working groups.
+            let development = vec![Entity::Development.as_str().to_string()];
+            if let Some(q) = any_of(f.entity, &development, false) {
+                clauses.push((Occur::Must, q));
+            }
+        }
+        if request.filters.amount_min.is_some() || request.filters.amount_max.is_some() {
+            let bound = |a: Option<u64>| match a {
+                Some(a) => Bound::Included(Term::from_field_u64(f.amount, a)),
+                None => Bound::Unbounded,
+            };
+            let range = RangeQuery::new(
+                bound(request.filters.amount_min),
+                bound(request.filters.amount_max),
+            );
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(Box::new(range), 0.0)),
+            ));
         }
         if request.filters.year_from.is_some() || request.filters.year_to.is_some() {
             let bound = |y: Option<i32>| match y {

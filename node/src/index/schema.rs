@@ -1,7 +1,8 @@
 //! The index's schema: its fields (text fields per analyser, keyword and
 //! fast columns for filters, facets and ties), the small stored part a hit
 //! shows, the vocabulary that spelling suggestions come from, and the
-//! translation of a [`Document`] into an index document.
+//! translation of a [`Searchable`] (a document or a register record) into an
+//! index document.
 
 use serde::{Deserialize, Serialize};
 use tantivy::TantivyDocument;
@@ -11,7 +12,7 @@ use tantivy::schema::{
 
 use super::SearchIndex;
 use crate::analysis;
-use tudashalo_core::model::Document;
+use tudashalo_core::register::Searchable;
 use tudashalo_core::search::tie_of;
 
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +29,13 @@ pub(super) struct Fields {
     pub(super) settlement: Field,
     pub(super) year: Field,
     pub(super) visibility: Field,
+    /// What the record is (`document`, `development`, …), and a
+    /// development's programme, status, target groups and support (Ft).
+    pub(super) entity: Field,
+    pub(super) programme: Field,
+    pub(super) status: Field,
+    pub(super) target_group: Field,
+    pub(super) amount: Field,
     /// Each distinct word of a document's title and body, once, as
     /// `folded\0lowercase` (see [`vocabulary_term`]); never searched, only
     /// walked by the spelling suggester (`suggest`).
@@ -79,11 +87,16 @@ pub(super) fn schema() -> (Schema, Fields) {
         title_ascii: b.add_text_field("title_ascii", text(analysis::HU_ASCII)),
         body_hu: b.add_text_field("body_hu", text(analysis::HU_STEM)),
         body_ascii: b.add_text_field("body_ascii", text(analysis::HU_ASCII)),
-        kind: b.add_text_field("kind", exact),
+        kind: b.add_text_field("kind", exact.clone()),
         sector: b.add_text_field("sector", keyword.clone()),
         settlement: b.add_text_field("settlement", keyword),
         year: b.add_i64_field("year", INDEXED | FAST),
         visibility: b.add_u64_field("visibility", INDEXED | FAST),
+        entity: b.add_text_field("entity", exact.clone()),
+        programme: b.add_text_field("programme", exact.clone()),
+        status: b.add_text_field("status", exact.clone()),
+        target_group: b.add_text_field("target_group", exact.clone()),
+        amount: b.add_u64_field("amount", INDEXED | FAST),
         // Each word as a vocabulary term (`analysis::vocabulary`), documents
         // only: the suggester needs which documents hold a word, never where
         // or how often. Cut and folded in the indexing threads, like every
@@ -101,14 +114,14 @@ pub(super) fn schema() -> (Schema, Fields) {
 }
 
 impl SearchIndex {
-    pub(super) fn to_index_doc(&self, d: &Document) -> TantivyDocument {
+    pub(super) fn to_index_doc(&self, d: &Searchable) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
-        doc.add_text(f.id, &d.id);
-        doc.add_u64(f.tie, tie_of(&d.id));
+        doc.add_text(f.id, &d.key);
+        doc.add_u64(f.tie, tie_of(&d.key));
         let meta = HitMeta {
             title: d.title.clone(),
-            kind: d.kind.as_str().to_string(),
+            kind: d.kind.clone(),
             year: d.year,
             settlements: d.settlements.clone(),
             sectors: d.sectors.clone(),
@@ -123,7 +136,20 @@ impl SearchIndex {
         doc.add_text(f.title_ascii, &d.title);
         doc.add_text(f.body_hu, &d.body);
         doc.add_text(f.body_ascii, &d.body);
-        doc.add_text(f.kind, d.kind.as_str());
+        doc.add_text(f.kind, &d.kind);
+        doc.add_text(f.entity, d.entity.as_str());
+        if let Some(p) = d.programme {
+            doc.add_text(f.programme, p.as_str());
+        }
+        if let Some(s) = &d.status {
+            doc.add_text(f.status, s);
+        }
+        for t in &d.target_groups {
+            doc.add_text(f.target_group, t.as_str());
+        }
+        if let Some(amount) = d.amount {
+            doc.add_u64(f.amount, amount);
+        }
         for s in &d.sectors {
             doc.add_text(f.sector, s);
         }

@@ -11,7 +11,7 @@ use tantivy::schema::Value;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, TantivyDocument};
 
 use super::SearchIndex;
-use super::facets::{FACETS, FacetCounter, facet};
+use super::facets::{FACETS, FacetCounter, WHEN_COUNTED, facet};
 use super::schema::HitMeta;
 use super::snippet::make_snippet;
 use super::stats::Stats;
@@ -154,6 +154,7 @@ impl SearchIndex {
             Some(counts) => FACETS
                 .iter()
                 .zip(counts)
+                .filter(|(name, counts)| !counts.is_empty() || !WHEN_COUNTED.contains(name))
                 .map(|(name, counts)| facet(name, counts))
                 .collect(),
             None => Vec::new(),

@@ -16,7 +16,13 @@ fn doc(id: &str, title: &str, body: &str, visibility: &str) -> Document {
 
 fn index(docs: Vec<Document>) -> SearchIndex {
     let index = SearchIndex::in_memory().unwrap();
-    index.rebuild(docs.into_iter().map(Ok), 1).unwrap();
+    index
+        .rebuild(
+            docs.iter()
+                .map(|d| Ok(tudashalo_core::register::Searchable::of_document(d))),
+            1,
+        )
+        .unwrap();
     index
 }
 

@@ -492,7 +492,7 @@ impl Node {
         Ok((counts, parsed.rejected))
     }
 
-    fn check_strict(
+    pub(super) fn check_strict(
         &self,
         file: &str,
         options: &ImportOptions,
@@ -566,9 +566,12 @@ impl Node {
         progress(ImportProgress::Done(counts.unchanged as u64));
         if !published.added.is_empty() || !published.updated.is_empty() {
             let read = |id: &String| {
-                self.store.document(id)?.ok_or_else(|| {
-                    Error::Internal(format!("document {id:?} vanished after publishing"))
-                })
+                self.store
+                    .document(id)?
+                    .map(|d| tudashalo_core::register::Searchable::of_document(&d))
+                    .ok_or_else(|| {
+                        Error::Internal(format!("document {id:?} vanished after publishing"))
+                    })
             };
             self.index.apply(
                 published.added.iter().map(read),
