@@ -29,6 +29,7 @@ pub mod export;
 pub mod fold;
 pub mod limits;
 pub mod model;
+pub mod network;
 pub mod pb;
 pub mod register;
 pub mod register_pb;

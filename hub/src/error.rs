@@ -105,6 +105,12 @@ pub enum Error {
         thousands(*max)
     )]
     TooManyStatuses { sent: usize, max: usize },
+    #[error(
+        "the member sent {} organisations; at most {} (MAX_NETWORK_ORGANISATIONS); its answer was discarded",
+        thousands(*sent),
+        thousands(*max)
+    )]
+    TooManyOrganisations { sent: usize, max: usize },
     /// Cells with non-finite numbers or impossible counts.
     #[error(
         "the member sent {} with non-finite numbers or impossible counts; its answer was discarded",
@@ -168,7 +174,9 @@ impl Error {
                 MemberState::Refused => Code::PermissionDenied,
                 MemberState::Ok | MemberState::Unspecified | MemberState::Error => status.code(),
             },
-            Error::TooManyCells { .. } | Error::TooManyStatuses { .. } => Code::ResourceExhausted,
+            Error::TooManyCells { .. }
+            | Error::TooManyStatuses { .. }
+            | Error::TooManyOrganisations { .. } => Code::ResourceExhausted,
             Error::ImpossibleNumbers { .. } | Error::BadOriginal(_) => Code::DataLoss,
             Error::AtMember { error, .. } => error.code(),
             Error::StatsChanged => Code::Internal,

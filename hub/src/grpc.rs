@@ -48,9 +48,15 @@ fn check_search(hub: &Hub, request: &Request<pb::SearchRequest>) -> Result<(), E
 impl pb::federation_server::Federation for HubService {
     async fn network(
         &self,
-        _request: Request<pb::NetworkRequest>,
+        request: Request<pb::NetworkRequest>,
     ) -> Result<Response<pb::NetworkResponse>, Status> {
-        Err(Status::unimplemented("Network: not yet"))
+        let deadline = self.hub.deadline(client_timeout(&request));
+        let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
+        self.hub
+            .network(request.into_inner(), deadline, &relay)
+            .await
+            .map(Response::new)
+            .map_err(Status::from)
     }
 
     async fn info(

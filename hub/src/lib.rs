@@ -31,6 +31,7 @@ pub mod federation;
 pub mod grpc;
 pub mod limits;
 pub mod member;
+pub mod network;
 pub mod portal;
 pub mod pull;
 pub mod relay;

@@ -110,9 +110,12 @@ fn requester<T>(request: &Request<T>) -> Requester {
 impl pb::federation_server::Federation for FederationService {
     async fn network(
         &self,
-        _request: Request<pb::NetworkRequest>,
+        request: Request<pb::NetworkRequest>,
     ) -> Result<Response<pb::NetworkResponse>, Status> {
-        Err(Status::unimplemented("Network: not yet"))
+        let (who, record) = (requester(&request), record::network(request.get_ref()));
+        let request = request.into_inner();
+        let response = self.call(move |r| r.network(&who, record, request)).await?;
+        Ok(Response::new(response))
     }
 
     async fn info(
@@ -194,13 +197,10 @@ impl pb::federation_server::Federation for FederationService {
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
         let (who, record) = (requester(&request), record::get_document(request.get_ref()));
         let request = request.into_inner();
-        let document = self
+        let response = self
             .call(move |r| r.get_document(&who, record, &request.id, &request.member))
             .await?;
-        Ok(Response::new(pb::GetDocumentResponse {
-            document: Some(document.into()),
-            ..pb::GetDocumentResponse::default()
-        }))
+        Ok(Response::new(response))
     }
 
     type GetOriginalStream =

@@ -240,8 +240,31 @@ impl Node {
         }
     }
 
+    /// The indicators this node aggregates: its catalogue and those derived
+    /// from its register.
     pub fn catalogue(&self) -> Result<Vec<Indicator>> {
-        Ok(self.store.catalogue()?.into_values().collect())
+        Ok(self.with_register()?.0.into_values().collect())
+    }
+
+    /// The catalogue with the register's derived indicators (`dev.…`), and
+    /// their observations. Computed, never stored, so they cannot drift
+    /// from the register; they replace catalogue entries of the same codes.
+    fn with_register(
+        &self,
+    ) -> Result<(
+        tudashalo_core::model::Catalogue,
+        Vec<tudashalo_core::model::Observation>,
+    )> {
+        use tudashalo_core::register::{DERIVED_PREFIX, derived_observations};
+        let register = self.store.register()?;
+        let (derived, observations) =
+            derived_observations(&register.developments, &register.indicators);
+        let mut catalogue = self.store.catalogue()?;
+        catalogue.retain(|code, _| !code.starts_with(DERIVED_PREFIX));
+        for indicator in derived {
+            catalogue.insert(indicator.code.clone(), indicator);
+        }
+        Ok((catalogue, observations))
     }
 
     /// The node's observations aggregated into cells (partials, before
@@ -278,9 +301,17 @@ impl Node {
         // stale at once rather than kept as current.
         let version = self.store.observations_version();
         let snapshot = self.aggregates.get(version, || {
+            let (catalogue, derived) = self.with_register()?;
+            let prefix = tudashalo_core::register::DERIVED_PREFIX;
+            let stored = self
+                .store
+                .observations()
+                .filter(|o| !o.as_ref().is_ok_and(|o| o.indicator.starts_with(prefix)));
             Ok(crate::observations::Snapshot {
-                table: crate::observations::ObservationTable::build(self.store.observations())?,
-                catalogue: self.store.catalogue()?,
+                table: crate::observations::ObservationTable::build(
+                    stored.chain(derived.into_iter().map(Ok)),
+                )?,
+                catalogue,
             })
         })?;
         let mut cells = crate::observations::aggregate_table(
@@ -291,9 +322,11 @@ impl Node {
         )?;
         // The node's rules travel with its data, so that a hub combining it
         // applies them too.
+        // Awarded public funding is public information, published as it is.
         let strictness = self.rules().strictness();
         for cell in &mut cells {
-            cell.partial.rules = strictness;
+            let public = tudashalo_core::register::is_public_information(&cell.key.indicator);
+            cell.partial.rules = strictness.with_public(public);
         }
         Ok(cells)
     }

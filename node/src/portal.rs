@@ -199,13 +199,10 @@ impl Backend for NodeBackend {
             member: String::new(),
         };
         let (who, record) = (requester(viewer), record::get_document(&request));
-        let document = self
+        let response = self
             .call(move |r| r.get_document(&who, record, &request.id, &request.member))
             .await?;
-        Ok(pb::GetDocumentResponse {
-            document: Some(document.into()),
-            ..pb::GetDocumentResponse::default()
-        })
+        Ok(response)
     }
 
     async fn original(

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use tudashalo_core::aggregate::{AggregateQuery, Cell, GroupKey};
 use tudashalo_core::disclosure::Published;
-use tudashalo_core::model::{Document, Indicator, Source};
+use tudashalo_core::model::{Indicator, Source};
 use tudashalo_core::search::{Audience, CorpusStats, SearchQuery, SearchResults};
 use tudashalo_proto::identity::Principal;
 use tudashalo_proto::relay::{RelayError, RelayHeaders};
@@ -308,14 +308,40 @@ impl Requests {
         record: audit::Record,
         id: &str,
         member: &str,
-    ) -> Result<Document> {
+    ) -> Result<tudashalo_proto::pb::GetDocumentResponse> {
         let access = self.authorize(who, Permission::Get, record)?;
         if !member.is_empty() {
             let e = Error::NoMember(member.to_string());
             access.finish(&self.node, None, Outcome::Error(e.to_string()))?;
             return Err(e);
         }
-        self.audited(access, |node, audience| node.get(id, audience), |_| Some(1))
+        self.audited(
+            access,
+            |node, audience| node.get_response(id, audience),
+            |_| Some(1),
+        )
+    }
+
+    /// `Network`: the register's organisations the caller may see, with
+    /// what each takes part in. It shows records' contents, as
+    /// `GetDocument` does, so it needs the same permission (`get`).
+    pub fn network(
+        &self,
+        who: &Requester,
+        record: audit::Record,
+        request: tudashalo_proto::pb::NetworkRequest,
+    ) -> Result<tudashalo_proto::pb::NetworkResponse> {
+        let access = self.authorize(who, Permission::Get, record)?;
+        if !request.members.is_empty() {
+            let e = Error::NoMember(request.members.join(", "));
+            access.finish(&self.node, None, Outcome::Error(e.to_string()))?;
+            return Err(e);
+        }
+        self.audited(
+            access,
+            |node, audience| node.network(&request, audience),
+            |answer| Some(answer.organisations.len() as u64),
+        )
     }
 
     /// `GetOriginal`: the file a document was imported from, if the caller

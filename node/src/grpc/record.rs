@@ -24,6 +24,12 @@ pub(crate) fn search(method: &str, request: &pb::SearchRequest) -> Record {
         .number("year_from", filters.year_from)
         .number("year_to", filters.year_to)
         .list("ids", &filters.ids)
+        .list("entities", &filters.entities)
+        .list("programmes", &filters.programmes)
+        .list("statuses", &filters.statuses)
+        .list("target_groups", &filters.target_groups)
+        .number("amount_min", filters.amount_min)
+        .number("amount_max", filters.amount_max)
         .number("offset", Some(request.offset))
         .number("limit", Some(request.limit))
         .list("members", &request.members)
@@ -73,6 +79,18 @@ pub(crate) fn get_document(request: &pb::GetDocumentRequest) -> Record {
     let mut record = Record::new("", "GetDocument");
     record.document = Some(request.id.clone());
     record.params.text("member", &request.member);
+    record
+}
+
+/// The record of a `Network` request.
+pub(crate) fn network(request: &pb::NetworkRequest) -> Record {
+    let mut record = Record::new("", "Network");
+    record.query = Some(request.query.clone());
+    record
+        .params
+        .number("min_members", Some(request.min_members))
+        .list("members", &request.members)
+        .number("limit", Some(request.limit));
     record
 }
 

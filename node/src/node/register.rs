@@ -84,6 +84,47 @@ impl Node {
         self.store.register()
     }
 
+    /// The network view of this node's register as `audience` sees it:
+    /// its organisations with what each takes part in, and who cooperated
+    /// with whom.
+    pub fn network(
+        &self,
+        request: &tudashalo_proto::pb::NetworkRequest,
+        audience: Audience,
+    ) -> Result<tudashalo_proto::pb::NetworkResponse> {
+        use tudashalo_core::network;
+        network::check_request(request)?;
+        let register = self.store.register()?;
+        let visible = |v: Visibility| audience.sees(v.code());
+        let organisations = network::node_answer(
+            &register.organisations,
+            &register.developments,
+            &register.groups,
+            &visible,
+        );
+        Ok(network::answer(
+            organisations,
+            request,
+            network::MAX_NETWORK_ORGANISATIONS,
+        ))
+    }
+
+    /// What `GetDocument` answers for `id`: a document, or the register
+    /// record its key names, as `audience` may see it.
+    pub fn get_response(
+        &self,
+        id: &str,
+        audience: Audience,
+    ) -> Result<tudashalo_proto::pb::GetDocumentResponse> {
+        match Entity::of_key(id).0 {
+            Entity::Document => Ok(tudashalo_proto::pb::GetDocumentResponse {
+                document: Some(self.get(id, audience)?.into()),
+                ..Default::default()
+            }),
+            _ => self.get_record(id, audience),
+        }
+    }
+
     /// A register record by key as `audience` may see it, or not found
     /// (its existence does not leak, as for documents).
     pub fn get_record(
