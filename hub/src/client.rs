@@ -69,7 +69,12 @@ pub struct Connection {
 }
 
 impl Connection {
-    async fn connect(
+    /// The server's URL, for messages.
+    pub fn url(&self) -> &str {
+        &self.hub
+    }
+
+    pub(crate) async fn connect(
         &self,
     ) -> Result<tudashalo_proto::pb::federation_client::FederationClient<tonic::transport::Channel>>
     {
@@ -95,6 +100,24 @@ pub struct SearchArgs {
     year_from: Option<i32>,
     #[arg(long)]
     year_to: Option<i32>,
+    /// Only these entities: document, development, organisation, group.
+    #[arg(long = "entity")]
+    entities: Vec<String>,
+    /// Developments of these programmes (EFOP, TOP, VEKOP, KOFOP, GINOP, VP, …).
+    #[arg(long = "programme")]
+    programmes: Vec<String>,
+    /// Developments in these statuses: planned, running, closed, sustainability.
+    #[arg(long = "status")]
+    statuses: Vec<String>,
+    /// Developments for these target groups (codes, e.g. roma_pupils).
+    #[arg(long = "target-group")]
+    target_groups: Vec<String>,
+    /// Developments awarded at least this much support, Ft.
+    #[arg(long)]
+    amount_min: Option<u64>,
+    /// Developments awarded at most this much support, Ft.
+    #[arg(long)]
+    amount_max: Option<u64>,
     /// Only these members (paths such as edelenyi or del-alfold/kisteleki).
     #[arg(long = "member")]
     members: Vec<String>,
@@ -120,7 +143,12 @@ pub async fn search(args: SearchArgs) -> Result<()> {
             year_from: args.year_from,
             year_to: args.year_to,
             ids: Vec::new(),
-            ..pb::Filters::default()
+            entities: args.entities,
+            programmes: args.programmes,
+            statuses: args.statuses,
+            target_groups: args.target_groups,
+            amount_min: args.amount_min,
+            amount_max: args.amount_max,
         }),
         offset: args.offset,
         limit: args.limit,
@@ -159,6 +187,7 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
         "hits": r.hits.iter().map(|h| json!({
             "member": h.member,
             "id": h.id,
+            "entity": if h.entity.is_empty() { "document" } else { h.entity.as_str() },
             "title": h.title,
             "kind": h.kind,
             "year": h.year,
@@ -215,7 +244,7 @@ pub fn print_response(query: &str, r: &pb::SearchResponse) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{} of {} matching documents for {query:?}",
+        "{} of {} matching records for {query:?}",
         r.hits.len(),
         r.total
     );
@@ -321,6 +350,9 @@ pub async fn get(args: GetArgs) -> Result<()> {
             .await
             .with_context(|| format!("document {} at {}", args.id, args.to.hub))?
             .into_inner();
+        if crate::register_cli::print_record(&response, args.json)? {
+            return Ok(());
+        }
         let doc = response.document.unwrap_or_default();
         if args.json {
             let extra: serde_json::Value = if doc.extra_json.is_empty() {

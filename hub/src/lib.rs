@@ -15,12 +15,15 @@
 //! - [`search`]: federated search: statistics, scoring, merging, the final page.
 //! - [`stats_cache`]: round-one statistics remembered while members' versions match.
 //! - [`aggregates`]: federated aggregates: partials combined exactly, disclosure control on publication.
+//! - [`network`]: the register's partners across members, merged by register
+//!   number in memory, filtered after merging.
 //! - [`limits`]: bounds on what callers ask and members answer.
 //! - [`relay`]: on whose behalf the hub asks (relay headers from parents only).
 //! - [`error`]: every failure the hub reports, its gRPC code and member state.
 //! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
 //! - [`portal`]: the web portal's backend: the federation asked on the viewer's behalf.
-//! - [`client`], [`pull`]: the command-line client's search and aggregate pulls.
+//! - [`client`], [`pull`], [`register_cli`]: the command-line client's
+//!   search, aggregate pulls, register records and network.
 
 pub mod aggregates;
 pub mod client;
@@ -34,6 +37,7 @@ pub mod member;
 pub mod network;
 pub mod portal;
 pub mod pull;
+pub mod register_cli;
 pub mod relay;
 pub mod search;
 pub mod server;

@@ -47,6 +47,9 @@ enum Command {
     Search(client::SearchArgs),
     /// One document, or its original file (--original), through a hub or from a node.
     Get(client::GetArgs),
+    /// The register's partners across kistérségek, merged by register
+    /// number, and who cooperated with whom.
+    Network(tudashalo_hub::register_cli::NetworkArgs),
     /// Pull aggregated indicators as CSV, JSON or SDMX-CSV (streamed).
     Pull(tudashalo_hub::pull::PullArgs),
     /// The web portal's accounts and cookie key (`[portal]` in hub.toml).
@@ -217,6 +220,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Get(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(client::get(args))
+        }
+        Command::Network(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(tudashalo_hub::register_cli::network(args))
         }
         Command::Pull(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
