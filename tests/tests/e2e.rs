@@ -29,6 +29,7 @@ mod e2e {
     mod node_import;
     pub mod portal;
     mod portal_browser;
+    mod register;
     mod relevance;
     mod suggest;
     mod tls;

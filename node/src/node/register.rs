@@ -79,6 +79,16 @@ impl Node {
         }
     }
 
+    /// The contact persons of an organisation: personal data, for the
+    /// operator's own command line only (nothing that answers a caller
+    /// reads them).
+    pub fn contacts_of(
+        &self,
+        organisation: &str,
+    ) -> Result<Vec<tudashalo_core::register::Contact>> {
+        self.store.contacts_of(organisation)
+    }
+
     /// The whole register, for callers that check what `audience` sees.
     pub fn register(&self) -> Result<Register> {
         self.store.register()
