@@ -18,6 +18,8 @@
 //! - [`limits`]: bounds on what one request may ask for (`[limits]`).
 //! - [`register`]: organisations, developments, project indicators and
 //!   working groups; what the index and the aggregates derive from them.
+//! - [`register_text`]: the register's records and network answers as text
+//!   and stable `--json`, for every command line.
 //! - [`fold`]: the case- and accent-insensitive form names are compared in.
 //! - [`pb`]: conversions to and from the protobuf contract, in one place.
 //! - [`error`]: the domain's one error.
@@ -33,6 +35,7 @@ pub mod network;
 pub mod pb;
 pub mod register;
 pub mod register_pb;
+pub mod register_text;
 pub mod search;
 pub mod suggest;
 

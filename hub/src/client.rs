@@ -350,7 +350,7 @@ pub async fn get(args: GetArgs) -> Result<()> {
             .await
             .with_context(|| format!("document {} at {}", args.id, args.to.hub))?
             .into_inner();
-        if crate::register_cli::print_record(&response, args.json)? {
+        if tudashalo_core::register_text::print_record(&response, args.json)? {
             return Ok(());
         }
         let doc = response.document.unwrap_or_default();
