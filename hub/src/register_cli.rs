@@ -63,4 +63,3 @@ pub async fn network(args: NetworkArgs) -> Result<()> {
     }
     Ok(())
 }
-

@@ -1,6 +1,7 @@
 //! Serving the federation contract: the one server set-up that node and hub
 //! share. The federation service, the standard gRPC health service and
-//! server reflection, over mTLS only (client certificates required).
+//! server reflection (`grpc.reflection.v1` and `v1alpha`), over mTLS only
+//! (client certificates required).
 //!
 //! [`serve`] takes a bound listener and a shutdown future, so that tests run
 //! real servers on `127.0.0.1:0` in-process and stop them deterministically;
@@ -138,17 +139,26 @@ async fn serve_with<S: Federation>(
 ) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<FederationServer<S>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(crate::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // Both versions of reflection: grpcurl and Postman ask v1, while
+    // Python's grpcio-reflection, Evans and older grpcurl ask v1alpha only.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
         .build_v1()
+        .map_err(|e| ServeError::Reflection(e.to_string()))?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
         .map_err(|e| ServeError::Reflection(e.to_string()))?;
     let federation = FederationServer::new(service)
         .max_decoding_message_size(crate::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(crate::MAX_MESSAGE_BYTES);
     Server::builder()
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(federation)
         .serve_with_incoming_shutdown(tls_incoming(listener, tls), shutdown)
         .await

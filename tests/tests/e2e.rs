@@ -29,6 +29,7 @@ mod e2e {
     mod node_import;
     pub mod portal;
     mod portal_browser;
+    mod reflection;
     mod register;
     mod relevance;
     mod suggest;
