@@ -14,18 +14,23 @@ use tudashalo_demo::DemoArgs;
 struct Cli {
     #[command(flatten)]
     args: DemoArgs,
+    /// How logs are written to stderr: auto (text on a terminal, JSON lines
+    /// otherwise), text or json. Default: TUDASHALO_LOG_FORMAT, else auto.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<tudashalo_proto::logging::LogFormat>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo speaks for itself; its servers log only warnings unless asked
     // (TUDASHALO_LOG=info).
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TUDASHALO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    match tudashalo_proto::logging::LogFormat::or_from_env(cli.log_format) {
+        Ok(format) => tudashalo_proto::logging::init(format, "warn"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match tudashalo_demo::main(cli.args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

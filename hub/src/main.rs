@@ -30,6 +30,10 @@ use tudashalo_pki::{self as pki, CsrRequest, IssueRequest, RevokeReason, Role, S
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How logs are written to stderr: auto (text on a terminal, JSON lines
+    /// otherwise), text or json. Default: TUDASHALO_LOG_FORMAT, else auto.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<tudashalo_proto::logging::LogFormat>,
 }
 
 /// Top-level subcommands.
@@ -196,10 +200,17 @@ fn role_parser() -> impl TypedValueParser<Value = Role> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Servers log their work; the interactive commands (search, pull) speak for themselves and log only warnings unless asked.
-    init_tracing(match cli.command {
+    let default = match cli.command {
         Command::Serve { .. } => "info",
         _ => "warn",
-    });
+    };
+    match tudashalo_proto::logging::LogFormat::or_from_env(cli.log_format) {
+        Ok(format) => tudashalo_proto::logging::init(format, default),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -231,15 +242,6 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Portal(args) => tudashalo_portal::cli::run(args),
     }
-}
-
-fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TUDASHALO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 fn serve(config_path: &std::path::Path) -> Result<()> {

@@ -27,6 +27,10 @@ mod cli;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How logs are written to stderr: auto (text on a terminal, JSON lines
+    /// otherwise), text or json. Default: TUDASHALO_LOG_FORMAT, else auto.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<tudashalo_proto::logging::LogFormat>,
 }
 
 #[derive(Subcommand)]
@@ -239,8 +243,14 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         return isolate::serve_worker(&job);
     }
-    init_tracing();
     let cli = Cli::parse();
+    match tudashalo_proto::logging::LogFormat::or_from_env(cli.log_format) {
+        Ok(format) => tudashalo_proto::logging::init(format, "info"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -248,15 +258,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TUDASHALO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

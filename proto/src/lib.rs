@@ -10,6 +10,7 @@
 
 pub mod chunks;
 pub mod identity;
+pub mod logging;
 pub mod relay;
 pub mod tls;
 
