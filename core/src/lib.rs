@@ -18,6 +18,10 @@
 //! - [`limits`]: bounds on what one request may ask for (`[limits]`).
 //! - [`register`]: organisations, developments, project indicators and
 //!   working groups; what the index and the aggregates derive from them.
+//! - [`register_pb`]: the register as it leaves a node, for a caller's
+//!   view (one way; contacts have no conversion).
+//! - [`network`]: the network view (who takes part where, at how many
+//!   kistérségek, who works with whom): a node's answer, a hub's merge.
 //! - [`fold`]: the case- and accent-insensitive form names are compared in.
 //! - [`pb`]: conversions to and from the protobuf contract, in one place.
 //! - [`error`]: the domain's one error.
@@ -29,8 +33,10 @@ pub mod export;
 pub mod fold;
 pub mod limits;
 pub mod model;
+pub mod network;
 pub mod pb;
 pub mod register;
+pub mod register_pb;
 pub mod search;
 pub mod suggest;
 
