@@ -20,6 +20,10 @@
 //!   working groups; what the index and the aggregates derive from them.
 //! - [`register_text`]: the register's records and network answers as text
 //!   and stable `--json`, for every command line.
+//! - [`register_pb`]: the register as it leaves a node, for a caller's
+//!   view (one way; contacts have no conversion).
+//! - [`network`]: the network view (who takes part where, at how many
+//!   kistérségek, who works with whom): a node's answer, a hub's merge.
 //! - [`fold`]: the case- and accent-insensitive form names are compared in.
 //! - [`pb`]: conversions to and from the protobuf contract, in one place.
 //! - [`error`]: the domain's one error.
