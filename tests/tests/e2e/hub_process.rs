@@ -1,5 +1,6 @@
 //! The hub as a real process: it writes nothing to disk and logs no
-//! document text, snippet or observation, even at debug level.
+//! document text, snippet or observation, even at debug level, in either
+//! log format (text, and JSON lines that each parse).
 
 use serde_json::json;
 use tudashalo_pki::Role;
@@ -44,19 +45,47 @@ async fn the_hub_writes_nothing_and_logs_no_raw_data() {
         nodes.push(TestNode::serve(name, folder.dir, node, &pki.material(name, Role::Node)).await);
     }
 
-    let conf = tempfile::tempdir().expect("conf dir");
-    let work = tempfile::tempdir().expect("work dir");
-    let logs = tempfile::tempdir().expect("log dir");
     let members: Vec<(&str, &str)> = nodes
         .iter()
         .map(|n| (n.name.as_str(), n.url.as_str()))
         .collect();
-    let config = conf.path().join("hub.toml");
-    write_hub_toml(&config, &hub_config(&pki, "regio", &members));
-    let log = logs.path().join("hub.log");
-    let hub = ServerProcess::hub(&config, Some(work.path()), &log, "debug");
+    for format in ["text", "json"] {
+        let log_text = one_hub_run(&pki, &members, format).await;
+        assert!(
+            log_text.contains("federated search"),
+            "the {format} log is there at debug level: {log_text}"
+        );
+        for secret in [SECRET_WORD, SECRET_SETTLEMENT, SECRET_VALUE, "98765"] {
+            assert!(
+                !log_text.contains(secret),
+                "the hub logged raw data ({secret}) in {format}:\n{log_text}"
+            );
+        }
+        if format == "json" {
+            for line in log_text.lines().filter(|l| !l.trim().is_empty()) {
+                let event: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+                for field in ["timestamp", "level", "target"] {
+                    assert!(event.get(field).is_some(), "no {field}: {line}");
+                }
+            }
+        }
+    }
+}
 
-    let mut client = client_as(&hub.url, &pki, "analyst", Role::Operator).await;
+/// Runs a hub process over `members` with `--log-format format`, asks it a
+/// search, a document and an aggregate, checks it wrote nothing, and
+/// returns its log.
+async fn one_hub_run(pki: &Pki, members: &[(&str, &str)], format: &str) -> String {
+    let conf = tempfile::tempdir().expect("conf dir");
+    let work = tempfile::tempdir().expect("work dir");
+    let logs = tempfile::tempdir().expect("log dir");
+    let config = conf.path().join("hub.toml");
+    write_hub_toml(&config, &hub_config(pki, "regio", members));
+    let log = logs.path().join("hub.log");
+    let hub = ServerProcess::hub_logging(&config, Some(work.path()), &log, "debug", format);
+
+    let mut client = client_as(&hub.url, pki, "analyst", Role::Operator).await;
     let found = guard(
         "search",
         client.search(pb::SearchRequest {
@@ -117,15 +146,5 @@ async fn the_hub_writes_nothing_and_logs_no_raw_data() {
         1,
         "the hub wrote next to its configuration: {configs:?}"
     );
-    let log_text = std::fs::read_to_string(&log).expect("log");
-    assert!(
-        log_text.contains("federated search"),
-        "the log is there at debug level: {log_text}"
-    );
-    for secret in [SECRET_WORD, SECRET_SETTLEMENT, SECRET_VALUE, "98765"] {
-        assert!(
-            !log_text.contains(secret),
-            "the hub logged raw data ({secret}):\n{log_text}"
-        );
-    }
+    std::fs::read_to_string(&log).expect("log")
 }

@@ -822,9 +822,20 @@ impl ServerProcess {
     /// `tudashalo-hub serve --config CONFIG` in `work` (the current folder
     /// if `None`) at log level `level`.
     pub fn hub(config: &Path, work: Option<&Path>, log: &Path, level: &str) -> ServerProcess {
+        ServerProcess::hub_logging(config, work, log, level, "auto")
+    }
+
+    /// [`ServerProcess::hub`] with `--log-format format`.
+    pub fn hub_logging(
+        config: &Path,
+        work: Option<&Path>,
+        log: &Path,
+        level: &str,
+        format: &str,
+    ) -> ServerProcess {
         ServerProcess::start("tudashalo-hub", log, |command| {
             command
-                .args(["serve", "--config"])
+                .args(["--log-format", format, "serve", "--config"])
                 .arg(config)
                 .env("TUDASHALO_LOG", level);
             if let Some(work) = work {
