@@ -22,6 +22,15 @@ pub enum Error {
     NotInitialised { dir: PathBuf },
     #[error("{path}: {message}")]
     Config { path: PathBuf, message: String },
+    #[error(
+        "{}: the store was written by a newer tudashalo-node (store schema {found}; this binary reads up to {supported}); run the newer version, or restore a backup made for this one",
+        dir.display()
+    )]
+    StoreTooNew {
+        dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("{0}")]
     File(#[from] FileError),
     /// A `--strict` import found rejected lines; nothing of the file was stored.
@@ -84,7 +93,9 @@ impl Error {
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::Locked { .. } => Code::Unavailable,
-            Error::NotInitialised { .. } | Error::Config { .. } => Code::FailedPrecondition,
+            Error::NotInitialised { .. } | Error::Config { .. } | Error::StoreTooNew { .. } => {
+                Code::FailedPrecondition
+            }
             Error::Io { .. }
             | Error::Store(_)
             | Error::Transaction(_)

@@ -49,6 +49,12 @@ const COPY_BATCH_BYTES: usize = 16 * 1024 * 1024;
 /// A random number drawn when the store is created: generations of two
 /// stores (say, a data folder deleted and imported again) are not comparable.
 const IDENTITY: &[u8] = b"identity";
+/// The store's schema version: what the trees hold and how. A store of a
+/// newer version is refused at open (an older binary cannot know what it
+/// would misread); an older one is upgraded in place, then stamped.
+/// History: 1 documents, observations, catalogue, audit; 2 the register.
+pub const SCHEMA_VERSION: u32 = 2;
+const SCHEMA: &[u8] = b"schema_version";
 /// How often to try for the store's lock, 50 ms apart.
 const LOCK_ATTEMPTS: u32 = 30;
 
@@ -123,6 +129,7 @@ impl Store {
             observations_version: Arc::default(),
             db,
         };
+        store.check_schema(node_dir)?;
         store.recover_documents()?;
         if store.meta.get(IDENTITY)?.is_none() {
             use std::hash::{BuildHasher, Hasher};
@@ -140,6 +147,44 @@ impl Store {
                 .insert(IDENTITY, &hasher.finish().to_be_bytes())?;
         }
         Ok(store)
+    }
+
+    /// Refuses a store of a newer schema; stamps an older (or new) one with
+    /// [`SCHEMA_VERSION`] — version 1 needs no change to read as 2: the
+    /// register's trees start empty.
+    fn check_schema(&self, node_dir: &Path) -> Result<()> {
+        let found = self
+            .meta
+            .get(SCHEMA)?
+            .map(|v| u64_of(&v) as u32)
+            .unwrap_or(1);
+        if found > SCHEMA_VERSION {
+            return Err(Error::StoreTooNew {
+                dir: node_dir.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION || self.meta.get(SCHEMA)?.is_none() {
+            self.meta
+                .insert(SCHEMA, &u64::from(SCHEMA_VERSION).to_be_bytes())?;
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version the store is stamped with.
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self.meta.get(SCHEMA)?.map_or(1, |v| u64_of(&v) as u32))
+    }
+
+    /// Stamps the store with another schema version (tests of upgrades).
+    #[cfg(test)]
+    pub(crate) fn set_schema_version(&self, version: u32) -> Result<()> {
+        self.meta
+            .insert(SCHEMA, &u64::from(version).to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// The store's identity (see [`IDENTITY`]).
@@ -832,5 +877,40 @@ mod document_import_tests {
             store.document("d-1").unwrap().unwrap().visibility,
             Visibility::Public
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod schema_tests {
+    use super::*;
+
+    #[test]
+    fn a_new_store_is_stamped_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let store = Store::open(&path, dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        store.set_schema_version(SCHEMA_VERSION + 1).unwrap();
+        drop(store);
+        let e = Store::open(&path, dir.path()).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            matches!(e, Error::StoreTooNew { found, supported, .. } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+            "{message}"
+        );
+        assert!(message.contains("newer tudashalo-node"), "{message}");
+    }
+
+    #[test]
+    fn an_older_store_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let store = Store::open(&path, dir.path()).unwrap();
+        store.set_schema_version(1).unwrap();
+        drop(store);
+        let store = Store::open(&path, dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert!(store.register().unwrap().is_empty());
     }
 }
