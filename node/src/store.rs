@@ -165,6 +165,13 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
+        if found < SCHEMA_VERSION && !self.meta.is_empty() {
+            tracing::info!(
+                from = found,
+                to = SCHEMA_VERSION,
+                "upgraded the store's schema in place"
+            );
+        }
         if found < SCHEMA_VERSION || self.meta.get(SCHEMA)?.is_none() {
             self.meta
                 .insert(SCHEMA, &u64::from(SCHEMA_VERSION).to_be_bytes())?;
