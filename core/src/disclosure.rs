@@ -673,6 +673,39 @@ mod tests {
     }
 
     #[test]
+    fn public_information_is_free_only_when_every_contribution_is_public() {
+        let rules = Rules::default();
+        let public = |contributions: &[f64]| {
+            let mut c = sum("a", contributions);
+            c.partial.rules = rules.strictness().with_public(true);
+            c
+        };
+        // One dominant development in one settlement: published as it is.
+        let alone = public(&[300_000_000.0]);
+        assert_eq!(primary(&alone, &rules), (Status::Free, vec![]));
+        // Merged into an empty accumulator, the flag stays.
+        let mut total = Partial::empty();
+        total.merge(&alone.partial);
+        assert!(total.rules.public_information);
+        // Merged with data that is not public information, it goes.
+        let mut other = sum("b", &[5.0]);
+        other.partial.rules = rules.strictness();
+        total.merge(&other.partial);
+        assert!(!total.rules.public_information);
+        let mut mixed = alone.clone();
+        mixed.partial = total;
+        assert_eq!(primary(&mixed, &rules).0, Status::Confidential);
+        // A member cannot loosen the other rules by saying it is public.
+        let received = Strictness {
+            min_contributors: 1,
+            ..rules.strictness().with_public(true)
+        }
+        .at_least_defaults();
+        assert!(received.public_information);
+        assert_eq!(received.min_contributors, Rules::default().min_contributors);
+    }
+
+    #[test]
     fn sdmx_codes() {
         assert_eq!(Status::Free.as_sdmx(), "F");
         assert_eq!(Status::Confidential.as_sdmx(), "C");
