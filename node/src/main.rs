@@ -51,7 +51,9 @@ enum Command {
     Import(ImportArgs),
     /// Search the node's documents (all of them, local ones included).
     Search(SearchArgs),
-    /// Show one document, or copy its original file (--original).
+    /// Show one document, or copy its original file (--original); or a
+    /// register record by its key (development:<id>, organisation:<id> with
+    /// its contact persons, group:<id>).
     Get {
         #[arg(long)]
         data: PathBuf,
@@ -61,6 +63,20 @@ enum Command {
         /// Copy the file the document was imported from to this path (`-`: stdout).
         #[arg(long)]
         original: Option<PathBuf>,
+    },
+    /// The register's organisations with what each takes part in, and who
+    /// cooperated with whom (the operator's view: local records too).
+    Network {
+        #[arg(long)]
+        data: PathBuf,
+        /// Only organisations whose name has these words (case and accents ignored).
+        #[arg(long, default_value = "")]
+        query: String,
+        /// At most this many organisations (0: all, up to the limit).
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
     },
     /// Count documents, observations and indicators.
     Stats {
@@ -146,6 +162,24 @@ struct SearchArgs {
     year_from: Option<i32>,
     #[arg(long)]
     year_to: Option<i32>,
+    /// Only these entities: document, development, organisation, group.
+    #[arg(long = "entity")]
+    entities: Vec<tudashalo_core::register::Entity>,
+    /// Developments of these programmes (EFOP, TOP, VEKOP, KOFOP, GINOP, VP, …).
+    #[arg(long = "programme")]
+    programmes: Vec<String>,
+    /// Developments in these statuses: planned, running, closed, sustainability.
+    #[arg(long = "status")]
+    statuses: Vec<String>,
+    /// Developments for these target groups (codes, e.g. roma_pupils).
+    #[arg(long = "target-group")]
+    target_groups: Vec<String>,
+    /// Developments awarded at least this much support, Ft.
+    #[arg(long)]
+    amount_min: Option<u64>,
+    /// Developments awarded at most this much support, Ft.
+    #[arg(long)]
+    amount_max: Option<u64>,
     #[arg(long, default_value_t = 10)]
     limit: usize,
     #[arg(long, default_value_t = 0)]
@@ -274,7 +308,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             id,
             json,
             original,
+        } if original.is_none() && cli::register::is_record(&id) => {
+            cli::register::get(&tudashalo_node::Node::open(&data)?, &id, json)
+        }
+        Command::Get {
+            data,
+            id,
+            json,
+            original,
         } => cli::documents::get(&data, &id, json, original.as_deref()),
+        Command::Network {
+            data,
+            query,
+            limit,
+            json,
+        } => cli::register::network(&data, query, limit, json),
         Command::Stats { data, json } => cli::folder::stats(&data, json),
         Command::Reindex { data } => cli::folder::reindex(&data),
         Command::Serve(args) => cli::serve::serve(args),

@@ -23,7 +23,12 @@ pub(crate) fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
             year_from: args.year_from,
             year_to: args.year_to,
             ids: Vec::new(),
-            ..Filters::default()
+            entities: args.entities,
+            programmes: args.programmes,
+            statuses: args.statuses,
+            target_groups: args.target_groups,
+            amount_min: args.amount_min,
+            amount_max: args.amount_max,
         },
         offset: args.offset,
         limit: args.limit,
@@ -46,7 +51,7 @@ fn print_results(query: &str, results: &SearchResults) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{} of {} matching documents for {query:?}",
+        "{} of {} matching records for {query:?}",
         results.hits.len(),
         results.total
     );

@@ -7,4 +7,5 @@ pub(crate) mod audit;
 pub(crate) mod documents;
 pub(crate) mod folder;
 pub(crate) mod import;
+pub(crate) mod register;
 pub(crate) mod serve;

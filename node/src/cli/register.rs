@@ -28,7 +28,11 @@ pub(crate) fn get(node: &Node, key: &str, as_json: bool) -> anyhow::Result<ExitC
         _ => Vec::new(),
     };
     if as_json {
-        let mut value = match (&response.development, &response.organisation, &response.group) {
+        let mut value = match (
+            &response.development,
+            &response.organisation,
+            &response.group,
+        ) {
             (Some(d), _, _) => register_text::development_json(d),
             (_, Some(o), _) => register_text::organisation_json(o),
             (_, _, Some(g)) => register_text::group_json(g),
