@@ -189,11 +189,15 @@ pub(crate) fn prepare_node(
         .with_context(|| format!("writing the sample files of {}", k.slug))?;
     let node = Node::open(&dir).with_context(|| format!("opening node {}", k.slug))?;
     let mut rejected = 0;
-    for (what, path) in [
+    // The register after the documents, which its developments and
+    // meetings link; organisations before everything that names them.
+    let mut steps = vec![
         ("catalogue", &files.catalogue),
         ("observations", &files.observations),
         ("documents", &files.documents),
-    ] {
+    ];
+    steps.extend(files.register_files());
+    for (what, path) in steps {
         bar.set_message(what);
         bar.set_position(0);
         let report = node

@@ -18,7 +18,9 @@
 //! kistérségek and their settlements), `vocabulary` (topics and sentence
 //! templates), `grammar` (the Hungarian inflection helpers), `documents`
 //! (filling templates into documents), `indicators` (the catalogue and the
-//! observations), `writers` (the files a node imports) and `judged` (the
+//! observations), `register` (organisations, contacts, developments with
+//! their indicators, working groups), `writers` (the files a node imports)
+//! and `judged` (the
 //! relevance set: judged queries and the documents planted for them, on
 //! request only). The parts are private; this module keeps the public
 //! types they share and re-exports the functions callers use.
@@ -31,6 +33,7 @@ mod grammar;
 mod indicators;
 mod judged;
 mod places;
+mod register;
 mod rng;
 mod vocabulary;
 mod writers;
@@ -43,12 +46,13 @@ pub use judged::{
     judged_set, write_judged_documents,
 };
 pub use places::kistersegek;
+pub use register::{REFERENCE_DATE, Register, register};
 pub use vocabulary::SECTORS;
 pub use writers::write_node_files;
 
 /// Changes whenever the output for a given [`Spec`] changes, so that data
 /// stored by an older generator is recognised and regenerated.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +141,29 @@ pub struct NodeFiles {
     pub observations: PathBuf,
     /// Whether the two CSV files are Windows-1250 (else UTF-8 with BOM).
     pub windows_1250: bool,
+    /// The register, JSON Lines (UTF-8), one entity per file: each line is
+    /// the serde JSON of one `tudashalo_core::register` record.
+    pub organisations: PathBuf,
+    /// Personal data: the node keeps it local.
+    pub contacts: PathBuf,
+    pub developments: PathBuf,
+    pub project_indicators: PathBuf,
+    pub groups: PathBuf,
+}
+
+impl NodeFiles {
+    /// The register's files in the order a node imports them (after the
+    /// documents, which developments and meetings link): organisations,
+    /// contacts, developments, project indicators, working groups.
+    pub fn register_files(&self) -> [(&'static str, &PathBuf); 5] {
+        [
+            ("organisations", &self.organisations),
+            ("contacts", &self.contacts),
+            ("developments", &self.developments),
+            ("project indicators", &self.project_indicators),
+            ("working groups", &self.groups),
+        ]
+    }
 }
 
 #[cfg(test)]
@@ -168,7 +195,16 @@ mod tests {
         let mut out = Vec::new();
         for k in kistersegek(spec) {
             let files = write_node_files(&dir.path().join(&k.slug), &k, spec).unwrap();
-            for path in [files.documents, files.catalogue, files.observations] {
+            for path in [
+                files.documents,
+                files.catalogue,
+                files.observations,
+                files.organisations,
+                files.contacts,
+                files.developments,
+                files.project_indicators,
+                files.groups,
+            ] {
                 out.push(std::fs::read(path).unwrap());
             }
         }

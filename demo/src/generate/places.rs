@@ -351,7 +351,7 @@ fn invent_name(rng: &mut Rng, used: &[String]) -> String {
 }
 
 /// Lowercase ASCII: `Őriszentpéteri` → `oriszentpeteri`.
-fn fold(text: &str) -> String {
+pub(super) fn fold(text: &str) -> String {
     text.chars()
         .filter_map(|c| {
             let c = match c.to_lowercase().next().unwrap_or(c) {

@@ -86,3 +86,4 @@ pub(super) const STREAM_DOCUMENT: u64 = 1;
 pub(super) const STREAM_OBSERVATION: u64 = 2;
 pub(super) const STREAM_KISTERSEG: u64 = 3;
 pub(super) const STREAM_NAMES: u64 = 4;
+pub(super) const STREAM_REGISTER: u64 = 5;

@@ -1,5 +1,6 @@
-//! The files a node imports: documents as JSON Lines, the catalogue and the
-//! observations as CSV the way Hungarian spreadsheets export them.
+//! The files a node imports: documents and the register as JSON Lines, the
+//! catalogue and the observations as CSV the way Hungarian spreadsheets
+//! export them.
 //!
 //! Node 1 gets its tables in Windows-1250 and the others UTF-8 with a BOM,
 //! so that both encodings reach the importer; a text that Windows-1250
@@ -12,6 +13,7 @@ use std::path::Path;
 use super::documents::documents;
 use super::grammar::grouped;
 use super::indicators::{catalogue, observations};
+use super::register::register;
 use super::{Kisterseg, NodeFiles, Spec};
 
 /// Writes node `k`'s input files into `dir` (created if missing):
@@ -19,7 +21,11 @@ use super::{Kisterseg, NodeFiles, Spec};
 /// (observations, `;`-separated with decimal commas and digit grouping, as
 /// Hungarian spreadsheets export them). The node at index 1 gets its CSV
 /// files in Windows-1250, the others UTF-8 with a BOM, so that both
-/// encodings reach the importer.
+/// encodings reach the importer. The register goes to five JSON Lines
+/// files, one entity each: `szervezetek.jsonl` (organisations),
+/// `kapcsolattartok.jsonl` (contacts), `fejlesztesek.jsonl`
+/// (developments), `projektmutatok.jsonl` (project indicators) and
+/// `munkacsoportok.jsonl` (working groups).
 pub fn write_node_files(dir: &Path, k: &Kisterseg, spec: &Spec) -> io::Result<NodeFiles> {
     std::fs::create_dir_all(dir)?;
     let files = NodeFiles {
@@ -27,6 +33,11 @@ pub fn write_node_files(dir: &Path, k: &Kisterseg, spec: &Spec) -> io::Result<No
         catalogue: dir.join("mutatok.csv"),
         observations: dir.join("adatok.csv"),
         windows_1250: k.index == 1,
+        organisations: dir.join("szervezetek.jsonl"),
+        contacts: dir.join("kapcsolattartok.jsonl"),
+        developments: dir.join("fejlesztesek.jsonl"),
+        project_indicators: dir.join("projektmutatok.jsonl"),
+        groups: dir.join("munkacsoportok.jsonl"),
     };
 
     let mut out = BufWriter::new(std::fs::File::create(&files.documents)?);
@@ -60,7 +71,24 @@ pub fn write_node_files(dir: &Path, k: &Kisterseg, spec: &Spec) -> io::Result<No
         );
     }
     write_table(&files.observations, &text, files.windows_1250)?;
+
+    let r = register(k, spec);
+    write_json_lines(&files.organisations, &r.organisations)?;
+    write_json_lines(&files.contacts, &r.contacts)?;
+    write_json_lines(&files.developments, &r.developments)?;
+    write_json_lines(&files.project_indicators, &r.indicators)?;
+    write_json_lines(&files.groups, &r.groups)?;
     Ok(files)
+}
+
+/// One record per line, each exactly its serde JSON.
+fn write_json_lines<T: serde::Serialize>(path: &Path, records: &[T]) -> io::Result<()> {
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    for record in records {
+        serde_json::to_writer(&mut out, record)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
 }
 
 /// A number as a Hungarian spreadsheet writes it: `28 450`, `12,4`.
