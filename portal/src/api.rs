@@ -231,7 +231,11 @@ pub async fn network(
             let entries: Vec<Value> = o
                 .entries
                 .iter()
-                .filter_map(|e| e.organisation.as_ref().map(|org| (member_of(&state, &e.member), org)))
+                .filter_map(|e| {
+                    e.organisation
+                        .as_ref()
+                        .map(|org| (member_of(&state, &e.member), org))
+                })
                 .map(|(member, org)| {
                     let participations: Vec<Value> = org
                         .participations

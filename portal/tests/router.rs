@@ -9,8 +9,8 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -94,8 +94,14 @@ mod register {
                     target: 1250.0,
                     target_date: "2021-12-31".into(),
                     achieved: vec![
-                        pb::Achieved { period: "2020".into(), value: 1100.0 },
-                        pb::Achieved { period: "2019".into(), value: 400.0 },
+                        pb::Achieved {
+                            period: "2020".into(),
+                            value: 1100.0,
+                        },
+                        pb::Achieved {
+                            period: "2019".into(),
+                            value: 400.0,
+                        },
                     ],
                     ..pb::ProjectIndicator::default()
                 },
@@ -107,7 +113,10 @@ mod register {
                     baseline: Some(5.0),
                     baseline_year: Some(2016),
                     target: 40.0,
-                    achieved: vec![pb::Achieved { period: "2021".into(), value: 12.5 }],
+                    achieved: vec![pb::Achieved {
+                        period: "2021".into(),
+                        value: 12.5,
+                    }],
                     ..pb::ProjectIndicator::default()
                 },
             ],
@@ -151,7 +160,11 @@ mod register {
             id: "ifjúsági-kerekasztal".into(),
             name: "Ifjúsági kerekasztal".into(),
             theme: "A fiatalok helyben maradása".into(),
-            members: vec![member("szendrő-önk", "Szendrő Város Önkormányzata", "member")],
+            members: vec![member(
+                "szendrő-önk",
+                "Szendrő Város Önkormányzata",
+                "member",
+            )],
             meetings: vec![
                 pb::Meeting {
                     date: "2024-03-05".into(),
@@ -190,11 +203,17 @@ mod register {
                 pb::NetworkOrganisation {
                     register_number: "15726468".into(),
                     name: "Szendrő Város Önkormányzata".into(),
-                    entries: vec![entry("", organisation()), entry("cigandi", pb::Organisation {
-                        id: "szendro".into(),
-                        name: "Szendrő Önkormányzat".into(),
-                        ..pb::Organisation::default()
-                    })],
+                    entries: vec![
+                        entry("", organisation()),
+                        entry(
+                            "cigandi",
+                            pb::Organisation {
+                                id: "szendro".into(),
+                                name: "Szendrő Önkormányzat".into(),
+                                ..pb::Organisation::default()
+                            },
+                        ),
+                    ],
                     member_count: 2,
                 },
             ],
@@ -288,7 +307,15 @@ impl Backend for Memory {
                 ],
                 total: 2,
                 facets: vec![
-                    facet("entity", &[("development", 1), ("document", 1), ("organisation", 4), ("group", 2)]),
+                    facet(
+                        "entity",
+                        &[
+                            ("development", 1),
+                            ("document", 1),
+                            ("organisation", 4),
+                            ("group", 2),
+                        ],
+                    ),
                     facet("programme", &[("EFOP", 1), ("TOP", 3)]),
                     facet("status", &[("closed", 1)]),
                     facet("target_group", &[("elderly", 1), ("young_people", 1)]),
@@ -802,15 +829,27 @@ async fn a_session_made_by_one_replica_is_good_at_another_with_the_same_key() {
 
 /// The part of `body` from the first `start` to the next `end` after it.
 fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let at = body.find(start).unwrap_or_else(|| panic!("{start} in {body}"));
+    let at = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {body}"));
     let rest = &body[at..];
     &rest[..rest.find(end).map_or(rest.len(), |e| e + end.len())]
 }
 
-/// Hungarian numbers as the portal writes them: no-break spaces between
-/// groups.
+/// Hungarian numbers as the portal writes them: a no-break space after a
+/// digit (between groups, and before the unit).
 fn hu(text: &str) -> String {
-    text.replace(' ', "\u{a0}")
+    let mut out = String::new();
+    let mut previous = ' ';
+    for c in text.chars() {
+        out.push(if c == ' ' && previous.is_ascii_digit() {
+            '\u{a0}'
+        } else {
+            c
+        });
+        previous = c;
+    }
+    out
 }
 
 #[tokio::test]
@@ -833,7 +872,10 @@ async fn the_search_has_register_facets_filters_and_hits_that_say_what_they_are(
     // A Hungarian label is taken for its code.
     assert_eq!(f.statuses, ["closed"]);
     assert_eq!(f.target_groups, ["elderly"]);
-    assert_eq!((f.amount_min, f.amount_max), (Some(1_000_000), Some(200_000_000)));
+    assert_eq!(
+        (f.amount_min, f.amount_max),
+        (Some(1_000_000), Some(200_000_000))
+    );
     // The facets in Hungarian, from core's labels.
     for label in [
         "Találat fajtája",
@@ -854,7 +896,8 @@ async fn the_search_has_register_facets_filters_and_hits_that_say_what_they_are(
     assert!(a.body.contains("amount_min=1000000"), "{}", a.body);
     // The register hit: its badge and its link, the key encoded.
     assert!(
-        a.body.contains(r#"<span class="badge" data-entity="development">Fejlesztés</span>"#),
+        a.body
+            .contains(r#"<span class="badge" data-entity="development">Fejlesztés</span>"#),
         "{}",
         a.body
     );
@@ -869,7 +912,12 @@ async fn the_search_has_register_facets_filters_and_hits_that_say_what_they_are(
     // The form keeps the amounts, labelled.
     assert!(a.body.contains(r#"<label for="amount_min">"#), "{}", a.body);
 
-    let api = call(&p.app, get("/api/search?q=register&entity=development", None), CLIENT).await;
+    let api = call(
+        &p.app,
+        get("/api/search?q=register&entity=development", None),
+        CLIENT,
+    )
+    .await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.body);
     let json: serde_json::Value = serde_json::from_str(&api.body).unwrap();
     assert_eq!(json["hits"][0]["entity"], "development");
@@ -916,12 +964,25 @@ async fn a_development_shows_its_money_partners_and_indicators_against_their_tar
     assert!(b.contains(&hu("199 990 000 Ft")), "{b}");
     assert!(b.contains(&hu("92,75 %")), "{b}");
     // Partners and documents are links; the keys' colons and accents encoded.
-    assert!(b.contains(r#"href="/doc/edelenyi/organisation%3Aszendr%C5%91-%C3%B6nk""#), "{b}");
-    assert!(b.contains(r#"href="/doc/edelenyi/2019/zarobeszamolo""#), "{b}");
+    assert!(
+        b.contains(r#"href="/doc/edelenyi/organisation%3Aszendr%C5%91-%C3%B6nk""#),
+        "{b}"
+    );
+    assert!(
+        b.contains(r#"href="/doc/edelenyi/2019/zarobeszamolo""#),
+        "{b}"
+    );
     // The first indicator: a chart with its target line, and a table.
-    let svg = between(b, r#"<svg xmlns="http://www.w3.org/2000/svg" id="mutato-1""#, "</svg>");
+    let svg = between(
+        b,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" id="mutato-1""#,
+        "</svg>",
+    );
     assert!(svg.contains(r#"class="reference""#), "{svg}");
-    assert!(svg.contains(&hu("Célérték (2021. december 31.): 1 250 fő")), "{svg}");
+    assert!(
+        svg.contains(&hu("Célérték (2021. december 31.): 1 250 fő")),
+        "{svg}"
+    );
     assert!(svg.contains(&hu("Teljesítés, 2020: 1 100 fő")), "{svg}");
     assert!(svg.contains(&hu("Teljesítés, 2019: 400 fő")), "{svg}");
     let table = between(b, r#"<table class="cells" id="mutato-1-table""#, "</table>");
@@ -943,7 +1004,10 @@ async fn a_development_shows_its_money_partners_and_indicators_against_their_tar
     // The same record as JSON, its links encoded as the page's.
     let api = call(
         &p.app,
-        get("/api/doc/edelenyi/development:EFOP-1.5.2-16-2017-00041", None),
+        get(
+            "/api/doc/edelenyi/development:EFOP-1.5.2-16-2017-00041",
+            None,
+        ),
         CLIENT,
     )
     .await;
@@ -969,7 +1033,11 @@ async fn a_key_with_a_colon_and_accents_round_trips_through_its_link() {
     .await;
     let marker = "href=\"/doc/edelenyi/organisation";
     let at = development.body.find(marker).unwrap() + "href=\"".len();
-    let link = development.body[at..].split('"').next().unwrap().to_string();
+    let link = development.body[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(link.is_ascii(), "{link}");
     let a = call(&p.app, get(&link, None), CLIENT).await;
     assert_eq!(a.status, StatusCode::OK, "{link}: {}", a.body);
@@ -1019,25 +1087,42 @@ async fn a_key_with_a_colon_and_accents_round_trips_through_its_link() {
         assert!(b.contains(text), "{text}: {b}");
     }
     // Newest meeting first.
-    assert!(b.find("2024. március 5.") < b.find("2023. november 20."), "{b}");
+    assert!(
+        b.find("2024. március 5.") < b.find("2023. november 20."),
+        "{b}"
+    );
 }
 
 #[tokio::test]
 async fn the_network_page_filters_lists_partners_and_pairs_and_says_who_did_not_answer() {
     let p = portal(|_| {});
-    let a = call(&p.app, get("/network?q=Szendr%C5%91&min_members=2", None), CLIENT).await;
+    let a = call(
+        &p.app,
+        get("/network?q=Szendr%C5%91&min_members=2", None),
+        CLIENT,
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let asked = p.backend.networked.lock().unwrap().clone().unwrap();
     assert_eq!((asked.query.as_str(), asked.min_members), ("Szendrő", 2));
     assert!(asked.limit > 0);
     let b = &a.body;
-    assert!(b.contains(r#"<a href="/network" aria-current="page">Partnerhálózat</a>"#), "{b}");
+    assert!(
+        b.contains(r#"<a href="/network" aria-current="page">Partnerhálózat</a>"#),
+        "{b}"
+    );
     assert!(b.contains(r#"<label for="q">"#), "{b}");
-    assert!(b.contains(r#"<label for="min_members" class="checkbox">"#), "{b}");
+    assert!(
+        b.contains(r#"<label for="min_members" class="checkbox">"#),
+        "{b}"
+    );
     assert!(b.contains(r#"value="2" checked"#), "{b}");
     assert!(b.contains(r#"value="Szendrő""#), "{b}");
     // The partner in two kistérségek first, with each one's participations.
-    assert!(b.find("Szendrő Város Önkormányzata") < b.find("Borsodi Civil Egyesület"), "{b}");
+    assert!(
+        b.find("Szendrő Város Önkormányzata") < b.find("Borsodi Civil Egyesület"),
+        "{b}"
+    );
     for text in [
         "15726468",
         r#"href="/doc/edelenyi/organisation%3Aszendr%C5%91-%C3%B6nk""#,
@@ -1053,7 +1138,10 @@ async fn the_network_page_filters_lists_partners_and_pairs_and_says_who_did_not_
     assert!(!b.contains("deadline"), "{b}");
     // A pair links to its partners' rows.
     let pairs = between(b, r#"<table class="pairs""#, "</table>");
-    assert!(pairs.contains(r##"href="#szervezet-0""##) && pairs.contains(r##"href="#szervezet-1""##), "{pairs}");
+    assert!(
+        pairs.contains(r##"href="#szervezet-0""##) && pairs.contains(r##"href="#szervezet-1""##),
+        "{pairs}"
+    );
     assert!(pairs.contains(">3<"), "{pairs}");
 
     let api = call(&p.app, get("/api/network?min_members=2", None), CLIENT).await;
@@ -1075,7 +1163,10 @@ async fn register_and_network_limits_are_named_in_the_answer() {
     for (path, named) in [
         ("/search?q=x&amount_min=99999999999999999", "MAX_AMOUNT_FT"),
         ("/search?q=x&amount_max=sok", "amount_max"),
-        ("/search?q=x&amount_min=10&amount_max=5", "amount_min and amount_max"),
+        (
+            "/search?q=x&amount_min=10&amount_max=5",
+            "amount_min and amount_max",
+        ),
         ("/search?q=x&entity=blog", "parameter entity"),
         ("/search?q=x&programme=XYZ", "parameter programme"),
         ("/search?q=x&status=maybe", "parameter status"),
@@ -1104,7 +1195,14 @@ async fn the_openapi_document_describes_the_register_parameters_and_the_network(
         .iter()
         .filter_map(|p| p["name"].as_str())
         .collect();
-    for name in ["entity", "programme", "status", "target", "amount_min", "amount_max"] {
+    for name in [
+        "entity",
+        "programme",
+        "status",
+        "target",
+        "amount_min",
+        "amount_max",
+    ] {
         assert!(names.contains(&name), "{name}");
     }
     assert!(json["paths"]["/api/network"]["get"].is_object());

@@ -131,7 +131,12 @@ pub fn capitalised(s: &str) -> String {
 /// A coded value's Hungarian label, by its exact code (not the lenient
 /// parsing of core's `FromStr`: a label shown must be the code's own); the
 /// code itself when unknown.
-fn coded<T: Copy>(all: &[T], code: &str, as_str: fn(T) -> &'static str, label: fn(T) -> &'static str) -> String {
+fn coded<T: Copy>(
+    all: &[T],
+    code: &str,
+    as_str: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> String {
     all.iter()
         .copied()
         .find(|v| as_str(*v) == code)
@@ -151,7 +156,12 @@ pub fn development_status(code: &str) -> String {
 
 /// A target group (`elderly` → idősek).
 pub fn target_group(code: &str) -> String {
-    coded(TargetGroup::ALL, code, TargetGroup::as_str, TargetGroup::label)
+    coded(
+        TargetGroup::ALL,
+        code,
+        TargetGroup::as_str,
+        TargetGroup::label,
+    )
 }
 
 /// An organisation's part in a development or group (`lead` →
@@ -167,12 +177,22 @@ pub fn legal_form(code: &str) -> String {
 
 /// A project indicator's type (`output`, `result` → eredmény).
 pub fn indicator_type(code: &str) -> String {
-    coded(IndicatorType::ALL, code, IndicatorType::as_str, IndicatorType::label)
+    coded(
+        IndicatorType::ALL,
+        code,
+        IndicatorType::as_str,
+        IndicatorType::label,
+    )
 }
 
 /// Whether a working group meets (`active` → működő).
 pub fn group_status(code: &str) -> String {
-    coded(GroupStatus::ALL, code, GroupStatus::as_str, GroupStatus::label)
+    coded(
+        GroupStatus::ALL,
+        code,
+        GroupStatus::as_str,
+        GroupStatus::label,
+    )
 }
 
 /// A register facet's value (`programme`, `status`, `target_group`,

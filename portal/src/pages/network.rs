@@ -116,7 +116,7 @@ pub async fn network_of(
     format::sort(&mut answer.organisations, |o| o.name.as_str());
     answer
         .organisations
-        .sort_by(|a, b| b.member_count.cmp(&a.member_count));
+        .sort_by_key(|o| std::cmp::Reverse(o.member_count));
     Ok((params, answer))
 }
 
@@ -172,7 +172,13 @@ pub async fn page(
             (pairs(&answer.pairs, &anchors))
         }
     };
-    Ok(layout::page(&state, &viewer, "Partnerhálózat", Nav::Network, body))
+    Ok(layout::page(
+        &state,
+        &viewer,
+        "Partnerhálózat",
+        Nav::Network,
+        body,
+    ))
 }
 
 /// The name filter and the checkbox; the member restriction rides along.

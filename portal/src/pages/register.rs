@@ -243,7 +243,9 @@ fn project_indicator(id: &str, p: &pb::ProjectIndicator) -> Markup {
 fn website(url: &str) -> Markup {
     let safe = (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() > "https://".len()
-        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || "\"<>\\`".contains(c));
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"<>\\`".contains(c));
     html! {
         @if safe { a href=(url) rel="noopener noreferrer nofollow" { (url) } } @else { (url) }
     }
@@ -406,7 +408,11 @@ mod tests {
     fn only_plain_web_addresses_become_links() {
         let link = website("https://edeleny.hu").into_string();
         assert!(link.contains("href=\"https://edeleny.hu\""), "{link}");
-        for hostile in ["javascript:alert(1)", "https://x\" onmouseover=\"a", "ftp://x"] {
+        for hostile in [
+            "javascript:alert(1)",
+            "https://x\" onmouseover=\"a",
+            "ftp://x",
+        ] {
             let text = website(hostile).into_string();
             assert!(!text.contains("href"), "{text}");
         }

@@ -162,18 +162,22 @@ impl SearchParams {
                 "member" if !value.is_empty() => params.members.push(value),
                 "from" if !value.is_empty() => params.from = Some(year(&value)?),
                 "to" if !value.is_empty() => params.to = Some(year(&value)?),
-                "entity" if !value.is_empty() => params
-                    .entities
-                    .push(code_of(&key, &value, Entity::as_str)?),
-                "programme" if !value.is_empty() => params
-                    .programmes
-                    .push(code_of(&key, &value, Programme::as_str)?),
-                "status" if !value.is_empty() => params
-                    .statuses
-                    .push(code_of(&key, &value, Status::as_str)?),
-                "target" if !value.is_empty() => params
-                    .targets
-                    .push(code_of(&key, &value, TargetGroup::as_str)?),
+                "entity" if !value.is_empty() => {
+                    params.entities.push(code_of(&key, &value, Entity::as_str)?)
+                }
+                "programme" if !value.is_empty() => {
+                    params
+                        .programmes
+                        .push(code_of(&key, &value, Programme::as_str)?)
+                }
+                "status" if !value.is_empty() => {
+                    params.statuses.push(code_of(&key, &value, Status::as_str)?)
+                }
+                "target" if !value.is_empty() => {
+                    params
+                        .targets
+                        .push(code_of(&key, &value, TargetGroup::as_str)?)
+                }
                 "amount_min" if !value.is_empty() => {
                     params.amount_min = Some(amount(&key, &value)?);
                 }
@@ -249,8 +253,14 @@ impl SearchParams {
         for (key, value) in [
             ("from", self.from.map(i64::from)),
             ("to", self.to.map(i64::from)),
-            ("amount_min", self.amount_min.and_then(|a| i64::try_from(a).ok())),
-            ("amount_max", self.amount_max.and_then(|a| i64::try_from(a).ok())),
+            (
+                "amount_min",
+                self.amount_min.and_then(|a| i64::try_from(a).ok()),
+            ),
+            (
+                "amount_max",
+                self.amount_max.and_then(|a| i64::try_from(a).ok()),
+            ),
         ] {
             if let Some(value) = value {
                 parts.push(format!("{key}={value}"));
