@@ -243,6 +243,18 @@ impl Backend for HubBackend {
         Ok(Original { source, chunks })
     }
 
+    async fn network(
+        &self,
+        viewer: &Principal,
+        request: pb::NetworkRequest,
+        timeout: Duration,
+    ) -> Result<pb::NetworkResponse, BackendError> {
+        self.hub
+            .network(request, self.deadline(timeout), &self.relay(viewer))
+            .await
+            .map_err(backend_error)
+    }
+
     async fn aggregate(
         &self,
         viewer: &Principal,

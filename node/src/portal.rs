@@ -247,6 +247,20 @@ impl Backend for NodeBackend {
         })
     }
 
+    async fn network(
+        &self,
+        viewer: &Principal,
+        request: pb::NetworkRequest,
+        _timeout: Duration,
+    ) -> Result<pb::NetworkResponse, BackendError> {
+        let request = pb::NetworkRequest {
+            members: self.own(request.members.clone())?,
+            ..request
+        };
+        let (who, record) = (requester(viewer), record::network(&request));
+        self.call(move |r| r.network(&who, record, request)).await
+    }
+
     async fn aggregate(
         &self,
         viewer: &Principal,

@@ -348,6 +348,7 @@ pub fn router(state: PortalState) -> Router {
             "/indicators/{code}/download",
             get(pages::indicators::download),
         )
+        .route("/network", get(pages::network::page))
         .route("/members/{member}", get(pages::member::page))
         .route(
             "/login",
@@ -361,6 +362,7 @@ pub fn router(state: PortalState) -> Router {
         )
         .route("/api/search", get(api::search))
         .route("/api/doc/{member}/{*id}", get(api::document))
+        .route("/api/network", get(api::network))
         .route("/api/indicators", get(api::indicators))
         .route("/api/indicators/{code}/cells", get(api::cells))
         .route("/api/openapi.json", get(api::openapi))

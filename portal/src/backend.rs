@@ -186,6 +186,18 @@ pub trait Backend: Send + Sync + 'static {
         Err(BackendError::Unsupported("original files"))
     }
 
+    /// The register's organisations across the federation, merged by
+    /// register number, and who cooperated with whom (the partner
+    /// network page); the answer's member statuses say who did not answer.
+    async fn network(
+        &self,
+        _viewer: &Principal,
+        _request: pb::NetworkRequest,
+        _timeout: Duration,
+    ) -> Result<pb::NetworkResponse, BackendError> {
+        Err(BackendError::Unsupported("the partner network"))
+    }
+
     /// Published cells (never partials), at most `max_cells` of them: more
     /// is [`BackendError::Invalid`] naming the limit.
     async fn aggregate(

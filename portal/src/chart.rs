@@ -191,9 +191,35 @@ fn x(index: usize, count: usize) -> f64 {
     LEFT + (index as f64 + 0.5) * (WIDTH - LEFT - RIGHT) / count as f64
 }
 
+/// A horizontal line at a value the series are measured against (a
+/// project indicator's target): drawn across the whole chart, labelled
+/// with its value, and in the legend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    pub label: String,
+    pub value: f64,
+}
+
+/// The reference lines' colour and dash (dark: 12.6:1 against white).
+const REFERENCE_COLOUR: &str = "#333333";
+const REFERENCE_DASH: &str = "6 3";
+
 /// A line chart of indicator series. `id` must be unique on the page (it
 /// names the title and description); `unit` follows every value.
 pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Markup {
+    line_chart_with(id, title, unit, series, &[])
+}
+
+/// A line chart with reference lines (targets); the scale takes them in,
+/// so a target above every value achieved is still on the chart.
+pub fn line_chart_with(
+    id: &str,
+    title: &str,
+    unit: &str,
+    series: &[Series],
+    references: &[Reference],
+) -> Markup {
+    let references: Vec<&Reference> = references.iter().filter(|r| r.value.is_finite()).collect();
     // Each series' points by period; the first of duplicates wins.
     let by_period: Vec<HashMap<&str, &Point>> = series
         .iter()
@@ -220,13 +246,21 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Marku
         .flat_map(|m| m.values())
         .filter(|p| withheld(p).is_some())
         .count();
-    if values.is_empty() && withheld_count == 0 {
+    if values.is_empty() && withheld_count == 0 && references.is_empty() {
         return empty(id, title);
     }
-    let scale = Scale::new(values.iter().copied());
+    let scale = Scale::new(
+        values
+            .iter()
+            .copied()
+            .chain(references.iter().map(|r| r.value)),
+    );
     let count = periods.len();
     let label_every = count.div_ceil(MAX_LABELS).max(1);
-    let description = describe(series.len(), &periods, withheld_count);
+    let mut description = describe(series.len(), &periods, withheld_count);
+    for r in &references {
+        description.push_str(&format!(" {}: {}.", r.label, format::value(r.value, unit)));
+    }
     let title_id = format!("{id}-title");
     let desc_id = format!("{id}-desc");
     html! {
@@ -267,11 +301,24 @@ pub fn line_chart(id: &str, title: &str, unit: &str, series: &[Series]) -> Marku
                         }
                     }
                 }
+                @for r in &references {
+                    @let y = coordinate(scale.y(r.value));
+                    g class="reference" data-label=(r.label) data-value=(r.value) {
+                        title { (r.label) ": " (format::value(r.value, unit)) }
+                        line x1=(coordinate(LEFT)) x2=(coordinate(WIDTH - RIGHT)) y1=(y) y2=(y)
+                            stroke=(REFERENCE_COLOUR) stroke-width="2"
+                            stroke-dasharray=(REFERENCE_DASH) {}
+                        text x=(coordinate(WIDTH - RIGHT)) y=(y) dy="-5" text-anchor="end"
+                            font-size="12" fill=(REFERENCE_COLOUR) {
+                            (r.label) ": " (format::value(r.value, unit))
+                        }
+                    }
+                }
                 @for (index, s) in series.iter().enumerate() {
                     (series_markup(index, s, &by_period[index], &periods, &scale, unit))
                 }
             }
-            (legend(series, withheld_count > 0))
+            (legend(series, withheld_count > 0, &references))
         }
     }
 }
@@ -387,7 +434,7 @@ fn describe(series: usize, periods: &[&str], withheld: usize) -> String {
 }
 
 /// The legend: each series' colour and dash, and the withheld cells' mark.
-fn legend(series: &[Series], any_withheld: bool) -> Markup {
+fn legend(series: &[Series], any_withheld: bool, references: &[&Reference]) -> Markup {
     html! {
         ul class="chart-legend" {
             @for (index, s) in series.iter().enumerate() {
@@ -399,6 +446,16 @@ fn legend(series: &[Series], any_withheld: bool) -> Markup {
                             stroke-dasharray=[dash] {}
                     }
                     " " (s.label)
+                }
+            }
+            @for r in references {
+                li class="legend-reference" {
+                    svg class="swatch" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 12"
+                        width="32" height="12" aria-hidden="true" {
+                        line x1="1" y1="6" x2="31" y2="6" stroke=(REFERENCE_COLOUR)
+                            stroke-width="2" stroke-dasharray=(REFERENCE_DASH) {}
+                    }
+                    " " (r.label)
                 }
             }
             @if any_withheld {

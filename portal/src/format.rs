@@ -197,6 +197,28 @@ pub fn date_iso(text: &str) -> Option<String> {
     Some(date(year, month, day))
 }
 
+/// A register date as written (`2024-03-05`, `2024-03` or `2024`) in
+/// Hungarian: `2024. március 5.`, `2024. március`, `2024.`; `None` unless
+/// it is one of those.
+pub fn date_partial(text: &str) -> Option<String> {
+    if let Some(full) = date_iso(text) {
+        return Some(full);
+    }
+    match text.split_once('-') {
+        Some((year, month)) => {
+            let (year, month) = (digits(year, 4)?, digits(month, 2)?);
+            let name = month.checked_sub(1).and_then(|m| MONTHS.get(m as usize))?;
+            Some(format!("{year}. {name}"))
+        }
+        None => Some(format!("{}.", digits(text, 4)?)),
+    }
+}
+
+/// An amount in forints: `1 855 000 Ft`.
+pub fn forint(amount: u64) -> String {
+    format!("{}{NBSP}Ft", group(&amount.to_string()))
+}
+
 /// An RFC 3339 timestamp (`2024-03-05T14:03:09Z`, fractions and offsets
 /// allowed) as `2024. március 5. 14:03`, the clock time as written (no
 /// conversion between offsets); `None` when malformed.

@@ -9,8 +9,8 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,10 +33,214 @@ use tudashalo_proto::pb;
 const PASSWORD: &str = "egy-jo-hosszu-jelszo";
 
 /// Answers what the public may see with one hit, an operator with two; it
-/// counts uploads, and administers for `operator:edelenyi` only.
+/// counts uploads, and administers for `operator:edelenyi` only. A search
+/// for `register` (or with register filters) answers register hits and
+/// facets; the register's records and the network answer from
+/// [`register`]. It keeps the last search, document id and network
+/// request it was asked.
 #[derive(Default)]
 struct Memory {
     uploads: AtomicUsize,
+    searched: Mutex<Option<pb::SearchRequest>>,
+    asked_id: Mutex<Option<String>>,
+    networked: Mutex<Option<pb::NetworkRequest>>,
+}
+
+/// The register the fake backend holds.
+mod register {
+    use tudashalo_proto::pb;
+
+    pub const DEVELOPMENT: &str = "development:EFOP-1.5.2-16-2017-00041";
+    pub const ORGANISATION: &str = "organisation:szendrő-önk";
+    pub const GROUP: &str = "group:ifjúsági-kerekasztal";
+
+    fn member(id: &str, name: &str, role: &str) -> pb::ConsortiumMember {
+        pb::ConsortiumMember {
+            organisation: id.into(),
+            role: role.into(),
+            name: name.into(),
+        }
+    }
+
+    pub fn development() -> pb::Development {
+        pb::Development {
+            id: "EFOP-1.5.2-16-2017-00041".into(),
+            title: "Humán szolgáltatások fejlesztése Szendrőn".into(),
+            summary: "Közösségi programok <b>és</b> szolgáltatások.".into(),
+            programme: "EFOP".into(),
+            call: "EFOP-1.5.2-16".into(),
+            beneficiary: "szendrő-önk".into(),
+            consortium: vec![
+                member("szendrő-önk", "Szendrő Város Önkormányzata", "lead"),
+                member("borsodi-civil", "Borsodi Civil Egyesület", "member"),
+            ],
+            settlements: vec!["Szendrő".into(), "Szalonna".into()],
+            sectors: vec!["szociális".into()],
+            target_groups: vec!["elderly".into(), "young_people".into()],
+            planned_start: "2017-09-01".into(),
+            planned_end: "2021-12".into(),
+            actual_start: "2018-01-15".into(),
+            total_cost: Some(199_990_000),
+            support: Some(185_500_000),
+            status: "closed".into(),
+            documents: vec!["2019/zarobeszamolo".into()],
+            visibility: "public".into(),
+            indicators: vec![
+                pb::ProjectIndicator {
+                    indicator: "bevont".into(),
+                    name: "Bevont személyek".into(),
+                    r#type: "output".into(),
+                    unit: "fő".into(),
+                    target: 1250.0,
+                    target_date: "2021-12-31".into(),
+                    achieved: vec![
+                        pb::Achieved {
+                            period: "2020".into(),
+                            value: 1100.0,
+                        },
+                        pb::Achieved {
+                            period: "2019".into(),
+                            value: 400.0,
+                        },
+                    ],
+                    ..pb::ProjectIndicator::default()
+                },
+                pb::ProjectIndicator {
+                    indicator: "arany".into(),
+                    name: "Foglalkoztatottak aránya".into(),
+                    r#type: "result".into(),
+                    unit: "%".into(),
+                    baseline: Some(5.0),
+                    baseline_year: Some(2016),
+                    target: 40.0,
+                    achieved: vec![pb::Achieved {
+                        period: "2021".into(),
+                        value: 12.5,
+                    }],
+                    ..pb::ProjectIndicator::default()
+                },
+            ],
+            ..pb::Development::default()
+        }
+    }
+
+    pub fn organisation() -> pb::Organisation {
+        pb::Organisation {
+            id: "szendrő-önk".into(),
+            name: "Szendrő Város Önkormányzata".into(),
+            legal_form: "municipality".into(),
+            register_number: "15726468".into(),
+            seat: "3752 Szendrő, Fő út 3.".into(),
+            website: "https://szendro.hu".into(),
+            visibility: "public".into(),
+            participations: vec![
+                pb::Participation {
+                    entity: "development".into(),
+                    id: "EFOP-1.5.2-16-2017-00041".into(),
+                    title: "Humán szolgáltatások fejlesztése Szendrőn".into(),
+                    role: "lead".into(),
+                    year: Some(2017),
+                    programme: "EFOP".into(),
+                    support: Some(185_500_000),
+                },
+                pb::Participation {
+                    entity: "group".into(),
+                    id: "ifjúsági-kerekasztal".into(),
+                    title: "Ifjúsági kerekasztal".into(),
+                    role: "member".into(),
+                    ..pb::Participation::default()
+                },
+            ],
+            ..pb::Organisation::default()
+        }
+    }
+
+    pub fn group() -> pb::WorkingGroup {
+        pb::WorkingGroup {
+            id: "ifjúsági-kerekasztal".into(),
+            name: "Ifjúsági kerekasztal".into(),
+            theme: "A fiatalok helyben maradása".into(),
+            members: vec![member(
+                "szendrő-önk",
+                "Szendrő Város Önkormányzata",
+                "member",
+            )],
+            meetings: vec![
+                pb::Meeting {
+                    date: "2024-03-05".into(),
+                    topic: "Nyári táborok".into(),
+                    minutes: "jegyzokonyvek/2024-03-05".into(),
+                },
+                pb::Meeting {
+                    date: "2023-11-20".into(),
+                    topic: "Alakuló ülés".into(),
+                    minutes: String::new(),
+                },
+            ],
+            status: "active".into(),
+            visibility: "public".into(),
+        }
+    }
+
+    pub fn network() -> pb::NetworkResponse {
+        let entry = |member: &str, org: pb::Organisation| pb::NetworkEntry {
+            member: member.into(),
+            organisation: Some(org),
+        };
+        let civil = pb::Organisation {
+            id: "borsodi-civil".into(),
+            name: "Borsodi Civil Egyesület".into(),
+            ..pb::Organisation::default()
+        };
+        pb::NetworkResponse {
+            organisations: vec![
+                pb::NetworkOrganisation {
+                    register_number: "18400000".into(),
+                    name: "Borsodi Civil Egyesület".into(),
+                    entries: vec![entry("", civil)],
+                    member_count: 1,
+                },
+                pb::NetworkOrganisation {
+                    register_number: "15726468".into(),
+                    name: "Szendrő Város Önkormányzata".into(),
+                    entries: vec![
+                        entry("", organisation()),
+                        entry(
+                            "cigandi",
+                            pb::Organisation {
+                                id: "szendro".into(),
+                                name: "Szendrő Önkormányzat".into(),
+                                ..pb::Organisation::default()
+                            },
+                        ),
+                    ],
+                    member_count: 2,
+                },
+            ],
+            pairs: vec![pb::CoParticipation {
+                a: "15726468".into(),
+                b: "18400000".into(),
+                a_name: "Szendrő Város Önkormányzata".into(),
+                b_name: "Borsodi Civil Egyesület".into(),
+                developments: 3,
+            }],
+            members: vec![
+                pb::MemberStatus {
+                    member: "edelenyi".into(),
+                    state: pb::MemberState::Ok as i32,
+                    ..pb::MemberStatus::default()
+                },
+                pb::MemberStatus {
+                    member: "cigandi".into(),
+                    state: pb::MemberState::TimedOut as i32,
+                    message: "deadline".into(),
+                    ..pb::MemberStatus::default()
+                },
+            ],
+            partial: true,
+            total: 2,
+        }
+    }
 }
 
 #[async_trait]
@@ -71,6 +275,54 @@ impl Backend for Memory {
         request: pb::SearchRequest,
         _timeout: Duration,
     ) -> Result<pb::SearchResponse, BackendError> {
+        *self.searched.lock().unwrap() = Some(request.clone());
+        let filters = request.filters.clone().unwrap_or_default();
+        if request.query == "register" || !filters.entities.is_empty() {
+            let facet = |name: &str, values: &[(&str, u64)]| pb::Facet {
+                name: name.into(),
+                values: values
+                    .iter()
+                    .map(|(v, count)| pb::FacetValue {
+                        value: (*v).into(),
+                        count: *count,
+                    })
+                    .collect(),
+            };
+            return Ok(pb::SearchResponse {
+                hits: vec![
+                    pb::Hit {
+                        id: register::DEVELOPMENT.into(),
+                        title: "Humán szolgáltatások fejlesztése Szendrőn".into(),
+                        entity: "development".into(),
+                        settlements: vec!["Szendrő".into()],
+                        ..pb::Hit::default()
+                    },
+                    pb::Hit {
+                        id: "2019/zarobeszamolo".into(),
+                        title: "Záróbeszámoló".into(),
+                        kind: "report".into(),
+                        entity: "document".into(),
+                        ..pb::Hit::default()
+                    },
+                ],
+                total: 2,
+                facets: vec![
+                    facet(
+                        "entity",
+                        &[
+                            ("development", 1),
+                            ("document", 1),
+                            ("organisation", 4),
+                            ("group", 2),
+                        ],
+                    ),
+                    facet("programme", &[("EFOP", 1), ("TOP", 3)]),
+                    facet("status", &[("closed", 1)]),
+                    facet("target_group", &[("elderly", 1), ("young_people", 1)]),
+                ],
+                ..pb::SearchResponse::default()
+            });
+        }
         let n = if viewer.to_string() == "public:portal" {
             1
         } else {
@@ -96,7 +348,27 @@ impl Backend for Memory {
         id: &str,
         _timeout: Duration,
     ) -> Result<pb::GetDocumentResponse, BackendError> {
-        Err(BackendError::NotFound(format!("no document {id}")))
+        *self.asked_id.lock().unwrap() = Some(id.to_string());
+        let mut answer = pb::GetDocumentResponse {
+            member: "edelenyi".into(),
+            ..pb::GetDocumentResponse::default()
+        };
+        match id {
+            register::DEVELOPMENT => answer.development = Some(register::development()),
+            register::ORGANISATION => answer.organisation = Some(register::organisation()),
+            register::GROUP => answer.group = Some(register::group()),
+            _ => return Err(BackendError::NotFound(format!("no document {id}"))),
+        }
+        Ok(answer)
+    }
+    async fn network(
+        &self,
+        _viewer: &Principal,
+        request: pb::NetworkRequest,
+        _timeout: Duration,
+    ) -> Result<pb::NetworkResponse, BackendError> {
+        *self.networked.lock().unwrap() = Some(request);
+        Ok(register::network())
     }
     async fn aggregate(
         &self,
@@ -553,4 +825,386 @@ async fn a_session_made_by_one_replica_is_good_at_another_with_the_same_key() {
     let other = portal(|_| {});
     let answer = call(&other.app, get("/api/search?q=x", Some(&session)), CLIENT).await;
     assert!(answer.body.contains("\"total\":1"), "{}", answer.body);
+}
+
+/// The part of `body` from the first `start` to the next `end` after it.
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let at = body
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in {body}"));
+    let rest = &body[at..];
+    &rest[..rest.find(end).map_or(rest.len(), |e| e + end.len())]
+}
+
+/// Hungarian numbers as the portal writes them: a no-break space after a
+/// digit (between groups, and before the unit).
+fn hu(text: &str) -> String {
+    let mut out = String::new();
+    let mut previous = ' ';
+    for c in text.chars() {
+        out.push(if c == ' ' && previous.is_ascii_digit() {
+            '\u{a0}'
+        } else {
+            c
+        });
+        previous = c;
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_search_has_register_facets_filters_and_hits_that_say_what_they_are() {
+    let p = portal(|_| {});
+    let a = call(
+        &p.app,
+        get(
+            "/search?q=szolg%C3%A1ltat%C3%A1s&entity=development&programme=EFOP&status=lez%C3%A1rt&target=elderly&amount_min=1000000&amount_max=200%20000%20000",
+            None,
+        ),
+        CLIENT,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let asked = p.backend.searched.lock().unwrap().clone().unwrap();
+    let f = asked.filters.unwrap();
+    assert_eq!(f.entities, ["development"]);
+    assert_eq!(f.programmes, ["EFOP"]);
+    // A Hungarian label is taken for its code.
+    assert_eq!(f.statuses, ["closed"]);
+    assert_eq!(f.target_groups, ["elderly"]);
+    assert_eq!(
+        (f.amount_min, f.amount_max),
+        (Some(1_000_000), Some(200_000_000))
+    );
+    // The facets in Hungarian, from core's labels.
+    for label in [
+        "Találat fajtája",
+        "Fejlesztések",
+        "Dokumentumok",
+        "Szervezetek",
+        "Munkacsoportok",
+        "Emberi Erőforrás Fejlesztési Operatív Program",
+        "Terület- és Településfejlesztési Operatív Program",
+        "lezárt",
+        "fiatalok",
+        "Célcsoport",
+    ] {
+        assert!(a.body.contains(label), "{label}");
+    }
+    // A facet link adds its value under the URL's name, keeping the rest.
+    assert!(a.body.contains("target=young_people"), "{}", a.body);
+    assert!(a.body.contains("amount_min=1000000"), "{}", a.body);
+    // The register hit: its badge and its link, the key encoded.
+    assert!(
+        a.body
+            .contains(r#"<span class="badge" data-entity="development">Fejlesztés</span>"#),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body
+            .contains(r#"href="/doc/edelenyi/development%3AEFOP-1.5.2-16-2017-00041""#),
+        "{}",
+        a.body
+    );
+    // A document hit has no badge.
+    assert!(!a.body.contains(r#"data-entity="document""#), "{}", a.body);
+    // The form keeps the amounts, labelled.
+    assert!(a.body.contains(r#"<label for="amount_min">"#), "{}", a.body);
+
+    let api = call(
+        &p.app,
+        get("/api/search?q=register&entity=development", None),
+        CLIENT,
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let json: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(json["hits"][0]["entity"], "development");
+    assert_eq!(
+        json["hits"][0]["href"],
+        "/doc/edelenyi/development%3AEFOP-1.5.2-16-2017-00041"
+    );
+    assert_eq!(json["facets"]["programme"][0]["value"], "EFOP");
+}
+
+#[tokio::test]
+async fn a_development_shows_its_money_partners_and_indicators_against_their_targets() {
+    let p = portal(|_| {});
+    let a = call(
+        &p.app,
+        get("/doc/edelenyi/development%3AEFOP-1.5.2-16-2017-00041", None),
+        CLIENT,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        p.backend.asked_id.lock().unwrap().as_deref(),
+        Some(register::DEVELOPMENT)
+    );
+    let b = &a.body;
+    for text in [
+        "<h1>Humán szolgáltatások fejlesztése Szendrőn</h1>",
+        "Emberi Erőforrás Fejlesztési Operatív Program",
+        "EFOP-1.5.2-16",
+        "lezárt",
+        "2017. szeptember 1.",
+        "2021. december",
+        "2018. január 15.",
+        "Szalonna",
+        "idősek",
+        "főkedvezményezett",
+        "konzorciumi tag",
+        // Escaped, not markup.
+        "Közösségi programok &lt;b&gt;és&lt;/b&gt; szolgáltatások.",
+    ] {
+        assert!(b.contains(text), "{text}: {b}");
+    }
+    assert!(b.contains(&hu("185 500 000 Ft")), "{b}");
+    assert!(b.contains(&hu("199 990 000 Ft")), "{b}");
+    assert!(b.contains(&hu("92,75 %")), "{b}");
+    // Partners and documents are links; the keys' colons and accents encoded.
+    assert!(
+        b.contains(r#"href="/doc/edelenyi/organisation%3Aszendr%C5%91-%C3%B6nk""#),
+        "{b}"
+    );
+    assert!(
+        b.contains(r#"href="/doc/edelenyi/2019/zarobeszamolo""#),
+        "{b}"
+    );
+    // The first indicator: a chart with its target line, and a table.
+    let svg = between(
+        b,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" id="mutato-1""#,
+        "</svg>",
+    );
+    assert!(svg.contains(r#"class="reference""#), "{svg}");
+    assert!(
+        svg.contains(&hu("Célérték (2021. december 31.): 1 250 fő")),
+        "{svg}"
+    );
+    assert!(svg.contains(&hu("Teljesítés, 2020: 1 100 fő")), "{svg}");
+    assert!(svg.contains(&hu("Teljesítés, 2019: 400 fő")), "{svg}");
+    let table = between(b, r#"<table class="cells" id="mutato-1-table""#, "</table>");
+    assert!(table.contains("<th scope=\"col\">Időszak</th>"), "{table}");
+    assert!(table.contains(&hu("1 100 fő")), "{table}");
+    assert!(table.contains(&hu("1 250 fő")), "{table}");
+    assert!(table.contains(&hu("88 %")), "{table}");
+    // Periods in order, whatever order the member sent them in.
+    assert!(table.find("2019") < table.find("2020"), "{table}");
+    // The second: a percentage with a decimal comma, and its baseline.
+    let svg = between(b, r#"id="mutato-2""#, "</svg>");
+    assert!(svg.contains(&hu("Célérték: 40 %")), "{svg}");
+    assert!(svg.contains(&hu("Kiinduló érték (2016): 5 %")), "{svg}");
+    assert!(svg.contains(&hu("Teljesítés, 2021: 12,5 %")), "{svg}");
+    let table = between(b, r#"id="mutato-2-table""#, "</table>");
+    assert!(table.contains(&hu("12,5 %")), "{table}");
+    assert!(table.contains(&hu("31,25 %")), "{table}");
+
+    // The same record as JSON, its links encoded as the page's.
+    let api = call(
+        &p.app,
+        get(
+            "/api/doc/edelenyi/development:EFOP-1.5.2-16-2017-00041",
+            None,
+        ),
+        CLIENT,
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let json: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(json["entity"], "development");
+    assert_eq!(json["support"], 185_500_000);
+    assert_eq!(json["indicators"][0]["target"], 1250.0);
+    assert_eq!(
+        json["consortium"][0]["href"],
+        "/doc/edelenyi/organisation%3Aszendr%C5%91-%C3%B6nk"
+    );
+}
+
+#[tokio::test]
+async fn a_key_with_a_colon_and_accents_round_trips_through_its_link() {
+    let p = portal(|_| {});
+    let development = call(
+        &p.app,
+        get("/doc/edelenyi/development%3AEFOP-1.5.2-16-2017-00041", None),
+        CLIENT,
+    )
+    .await;
+    let marker = "href=\"/doc/edelenyi/organisation";
+    let at = development.body.find(marker).unwrap() + "href=\"".len();
+    let link = development.body[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(link.is_ascii(), "{link}");
+    let a = call(&p.app, get(&link, None), CLIENT).await;
+    assert_eq!(a.status, StatusCode::OK, "{link}: {}", a.body);
+    assert_eq!(
+        p.backend.asked_id.lock().unwrap().as_deref(),
+        Some(register::ORGANISATION)
+    );
+    // The organisation page: what it is, and what it takes part in.
+    let b = &a.body;
+    for text in [
+        "<h1>Szendrő Város Önkormányzata</h1>",
+        "települési önkormányzat",
+        "15726468",
+        "3752 Szendrő, Fő út 3.",
+        r#"<a href="https://szendro.hu" rel="noopener noreferrer nofollow">"#,
+        r#"href="/doc/edelenyi/development%3AEFOP-1.5.2-16-2017-00041""#,
+        r#"href="/doc/edelenyi/group%3Aifj%C3%BAs%C3%A1gi-kerekasztal""#,
+        "<h2>Fejlesztések</h2>",
+        "<h2>Munkacsoportok</h2>",
+        "főkedvezményezett",
+    ] {
+        assert!(b.contains(text), "{text}: {b}");
+    }
+    assert!(b.contains(&hu("185 500 000 Ft")), "{b}");
+    // And on to the group, through its encoded link.
+    let a = call(
+        &p.app,
+        get("/doc/edelenyi/group%3Aifj%C3%BAs%C3%A1gi-kerekasztal", None),
+        CLIENT,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        p.backend.asked_id.lock().unwrap().as_deref(),
+        Some(register::GROUP)
+    );
+    let b = &a.body;
+    for text in [
+        "A fiatalok helyben maradása",
+        "működő",
+        "2024. március 5.",
+        "2023. november 20.",
+        "Nyári táborok",
+        r#"href="/doc/edelenyi/jegyzokonyvek/2024-03-05""#,
+        r#"href="/doc/edelenyi/organisation%3Aszendr%C5%91-%C3%B6nk""#,
+    ] {
+        assert!(b.contains(text), "{text}: {b}");
+    }
+    // Newest meeting first.
+    assert!(
+        b.find("2024. március 5.") < b.find("2023. november 20."),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn the_network_page_filters_lists_partners_and_pairs_and_says_who_did_not_answer() {
+    let p = portal(|_| {});
+    let a = call(
+        &p.app,
+        get("/network?q=Szendr%C5%91&min_members=2", None),
+        CLIENT,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let asked = p.backend.networked.lock().unwrap().clone().unwrap();
+    assert_eq!((asked.query.as_str(), asked.min_members), ("Szendrő", 2));
+    assert!(asked.limit > 0);
+    let b = &a.body;
+    assert!(
+        b.contains(r#"<a href="/network" aria-current="page">Partnerhálózat</a>"#),
+        "{b}"
+    );
+    assert!(b.contains(r#"<label for="q">"#), "{b}");
+    assert!(
+        b.contains(r#"<label for="min_members" class="checkbox">"#),
+        "{b}"
+    );
+    assert!(b.contains(r#"value="2" checked"#), "{b}");
+    assert!(b.contains(r#"value="Szendrő""#), "{b}");
+    // The partner in two kistérségek first, with each one's participations.
+    assert!(
+        b.find("Szendrő Város Önkormányzata") < b.find("Borsodi Civil Egyesület"),
+        "{b}"
+    );
+    for text in [
+        "15726468",
+        r#"href="/doc/edelenyi/organisation%3Aszendr%C5%91-%C3%B6nk""#,
+        r#"href="/doc/cigandi/organisation%3Aszendro""#,
+        r#"href="/doc/edelenyi/development%3AEFOP-1.5.2-16-2017-00041""#,
+        "Ki kivel működött együtt",
+        "Részleges válasz",
+        "nem válaszolt időben",
+    ] {
+        assert!(b.contains(text), "{text}: {b}");
+    }
+    // The public is not told a member's own message.
+    assert!(!b.contains("deadline"), "{b}");
+    // A pair links to its partners' rows.
+    let pairs = between(b, r#"<table class="pairs""#, "</table>");
+    assert!(
+        pairs.contains(r##"href="#szervezet-0""##) && pairs.contains(r##"href="#szervezet-1""##),
+        "{pairs}"
+    );
+    assert!(pairs.contains(">3<"), "{pairs}");
+
+    let api = call(&p.app, get("/api/network?min_members=2", None), CLIENT).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let json: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(json["organisations"][0]["member_count"], 2);
+    assert_eq!(json["organisations"][0]["entries"][1]["member"], "cigandi");
+    assert_eq!(
+        json["organisations"][0]["entries"][0]["participations"][0]["href"],
+        "/doc/edelenyi/development%3AEFOP-1.5.2-16-2017-00041"
+    );
+    assert_eq!(json["pairs"][0]["developments"], 3);
+    assert_eq!(json["partial"], true);
+}
+
+#[tokio::test]
+async fn register_and_network_limits_are_named_in_the_answer() {
+    let p = portal(|_| {});
+    for (path, named) in [
+        ("/search?q=x&amount_min=99999999999999999", "MAX_AMOUNT_FT"),
+        ("/search?q=x&amount_max=sok", "amount_max"),
+        (
+            "/search?q=x&amount_min=10&amount_max=5",
+            "amount_min and amount_max",
+        ),
+        ("/search?q=x&entity=blog", "parameter entity"),
+        ("/search?q=x&programme=XYZ", "parameter programme"),
+        ("/search?q=x&status=maybe", "parameter status"),
+        ("/search?q=x&target=aliens", "parameter target"),
+        ("/network?min_members=5000", "MAX_MIN_MEMBERS"),
+        ("/api/network?min_members=-1", "MAX_MIN_MEMBERS"),
+    ] {
+        let a = call(&p.app, get(path, None), CLIENT).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{path}: {}", a.body);
+        assert!(a.body.contains(named), "{path}: {}", a.body);
+    }
+    let long = format!("/network?q={}", "a".repeat(201));
+    let a = call(&p.app, get(&long, None), CLIENT).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("MAX_NAME_CHARS"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_register_parameters_and_the_network() {
+    let p = portal(|_| {});
+    let a = call(&p.app, get("/api/openapi.json", None), CLIENT).await;
+    let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    let names: Vec<&str> = json["paths"]["/api/search"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for name in [
+        "entity",
+        "programme",
+        "status",
+        "target",
+        "amount_min",
+        "amount_max",
+    ] {
+        assert!(names.contains(&name), "{name}");
+    }
+    assert!(json["paths"]["/api/network"]["get"].is_object());
+    assert!(json["components"]["schemas"]["Network"].is_object());
 }

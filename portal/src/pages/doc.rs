@@ -1,5 +1,7 @@
 //! `/doc/{member}/{id}`: one document — its metadata, its source file, its
-//! full text — as the member lets the viewer see it.
+//! full text — as the member lets the viewer see it; or, for a register
+//! key (`development:…`, `organisation:…`, `group:…`), the record's page
+//! ([`crate::pages::register`]), by the variant the answer carries.
 
 use axum::extract::{Path, State};
 use maud::{Markup, html};
@@ -113,6 +115,22 @@ pub async fn page(
         .backend()
         .document(&viewer.principal, &member, &id, state.timeout())
         .await?;
+    let member_title = state
+        .backend()
+        .member_title(&member)
+        .unwrap_or_else(|| member.clone());
+    if let Some((title, body)) = crate::pages::register::record(&member, &member_title, &answer) {
+        return Ok(layout::page(
+            &state,
+            &viewer,
+            &title,
+            Nav::Search,
+            html! {
+                (breadcrumb(&member, &member_title))
+                (body)
+            },
+        ));
+    }
     let document = answer
         .document
         .ok_or_else(|| PortalError::NotFound(format!("{member}: no document {id}")))?;
@@ -121,10 +139,6 @@ pub async fn page(
     } else {
         document.title.clone()
     };
-    let member_title = state
-        .backend()
-        .member_title(&member)
-        .unwrap_or_else(|| member.clone());
     let body = render(&member, &member_title, &document);
     let download = document
         .source
@@ -136,15 +150,22 @@ pub async fn page(
         &title,
         Nav::Search,
         html! {
-            nav aria-label="Morzsamenü" class="meta" {
-                a href="/search" { "Keresés" } " › " a href=(format!("/members/{}", encode(&member))) { (member_title) }
-            }
+            (breadcrumb(&member, &member_title))
             (body)
             @if let Some(href) = download {
                 p class="downloads" { a href=(href) download { "Az eredeti fájl letöltése" } }
             }
         },
     ))
+}
+
+/// Where a record page sits: the search, then its kistérség.
+fn breadcrumb(member: &str, member_title: &str) -> Markup {
+    html! {
+        nav aria-label="Morzsamenü" class="meta" {
+            a href="/search" { "Keresés" } " › " a href=(format!("/members/{}", encode(member))) { (member_title) }
+        }
+    }
 }
 
 fn render(member: &str, member_title: &str, d: &pb::Document) -> Markup {

@@ -13,6 +13,7 @@ pub enum Nav {
     Home,
     Search,
     Indicators,
+    Network,
     Admin,
     Login,
     None,
@@ -25,6 +26,7 @@ pub fn page(state: &PortalState, viewer: &Viewer, title: &str, nav: Nav, body: M
         (Nav::Home, "/", "Áttekintés"),
         (Nav::Search, "/search", "Keresés"),
         (Nav::Indicators, "/indicators", "Mutatók"),
+        (Nav::Network, "/network", "Partnerhálózat"),
     ];
     html! {
         (DOCTYPE)

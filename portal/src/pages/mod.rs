@@ -11,6 +11,8 @@ pub mod labels;
 pub mod layout;
 pub mod login;
 pub mod member;
+pub mod network;
+pub mod register;
 pub mod search;
 
 use axum::http::StatusCode;

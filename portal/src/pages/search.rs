@@ -5,8 +5,17 @@
 //! The parameters live in the URL (`/search?q=erdő&kind=study&page=2`), so
 //! every state of the page is a link: facets are links that add or remove
 //! their value, and the browser's history works. Every parameter is
-//! bounded ([`MAX_PARAMS`], [`MAX_VALUE_CHARS`], [`MAX_QUERY_CHARS`]); the
-//! server behind applies its own request limits too.
+//! bounded ([`MAX_PARAMS`], [`MAX_VALUE_CHARS`], [`MAX_QUERY_CHARS`],
+//! [`MAX_AMOUNT_FT`]); the server behind applies its own request limits too.
+//!
+//! The register rides along: `entity=` (document, development,
+//! organisation, group), and for developments `programme=`, `status=`,
+//! `target=` (target group codes) and `amount_min=`/`amount_max=` (awarded
+//! support, Ft). Coded values are checked against core's lists here (a
+//! Hungarian label is accepted and becomes its code), so a typo is an
+//! error that names the choices, not an empty result.
+
+use std::str::FromStr;
 
 use axum::extract::{RawQuery, State};
 use maud::{Markup, html};
@@ -18,6 +27,7 @@ use crate::error::PortalError;
 use crate::format;
 use crate::pages::labels;
 use crate::pages::layout::{self, Nav};
+use tudashalo_core::register::{Entity, Programme, Status, TargetGroup};
 
 /// Most parameters in one search URL.
 pub const MAX_PARAMS: usize = 64;
@@ -27,6 +37,9 @@ pub const MAX_VALUE_CHARS: usize = 256;
 pub const MAX_QUERY_CHARS: usize = 1_000;
 /// Hits per page.
 pub const PAGE_SIZE: u32 = 10;
+/// The largest support amount a search may name, in Ft (ten thousand
+/// billion: beyond any development).
+pub const MAX_AMOUNT_FT: u64 = 10_000_000_000_000;
 
 /// What a URL-encoded value escapes: everything but unreserved characters.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -57,8 +70,50 @@ pub struct SearchParams {
     pub members: Vec<String>,
     pub from: Option<i32>,
     pub to: Option<i32>,
+    /// Entity codes (`development`, …).
+    pub entities: Vec<String>,
+    /// Programme codes (`EFOP`, …), statuses, target group codes.
+    pub programmes: Vec<String>,
+    pub statuses: Vec<String>,
+    pub targets: Vec<String>,
+    /// Bounds on a development's awarded support, Ft.
+    pub amount_min: Option<u64>,
+    pub amount_max: Option<u64>,
     /// 1-based.
     pub page: u32,
+}
+
+/// The code of a coded register value given by its code or its Hungarian
+/// label (`lezárt` → `closed`); the error names the parameter and the
+/// choices.
+fn code_of<T: FromStr<Err = String>>(
+    key: &str,
+    value: &str,
+    as_str: fn(T) -> &'static str,
+) -> Result<String, PortalError> {
+    T::from_str(value)
+        .map(|v| as_str(v).to_string())
+        .map_err(|e| PortalError::BadRequest(format!("parameter {key}: {e}")))
+}
+
+/// An amount in Ft (digits, spaces allowed between them), at most
+/// [`MAX_AMOUNT_FT`].
+fn amount(key: &str, value: &str) -> Result<u64, PortalError> {
+    let digits: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .collect();
+    let n = digits.parse::<u64>().map_err(|_| {
+        PortalError::BadRequest(format!(
+            "parameter {key}: {value:?} is not an amount in Ft (digits only)"
+        ))
+    })?;
+    if n > MAX_AMOUNT_FT {
+        return Err(PortalError::BadRequest(format!(
+            "parameter {key}: {n} Ft is more than the {MAX_AMOUNT_FT} Ft allowed (MAX_AMOUNT_FT)"
+        )));
+    }
+    Ok(n)
 }
 
 impl SearchParams {
@@ -107,6 +162,28 @@ impl SearchParams {
                 "member" if !value.is_empty() => params.members.push(value),
                 "from" if !value.is_empty() => params.from = Some(year(&value)?),
                 "to" if !value.is_empty() => params.to = Some(year(&value)?),
+                "entity" if !value.is_empty() => {
+                    params.entities.push(code_of(&key, &value, Entity::as_str)?)
+                }
+                "programme" if !value.is_empty() => {
+                    params
+                        .programmes
+                        .push(code_of(&key, &value, Programme::as_str)?)
+                }
+                "status" if !value.is_empty() => {
+                    params.statuses.push(code_of(&key, &value, Status::as_str)?)
+                }
+                "target" if !value.is_empty() => {
+                    params
+                        .targets
+                        .push(code_of(&key, &value, TargetGroup::as_str)?)
+                }
+                "amount_min" if !value.is_empty() => {
+                    params.amount_min = Some(amount(&key, &value)?);
+                }
+                "amount_max" if !value.is_empty() => {
+                    params.amount_max = Some(amount(&key, &value)?);
+                }
                 "page" if !value.is_empty() => {
                     params.page =
                         value
@@ -123,6 +200,13 @@ impl SearchParams {
                 // its empty fields.
                 _ => {}
             }
+        }
+        if let (Some(min), Some(max)) = (params.amount_min, params.amount_max)
+            && min > max
+        {
+            return Err(PortalError::BadRequest(format!(
+                "parameters amount_min and amount_max: {min} Ft is more than {max} Ft"
+            )));
         }
         let most = (tudashalo_core::search::MAX_DEPTH as u32) / PAGE_SIZE;
         if params.page > most {
@@ -145,6 +229,12 @@ impl SearchParams {
                 settlements: self.settlements.clone(),
                 year_from: self.from,
                 year_to: self.to,
+                entities: self.entities.clone(),
+                programmes: self.programmes.clone(),
+                statuses: self.statuses.clone(),
+                target_groups: self.targets.clone(),
+                amount_min: self.amount_min,
+                amount_max: self.amount_max,
                 ..pb::Filters::default()
             }),
             offset: (self.page - 1) * PAGE_SIZE,
@@ -157,19 +247,24 @@ impl SearchParams {
     /// The URL of this search.
     pub fn href(&self) -> String {
         let mut parts = vec![format!("q={}", encode(&self.q))];
-        for (key, values) in [
-            ("kind", &self.kinds),
-            ("sector", &self.sectors),
-            ("settlement", &self.settlements),
-            ("member", &self.members),
-        ] {
+        for (key, values) in self.lists() {
             parts.extend(values.iter().map(|v| format!("{key}={}", encode(v))));
         }
-        if let Some(from) = self.from {
-            parts.push(format!("from={from}"));
-        }
-        if let Some(to) = self.to {
-            parts.push(format!("to={to}"));
+        for (key, value) in [
+            ("from", self.from.map(i64::from)),
+            ("to", self.to.map(i64::from)),
+            (
+                "amount_min",
+                self.amount_min.and_then(|a| i64::try_from(a).ok()),
+            ),
+            (
+                "amount_max",
+                self.amount_max.and_then(|a| i64::try_from(a).ok()),
+            ),
+        ] {
+            if let Some(value) = value {
+                parts.push(format!("{key}={value}"));
+            }
         }
         if self.page > 1 {
             parts.push(format!("page={}", self.page));
@@ -189,14 +284,26 @@ impl SearchParams {
         }
     }
 
+    /// The list parameters by their URL names.
+    pub fn lists(&self) -> [(&'static str, &Vec<String>); 8] {
+        [
+            ("kind", &self.kinds),
+            ("sector", &self.sectors),
+            ("settlement", &self.settlements),
+            ("member", &self.members),
+            ("entity", &self.entities),
+            ("programme", &self.programmes),
+            ("status", &self.statuses),
+            ("target", &self.targets),
+        ]
+    }
+
     fn list(&self, name: &str) -> Option<&Vec<String>> {
-        match name {
-            "kind" => Some(&self.kinds),
-            "sector" => Some(&self.sectors),
-            "settlement" => Some(&self.settlements),
-            "member" => Some(&self.members),
-            _ => None,
-        }
+        let name = url_name(name);
+        self.lists()
+            .into_iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, list)| list)
     }
 
     /// This search with facet `name`'s `value` added or removed, from the
@@ -205,11 +312,15 @@ impl SearchParams {
         let mut next = self.clone();
         next.page = 1;
         let selected = self.selected(name, value);
-        let list = match name {
+        let list = match url_name(name) {
             "kind" => &mut next.kinds,
             "sector" => &mut next.sectors,
             "settlement" => &mut next.settlements,
             "member" => &mut next.members,
+            "entity" => &mut next.entities,
+            "programme" => &mut next.programmes,
+            "status" => &mut next.statuses,
+            "target" => &mut next.targets,
             "year" => {
                 let year = value.parse::<i32>().ok();
                 (next.from, next.to) = if selected { (None, None) } else { (year, year) };
@@ -227,12 +338,20 @@ impl SearchParams {
 
     /// Whether any filter is set.
     pub fn filtered(&self) -> bool {
-        !(self.kinds.is_empty()
-            && self.sectors.is_empty()
-            && self.settlements.is_empty()
-            && self.members.is_empty()
-            && self.from.is_none()
-            && self.to.is_none())
+        self.lists().iter().any(|(_, l)| !l.is_empty())
+            || self.from.is_some()
+            || self.to.is_some()
+            || self.amount_min.is_some()
+            || self.amount_max.is_some()
+    }
+}
+
+/// The URL parameter of a facet: the federation's `target_group` is
+/// `target=` in the URL; the others are their own names.
+fn url_name(facet: &str) -> &str {
+    match facet {
+        "target_group" => "target",
+        other => other,
     }
 }
 
@@ -286,7 +405,13 @@ pub fn search_form(params: &SearchParams) -> Markup {
             label for="to" { "Évig"
                 input type="number" id="to" name="to" min="1000" max="9999" value=[params.to];
             }
-            @for (key, values) in [("kind", &params.kinds), ("sector", &params.sectors), ("settlement", &params.settlements), ("member", &params.members)] {
+            label for="amount_min" { "Támogatás legalább (Ft)"
+                input type="number" id="amount_min" name="amount_min" min="0" max=(MAX_AMOUNT_FT) value=[params.amount_min];
+            }
+            label for="amount_max" { "Támogatás legfeljebb (Ft)"
+                input type="number" id="amount_max" name="amount_max" min="0" max=(MAX_AMOUNT_FT) value=[params.amount_max];
+            }
+            @for (key, values) in params.lists() {
                 @for v in values { input type="hidden" name=(key) value=(v); }
             }
             button type="submit" { "Keresés" }
@@ -385,6 +510,9 @@ fn results(
 fn facet_value(state: &PortalState, name: &str, value: &str) -> String {
     match name {
         "kind" => labels::kind(value),
+        "entity" | "programme" | "status" | "target_group" => {
+            labels::register_facet(name, value).unwrap_or_else(|| value.to_string())
+        }
         "member" => state
             .backend()
             .member_title(value)
@@ -405,19 +533,25 @@ fn ordered_facets(facets: &[pb::Facet]) -> Vec<pb::Facet> {
     out
 }
 
-/// One hit: title linked to its page, member, kind, year, settlements, the
-/// snippet, the source file.
+/// One hit: title linked to its page, what it is (a register record's
+/// badge), member, kind, year, settlements, the snippet, the source file.
 pub fn hit_item(state: &PortalState, hit: &pb::Hit) -> Markup {
     let member = member_of(state, &hit.member);
     let member_title = state
         .backend()
         .member_title(&member)
         .unwrap_or_else(|| member.clone());
+    let register = !hit.entity.is_empty() && hit.entity != Entity::Document.as_str();
     html! {
-        h3 { a href=(doc_href(&member, &hit.id)) { (if hit.title.is_empty() { &hit.id } else { &hit.title }) } }
+        h3 {
+            @if register {
+                span class="badge" data-entity=(hit.entity) { (labels::entity(&hit.entity)) } " "
+            }
+            a href=(doc_href(&member, &hit.id)) { (if hit.title.is_empty() { &hit.id } else { &hit.title }) }
+        }
         p class="meta" {
             span class="member" data-member=(member) { (member_title) }
-            span { (labels::kind(&hit.kind)) }
+            @if !hit.kind.is_empty() { span { (labels::kind(&hit.kind)) } }
             @if let Some(year) = hit.year { span { (year) } }
             @if !hit.settlements.is_empty() { span { (hit.settlements.join(", ")) } }
             @if !hit.sectors.is_empty() { span { (hit.sectors.join(", ")) } }
