@@ -309,16 +309,15 @@ impl<'c> Rows<'c> {
         }
     }
 
-    fn row(&mut self, parsed: &mut RegisterParsed, line: usize, cell: &dyn Fn(usize) -> &str) {
-        let at = self.at;
-        let get = |name: &str| at.g.get(name).map_or("", |c| cell(*c));
+    fn row(&mut self, parsed: &mut RegisterParsed, line: usize, cells: &[String]) {
+        let g = Get { at: self.at, cells };
         let record = match self.kind {
-            RegisterKind::Organisations => organisation(&get).map(Record::Organisation),
-            RegisterKind::Contacts => Ok(Record::Contact(contact(&get))),
-            RegisterKind::Developments => development(&get).map(Record::Development),
-            RegisterKind::Groups => group(&get).map(Record::Group),
+            RegisterKind::Organisations => organisation(&g).map(Record::Organisation),
+            RegisterKind::Contacts => Ok(Record::Contact(contact(&g))),
+            RegisterKind::Developments => development(&g).map(Record::Development),
+            RegisterKind::Groups => group(&g).map(Record::Group),
             RegisterKind::Indicators => {
-                if let Err(fault) = self.indicator_row(parsed, line, &get) {
+                if let Err(fault) = self.indicator_row(parsed, line, &g) {
                     parsed.reject(fault, line);
                 }
                 return;
