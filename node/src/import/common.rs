@@ -347,8 +347,13 @@ mod tests {
             Err("\"group:vizugy\" starts with \"group:\", which names register records".into())
         );
         assert_eq!(check_document_id("groups:x"), Ok("groups:x".into()));
-        let err = id_from_path("organisation:o1.txt", Path::new("organisation:o1.txt")).unwrap_err();
-        assert!(err.reason.contains("names register records"), "{}", err.reason);
+        let err =
+            id_from_path("organisation:o1.txt", Path::new("organisation:o1.txt")).unwrap_err();
+        assert!(
+            err.reason.contains("names register records"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]

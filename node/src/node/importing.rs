@@ -494,7 +494,8 @@ impl Node {
     ) -> Result<(&'static str, Counts, Vec<Rejection>)> {
         let (records, rejected) = self.check_references(parsed)?.into_records();
         let kind = records.kind();
-        let (counts, rejected) = self.store_register(label, options, records, rejected, progress)?;
+        let (counts, rejected) =
+            self.store_register(label, options, records, rejected, progress)?;
         Ok((kind, counts, rejected))
     }
 

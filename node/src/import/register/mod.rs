@@ -299,7 +299,11 @@ fn missing(record: &Record, known: &dyn Known) -> Result<Option<Fault>> {
             if let Some(f) = organisation("beneficiary", &d.beneficiary)? {
                 return Ok(Some(f));
             }
-            for m in d.consortium.iter().filter(|m| m.organisation != d.beneficiary) {
+            for m in d
+                .consortium
+                .iter()
+                .filter(|m| m.organisation != d.beneficiary)
+            {
                 if let Some(f) = organisation("consortium", &m.organisation)? {
                     return Ok(Some(f));
                 }

@@ -210,7 +210,9 @@ pub fn parse_sheet(
         Some(name) => book
             .sheets
             .iter()
-            .filter(|s| s.name == name || s.name.trim().to_lowercase() == name.trim().to_lowercase())
+            .filter(|s| {
+                s.name == name || s.name.trim().to_lowercase() == name.trim().to_lowercase()
+            })
             .take(1)
             .collect(),
         None => book.sheets.iter().collect(),
@@ -332,7 +334,10 @@ impl<'c> Rows<'c> {
         line: usize,
         g: &Get<'_>,
     ) -> Result<(), Fault> {
-        let key = (g.get("development").to_string(), g.get("indicator").to_string());
+        let key = (
+            g.get("development").to_string(),
+            g.get("indicator").to_string(),
+        );
         let achieved = achieved(g, self.delimiter)?;
         if let Some(&i) = self.index_of.get(&key) {
             let (first, record, description) = &mut self.gathered[i];
@@ -447,7 +452,10 @@ fn amount(field: &str, s: &str) -> Result<Option<u64>, Fault> {
     let bad = || {
         Fault::field(
             field,
-            format!("{} is not an amount (whole forints, e.g. 125 000 000)", quote(s)),
+            format!(
+                "{} is not an amount (whole forints, e.g. 125 000 000)",
+                quote(s)
+            ),
         )
     };
     let v = parse_number(number, true)
@@ -464,11 +472,14 @@ fn value(field: &str, s: &str, delimiter: u8) -> Result<f64, Fault> {
         return Err(Fault::field(field, "empty"));
     }
     let comma = delimiter == b';' || decimal_comma(b'\t', s);
-    parse_number(s, comma).ok_or_else(|| Fault::field(field, format!("{} is not a number", quote(s))))
+    parse_number(s, comma)
+        .ok_or_else(|| Fault::field(field, format!("{} is not a number", quote(s))))
 }
 
 fn optional_value(field: &str, s: &str, delimiter: u8) -> Result<Option<f64>, Fault> {
-    (!s.is_empty()).then(|| value(field, s, delimiter)).transpose()
+    (!s.is_empty())
+        .then(|| value(field, s, delimiter))
+        .transpose()
 }
 
 fn optional_integer<T: TryFrom<i64>>(field: &str, s: &str) -> Result<Option<T>, Fault> {

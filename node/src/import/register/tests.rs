@@ -197,11 +197,17 @@ fn jsonl_serde_faults_name_the_field() {
 {"id":"o5","name":"E","legal_form":"civil"} x
 not json
 "#;
-    let parsed = parse_jsonl("szervezetek.jsonl", text.as_bytes(), RegisterKind::Organisations)
-        .unwrap();
+    let parsed = parse_jsonl(
+        "szervezetek.jsonl",
+        text.as_bytes(),
+        RegisterKind::Organisations,
+    )
+    .unwrap();
     let got = reasons(&parsed);
     assert!(
-        got[0].starts_with("szervezetek.jsonl:1: field \"lgal_form\": unknown field `lgal_form`, expected one of"),
+        got[0].starts_with(
+            "szervezetek.jsonl:1: field \"lgal_form\": unknown field `lgal_form`, expected one of"
+        ),
         "{got:?}"
     );
     assert!(
@@ -210,17 +216,33 @@ not json
         ),
         "{got:?}"
     );
-    assert_eq!(got[2], "szervezetek.jsonl:3: missing required field \"name\"");
+    assert_eq!(
+        got[2],
+        "szervezetek.jsonl:3: missing required field \"name\""
+    );
     assert!(
         got[3].starts_with("szervezetek.jsonl:4: field \"gfo\": invalid type: string \"321\""),
         "{got:?}"
     );
-    assert!(got[4].starts_with("szervezetek.jsonl:5: not valid JSON: trailing characters"), "{got:?}");
-    assert!(got[5].starts_with("szervezetek.jsonl:6: not valid JSON"), "{got:?}");
+    assert!(
+        got[4].starts_with("szervezetek.jsonl:5: not valid JSON: trailing characters"),
+        "{got:?}"
+    );
+    assert!(
+        got[5].starts_with("szervezetek.jsonl:6: not valid JSON"),
+        "{got:?}"
+    );
     let fields: Vec<Option<&str>> = parsed.rejected.iter().map(|r| r.field.as_deref()).collect();
     assert_eq!(
         fields,
-        vec![Some("lgal_form"), Some("legal_form"), Some("name"), Some("gfo"), None, None]
+        vec![
+            Some("lgal_form"),
+            Some("legal_form"),
+            Some("name"),
+            Some("gfo"),
+            None,
+            None
+        ]
     );
     let nested = parse_jsonl(
         "fejlesztesek.jsonl",
@@ -238,7 +260,7 @@ not json
 }
 
 const DEVS_CSV: &str = "id;title;summary;programme;call;beneficiary;consortium;settlements;sectors;target_groups;planned_start;planned_end;actual_start;actual_end;total_cost;support;status;documents;visibility\n\
-    EFOP-1;Óvodafejlesztés Tiszakécskén;Az óvoda bővítése;EFOP;EFOP-1.5.2-16;o1;o1:lead, o2:konzorciumi tag;Tiszakécske; Lakitelek;oktatás;gyermekek;2017.03.01.;2019-12;2017-04;;125 000 000;100.000.000;lezárt;jkv-1;federated\n";
+    EFOP-1;Óvodafejlesztés Tiszakécskén;Az óvoda bővítése;EFOP;EFOP-1.5.2-16;o1;o1:lead, o2:konzorciumi tag;\"Tiszakécske; Lakitelek\";oktatás;gyermekek;2017.03.01.;2019-12;2017-04;;125 000 000;100.000.000;lezárt;jkv-1;federated\n";
 
 #[test]
 fn developments_from_csv_and_jsonl() {
@@ -378,7 +400,10 @@ fn groups_with_meetings() {
     assert_eq!(g.meetings[1].date, "2021-06-10");
     assert_eq!(g.meetings[1].minutes, None);
     let line = serde_json::to_string(g).unwrap();
-    assert_eq!(records(jsonl("csoportok.jsonl", &line)), RegisterRecords::Groups(groups));
+    assert_eq!(
+        records(jsonl("csoportok.jsonl", &line)),
+        RegisterRecords::Groups(groups)
+    );
 }
 
 #[test]
@@ -439,7 +464,7 @@ fn references_to_what_the_node_does_not_hold_are_rejected() {
     let text = "id;title;programme;beneficiary;consortium;settlements;status;documents\n\
                 d1;T;EFOP;o1;o1:lead;A;closed;jkv-1\n\
                 d2;T;EFOP;o9;;A;closed;\n\
-                d3;T;EFOP;o1;o1:lead; o-99:member;A;closed;\n\
+                d3;T;EFOP;o1;\"o1:lead; o-99:member\";A;closed;\n\
                 d4;T;EFOP;o1;;A;closed;nincs\n";
     let parsed = check_references(csv("fejlesztesek.csv", text), &holds()).unwrap();
     assert_eq!(
@@ -468,13 +493,17 @@ fn references_to_what_the_node_does_not_hold_are_rejected() {
     let parsed = check_references(csv("k.csv", contacts), &holds()).unwrap();
     assert_eq!(
         reasons(&parsed),
-        vec!["k.csv:3: field \"organisation\": organisation \"o7\" is not in the register (import the organisations first)"]
+        vec![
+            "k.csv:3: field \"organisation\": organisation \"o7\" is not in the register (import the organisations first)"
+        ]
     );
     let indicators = "development,indicator,name,type,unit,target\nEFOP-1,PR1,X,output,db,1\nEFOP-9,PR1,X,output,db,1\n";
     let parsed = check_references(csv("m.csv", indicators), &holds()).unwrap();
     assert_eq!(
         reasons(&parsed),
-        vec!["m.csv:3: field \"development\": development \"EFOP-9\" is not in the register (import the developments first)"]
+        vec![
+            "m.csv:3: field \"development\": development \"EFOP-9\" is not in the register (import the developments first)"
+        ]
     );
 }
 
@@ -533,7 +562,9 @@ fn a_workbook_sheet_of_developments() {
     };
     assert_eq!(
         reasons(&parsed),
-        vec!["fejlesztesek.xlsx:Fejlesztések!R5: field \"support\": 200 is more than the total cost 100"]
+        vec![
+            "fejlesztesek.xlsx:Fejlesztések!R5: field \"support\": 200 is more than the total cost 100"
+        ]
     );
     let RegisterRecords::Developments(devs) = records(parsed) else {
         panic!()

@@ -50,9 +50,15 @@ const DEVS: &str = r#"{"id":"EFOP-1.5.2-16-2017-00041","title":"Humán szolgált
 fn organisations_then_developments_are_stored_searched_and_idempotent() {
     let folder = Folder::new();
     let orgs = folder.import("szervezetek.csv", ORGS, false).unwrap();
-    assert_eq!((orgs.kind, orgs.added, orgs.rejected), ("organisations", 2, 0));
+    assert_eq!(
+        (orgs.kind, orgs.added, orgs.rejected),
+        ("organisations", 2, 0)
+    );
     let devs = folder.import("fejlesztesek.jsonl", DEVS, false).unwrap();
-    assert_eq!((devs.kind, devs.added, devs.rejected), ("developments", 1, 1));
+    assert_eq!(
+        (devs.kind, devs.added, devs.rejected),
+        ("developments", 1, 1)
+    );
     assert_eq!(
         devs.rejections[0].to_string(),
         format!(
@@ -85,25 +91,37 @@ fn organisations_then_developments_are_stored_searched_and_idempotent() {
     assert_eq!((again.added, again.updated, again.unchanged), (0, 0, 2));
     let again = folder.import("fejlesztesek.jsonl", DEVS, false).unwrap();
     assert_eq!((again.added, again.updated, again.unchanged), (0, 0, 1));
-    assert_eq!(folder.node.store.register_counts().unwrap(), [2, 0, 1, 0, 0]);
+    assert_eq!(
+        folder.node.store.register_counts().unwrap(),
+        [2, 0, 1, 0, 0]
+    );
 }
 
 #[test]
 fn strict_refuses_a_file_with_an_unknown_reference_and_stores_nothing() {
     let folder = Folder::new();
     folder.import("szervezetek.csv", ORGS, false).unwrap();
-    let err = folder
-        .import("fejlesztesek.jsonl", DEVS, true)
-        .unwrap_err();
+    let err = folder.import("fejlesztesek.jsonl", DEVS, true).unwrap_err();
     assert!(matches!(err, Error::Strict { count: 1, .. }), "{err}");
-    assert_eq!(folder.node.store.register_counts().unwrap(), [2, 0, 0, 0, 0]);
+    assert_eq!(
+        folder.node.store.register_counts().unwrap(),
+        [2, 0, 0, 0, 0]
+    );
 
     let contacts = "szervezet,név,e-mail\no1,Kiss Anna,kiss@tiszakecske.hu\no9,Nagy Béla,\n";
-    let err = folder.import("kapcsolatok.csv", contacts, true).unwrap_err();
+    let err = folder
+        .import("kapcsolatok.csv", contacts, true)
+        .unwrap_err();
     assert!(matches!(err, Error::Strict { count: 1, .. }), "{err}");
-    assert_eq!(folder.node.store.register_counts().unwrap(), [2, 0, 0, 0, 0]);
+    assert_eq!(
+        folder.node.store.register_counts().unwrap(),
+        [2, 0, 0, 0, 0]
+    );
     let report = folder.import("kapcsolatok.csv", contacts, false).unwrap();
-    assert_eq!((report.kind, report.added, report.rejected), ("contacts", 1, 1));
+    assert_eq!(
+        (report.kind, report.added, report.rejected),
+        ("contacts", 1, 1)
+    );
     assert_eq!(folder.node.store.contacts_of("o1").unwrap().len(), 1);
 }
 
@@ -133,9 +151,15 @@ fn indicators_and_groups_need_what_they_name() {
                   g1;Vízügyi munkacsoport;víz;o1;2021-03-04 Alakuló ülés [jkv-1];active\n\
                   g2;Másik;víz;o1;2021-03-04 Ülés [jkv-2];active\n";
     let report = folder.import("csoportok.csv", groups, false).unwrap();
-    assert_eq!((report.kind, report.added, report.rejected), ("groups", 1, 1));
+    assert_eq!(
+        (report.kind, report.added, report.rejected),
+        ("groups", 1, 1)
+    );
     assert_eq!(report.rejections[0].field.as_deref(), Some("meetings"));
-    assert_eq!(folder.node.store.register_counts().unwrap(), [2, 0, 1, 1, 1]);
+    assert_eq!(
+        folder.node.store.register_counts().unwrap(),
+        [2, 0, 1, 1, 1]
+    );
 }
 
 #[test]
@@ -144,19 +168,28 @@ fn documents_stay_documents_and_may_not_take_a_register_prefix() {
     let text = "{\"id\":\"d1\",\"title\":\"Terv\",\"body\":\"Szöveg\"}\n\
                 {\"id\":\"development:x\",\"title\":\"Terv\",\"body\":\"Szöveg\"}\n";
     let report = folder.import("dokumentumok.jsonl", text, false).unwrap();
-    assert_eq!((report.kind, report.added, report.rejected), ("documents", 1, 1));
+    assert_eq!(
+        (report.kind, report.added, report.rejected),
+        ("documents", 1, 1)
+    );
     assert_eq!(
         report.rejections[0].reason,
         "field \"id\": \"development:x\" starts with \"development:\", which names register records"
     );
     let path = folder.write("x.jsonl", text);
     assert_eq!(
-        folder.node.detect(&path, &ImportOptions::default()).unwrap(),
+        folder
+            .node
+            .detect(&path, &ImportOptions::default())
+            .unwrap(),
         FileFormat::Documents
     );
     let path = folder.write("y.jsonl", DEVS);
     assert_eq!(
-        folder.node.detect(&path, &ImportOptions::default()).unwrap(),
+        folder
+            .node
+            .detect(&path, &ImportOptions::default())
+            .unwrap(),
         FileFormat::Register(import::RegisterKind::Developments)
     );
 }
