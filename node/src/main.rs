@@ -47,6 +47,8 @@ enum Command {
     },
     /// Import files or folders (recursively): documents (.jsonl, .txt, .md,
     /// .pdf, .docx, .odt, .html, .rtf), observations or a catalogue (.csv,
+    /// .xlsx, .xls, .ods), the register: organisations, contacts,
+    /// developments, project indicators, working groups (.jsonl, .csv,
     /// .xlsx, .xls, .ods).
     Import(ImportArgs),
     /// Search the node's documents (all of them, local ones included).

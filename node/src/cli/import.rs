@@ -13,7 +13,7 @@ use serde_json::json;
 use tudashalo_node::Node;
 use tudashalo_node::error::Error;
 use tudashalo_node::import::isolate::Isolation;
-use tudashalo_node::import::{FailureKind, FileFormat, TextMeta};
+use tudashalo_node::import::{FailureKind, FileFormat, RegisterKind, TextMeta};
 use tudashalo_node::node::{FileReport, ImportOptions, ImportProgress};
 
 use crate::ImportArgs;
@@ -94,12 +94,18 @@ pub(crate) fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     // Catalogues first, so that observations in the same command can use
-    // them; otherwise in the order given (a folder's files sorted by path).
+    // them; the register after documents, in the order its references need
+    // (organisations, then contacts, developments and groups, then project
+    // indicators); otherwise in the order given (a folder's files sorted by
+    // path).
     let mut ordered: Vec<(u8, Input)> = inputs
         .into_iter()
         .map(|input| {
             let order = match node.detect(&input.path, &options) {
                 Ok(FileFormat::Catalogue) => 0,
+                Ok(FileFormat::Register(RegisterKind::Organisations)) => 2,
+                Ok(FileFormat::Register(RegisterKind::Indicators)) => 4,
+                Ok(FileFormat::Register(_)) => 3,
                 _ => 1,
             };
             (order, input)

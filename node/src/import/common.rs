@@ -158,6 +158,20 @@ pub(crate) fn check_id(raw: &str) -> Result<String, String> {
     Ok(id.to_string())
 }
 
+/// Checks a document id ([`check_id`]) and that it does not start with a
+/// register prefix (`development:`, …), which names register records
+/// ([`tudashalo_core::register::reserved_prefix`]).
+pub(crate) fn check_document_id(raw: &str) -> Result<String, String> {
+    let id = check_id(raw)?;
+    match tudashalo_core::register::reserved_prefix(&id) {
+        Some(prefix) => Err(format!(
+            "{} starts with \"{prefix}:\", which names register records",
+            quote(&id)
+        )),
+        None => Ok(id),
+    }
+}
+
 /// The document id of a one-file document: the file name without its
 /// extension.
 pub(crate) fn id_from_path(file: &str, path: &Path) -> Result<String, FileError> {
@@ -170,7 +184,7 @@ pub(crate) fn id_from_path(file: &str, path: &Path) -> Result<String, FileError>
             "the file name is not valid UTF-8, so it cannot be the document id; rename the file",
         )
     })?;
-    check_id(stem).map_err(|reason| {
+    check_document_id(stem).map_err(|reason| {
         FileError::new(
             file,
             format!("the file name cannot be the document id: {reason}"),
@@ -208,7 +222,7 @@ pub fn slug_id(file: &str, relative: &str) -> Result<String, FileError> {
         }
     }
     let id = parts.join("/");
-    check_id(&id).map_err(|reason| {
+    check_document_id(&id).map_err(|reason| {
         FileError::new(
             file,
             format!("the path {relative:?} gives no usable document id: {reason}"),
@@ -324,6 +338,22 @@ mod tests {
         assert_eq!(slug(".rejtett"), "rejtett");
         assert_eq!(slug("a..b.txt"), "a-b");
         assert!(slug_id("f", "(((.pdf").is_err());
+    }
+
+    #[test]
+    fn document_ids_may_not_take_a_register_prefix() {
+        assert_eq!(
+            check_document_id("group:vizugy"),
+            Err("\"group:vizugy\" starts with \"group:\", which names register records".into())
+        );
+        assert_eq!(check_document_id("groups:x"), Ok("groups:x".into()));
+        let err =
+            id_from_path("organisation:o1.txt", Path::new("organisation:o1.txt")).unwrap_err();
+        assert!(
+            err.reason.contains("names register records"),
+            "{}",
+            err.reason
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::common::{
-    Fault, UTF8_BOM, body_too_big, check_id, check_year, clean_list, describe, non_empty, quote,
+    Fault, UTF8_BOM, body_too_big, check_document_id, check_year, clean_list, describe, non_empty,
+    quote,
 };
 use super::{FileError, Incoming, Limits, Parsed, Rejection};
 use tudashalo_core::model::{Document, Kind, Visibility};
@@ -272,8 +273,8 @@ fn parse_line(raw: &[u8], limits: &Limits) -> Result<(Document, bool), Fault> {
 
     // Fields are checked in a fixed order, and the first fault is the one
     // reported, so the same line always gives the same message.
-    let id =
-        check_id(&required_string("id", known.id)?).map_err(|reason| Fault::field("id", reason))?;
+    let id = check_document_id(&required_string("id", known.id)?)
+        .map_err(|reason| Fault::field("id", reason))?;
     let title = required_string("title", known.title)?.trim().to_string();
     if title.is_empty() {
         return Err(Fault::field("title", "empty"));
@@ -422,7 +423,7 @@ fn year(name: &str, value: Option<Value>) -> Result<Option<i32>, Fault> {
 
 /// serde_json's message without its "line 1", which is always 1 here and
 /// would contradict the file line in front of it; the column stays.
-fn json_error(e: &serde_json::Error) -> String {
+pub(crate) fn json_error(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     match full.strip_suffix(&suffix) {

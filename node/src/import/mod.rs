@@ -18,7 +18,11 @@
 //!   indicator catalogue (`code,name,unit,aggregation`), told apart by the
 //!   header; `,` `;` or tab; UTF-8 (with or without BOM) or Windows-1250
 //!   ([`table`]); `.xlsx`, `.xls`, `.ods`: the same tables in a workbook's
-//!   sheet ([`table::workbook`]).
+//!   sheet ([`table::workbook`]);
+//! - the register ([`register`]): organisations, contacts, developments,
+//!   project indicators or working groups, one entity per file, as `.jsonl`
+//!   (told from documents by the first record's keys), `.csv`/`.tsv` or a
+//!   workbook's sheet (told by the header).
 
 use std::fmt;
 use std::path::Path;
@@ -35,11 +39,13 @@ pub mod jsonl;
 mod mutants;
 pub mod office;
 mod pdf;
+pub mod register;
 mod rtf;
 pub mod table;
 pub mod text;
 
 pub use extract::{DocFormat, Failure, FailureKind};
+pub use register::RegisterKind;
 pub use table::workbook::WorkbookFormat;
 
 /// One rejected record: `file:line: reason`.
@@ -158,8 +164,11 @@ pub enum FileFormat {
     Observations,
     /// CSV catalogue.
     Catalogue,
-    /// A spreadsheet of observations or of the catalogue.
+    /// A spreadsheet of observations, of the catalogue or of a register
+    /// table.
     Workbook(WorkbookFormat),
+    /// A register file (JSON Lines or CSV) of one entity type.
+    Register(RegisterKind),
 }
 
 impl FileFormat {
@@ -217,8 +226,9 @@ pub struct TextMeta {
 }
 
 /// The file types `import` reads, for messages.
-pub const SUPPORTED: &str = ".jsonl (documents), .txt, .md, .pdf, .docx, .odt, .html, .rtf \
-     (one document each), .csv, .xlsx, .xls or .ods (observations or catalogue)";
+pub const SUPPORTED: &str = ".jsonl (documents or register records), .txt, .md, .pdf, .docx, .odt, \
+     .html, .rtf (one document each), .csv, .tsv, .xlsx, .xls or .ods (observations, catalogue or \
+     a register table)";
 
 /// Whether `import` reads files named like `path` (for walking a folder).
 pub fn is_supported(path: &Path) -> bool {
@@ -264,6 +274,44 @@ pub fn detect(path: &Path, bytes: &[u8], encoding: Encoding) -> Result<FileForma
 /// bytes at all.
 pub fn detect_needs_content(path: &Path) -> bool {
     matches!(extension(path).as_str(), "csv" | "tsv")
+}
+
+/// Whether [`detect_jsonl`] decides what `path` holds (`.jsonl`, `.ndjson`).
+pub fn is_jsonl(path: &Path) -> bool {
+    matches!(extension(path).as_str(), "jsonl" | "ndjson")
+}
+
+/// How much of a `.jsonl` file's first line is read to tell register
+/// records from documents; a longer first line is a document's.
+pub const FIRST_LINE_BYTES: usize = 1024 * 1024;
+
+/// What a `.jsonl` file holds, from its first non-blank line only (at most
+/// [`FIRST_LINE_BYTES`] of it): register records when its keys say so
+/// ([`register::sniff_jsonl`]), else documents, which are then streamed.
+pub fn detect_jsonl(reader: impl std::io::BufRead) -> std::io::Result<FileFormat> {
+    use std::io::BufRead as _;
+    let mut limited = std::io::BufReader::new(reader.take(FIRST_LINE_BYTES as u64 + 1));
+    let mut line = Vec::new();
+    let mut read = 0;
+    loop {
+        line.clear();
+        let n = limited.read_until(b'\n', &mut line)?;
+        read += n;
+        if n == 0 || read > FIRST_LINE_BYTES {
+            return Ok(FileFormat::Documents);
+        }
+        let text = line.strip_prefix(common::UTF8_BOM).unwrap_or(&line);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if !line.ends_with(b"\n") && read > FIRST_LINE_BYTES {
+            return Ok(FileFormat::Documents);
+        }
+        return Ok(std::str::from_utf8(text)
+            .ok()
+            .and_then(register::sniff_jsonl)
+            .map_or(FileFormat::Documents, FileFormat::Register));
+    }
 }
 
 fn extension(path: &Path) -> String {

@@ -38,7 +38,9 @@ pub struct ImportOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     pub file: String,
-    /// `documents`, `observations` or `catalogue`.
+    /// `documents`, `observations`, `catalogue`, or a register file's
+    /// `organisations`, `contacts`, `developments`, `project_indicators`,
+    /// `groups`.
     pub kind: &'static str,
     pub added: usize,
     pub updated: usize,
@@ -59,9 +61,7 @@ impl Node {
             let bytes = read_file(path)?;
             import::detect(path, &bytes, options.encoding)?
         } else {
-            // The name decides: a large file of documents is not read.
-            open_file(path)?;
-            import::detect(path, &[], options.encoding)?
+            detect_by_name(path, options)?
         };
         if let FileFormat::Workbook(_) = format {
             let label = path.display().to_string();
@@ -69,6 +69,7 @@ impl Node {
                 match self.parse_workbook(&label, path, format, options, &Default::default())? {
                     WorkbookParsed::Catalogue(_) => FileFormat::Catalogue,
                     WorkbookParsed::Observations(_) => FileFormat::Observations,
+                    WorkbookParsed::Register(parsed) => FileFormat::Register(parsed.kind),
                 },
             );
         }
@@ -109,9 +110,7 @@ impl Node {
             let bytes = read_file(path)?;
             (import::detect(path, &bytes, options.encoding)?, bytes)
         } else {
-            // An unreadable file is reported as such before its type, as ever.
-            open_file(path)?;
-            (import::detect(path, &[], options.encoding)?, Vec::new())
+            (detect_by_name(path, options)?, Vec::new())
         };
         let mut visibility_changes = Vec::new();
         let (kind, counts, rejections) = match format {
@@ -164,7 +163,20 @@ impl Node {
                         self.store_catalogue(&label, options, parsed, progress)?;
                     ("catalogue", counts, rejected)
                 }
+                WorkbookParsed::Register(parsed) => {
+                    self.import_register(&label, options, parsed, progress)?
+                }
             },
+            FileFormat::Register(kind) => {
+                let parsed = if import::is_jsonl(path) {
+                    // A register file is small; it is read whole, capped.
+                    let bytes = read_capped(path, &self.limits())?;
+                    import::register::parse_jsonl(&label, &bytes, kind)?
+                } else {
+                    import::register::parse_csv(&label, &bytes, options.encoding, kind)?
+                };
+                self.import_register(&label, options, parsed, progress)?
+            }
         };
         Ok(FileReport {
             file: label,
@@ -462,6 +474,31 @@ impl Node {
         self.originals.sweep(&keep)
     }
 
+    /// Rejects a parsed register file's records whose references the node
+    /// does not hold ([`import::register::check_references`]).
+    pub(crate) fn check_references(
+        &self,
+        parsed: import::register::RegisterParsed,
+    ) -> Result<import::register::RegisterParsed> {
+        import::register::check_references(parsed, &self.store)
+    }
+
+    /// A parsed register file checked against the register and stored as
+    /// one unit: its kind, counts and rejections.
+    fn import_register(
+        &self,
+        label: &str,
+        options: &ImportOptions,
+        parsed: import::register::RegisterParsed,
+        progress: &dyn Fn(ImportProgress),
+    ) -> Result<(&'static str, Counts, Vec<Rejection>)> {
+        let (records, rejected) = self.check_references(parsed)?.into_records();
+        let kind = records.kind();
+        let (counts, rejected) =
+            self.store_register(label, options, records, rejected, progress)?;
+        Ok((kind, counts, rejected))
+    }
+
     fn store_observations(
         &self,
         label: &str,
@@ -637,6 +674,22 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// What a file holds when its name decides, or (`.jsonl`) its first line:
+/// a large file of documents is not read. An unreadable file is reported as
+/// such before its type.
+fn detect_by_name(path: &Path, options: &ImportOptions) -> Result<FileFormat> {
+    let file = open_file(path)?;
+    if import::is_jsonl(path) {
+        return import::detect_jsonl(std::io::BufReader::new(file)).map_err(|e| {
+            Error::File(FileError::new(
+                &path.display().to_string(),
+                format!("cannot read: {e}"),
+            ))
+        });
+    }
+    Ok(import::detect(path, &[], options.encoding)?)
+}
+
 fn open_file(path: &Path) -> Result<std::fs::File> {
     std::fs::File::open(path).map_err(|e| {
         Error::File(FileError::new(
@@ -721,6 +774,9 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
         ))
     })
 }
+
+#[cfg(test)]
+mod register_tests;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -100,6 +100,8 @@ pub(super) struct Header {
     pub(super) width: usize,
     /// Where each known column is.
     pub(super) positions: HashMap<Column, usize>,
+    /// The header's cells as written (for the register's own columns).
+    pub(super) names: Vec<String>,
 }
 
 impl Header {
@@ -242,8 +244,10 @@ impl Header {
     ) -> Result<Header, FileError> {
         let mut positions = HashMap::new();
         let mut width = 0;
+        let mut names = Vec::new();
         for (at, cell) in cells.into_iter().enumerate() {
             width = at + 1;
+            names.push(cell.to_string());
             if let Some(column) = Column::from_header(cell)
                 && let Some(first) = positions.insert(column, at)
             {
@@ -263,6 +267,7 @@ impl Header {
             line,
             width,
             positions,
+            names,
         })
     }
 

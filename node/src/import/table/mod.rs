@@ -29,12 +29,13 @@ use tudashalo_core::model::{Aggregation, Catalogue, Indicator, Observation};
 
 use decode::decode;
 use header::{CATALOGUE_COLUMNS, OBSERVATION_COLUMNS, read_header};
-use numbers::{decimal_comma, normalise_period, parse_number};
+use numbers::normalise_period;
+pub(crate) use numbers::{decimal_comma, parse_number};
 use rows::for_each_row;
 
 mod decode;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod header;
 mod numbers;
 mod ods_layout;
@@ -47,6 +48,8 @@ pub mod workbook;
 pub enum WorkbookParsed {
     Observations(Parsed<Observation>),
     Catalogue(Parsed<Indicator>),
+    /// A register table ([`super::register`]).
+    Register(super::register::RegisterParsed),
 }
 
 /// Reads the sheet `sheet` of `book` (or the first sheet with a
@@ -58,15 +61,66 @@ pub fn parse_workbook(
     sheet: Option<&str>,
     catalogue: &Catalogue,
 ) -> Result<WorkbookParsed, FileError> {
+    // A register sheet is told by its header first; a workbook without one
+    // is read as observations or the catalogue, as ever.
+    if let Some(parsed) = super::register::parse_sheet(file, book, sheet) {
+        return parsed.map(WorkbookParsed::Register);
+    }
     sheet::parse(file, book, sheet, catalogue)
 }
 
-/// Decides from the header whether a CSV file holds observations or the
-/// catalogue.
+/// Decides from the header whether a CSV file holds observations, the
+/// catalogue or a register table ([`super::register`]).
 pub fn sniff(file: &str, bytes: &[u8], enc: Encoding) -> Result<FileFormat, FileError> {
     let text = decode(file, bytes, enc)?;
     let (header, _) = read_header(file, &text)?;
+    if let Some(kind) =
+        super::register::table::kind_of_header(header.names.iter().map(String::as_str))
+    {
+        return Ok(FileFormat::Register(kind));
+    }
     header.classify(file)
+}
+
+/// A CSV table read without knowing its columns (a register table): the
+/// header's cells, its line as written, the delimiter, and the data rows
+/// (trimmed fields) with their physical line numbers. Rows of the wrong
+/// width are rejected, as in every table.
+pub(crate) struct TextTable {
+    pub header: Vec<String>,
+    pub line: String,
+    pub delimiter: u8,
+    pub rows: Vec<(usize, Vec<String>)>,
+    pub rejected: Vec<Rejection>,
+}
+
+pub(crate) fn read_text_table(
+    file: &str,
+    bytes: &[u8],
+    enc: Encoding,
+) -> Result<TextTable, FileError> {
+    let text = decode(file, bytes, enc)?;
+    let (header, mut reader) = read_header(file, &text)?;
+    let mut rejected = Vec::new();
+    let mut rows = Vec::new();
+    for_each_row(
+        file,
+        &text,
+        &header,
+        &mut reader,
+        &mut rejected,
+        |line, record| {
+            rows.push((line, record.iter().map(|f| f.trim().to_string()).collect()));
+            Ok(())
+        },
+    );
+    Ok(TextTable {
+        header: header.names,
+        line: header.line,
+        delimiter: header.delimiter,
+        rows,
+        rejected,
+    })
 }
 
 /// Parses an observations file against the catalogue. Rows that fail a check

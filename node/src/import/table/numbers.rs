@@ -28,7 +28,7 @@ pub(super) fn normalise_period(period: &str) -> Option<String> {
 /// Whether a value uses the decimal comma: always in `;` files (the
 /// Hungarian Excel default), in tab files when the value has a comma and no
 /// dot, never in `,` files (where a comma would have split the field).
-pub(super) fn decimal_comma(delimiter: u8, value: &str) -> bool {
+pub(crate) fn decimal_comma(delimiter: u8, value: &str) -> bool {
     match delimiter {
         b';' => true,
         b'\t' => value.contains(',') && !value.contains('.'),
@@ -44,7 +44,7 @@ pub(super) fn decimal_comma(delimiter: u8, value: &str) -> bool {
 /// Grouping is checked so that `12.5` in a decimal-comma file, or `1 2`, is
 /// rejected instead of silently becoming 125 or 12. No exponents, no NaN, no
 /// infinities.
-pub(super) fn parse_number(value: &str, decimal_comma: bool) -> Option<f64> {
+pub(crate) fn parse_number(value: &str, decimal_comma: bool) -> Option<f64> {
     let value = value.trim();
     let (negative, unsigned) = match value.as_bytes().first() {
         Some(b'-') => (true, &value[1..]),
