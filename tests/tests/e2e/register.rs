@@ -689,3 +689,93 @@ fn bad_register_files_are_reported_by_line_and_field_and_strict_refuses_them() {
         "{line}"
     );
 }
+
+/// The facets of an answer, member facet aside, in a comparable form.
+fn facet_map(r: &pb::SearchResponse) -> BTreeMap<String, BTreeMap<String, u64>> {
+    r.facets
+        .iter()
+        .filter(|f| f.name != "member")
+        .map(|f| {
+            (
+                f.name.clone(),
+                f.values
+                    .iter()
+                    .map(|v| (v.value.clone(), v.count))
+                    .collect(),
+            )
+        })
+        .filter(|(_, values): &(String, BTreeMap<String, u64>)| !values.is_empty())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hubs_ranking_of_register_records_equals_one_node_holding_everything() {
+    let s = setup().await;
+    let folder = NodeDir::init("minden");
+    let node = folder.open();
+    for name in ["tiszakecskei", "kiskunfelegyhazi"] {
+        import_fixture(&node, &fixture(name));
+    }
+    let combined = TestNode::serve(
+        "minden",
+        folder.dir,
+        node,
+        &s.pki.material("minden", Role::Node),
+    )
+    .await;
+    let mut via_hub = client_as(&s.hub.url, &s.pki, "elemzo", Role::Operator).await;
+    let mut one = client_as(&combined.url, &s.pki, "elemzo", Role::Operator).await;
+    let queries = [
+        "óvoda",
+        "humán szolgáltatások",
+        "önkormányzat",
+        "nonprofit",
+        "közösségfejlesztés településeken",
+        "munkacsoport szociális",
+    ];
+    let filters = [
+        pb::Filters::default(),
+        pb::Filters {
+            entities: vec!["development".into()],
+            ..Default::default()
+        },
+        pb::Filters {
+            programmes: vec!["EFOP".into(), "TOP".into()],
+            amount_max: Some(150_000_000),
+            ..Default::default()
+        },
+    ];
+    for query in queries {
+        for f in &filters {
+            let r = search_request(query, f.clone());
+            let federated = guard("hub", via_hub.search(r.clone()))
+                .await
+                .expect("hub")
+                .into_inner();
+            let single = guard("one", one.search(r)).await.expect("one").into_inner();
+            let ids =
+                |r: &pb::SearchResponse| r.hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+            assert_eq!(
+                ids(&federated),
+                ids(&single),
+                "{query} {f:?}: ranking differs"
+            );
+            assert_eq!(federated.total, single.total, "{query} {f:?}");
+            assert_eq!(
+                facet_map(&federated),
+                facet_map(&single),
+                "{query} {f:?}: facets differ"
+            );
+            for (a, b) in federated.hits.iter().zip(&single.hits) {
+                assert!(
+                    (a.score - b.score).abs() <= 1e-4 * b.score.abs().max(1.0),
+                    "{query}: {} vs {}",
+                    a.score,
+                    b.score
+                );
+                assert_eq!(a.snippet, b.snippet, "{query}: snippet of {}", a.id);
+                assert_eq!(a.entity, b.entity);
+            }
+        }
+    }
+}
