@@ -122,9 +122,18 @@ pub fn reserved_prefix(id: &str) -> Option<&'static str> {
 macro_rules! coded {
     ($(#[$m:meta])* $name:ident, $what:literal, { $($variant:ident = $code:literal, $label:literal;)+ }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         pub enum $name {
             $(#[serde(rename = $code)] $variant,)+
+        }
+
+        /// Read as [`FromStr`] reads it: the code or the Hungarian label,
+        /// so a JSON Lines file may say `"lezárt"` as a table may.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
         }
 
         impl $name {

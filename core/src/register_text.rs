@@ -11,6 +11,14 @@ use serde_json::{Value, json};
 use tudashalo_proto::pb::{self, MemberState};
 
 use crate::export::state_name;
+use crate::register::{GroupStatus, LegalForm, Role, Status};
+
+/// The Hungarian label of a code of the coded list `T`, or the code as it
+/// came (a newer member may send a code this version does not know).
+fn label<T: std::str::FromStr + Copy>(code: &str, of: fn(T) -> &'static str) -> String {
+    code.parse::<T>()
+        .map_or_else(|_| code.to_string(), |v| of(v).to_string())
+}
 
 /// Prints a register record if `response` holds one (and returns `true`);
 /// `false` for a document, which the caller prints.
@@ -100,7 +108,8 @@ pub fn development_json(d: &pb::Development) -> Value {
 }
 
 fn development_text(d: &pb::Development) -> String {
-    let mut out = format!("{}\n{} · {} · {}\n", d.title, d.id, d.programme, d.status);
+    let status = label(&d.status, Status::label);
+    let mut out = format!("{}\n{} · {} · {status}\n", d.title, d.id, d.programme);
     out.push_str(&format!(
         "támogatás: {}, összköltség: {}\n",
         forints(d.support),
@@ -110,7 +119,8 @@ fn development_text(d: &pb::Development) -> String {
         out.push_str(&format!("települések: {}\n", d.settlements.join(", ")));
     }
     for m in &d.consortium {
-        out.push_str(&format!("  {} ({}, {})\n", m.name, m.organisation, m.role));
+        let role = label(&m.role, Role::label);
+        out.push_str(&format!("  {} ({}, {role})\n", m.name, m.organisation));
     }
     for i in &d.indicators {
         let latest = i
@@ -166,7 +176,10 @@ pub fn organisation_json(o: &pb::Organisation) -> Value {
 fn organisation_text(o: &pb::Organisation) -> String {
     let mut out = format!(
         "{}\n{} · törzsszám {} · {}\n",
-        o.name, o.legal_form, o.register_number, o.seat
+        o.name,
+        label(&o.legal_form, LegalForm::label),
+        o.register_number,
+        o.seat
     );
     for p in &o.participations {
         out.push_str(&format!(
@@ -191,7 +204,12 @@ pub fn group_json(g: &pb::WorkingGroup) -> Value {
 }
 
 fn group_text(g: &pb::WorkingGroup) -> String {
-    let mut out = format!("{}\n{} · {}\n", g.name, g.theme, g.status);
+    let mut out = format!(
+        "{}\n{} · {}\n",
+        g.name,
+        g.theme,
+        label(&g.status, GroupStatus::label)
+    );
     for m in &g.members {
         out.push_str(&format!("  tag: {} ({})\n", m.name, m.organisation));
     }

@@ -546,6 +546,7 @@ async fn the_portal_serves_the_federation_under_each_nodes_policy() {
         "/api/doc/{member}/{id}",
         "/api/indicators",
         "/api/indicators/{code}/cells",
+        "/api/network",
     ] {
         assert!(openapi["paths"].get(path).is_some(), "{path}");
     }
