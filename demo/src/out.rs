@@ -83,6 +83,27 @@ pub(crate) fn commands(options: &DemoOptions, hub_url: &str) -> Vec<(&'static st
             ),
         ),
         (
+            "the register: EFOP and TOP developments that are closed or in their sustainability period",
+            format!(
+                "{program} search --hub {hub_url} {} --entity development --programme EFOP --programme TOP --status closed --status sustainability",
+                identity(ANALYST)
+            ),
+        ),
+        (
+            "partners active in more than one kistérség, and who worked with whom",
+            format!(
+                "{program} network --hub {hub_url} {} --min-members 2",
+                identity(ANALYST)
+            ),
+        ),
+        (
+            "awarded support by programme and kistérség (public funding: never suppressed)",
+            format!(
+                "{program} pull --hub {hub_url} {} --indicator dev.support.EFOP,dev.support.TOP --by kisterseg,period --format csv",
+                identity(NATIONAL)
+            ),
+        ),
+        (
             "settlement level, as the analyst: small villages' counts are suppressed, missing weights flagged",
             format!(
                 "{program} pull --hub {hub_url} {} --indicator munkanelkuli,munkanelkulisegi_rata --by settlement,period --from 2023 --format csv",
