@@ -154,6 +154,37 @@ async function logIn(page, portal, user, password) {
   assert(who && who.includes(user), `the header does not say who is logged in: ${who}`);
 }
 
+/**
+ * Runs axe-core on the page (its context must bypass CSP: the script is
+ * inlined), logs every violation, and returns the serious and critical ones.
+ */
+async function axeSerious(page, name) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return {
+      version: r.testEngine.version,
+      violations: r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+        count: v.nodes.length,
+      })),
+    };
+  });
+  if (result.violations.length === 0) {
+    console.log(`# axe ${result.version} ${name}: no violations`);
+  }
+  const bad = [];
+  for (const v of result.violations) {
+    console.log(`# axe ${name}: ${v.impact} ${v.id} (${v.count}×): ${v.help} — ${v.nodes.join(', ')}`);
+    if (v.impact === 'serious' || v.impact === 'critical') bad.push(`${name}: ${v.impact} ${v.id}`);
+  }
+  return bad;
+}
+
 // An empty query alone shows the help text, not results: every dated document.
 const EVERYTHING = `${HUB}/search?q=&from=1000`;
 
@@ -492,6 +523,42 @@ await check('node portal: an operator uploads files, gets the import report, the
   }
 });
 
+// ---- the register ------------------------------------------------------------
+await check('register: a development shows its indicators against their targets; the partner network', async () => {
+  const { context, page } = await newPage({ bypassCSP: true });
+  try {
+    // Most of the demo's developments are federated: the analyst sees them.
+    await logIn(page, HUB, USER, PASSWORD);
+    await open(page, `${HUB}/search?q=&entity=development&from=1000`);
+    assert((await total(page)) > 0, 'no development found');
+    const links = await hitLinks(page);
+    assert(links.every((h) => h.startsWith('/doc/') && h.includes('development%3A')), `links: ${links.join(' ')}`);
+    let chart = null;
+    for (const href of links) {
+      await open(page, new URL(href, HUB).href);
+      if ((await page.locator('section.project-indicator svg').count()) > 0) {
+        chart = page.url();
+        break;
+      }
+    }
+    assert(chart, 'no development page on the first page of hits has an indicator chart');
+    assert((await page.locator('article.register.development h1').count()) === 1, 'no heading');
+    assert((await page.locator('table.consortium tbody tr').count()) > 0, 'no consortium');
+    const rows = await page.locator('section.project-indicator').first().locator('table.cells tbody tr').count();
+    assert(rows >= 2, `the indicator table has ${rows} rows (achieved values and the target)`);
+    await shot(page, 'development');
+    const bad = await axeSerious(page, 'development');
+    await open(page, `${HUB}/network?min_members=2`);
+    const shared = await page.locator('table.network tbody tr').count();
+    assert(shared > 0, 'no partner active in more than one kistérség');
+    await shot(page, 'network');
+    bad.push(...(await axeSerious(page, 'network')));
+    assert(bad.length === 0, bad.join('; '));
+  } finally {
+    await context.close();
+  }
+});
+
 // ---- accessibility (axe-core) ----------------------------------------------
 await check('accessibility: no serious or critical axe-core violations', async () => {
   // addScriptTag({path}) inlines the script, which the portal's CSP
@@ -512,28 +579,7 @@ await check('accessibility: no serious or critical axe-core violations', async (
         continue;
       }
       await open(page, url);
-      await page.addScriptTag({ path: AXE });
-      const result = await page.evaluate(async () => {
-        // eslint-disable-next-line no-undef
-        const r = await axe.run(document, { resultTypes: ['violations'] });
-        return {
-          version: r.testEngine.version,
-          violations: r.violations.map((v) => ({
-            id: v.id,
-            impact: v.impact,
-            help: v.help,
-            nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
-            count: v.nodes.length,
-          })),
-        };
-      });
-      if (result.violations.length === 0) {
-        console.log(`# axe ${result.version} ${name}: no violations`);
-      }
-      for (const v of result.violations) {
-        console.log(`# axe ${name}: ${v.impact} ${v.id} (${v.count}×): ${v.help} — ${v.nodes.join(', ')}`);
-        if (v.impact === 'serious' || v.impact === 'critical') bad.push(`${name}: ${v.impact} ${v.id}`);
-      }
+      bad.push(...(await axeSerious(page, name)));
     }
   } finally {
     await context.close();
