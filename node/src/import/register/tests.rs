@@ -212,7 +212,7 @@ not json
     );
     assert!(
         got[1].starts_with(
-            "szervezetek.jsonl:2: field \"legal_form\": unknown variant `kft`, expected one of `municipality`"
+            "szervezetek.jsonl:2: field \"legal_form\": unknown legal form \"kft\" (expected one of municipality,"
         ),
         "{got:?}"
     );
@@ -252,7 +252,7 @@ not json
     .unwrap();
     assert!(
         reasons(&nested)[0].starts_with(
-            "fejlesztesek.jsonl:1: field \"consortium\": at consortium[0].role: unknown variant `boss`"
+            "fejlesztesek.jsonl:1: field \"consortium\": at consortium[0].role: unknown role \"boss\" (expected one of lead"
         ),
         "{:?}",
         reasons(&nested)
