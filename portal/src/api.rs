@@ -179,7 +179,8 @@ fn register_json(member: &str, answer: &pb::GetDocumentResponse) -> Option<Value
             })
             .collect();
         return Some(json!({
-            "member": member, "entity": "development", "id": d.id, "title": d.title,
+            "member": member, "entity": "development", "id": d.id,
+            "key": Entity::Development.key(&d.id), "title": d.title,
             "summary": d.summary, "programme": d.programme, "call": d.call, "status": d.status,
             "planned_start": d.planned_start, "planned_end": d.planned_end,
             "actual_start": d.actual_start, "actual_end": d.actual_end,
@@ -198,7 +199,8 @@ fn register_json(member: &str, answer: &pb::GetDocumentResponse) -> Option<Value
             .map(|p| participation_json(member, p))
             .collect();
         return Some(json!({
-            "member": member, "entity": "organisation", "id": o.id, "name": o.name,
+            "member": member, "entity": "organisation", "id": o.id,
+            "key": Entity::Organisation.key(&o.id), "name": o.name,
             "legal_form": o.legal_form, "gfo": o.gfo, "register_number": o.register_number,
             "tax_number": o.tax_number, "seat": o.seat, "sectors": o.sectors,
             "website": o.website, "visibility": o.visibility,
@@ -207,7 +209,8 @@ fn register_json(member: &str, answer: &pb::GetDocumentResponse) -> Option<Value
     }
     let g = answer.group.as_ref()?;
     Some(json!({
-        "member": member, "entity": "group", "id": g.id, "name": g.name, "theme": g.theme,
+        "member": member, "entity": "group", "id": g.id,
+        "key": Entity::Group.key(&g.id), "name": g.name, "theme": g.theme,
         "status": g.status, "visibility": g.visibility,
         "members": g.members.iter().map(|m| partner_json(member, m)).collect::<Vec<_>>(),
         "meetings": g.meetings.iter().map(|m| json!({

@@ -168,7 +168,10 @@ fn init_import_search_get_stats() {
         .iter()
         .map(|f| f["name"].as_str().expect("name"))
         .collect();
-    assert_eq!(names, vec!["kind", "sector", "settlement", "year"]);
+    assert_eq!(
+        names,
+        vec!["kind", "sector", "settlement", "entity", "year"]
+    );
     let out = ok(&[
         "search",
         "--data",

@@ -392,7 +392,7 @@ async fn facets_count_the_matching_visible_documents() {
     let names: HashSet<&str> = facets.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        HashSet::from(["kind", "sector", "settlement", "year"])
+        HashSet::from(["kind", "sector", "settlement", "entity", "year"])
     );
     assert_eq!(
         facets["kind"],
