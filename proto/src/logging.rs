@@ -84,6 +84,7 @@ pub fn init(format: LogFormat, default_filter: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::LogFormat;
 
