@@ -50,6 +50,19 @@ pub enum ExportError {
     Csv(#[from] csv::Error),
 }
 
+/// A member's status in every `--json` shape and JSON answer (pull, search,
+/// network, the portal's API): `member`, `state`, `latency_ms`, `total`
+/// (what it contributed), `message`.
+pub fn member_json(m: &tudashalo_proto::pb::MemberStatus) -> serde_json::Value {
+    json!({
+        "member": m.member,
+        "state": state_name(m.state),
+        "latency_ms": m.latency_ms,
+        "total": m.total,
+        "message": m.message,
+    })
+}
+
 /// A member's state as exports and the command line name it.
 pub fn state_name(state: i32) -> &'static str {
     match MemberState::try_from(state).unwrap_or(MemberState::Unspecified) {
@@ -231,17 +244,7 @@ impl CellWriter {
         match self.sink {
             Sink::Csv(mut csv) => csv.flush()?,
             Sink::Json(mut sink) => {
-                let members: Vec<serde_json::Value> = members
-                    .iter()
-                    .map(|m| {
-                        json!({
-                            "member": m.member,
-                            "state": state_name(m.state),
-                            "latency_ms": m.latency_ms,
-                            "message": m.message,
-                        })
-                    })
-                    .collect();
+                let members: Vec<serde_json::Value> = members.iter().map(member_json).collect();
                 write!(
                     sink,
                     "\n],\"members\":{}}}\n",

@@ -237,13 +237,7 @@ pub fn network_json(r: &pb::NetworkResponse) -> Value {
             "a": p.a, "b": p.b, "a_name": p.a_name, "b_name": p.b_name,
             "developments": p.developments,
         })).collect::<Vec<_>>(),
-        "members": r.members.iter().map(|m| json!({
-            "member": m.member,
-            "state": state_name(m.state),
-            "latency_ms": m.latency_ms,
-            "total": m.total,
-            "message": m.message,
-        })).collect::<Vec<_>>(),
+        "members": r.members.iter().map(crate::export::member_json).collect::<Vec<_>>(),
     })
 }
 

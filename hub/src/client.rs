@@ -204,13 +204,7 @@ pub fn response_json(r: &pb::SearchResponse) -> serde_json::Value {
             "name": f.name,
             "values": f.values.iter().map(|v| json!({"value": v.value, "count": v.count})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "members": r.members.iter().map(|m| json!({
-            "member": m.member,
-            "state": state_name(m.state),
-            "latency_ms": m.latency_ms,
-            "total": m.total,
-            "message": m.message,
-        })).collect::<Vec<_>>(),
+        "members": r.members.iter().map(tudashalo_core::export::member_json).collect::<Vec<_>>(),
         "ignored": r.ignored,
         "suggestions": r.suggestions.iter().map(|s| json!({
             "word": s.word,

@@ -25,15 +25,11 @@ use crate::pages::search::{SearchParams, doc_href, member_of};
 const OPENAPI: &str = include_str!("../assets/openapi.json");
 
 /// A member's state as the API names it.
-use tudashalo_core::export::state_name;
-
 fn members_json(members: &[pb::MemberStatus]) -> Value {
     Value::Array(
         members
             .iter()
-            .map(|m| {
-                json!({"member": m.member, "state": state_name(m.state), "latency_ms": m.latency_ms, "message": m.message, "total": m.total})
-            })
+            .map(tudashalo_core::export::member_json)
             .collect(),
     )
 }
