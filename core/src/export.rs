@@ -390,8 +390,8 @@ mod tests {
         assert_eq!(
             doc["members"],
             json!([
-                {"member": "borsod/edelenyi", "state": "ok", "latency_ms": 12, "message": ""},
-                {"member": "borsod/encsi", "state": "timed_out", "latency_ms": 5000, "message": "deadline"},
+                {"member": "borsod/edelenyi", "state": "ok", "latency_ms": 12, "total": 0, "message": ""},
+                {"member": "borsod/encsi", "state": "timed_out", "latency_ms": 5000, "total": 0, "message": "deadline"},
             ])
         );
     }
