@@ -81,8 +81,12 @@ impl HubMetrics {
             metrics.stats_cache.clone(),
         );
         // Both results from the start, so that a ratio is defined at once.
+        // (A family without a sample is not exported at all.)
         for result in ["hit", "miss"] {
             let _ = metrics.stats_cache.get_or_create(&CacheResult { result });
+        }
+        for rpc in ["Search", "Aggregate"] {
+            let _ = metrics.partial_answers.get_or_create(&RpcLabel { rpc });
         }
         registry.register_collector(MembersUp(members.to_vec()));
         metrics

@@ -151,6 +151,29 @@ impl NodeMetrics {
             "Records rejected at import, by class of reason",
             metrics.rejections.clone(),
         );
+        // Every kind and class from the start, at 0, so that a rate is
+        // defined before the first import (a family without a sample is not
+        // exported at all).
+        for kind in [
+            ImportKind::Documents,
+            ImportKind::Observations,
+            ImportKind::Catalogue,
+            ImportKind::Register,
+        ] {
+            let _ = metrics
+                .imports
+                .get_or_create(&KindLabel { kind: kind.label() });
+        }
+        for class in [
+            RejectionClass::Invalid,
+            RejectionClass::Reference,
+            RejectionClass::Duplicate,
+            RejectionClass::Strict,
+        ] {
+            let _ = metrics.rejections.get_or_create(&ReasonLabel {
+                reason: class.label(),
+            });
+        }
         metrics
     }
 
