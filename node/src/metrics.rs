@@ -224,17 +224,20 @@ pub fn register_collector(node: &Arc<Node>) {
     });
 }
 
+/// Documents by visibility, as the metric's label and the count.
+type VisibilityCounts = [(&'static str, u64); 3];
+
 #[derive(Debug)]
 struct NodeCollector {
     node: Weak<Node>,
     /// Documents by visibility, and the store generation they were counted at.
-    documents: Mutex<Option<(u64, [(&'static str, u64); 3])>>,
+    documents: Mutex<Option<(u64, VisibilityCounts)>>,
     /// Whether the audit chain was intact, and when that was verified.
     audit: Mutex<Option<(Instant, bool)>>,
 }
 
 impl NodeCollector {
-    fn documents(&self, node: &Node) -> Option<[(&'static str, u64); 3]> {
+    fn documents(&self, node: &Node) -> Option<VisibilityCounts> {
         let generation = node.generation().ok()?;
         let mut cached = self
             .documents
