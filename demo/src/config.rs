@@ -62,6 +62,7 @@ pub fn hub_config<'a>(
         revocation: Default::default(),
         limits: Default::default(),
         portal: None,
+        metrics: None,
     }
 }
 

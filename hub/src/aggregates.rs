@@ -308,6 +308,7 @@ impl Hub {
             targets,
             deadline,
             &relay,
+            self.counted_stream("Aggregate"),
             move |_, client, narrowed, out| {
                 let mut request = member_request.clone();
                 request.members = narrowed;
@@ -455,6 +456,7 @@ impl Hub {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "federated aggregate"
         );
+        self.metrics().count_answer("Aggregate", &statuses);
         send_chunks(&tx, out, statuses).await;
     }
 }

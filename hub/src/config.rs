@@ -57,6 +57,10 @@ pub struct HubConfig {
     /// `[portal]`: the web portal, on a listener of its own; off unless set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portal: Option<tudashalo_portal::PortalConfig>,
+    /// `[metrics]`: `/metrics` for Prometheus on a listener of its own
+    /// (plain HTTP, loopback unless `allow_remote`); off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<tudashalo_proto::metrics::MetricsConfig>,
 }
 
 /// One `[[parent]]`: a hub of hubs that has this hub as a member.
@@ -165,6 +169,9 @@ impl HubConfig {
         self.limits.validate()?;
         if let Some(portal) = &self.portal {
             portal.check(Path::new("."))?;
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.address()?;
         }
         if self.deadline_ms > self.limits.max_deadline_ms {
             return Err(format!(
@@ -316,6 +323,23 @@ ca = "pki/ca.pem"
         assert!(parse(&plain).unwrap_err().contains("https://"));
         let noport = format!("{BASE}\n[[member]]\nname = \"a\"\nendpoint = \"https://h\"\n");
         assert!(parse(&noport).unwrap_err().contains("no port"));
+    }
+
+    #[test]
+    fn the_metrics_section_is_checked() {
+        let c = parse(&format!("{BASE}\n[metrics]\nlisten = \"127.0.0.1:9464\"\n")).unwrap();
+        assert_eq!(c.metrics.unwrap().address().unwrap().port(), 9464);
+        let e = parse(&format!("{BASE}\n[metrics]\nlisten = \"10.0.0.1:9464\"\n")).unwrap_err();
+        assert!(
+            e.contains("metrics.listen") && e.contains("allow_remote"),
+            "{e}"
+        );
+        let c = parse(&format!(
+            "{BASE}\n[metrics]\nlisten = \"10.0.0.1:9464\"\nallow_remote = true\n"
+        ))
+        .unwrap();
+        assert!(c.metrics.unwrap().allow_remote);
+        assert!(parse(BASE).unwrap().metrics.is_none());
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! - Every member asked gets an [`Outcome`]: its answer, or the failure its
 //!   status shows ([`Error::member_state`]). A call that finds the member
 //!   unreachable marks it down; one that succeeds marks it up.
+//! - Every call made is counted ([`Counted`]): `grpc_client_*` with its
+//!   final code, and `tudashalo_member_call_seconds{member,rpc}`. A member
+//!   that is down is not called, so not counted as a call.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,7 +27,18 @@ use tudashalo_proto::pb::{self, MemberState};
 
 use crate::error::Error;
 use crate::member::{Health, Member};
+use crate::metrics::HubMetrics;
 use crate::relay::{Outgoing, Relay};
+use tudashalo_proto::metrics::RpcKind;
+
+/// What a member call is counted as: the hub's metrics, the RPC's name as
+/// the contract spells it (`"Search"`) and its shape.
+#[derive(Debug, Clone)]
+pub(crate) struct Counted {
+    pub metrics: HubMetrics,
+    pub method: &'static str,
+    pub kind: RpcKind,
+}
 
 /// A member to ask, and the member paths below it to narrow the request to.
 pub(crate) type Target = (Arc<Member>, Vec<String>);
@@ -98,11 +112,20 @@ fn prepare<Fut>(
 
 /// Runs a prepared call to its end or its deadline, and notes what it says
 /// of the member's health.
-async fn settle<T, Fut>(member: Arc<Member>, prepared: Prepared<Fut>) -> Outcome<T>
+async fn settle<T, Fut>(
+    member: Arc<Member>,
+    prepared: Prepared<Fut>,
+    counted: Counted,
+) -> Outcome<T>
 where
     Fut: Future<Output = Result<T, Error>>,
 {
     let started = Instant::now();
+    let rpc = counted
+        .metrics
+        .registry()
+        .client()
+        .start(counted.kind, counted.method);
     let result = tokio::time::timeout_at(prepared.deadline.into(), prepared.future).await;
     let latency = started.elapsed();
     let result = match result {
@@ -120,6 +143,13 @@ where
             budget_ms: prepared.budget.as_millis(),
         }),
     };
+    rpc.finish(match &result {
+        Ok(_) => tonic::Code::Ok,
+        Err(error) => error.code(),
+    });
+    counted
+        .metrics
+        .observe_member_call(&member.name, counted.method, latency);
     Outcome {
         member,
         latency,
@@ -132,13 +162,14 @@ pub(crate) async fn call_one<T, Fut>(
     member: Arc<Member>,
     deadline: Instant,
     relay: &Relay,
+    counted: Counted,
     call: impl FnOnce(FederationClient<Channel>, Outgoing) -> Fut,
 ) -> Outcome<T>
 where
     Fut: Future<Output = Result<T, Error>>,
 {
     match prepare(&member, deadline, relay, call) {
-        Ok(prepared) => settle(member, prepared).await,
+        Ok(prepared) => settle(member, prepared, counted).await,
         Err(error) => Outcome {
             member,
             latency: Duration::ZERO,
@@ -162,6 +193,7 @@ pub(crate) fn fan_out<T, F, Fut>(
     targets: Vec<Target>,
     deadline: Instant,
     relay: &Relay,
+    counted: Counted,
     call: F,
 ) -> FanOut<T>
 where
@@ -179,9 +211,10 @@ where
         });
         match prepared {
             Ok(prepared) => {
+                let counted = counted.clone();
                 fan_out
                     .running
-                    .spawn(async move { (index, settle(member, prepared).await) });
+                    .spawn(async move { (index, settle(member, prepared, counted).await) });
             }
             Err(error) => fan_out.ready.push((
                 index,

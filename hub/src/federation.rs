@@ -20,11 +20,13 @@ use tudashalo_proto::tls::{IntoClientTls, TlsError};
 
 use crate::config::HubConfig;
 use crate::error::{Error, Result};
-use crate::fanout::{Target, call_one, fan_out};
+use crate::fanout::{Counted, Target, call_one, fan_out};
 use crate::limits::HubLimits;
 use crate::member::Member;
+use crate::metrics::HubMetrics;
 use crate::relay::Relay;
 use crate::stats_cache::StatsCache;
+use tudashalo_proto::metrics::RpcKind;
 
 pub use crate::search::{DEFAULT_LIMIT, MAX_DEPTH, compare_hits};
 
@@ -40,6 +42,8 @@ pub struct Hub {
     probers: Vec<tokio::task::JoinHandle<()>>,
     pub(crate) stats_cache: StatsCache,
     limits: HubLimits,
+    /// What `/metrics` reports of this hub ([`crate::metrics`]).
+    metrics: HubMetrics,
 }
 
 impl Drop for Hub {
@@ -67,7 +71,9 @@ impl Hub {
             .iter()
             .map(|m| tokio::spawn(m.clone().probe_forever()))
             .collect();
+        let metrics = HubMetrics::new(&members);
         Ok(Hub {
+            metrics,
             name: config.name.clone(),
             display_name: config
                 .display_name
@@ -80,6 +86,28 @@ impl Hub {
             stats_cache: StatsCache::default(),
             limits: config.limits.clone(),
         })
+    }
+
+    /// This hub's metrics: its registry and the families it updates.
+    pub fn metrics(&self) -> &HubMetrics {
+        &self.metrics
+    }
+
+    /// How the member calls of a unary `method` are counted.
+    pub(crate) fn counted(&self, method: &'static str) -> Counted {
+        Counted {
+            metrics: self.metrics.clone(),
+            method,
+            kind: RpcKind::Unary,
+        }
+    }
+
+    /// How the member calls of a streaming `method` are counted.
+    pub(crate) fn counted_stream(&self, method: &'static str) -> Counted {
+        Counted {
+            kind: RpcKind::ServerStream,
+            ..self.counted(method)
+        }
     }
 
     /// What a request may ask and a member may answer (`[limits]`).
@@ -170,12 +198,19 @@ impl Hub {
     ) -> Result<pb::GetDocumentResponse> {
         let path = request.member.clone();
         let (member, forwarded) = self.holder_of(request)?;
-        let outcome = call_one(member, deadline, relay, |mut client, out| async move {
-            Ok(client
-                .get_document(out.request(forwarded))
-                .await?
-                .into_inner())
-        })
+        let counted = self.counted("GetDocument");
+        let outcome = call_one(
+            member,
+            deadline,
+            relay,
+            counted,
+            |mut client, out| async move {
+                Ok(client
+                    .get_document(out.request(forwarded))
+                    .await?
+                    .into_inner())
+            },
+        )
         .await;
         match outcome.result {
             Ok(mut response) => {
@@ -206,15 +241,22 @@ impl Hub {
         // member's own tighter one.
         let budget = deadline.saturating_duration_since(Instant::now());
         let budget = member.deadline.map_or(budget, |own| own.min(budget));
-        let outcome = call_one(member, deadline, relay, |mut client, out| async move {
-            let mut stream = client
-                .get_original(out.request(forwarded))
-                .await?
-                .into_inner();
-            // The first chunk is part of the answer: under the deadline.
-            let first = stream.message().await?;
-            Ok((first, stream))
-        })
+        let counted = self.counted_stream("GetOriginal");
+        let outcome = call_one(
+            member,
+            deadline,
+            relay,
+            counted,
+            |mut client, out| async move {
+                let mut stream = client
+                    .get_original(out.request(forwarded))
+                    .await?
+                    .into_inner();
+                // The first chunk is part of the answer: under the deadline.
+                let first = stream.message().await?;
+                Ok((first, stream))
+            },
+        )
         .await;
         let at_member = |error: Error| Error::AtMember {
             member: path.clone(),
@@ -255,6 +297,7 @@ impl Hub {
             targets,
             deadline,
             relay,
+            self.counted("Info"),
             |_, mut client, _, out| async move {
                 Ok(client
                     .info(out.request(pb::InfoRequest {}))

@@ -4,6 +4,10 @@
 //! hub's parents), refuses a request beyond the request limits before
 //! anything is fanned out ([`crate::limits`]), and hands the request to
 //! [`Hub`]. Partials are refused here to anyone but a parent.
+//!
+//! Every RPC is counted here, where its final status is known, with the
+//! same guard as the node's ([`tudashalo_proto::metrics::Rpc`]): started
+//! first, finished with the answer's code (a stream's at its end).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +15,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 use tudashalo_core::aggregate::AggregateQuery;
 use tudashalo_core::pb as convert;
+use tudashalo_proto::metrics::{Observed, RpcKind, RpcMetrics};
 use tudashalo_proto::pb;
 
 use crate::error::Error;
@@ -20,11 +25,16 @@ use crate::relay::Relay;
 #[derive(Debug, Clone)]
 pub struct HubService {
     hub: Arc<Hub>,
+    /// `grpc_server_*` of the hub's registry.
+    metrics: RpcMetrics,
 }
 
 impl HubService {
     pub fn new(hub: Arc<Hub>) -> Self {
-        HubService { hub }
+        HubService {
+            metrics: hub.metrics().registry().server().clone(),
+            hub,
+        }
     }
 }
 
@@ -44,9 +54,75 @@ fn check_search(hub: &Hub, request: &Request<pb::SearchRequest>) -> Result<(), E
     )?)
 }
 
+/// A streamed answer as the hub produces it.
+type Chunks<T> = tokio_stream::wrappers::ReceiverStream<Result<T, Status>>;
+
 #[tonic::async_trait]
 impl pb::federation_server::Federation for HubService {
     async fn network(
+        &self,
+        request: Request<pb::NetworkRequest>,
+    ) -> Result<Response<pb::NetworkResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "Network");
+        rpc.unary(self.answer_network(request).await)
+    }
+
+    async fn info(
+        &self,
+        request: Request<pb::InfoRequest>,
+    ) -> Result<Response<pb::InfoResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "Info");
+        rpc.unary(self.answer_info(request).await)
+    }
+
+    async fn term_stats(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::TermStatsResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "TermStats");
+        rpc.unary(self.answer_term_stats(request).await)
+    }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "Search");
+        rpc.unary(self.answer_search(request).await)
+    }
+
+    type AggregateStream = Observed<Chunks<pb::AggregateChunk>>;
+
+    async fn aggregate(
+        &self,
+        request: Request<pb::AggregateRequest>,
+    ) -> Result<Response<Self::AggregateStream>, Status> {
+        let rpc = self.metrics.start(RpcKind::ServerStream, "Aggregate");
+        rpc.stream(self.answer_aggregate(request).await)
+    }
+
+    async fn get_document(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "GetDocument");
+        rpc.unary(self.answer_get_document(request).await)
+    }
+
+    type GetOriginalStream = Observed<Chunks<pb::OriginalChunk>>;
+
+    async fn get_original(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+        let rpc = self.metrics.start(RpcKind::ServerStream, "GetOriginal");
+        rpc.stream(self.answer_get_original(request).await)
+    }
+}
+
+/// The RPCs' answers, before they are counted (the trait below counts).
+impl HubService {
+    async fn answer_network(
         &self,
         request: Request<pb::NetworkRequest>,
     ) -> Result<Response<pb::NetworkResponse>, Status> {
@@ -59,7 +135,7 @@ impl pb::federation_server::Federation for HubService {
             .map_err(Status::from)
     }
 
-    async fn info(
+    async fn answer_info(
         &self,
         request: Request<pb::InfoRequest>,
     ) -> Result<Response<pb::InfoResponse>, Status> {
@@ -68,7 +144,7 @@ impl pb::federation_server::Federation for HubService {
         Ok(Response::new(self.hub.info(deadline, &relay).await))
     }
 
-    async fn term_stats(
+    async fn answer_term_stats(
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
@@ -82,7 +158,7 @@ impl pb::federation_server::Federation for HubService {
             .map_err(Status::from)
     }
 
-    async fn search(
+    async fn answer_search(
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
@@ -96,13 +172,10 @@ impl pb::federation_server::Federation for HubService {
             .map_err(Status::from)
     }
 
-    type AggregateStream =
-        tokio_stream::wrappers::ReceiverStream<Result<pb::AggregateChunk, Status>>;
-
-    async fn aggregate(
+    async fn answer_aggregate(
         &self,
         request: Request<pb::AggregateRequest>,
-    ) -> Result<Response<Self::AggregateStream>, Status> {
+    ) -> Result<Response<Chunks<pb::AggregateChunk>>, Status> {
         let deadline = self.hub.deadline(client_timeout(&request));
         let relay = Relay::of(&self.hub.name, &self.hub.parents, &request)?;
         let request = request.into_inner();
@@ -125,7 +198,7 @@ impl pb::federation_server::Federation for HubService {
         )))
     }
 
-    async fn get_document(
+    async fn answer_get_document(
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
@@ -137,13 +210,10 @@ impl pb::federation_server::Federation for HubService {
             .map_err(Status::from)
     }
 
-    type GetOriginalStream =
-        tokio_stream::wrappers::ReceiverStream<Result<pb::OriginalChunk, Status>>;
-
-    async fn get_original(
+    async fn answer_get_original(
         &self,
         request: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+    ) -> Result<Response<Chunks<pb::OriginalChunk>>, Status> {
         let (deadline, relay) = self.document_request(&request)?;
         let original = self
             .hub

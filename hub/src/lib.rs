@@ -20,6 +20,7 @@
 //! - [`limits`]: bounds on what callers ask and members answer.
 //! - [`relay`]: on whose behalf the hub asks (relay headers from parents only).
 //! - [`error`]: every failure the hub reports, its gRPC code and member state.
+//! - [`metrics`]: what `/metrics` reports of the hub (`[metrics]`).
 //! - [`grpc`]: the thin tonic adapter; [`server`]: serving with mTLS.
 //! - [`portal`]: the web portal's backend: the federation asked on the viewer's behalf.
 //! - [`client`], [`pull`], [`register_cli`]: the command-line client's
@@ -34,6 +35,7 @@ pub mod federation;
 pub mod grpc;
 pub mod limits;
 pub mod member;
+pub mod metrics;
 pub mod network;
 pub mod portal;
 pub mod pull;

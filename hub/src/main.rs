@@ -255,12 +255,25 @@ fn serve(config_path: &std::path::Path) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let hub = std::sync::Arc::new(Hub::new(&config, &reloading)?);
+        hub.metrics().registry().watch_crl(reloading.clone());
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        // One signal stops both listeners.
+        // One signal stops every listener.
         let when_stopped = tudashalo_proto::serve::shared_shutdown();
+        let metrics = match &config.metrics {
+            Some(section) => {
+                let registry = hub.metrics().registry().clone();
+                let (addr, task) = tudashalo_proto::metrics::http::start(registry, section, when_stopped())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
+                tracing::info!(%addr, "metrics serving");
+                println!("metrics on http://{addr}/metrics");
+                Some(task)
+            }
+            None => None,
+        };
         let portal = match &config.portal {
             Some(section) => {
                 let checked = section.check(std::path::Path::new(".")).map_err(|e| anyhow::anyhow!("{}: {e}", config_path.display()))?;
@@ -277,6 +290,9 @@ fn serve(config_path: &std::path::Path) -> Result<()> {
         tudashalo_hub::server::serve_reloading(hub, listener, reloading, when_stopped()).await?;
         if let Some(portal) = portal {
             portal.await??;
+        }
+        if let Some(metrics) = metrics {
+            metrics.await??;
         }
         tracing::info!("stopped");
         Ok(())

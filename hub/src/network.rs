@@ -31,6 +31,7 @@ impl Hub {
             targets,
             deadline,
             relay,
+            self.counted("Network"),
             |_, mut client, narrowed, out| async move {
                 // Everything the member has: filters apply after merging.
                 let forwarded = pb::NetworkRequest {

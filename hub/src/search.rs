@@ -35,7 +35,7 @@ use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
 use crate::error::{Error, Result};
-use crate::fanout::{Outcome, Target, fan_out, nested};
+use crate::fanout::{Counted, Outcome, Target, fan_out, nested};
 use crate::federation::Hub;
 use crate::member::Health;
 use crate::relay::Relay;
@@ -65,9 +65,15 @@ impl Hub {
         relay: &Relay,
     ) -> Result<(pb::TermStatsResponse, Vec<(String, Option<u64>)>)> {
         let targets = self.select_members(&request.members)?;
-        let outcomes = ask_narrowed(targets, deadline, relay, request, |mut c, r| async move {
-            c.term_stats(r).await
-        })
+        let counted = self.counted("TermStats");
+        let outcomes = ask_narrowed(
+            targets,
+            deadline,
+            relay,
+            counted,
+            request,
+            |mut c, r| async move { c.term_stats(r).await },
+        )
         .await;
         let mut sum = StatsSum::default();
         let mut statuses = Vec::new();
@@ -162,6 +168,9 @@ impl Hub {
             }
             None => None,
         };
+        if request.stats.is_none() {
+            self.metrics().stats_cache(remembered.is_some());
+        }
         let stats = match (&request.stats, &remembered) {
             (Some(stats), _) => stats.clone(),
             (None, Some(entry)) => {
@@ -228,6 +237,7 @@ impl Hub {
             targets,
             round_two_deadline,
             relay,
+            self.counted("Search"),
             member_request,
             |mut c, r| async move { c.search(r).await },
         )
@@ -339,6 +349,7 @@ impl Hub {
         let suggested_query = suggest::suggested_query(&request.query, &suggestions);
         let statuses = dedupe_statuses(statuses);
         let partial = statuses.iter().any(|s| s.state != MemberState::Ok as i32);
+        self.metrics().count_answer("Search", &statuses);
         let answered = statuses
             .iter()
             .filter(|s| s.state == MemberState::Ok as i32)
@@ -419,6 +430,7 @@ impl Hub {
             targets,
             deadline,
             relay,
+            self.counted("Search"),
             move |name, mut client, narrowed, out| {
                 let mut request = base.clone();
                 let wanted = ids.get(name).cloned().unwrap_or_default();
@@ -479,6 +491,7 @@ async fn ask_narrowed<R, Fut>(
     targets: Vec<Target>,
     deadline: Instant,
     relay: &Relay,
+    counted: Counted,
     request: pb::SearchRequest,
     rpc: impl Fn(FederationClient<Channel>, tonic::Request<pb::SearchRequest>) -> Fut,
 ) -> Vec<Outcome<R>>
@@ -486,12 +499,18 @@ where
     R: Send + 'static,
     Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>> + Send + 'static,
 {
-    fan_out(targets, deadline, relay, move |_, client, narrowed, out| {
-        let mut request = request.clone();
-        request.members = narrowed;
-        let call = rpc(client, out.request(request));
-        async move { Ok(call.await?.into_inner()) }
-    })
+    fan_out(
+        targets,
+        deadline,
+        relay,
+        counted,
+        move |_, client, narrowed, out| {
+            let mut request = request.clone();
+            request.members = narrowed;
+            let call = rpc(client, out.request(request));
+            async move { Ok(call.await?.into_inner()) }
+        },
+    )
     .in_order()
     .await
 }

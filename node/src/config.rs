@@ -46,6 +46,10 @@ pub struct NodeConfig {
     /// own; off unless set.
     #[serde(default)]
     pub portal: Option<tudashalo_portal::PortalConfig>,
+    /// `[metrics]`: `/metrics` for Prometheus on a listener of its own
+    /// (plain HTTP, loopback unless `allow_remote`); off unless set.
+    #[serde(default)]
+    pub metrics: Option<tudashalo_proto::metrics::MetricsConfig>,
 }
 
 /// `[audit]`: the audit log's retention. Pruned entries are cut behind a
@@ -239,6 +243,9 @@ impl NodeConfig {
             .validate()
             .map_err(|e| format!("disclosure: {e}"))?;
         self.audit.validate()?;
+        if let Some(metrics) = &self.metrics {
+            metrics.address()?;
+        }
         Ok(())
     }
 }
@@ -310,6 +317,13 @@ max_body_bytes = {max_body}
 # [revocation]
 # crl_grace_hours = 72
 
+# `/metrics` for Prometheus (and `/healthz`), plain HTTP on a listener of
+# its own; off unless set. A non-loopback address needs allow_remote = true
+# (no document data is in the metrics, but counts are operational information).
+# [metrics]
+# listen = "127.0.0.1:9464"
+# allow_remote = false
+
 # Who may ask this node what over gRPC. Everything not allowed is refused.
 # Callers are named by their certificates, "role:name".
 [policy]
@@ -338,6 +352,29 @@ hubs = []
 #[allow(clippy::unwrap_used)]
 mod limits_tests {
     use super::*;
+
+    #[test]
+    fn a_bad_metrics_address_names_the_file_and_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = template("edelenyi", "Edelényi");
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            format!("{base}\n[metrics]\nlisten = \"0.0.0.0:9464\"\n"),
+        )
+        .unwrap();
+        let e = NodeConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("node.toml") && e.contains("metrics.listen"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            format!("{base}\n[metrics]\nlisten = \"127.0.0.1:9464\"\n"),
+        )
+        .unwrap();
+        let config = NodeConfig::load(dir.path()).unwrap();
+        assert_eq!(config.metrics.unwrap().listen, "127.0.0.1:9464");
+    }
 
     #[test]
     fn limits_share_one_table_and_refuse_unknown_keys() {

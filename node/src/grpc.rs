@@ -9,6 +9,10 @@
 //! may take milliseconds); a panic there surfaces as `Internal`, never as a
 //! dropped connection. This module and `server.rs` are the only ones that
 //! know tonic.
+//!
+//! Every RPC is counted here, where its final status is known: a
+//! [`tudashalo_proto::metrics::Rpc`] guard from the node's registry, started
+//! first and finished with the answer's code (a stream's at its end).
 
 use std::sync::Arc;
 
@@ -18,6 +22,7 @@ use tudashalo_core::pb as convert;
 use tudashalo_core::search::{CorpusStats, SearchQuery};
 use tudashalo_proto::chunks::send_chunks;
 use tudashalo_proto::identity::peer_principal;
+use tudashalo_proto::metrics::{Observed, RpcKind, RpcMetrics};
 use tudashalo_proto::pb;
 
 use crate::error::Result;
@@ -29,11 +34,14 @@ pub(crate) mod record;
 #[derive(Debug, Clone)]
 pub struct FederationService {
     requests: Requests,
+    /// `grpc_server_*` of the node's registry.
+    metrics: RpcMetrics,
 }
 
 impl FederationService {
     pub fn new(node: Arc<Node>) -> Self {
         FederationService {
+            metrics: node.metrics().registry().server().clone(),
             requests: Requests::new(node),
         }
     }
@@ -106,9 +114,75 @@ fn requester<T>(request: &Request<T>) -> Requester {
     }
 }
 
+/// A streamed answer as the node produces it.
+type Chunks<T> = tokio_stream::wrappers::ReceiverStream<Result<T, Status>>;
+
 #[tonic::async_trait]
 impl pb::federation_server::Federation for FederationService {
     async fn network(
+        &self,
+        request: Request<pb::NetworkRequest>,
+    ) -> Result<Response<pb::NetworkResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "Network");
+        rpc.unary(self.answer_network(request).await)
+    }
+
+    async fn info(
+        &self,
+        request: Request<pb::InfoRequest>,
+    ) -> Result<Response<pb::InfoResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "Info");
+        rpc.unary(self.answer_info(request).await)
+    }
+
+    async fn term_stats(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::TermStatsResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "TermStats");
+        rpc.unary(self.answer_term_stats(request).await)
+    }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "Search");
+        rpc.unary(self.answer_search(request).await)
+    }
+
+    type AggregateStream = Observed<Chunks<pb::AggregateChunk>>;
+
+    async fn aggregate(
+        &self,
+        request: Request<pb::AggregateRequest>,
+    ) -> Result<Response<Self::AggregateStream>, Status> {
+        let rpc = self.metrics.start(RpcKind::ServerStream, "Aggregate");
+        rpc.stream(self.answer_aggregate(request).await)
+    }
+
+    async fn get_document(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
+        let rpc = self.metrics.start(RpcKind::Unary, "GetDocument");
+        rpc.unary(self.answer_get_document(request).await)
+    }
+
+    type GetOriginalStream = Observed<Chunks<pb::OriginalChunk>>;
+
+    async fn get_original(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+        let rpc = self.metrics.start(RpcKind::ServerStream, "GetOriginal");
+        rpc.stream(self.answer_get_original(request).await)
+    }
+}
+
+/// The RPCs' answers, before they are counted (the trait below counts).
+impl FederationService {
+    async fn answer_network(
         &self,
         request: Request<pb::NetworkRequest>,
     ) -> Result<Response<pb::NetworkResponse>, Status> {
@@ -118,7 +192,7 @@ impl pb::federation_server::Federation for FederationService {
         Ok(Response::new(response))
     }
 
-    async fn info(
+    async fn answer_info(
         &self,
         request: Request<pb::InfoRequest>,
     ) -> Result<Response<pb::InfoResponse>, Status> {
@@ -127,7 +201,7 @@ impl pb::federation_server::Federation for FederationService {
         Ok(Response::new(info_response(info)))
     }
 
-    async fn term_stats(
+    async fn answer_term_stats(
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
@@ -147,7 +221,7 @@ impl pb::federation_server::Federation for FederationService {
         }))
     }
 
-    async fn search(
+    async fn answer_search(
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::SearchResponse>, Status> {
@@ -157,13 +231,10 @@ impl pb::federation_server::Federation for FederationService {
         Ok(Response::new(search_response(answer)))
     }
 
-    type AggregateStream =
-        tokio_stream::wrappers::ReceiverStream<Result<pb::AggregateChunk, Status>>;
-
-    async fn aggregate(
+    async fn answer_aggregate(
         &self,
         request: Request<pb::AggregateRequest>,
-    ) -> Result<Response<Self::AggregateStream>, Status> {
+    ) -> Result<Response<Chunks<pb::AggregateChunk>>, Status> {
         let (who, record) = (requester(&request), record::aggregate(request.get_ref()));
         let request = request.get_ref();
         let aggregate = Aggregate {
@@ -191,7 +262,7 @@ impl pb::federation_server::Federation for FederationService {
         )))
     }
 
-    async fn get_document(
+    async fn answer_get_document(
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::GetDocumentResponse>, Status> {
@@ -203,13 +274,10 @@ impl pb::federation_server::Federation for FederationService {
         Ok(Response::new(response))
     }
 
-    type GetOriginalStream =
-        tokio_stream::wrappers::ReceiverStream<Result<pb::OriginalChunk, Status>>;
-
-    async fn get_original(
+    async fn answer_get_original(
         &self,
         request: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<Self::GetOriginalStream>, Status> {
+    ) -> Result<Response<Chunks<pb::OriginalChunk>>, Status> {
         let (who, record) = (requester(&request), record::get_original(request.get_ref()));
         let request = request.into_inner();
         let (source, file) = self

@@ -25,6 +25,7 @@
 //! - [`config`]: `node.toml`; [`policy`]: who may ask what (`[policy]`).
 //! - [`audit`]: the hash-chained log of every request from outside.
 //! - [`error`]: the node's one error type and its gRPC codes.
+//! - [`metrics`]: what `/metrics` reports of the node (`[metrics]`).
 //! - `fuzzing`: the fuzzing entry points (query parser, extractors).
 
 pub mod analysis;
@@ -36,6 +37,7 @@ pub mod fuzzing;
 pub mod grpc;
 pub mod import;
 pub mod index;
+pub mod metrics;
 pub mod node;
 pub mod observations;
 pub mod originals;

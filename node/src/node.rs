@@ -57,6 +57,16 @@ pub struct Node {
     aggregates: crate::observations::SnapshotCache,
     /// The files one-file documents were imported from.
     originals: Originals,
+    /// What `/metrics` reports of this node ([`crate::metrics`]).
+    metrics: crate::metrics::NodeMetrics,
+}
+
+/// Sizes on disk, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSizes {
+    pub store: u64,
+    pub index: u64,
+    pub segments: usize,
 }
 
 impl Node {
@@ -114,6 +124,7 @@ impl Node {
             audit,
             aggregates: Default::default(),
             originals: Originals::new(dir),
+            metrics: Default::default(),
         };
         node.repair()?;
         Ok(node)
@@ -218,7 +229,30 @@ impl Node {
             .check_search(&query.text, &query.filters, &[])?;
         let register = std::cell::OnceCell::new();
         let body_of = |id: &str| self.body_of(id, &register);
-        self.index.search(query, audience, global, &body_of)
+        let started = std::time::Instant::now();
+        let results = self.index.search(query, audience, global, &body_of);
+        self.metrics.observe_search(started.elapsed());
+        results
+    }
+
+    /// This node's metrics: its registry and the families it updates.
+    pub fn metrics(&self) -> &crate::metrics::NodeMetrics {
+        &self.metrics
+    }
+
+    /// How many records each register tree holds (organisations, contacts,
+    /// developments, project indicators, groups).
+    pub fn register_counts(&self) -> Result<[usize; 5]> {
+        self.store.register_counts()
+    }
+
+    /// The store's and the index's sizes on disk, and the index's segments.
+    pub fn disk_sizes(&self) -> DiskSizes {
+        DiskSizes {
+            store: self.store.size_on_disk(),
+            index: folder_bytes(&self.dir.join("index")),
+            segments: self.index.segment_count(),
+        }
     }
 
     pub fn term_stats(&self, text: &str, audience: Audience) -> Result<(CorpusStats, Vec<String>)> {
@@ -415,4 +449,18 @@ impl Node {
             originals_bytes: self.originals.size_on_disk(),
         })
     }
+}
+
+/// The bytes of the files directly in `dir` (tantivy keeps its segments
+/// flat); 0 if it cannot be read.
+fn folder_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }

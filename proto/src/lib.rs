@@ -11,6 +11,7 @@
 pub mod chunks;
 pub mod identity;
 pub mod logging;
+pub mod metrics;
 pub mod relay;
 pub mod tls;
 

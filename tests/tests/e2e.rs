@@ -25,6 +25,7 @@ mod e2e {
     mod hub;
     mod hub_process;
     mod member_deadline;
+    mod metrics;
     mod node_grpc;
     mod node_import;
     pub mod portal;

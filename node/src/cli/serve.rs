@@ -44,6 +44,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         files,
         node.config().revocation.tls_options(),
     )?;
+    node.metrics().registry().watch_crl(tls.clone());
     let listen: SocketAddr = match args.listen {
         Some(addr) => addr,
         None => node.config().listen.parse()?,
@@ -55,8 +56,22 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         let node = Arc::new(node);
-        // One signal stops both listeners.
+        tudashalo_node::metrics::register_collector(&node);
+        // One signal stops every listener.
         let when_stopped = tudashalo_proto::serve::shared_shutdown();
+        let metrics = match &node.config().metrics {
+            Some(section) => {
+                let registry = node.metrics().registry().clone();
+                let (addr, task) =
+                    tudashalo_proto::metrics::http::start(registry, section, when_stopped())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("node.toml: {e}"))?;
+                tracing::info!(%addr, "metrics serving");
+                println!("metrics on http://{addr}/metrics");
+                Some(task)
+            }
+            None => None,
+        };
         let portal = match &node.config().portal {
             Some(section) => {
                 let checked = section
@@ -83,6 +98,9 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tudashalo_node::server::serve_reloading(node, listener, tls, when_stopped()).await?;
         if let Some(portal) = portal {
             portal.await??;
+        }
+        if let Some(metrics) = metrics {
+            metrics.await??;
         }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

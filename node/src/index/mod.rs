@@ -141,6 +141,11 @@ impl SearchIndex {
         })
     }
 
+    /// The segments of the index as the reader sees it now (for the metrics).
+    pub fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// The state of the last commit, if any commit has been made.
     pub fn state(&self) -> Option<IndexState> {
         read_state(&self.index)

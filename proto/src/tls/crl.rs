@@ -82,6 +82,12 @@ impl CrlPolicy {
         })
     }
 
+    /// The earliest `nextUpdate` of the CRL, in Unix seconds (what
+    /// `tudashalo_crl_next_update_seconds` reports).
+    pub(super) fn next_update(&self) -> Option<i64> {
+        self.next_update
+    }
+
     pub(super) fn freshness(&self, now_secs: u64) -> CrlFreshness {
         let Some(next) = self.next_update else {
             return CrlFreshness::Fresh;

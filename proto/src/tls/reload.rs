@@ -140,6 +140,13 @@ impl ReloadingTls {
         self.loaded().material.clone()
     }
 
+    /// The earliest `nextUpdate` (Unix seconds) of the CRL in force, if a
+    /// CRL is configured and names one: what the metrics report, so that an
+    /// alert fires before the CRL goes stale.
+    pub fn crl_next_update(&self) -> Option<i64> {
+        self.loaded().crl.as_ref().and_then(|crl| crl.next_update())
+    }
+
     /// The connections made and accepted with this configuration that are
     /// open now.
     pub fn connections(&self) -> &Arc<LiveConnections> {

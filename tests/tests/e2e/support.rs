@@ -364,6 +364,52 @@ impl TestNode {
     }
 }
 
+/// A registry's `/metrics` listener (plain HTTP) on `127.0.0.1:0`, as
+/// `serve` starts it from `[metrics]`.
+pub struct MetricsServer {
+    pub addr: std::net::SocketAddr,
+    _server: ServerHandle<std::io::Error>,
+}
+
+impl MetricsServer {
+    pub async fn start(metrics: Arc<tudashalo_proto::metrics::Metrics>) -> MetricsServer {
+        let server = serve_loopback(|listener, shutdown| {
+            tudashalo_proto::metrics::http::serve(metrics, listener, shutdown)
+        })
+        .await;
+        MetricsServer {
+            addr: server.addr(),
+            _server: server,
+        }
+    }
+
+    /// `GET path` over HTTP/1.1: the status line, the Content-Type and
+    /// the body.
+    pub async fn get(&self, path: &str) -> (String, String, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connecting to the metrics listener");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("sending");
+        let mut answer = String::new();
+        guard("reading the scrape", stream.read_to_string(&mut answer))
+            .await
+            .expect("reading");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+        let status = head.lines().next().unwrap_or_default().to_string();
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-type:")
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        (status, content_type, body.to_string())
+    }
+}
+
 /// Serves `serve(listener, shutdown)` on `127.0.0.1:0` in a task of its
 /// own: [`ServerHandle::loopback`], panicking if no port can be bound.
 pub async fn serve_loopback<E, F, Fut>(serve: F) -> ServerHandle<E>
@@ -415,6 +461,8 @@ pub struct TestHub {
     pub url: String,
     /// The configuration as loaded from the file.
     pub config: HubConfig,
+    /// The hub being served (its metrics, its members).
+    pub hub: Arc<Hub>,
     _dir: TempDir,
     server: ServerHandle,
 }
@@ -451,12 +499,14 @@ impl TestHub {
         let config = HubConfig::load(&path).unwrap_or_else(|e| panic!("hub.toml: {e}\n{toml}"));
         let tls = config.tls_files().load().expect("hub TLS files");
         let hub = Arc::new(Hub::new(&config, &tls).expect("hub"));
+        let served = hub.clone();
         let server = serve_loopback(|listener, shutdown| async move {
-            tudashalo_hub::server::serve(hub, listener, &tls, shutdown).await
+            tudashalo_hub::server::serve(served, listener, &tls, shutdown).await
         })
         .await;
         TestHub {
             url: server.url(),
+            hub,
             config,
             _dir: dir,
             server,
