@@ -178,7 +178,7 @@ impl Node {
                 self.import_register(&label, options, parsed, progress)?
             }
         };
-        Ok(FileReport {
+        let report = FileReport {
             file: label,
             kind,
             added: counts.added,
@@ -188,7 +188,9 @@ impl Node {
             rejections,
             visibility_changes,
             seconds: started.elapsed().as_secs_f64(),
-        })
+        };
+        self.metrics().record_report(&report);
+        Ok(report)
     }
 
     /// Imports files as [`Node::import_file_as`] does, each `(path,
@@ -325,6 +327,7 @@ impl Node {
                     file_report.visibility_changes =
                         changes.iter().filter(|c| c.id == id).cloned().collect();
                     file_report.seconds += share;
+                    self.metrics().record_report(&file_report);
                     report(&path, Ok(file_report));
                 }
             }
