@@ -22,7 +22,7 @@ use tudashalo_core::pb as convert;
 use tudashalo_core::search::{CorpusStats, SearchQuery};
 use tudashalo_proto::chunks::send_chunks;
 use tudashalo_proto::identity::peer_principal;
-use tudashalo_proto::metrics::{Observed, RpcKind, RpcMetrics};
+use tudashalo_proto::metrics::RpcMetrics;
 use tudashalo_proto::pb;
 
 use crate::error::Result;
@@ -117,70 +117,9 @@ fn requester<T>(request: &Request<T>) -> Requester {
 /// A streamed answer as the node produces it.
 type Chunks<T> = tokio_stream::wrappers::ReceiverStream<Result<T, Status>>;
 
-#[tonic::async_trait]
-impl pb::federation_server::Federation for FederationService {
-    async fn network(
-        &self,
-        request: Request<pb::NetworkRequest>,
-    ) -> Result<Response<pb::NetworkResponse>, Status> {
-        let rpc = self.metrics.start(RpcKind::Unary, "Network");
-        rpc.unary(self.answer_network(request).await)
-    }
+tudashalo_proto::counted_federation!(FederationService);
 
-    async fn info(
-        &self,
-        request: Request<pb::InfoRequest>,
-    ) -> Result<Response<pb::InfoResponse>, Status> {
-        let rpc = self.metrics.start(RpcKind::Unary, "Info");
-        rpc.unary(self.answer_info(request).await)
-    }
-
-    async fn term_stats(
-        &self,
-        request: Request<pb::SearchRequest>,
-    ) -> Result<Response<pb::TermStatsResponse>, Status> {
-        let rpc = self.metrics.start(RpcKind::Unary, "TermStats");
-        rpc.unary(self.answer_term_stats(request).await)
-    }
-
-    async fn search(
-        &self,
-        request: Request<pb::SearchRequest>,
-    ) -> Result<Response<pb::SearchResponse>, Status> {
-        let rpc = self.metrics.start(RpcKind::Unary, "Search");
-        rpc.unary(self.answer_search(request).await)
-    }
-
-    type AggregateStream = Observed<Chunks<pb::AggregateChunk>>;
-
-    async fn aggregate(
-        &self,
-        request: Request<pb::AggregateRequest>,
-    ) -> Result<Response<Self::AggregateStream>, Status> {
-        let rpc = self.metrics.start(RpcKind::ServerStream, "Aggregate");
-        rpc.stream(self.answer_aggregate(request).await)
-    }
-
-    async fn get_document(
-        &self,
-        request: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<pb::GetDocumentResponse>, Status> {
-        let rpc = self.metrics.start(RpcKind::Unary, "GetDocument");
-        rpc.unary(self.answer_get_document(request).await)
-    }
-
-    type GetOriginalStream = Observed<Chunks<pb::OriginalChunk>>;
-
-    async fn get_original(
-        &self,
-        request: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<Self::GetOriginalStream>, Status> {
-        let rpc = self.metrics.start(RpcKind::ServerStream, "GetOriginal");
-        rpc.stream(self.answer_get_original(request).await)
-    }
-}
-
-/// The RPCs' answers, before they are counted (the trait below counts).
+/// The RPCs' answers, before they are counted (`counted_federation!` counts).
 impl FederationService {
     async fn answer_network(
         &self,

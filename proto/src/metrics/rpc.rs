@@ -264,6 +264,100 @@ pub fn code_name(code: Code) -> &'static str {
     }
 }
 
+/// Implements the federation service for an adapter that counts every RPC:
+/// the type has a `metrics: RpcMetrics` field and an inherent
+/// `answer_<rpc>` method per RPC (same arguments, `Result<Response<…>,
+/// Status>`; streams as `ReceiverStream<Result<_, Status>>`). The node's and
+/// the hub's adapters use it, so that what is counted, and how, is written
+/// once.
+#[macro_export]
+macro_rules! counted_federation {
+    ($service:ty) => {
+        #[tonic::async_trait]
+        impl $crate::pb::federation_server::Federation for $service {
+            async fn info(
+                &self,
+                request: tonic::Request<$crate::pb::InfoRequest>,
+            ) -> Result<tonic::Response<$crate::pb::InfoResponse>, tonic::Status> {
+                let rpc = self.metrics.start($crate::metrics::RpcKind::Unary, "Info");
+                rpc.unary(self.answer_info(request).await)
+            }
+
+            async fn term_stats(
+                &self,
+                request: tonic::Request<$crate::pb::SearchRequest>,
+            ) -> Result<tonic::Response<$crate::pb::TermStatsResponse>, tonic::Status> {
+                let rpc = self
+                    .metrics
+                    .start($crate::metrics::RpcKind::Unary, "TermStats");
+                rpc.unary(self.answer_term_stats(request).await)
+            }
+
+            async fn search(
+                &self,
+                request: tonic::Request<$crate::pb::SearchRequest>,
+            ) -> Result<tonic::Response<$crate::pb::SearchResponse>, tonic::Status> {
+                let rpc = self
+                    .metrics
+                    .start($crate::metrics::RpcKind::Unary, "Search");
+                rpc.unary(self.answer_search(request).await)
+            }
+
+            async fn get_document(
+                &self,
+                request: tonic::Request<$crate::pb::GetDocumentRequest>,
+            ) -> Result<tonic::Response<$crate::pb::GetDocumentResponse>, tonic::Status> {
+                let rpc = self
+                    .metrics
+                    .start($crate::metrics::RpcKind::Unary, "GetDocument");
+                rpc.unary(self.answer_get_document(request).await)
+            }
+
+            type GetOriginalStream = $crate::metrics::Observed<
+                tokio_stream::wrappers::ReceiverStream<
+                    Result<$crate::pb::OriginalChunk, tonic::Status>,
+                >,
+            >;
+
+            async fn get_original(
+                &self,
+                request: tonic::Request<$crate::pb::GetDocumentRequest>,
+            ) -> Result<tonic::Response<Self::GetOriginalStream>, tonic::Status> {
+                let rpc = self
+                    .metrics
+                    .start($crate::metrics::RpcKind::ServerStream, "GetOriginal");
+                rpc.stream(self.answer_get_original(request).await)
+            }
+
+            type AggregateStream = $crate::metrics::Observed<
+                tokio_stream::wrappers::ReceiverStream<
+                    Result<$crate::pb::AggregateChunk, tonic::Status>,
+                >,
+            >;
+
+            async fn aggregate(
+                &self,
+                request: tonic::Request<$crate::pb::AggregateRequest>,
+            ) -> Result<tonic::Response<Self::AggregateStream>, tonic::Status> {
+                let rpc = self
+                    .metrics
+                    .start($crate::metrics::RpcKind::ServerStream, "Aggregate");
+                rpc.stream(self.answer_aggregate(request).await)
+            }
+
+            async fn network(
+                &self,
+                request: tonic::Request<$crate::pb::NetworkRequest>,
+            ) -> Result<tonic::Response<$crate::pb::NetworkResponse>, tonic::Status> {
+                let rpc = self
+                    .metrics
+                    .start($crate::metrics::RpcKind::Unary, "Network");
+                rpc.unary(self.answer_network(request).await)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
