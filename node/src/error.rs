@@ -36,7 +36,7 @@ pub enum Error {
     /// A `--strict` import found rejected lines; nothing of the file was stored.
     #[error("{file}: {count} line(s) rejected; --strict: nothing of this file was imported")]
     Strict { file: String, count: usize },
-    #[error("document {0:?} not found")]
+    #[error("{} not found", not_found(.0))]
     NotFound(String),
     /// A node has no members; a request naming one is for a hub.
     #[error("this is a node; it has no member {0:?}")]
@@ -117,5 +117,14 @@ impl From<Error> for tonic::Status {
         } else {
             tonic::Status::new(code, e.to_string())
         }
+    }
+}
+
+/// What a not-found key names: `document "x"`, or a register record
+/// (`development "EFOP-…"`) when the key has a register prefix.
+fn not_found(key: &str) -> String {
+    match tudashalo_core::register::Entity::of_key(key) {
+        (tudashalo_core::register::Entity::Document, id) => format!("document {id:?}"),
+        (entity, id) => format!("{entity} {id:?}"),
     }
 }
