@@ -266,7 +266,20 @@ impl Backend for Memory {
                 message: String::new(),
                 info: None,
             }],
-            indicators: Vec::new(),
+            indicators: vec![
+                pb::Indicator {
+                    code: "nepesseg".into(),
+                    name: "Lakónépesség".into(),
+                    unit: "fő".into(),
+                    aggregation: "sum".into(),
+                },
+                pb::Indicator {
+                    code: "dev.support.EFOP".into(),
+                    name: "Elnyert támogatás (EFOP)".into(),
+                    unit: "Ft".into(),
+                    aggregation: "sum".into(),
+                },
+            ],
         }
     }
     async fn search(
@@ -1207,4 +1220,24 @@ async fn the_openapi_document_describes_the_register_parameters_and_the_network(
     }
     assert!(json["paths"]["/api/network"]["get"].is_object());
     assert!(json["components"]["schemas"]["Network"].is_object());
+}
+
+#[tokio::test]
+async fn the_catalogue_folds_the_indicators_derived_from_the_register() {
+    let p = portal(|_| {});
+    let a = call(&p.app, get("/indicators", None), CLIENT).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let (own, derived) = a.body.split_once("<details").expect("a folded section");
+    assert!(
+        own.contains("Lakónépesség") && !own.contains("dev.support.EFOP"),
+        "{own}"
+    );
+    assert!(
+        derived.contains("Fejlesztési mutatók a nyilvántartásból (1)"),
+        "{derived}"
+    );
+    assert!(
+        derived.contains("/indicators/dev.support.EFOP"),
+        "{derived}"
+    );
 }

@@ -28,6 +28,28 @@ pub const MAX_SERIES_DRAWN: usize = 12;
 /// Longest indicator code accepted from a URL.
 pub const MAX_CODE_BYTES: usize = 128;
 
+/// One table of catalogue entries.
+fn catalogue_table(caption: &str, indicators: &[&pb::Indicator]) -> Markup {
+    html! {
+        div class="scroll" {
+            table class="catalogue" {
+                caption class="visually-hidden" { (caption) }
+                thead { tr { th scope="col" { "Mutató" } th scope="col" { "Kód" } th scope="col" { "Mértékegység" } th scope="col" { "Összesítés" } } }
+                tbody {
+                    @for i in indicators {
+                        tr {
+                            th scope="row" { a href=(format!("/indicators/{}", encode(&i.code))) { (i.name) } }
+                            td { code { (i.code) } }
+                            td { (i.unit) }
+                            td { (aggregation(&i.aggregation)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `GET /indicators`.
 pub async fn catalogue(
     State(state): State<PortalState>,
@@ -39,6 +61,13 @@ pub async fn catalogue(
         .await;
     let mut indicators = overview.indicators.clone();
     format::sort(&mut indicators, |i| i.name.as_str());
+    // The register's derived indicators (`dev.…`: counts, support and cost
+    // by programme and sector, target achievement) are many; they get a
+    // section of their own, folded, so that the centres' own indicators
+    // stay in view.
+    let (derived, own): (Vec<_>, Vec<_>) = indicators
+        .iter()
+        .partition(|i| i.code.starts_with(tudashalo_core::register::DERIVED_PREFIX));
     let body = html! {
         h1 { "Mutatók" }
         p { "A kistérségek által közölt mutatók. A kis elemszámú, egyedi adatot felfedő cellákat a kistérségek titkosítják; "
@@ -46,20 +75,14 @@ pub async fn catalogue(
         @if indicators.is_empty() {
             p { "Egyetlen kistérség sem közöl mutatót, amelyet Ön láthat." }
         } @else {
-            div class="scroll" {
-                table class="catalogue" {
-                    caption class="visually-hidden" { "A mutatók katalógusa" }
-                    thead { tr { th scope="col" { "Mutató" } th scope="col" { "Kód" } th scope="col" { "Mértékegység" } th scope="col" { "Összesítés" } } }
-                    tbody {
-                        @for i in &indicators {
-                            tr {
-                                th scope="row" { a href=(format!("/indicators/{}", encode(&i.code))) { (i.name) } }
-                                td { code { (i.code) } }
-                                td { (i.unit) }
-                                td { (aggregation(&i.aggregation)) }
-                            }
-                        }
-                    }
+            @if !own.is_empty() { (catalogue_table("A mutatók katalógusa", &own)) }
+            @if !derived.is_empty() {
+                details class="derived" {
+                    summary { "Fejlesztési mutatók a nyilvántartásból (" (format::integer(derived.len() as i64)) ")" }
+                    p { "A fejlesztések száma, a megítélt támogatás és az összköltség programonként és ágazatonként, "
+                        "valamint a projektmutatók célértékeinek teljesülése. A közpénzből megítélt támogatás "
+                        "nyilvános adat, ezért nem titkosított." }
+                    (catalogue_table("A nyilvántartásból képzett mutatók", &derived))
                 }
             }
         }
