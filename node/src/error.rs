@@ -33,6 +33,9 @@ pub enum Error {
     },
     #[error("{0}")]
     File(#[from] FileError),
+    /// A backup file that cannot be restored (or written): why, and where in it.
+    #[error("{}: {message}", file.display())]
+    Backup { file: PathBuf, message: String },
     /// A `--strict` import found rejected lines; nothing of the file was stored.
     #[error("{file}: {count} line(s) rejected; --strict: nothing of this file was imported")]
     Strict { file: String, count: usize },
@@ -93,9 +96,10 @@ impl Error {
             Error::PermissionDenied(_) => Code::PermissionDenied,
             Error::Unauthenticated(_) => Code::Unauthenticated,
             Error::Locked { .. } => Code::Unavailable,
-            Error::NotInitialised { .. } | Error::Config { .. } | Error::StoreTooNew { .. } => {
-                Code::FailedPrecondition
-            }
+            Error::NotInitialised { .. }
+            | Error::Config { .. }
+            | Error::StoreTooNew { .. }
+            | Error::Backup { .. } => Code::FailedPrecondition,
             Error::Io { .. }
             | Error::Store(_)
             | Error::Transaction(_)

@@ -30,7 +30,9 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod backup;
 pub mod config;
+pub mod control;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -92,6 +92,35 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Back up the node's data (store, audit log, node.toml, originals and
+    /// the other files of the data folder; not the index, which is
+    /// derived) into one file, while the node serves or not. The file is
+    /// read back and checked before it is given its name.
+    Backup {
+        #[arg(long)]
+        data: PathBuf,
+        /// The backup file (written readable by its owner only).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup into a new or empty data folder, rebuild its index
+    /// and verify its audit chain; or, with --check, only check the file.
+    Restore {
+        /// The data folder to create (missing or empty).
+        #[arg(long, required_unless_present = "check")]
+        data: Option<PathBuf>,
+        file: PathBuf,
+        /// Read the whole file and check it; write nothing.
+        #[arg(long, conflicts_with = "data")]
+        check: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the federation contract over mTLS gRPC.
     Serve(ServeArgs),
     /// Aggregate indicators (the operator's own view: nothing suppressed).
@@ -327,6 +356,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => cli::register::network(&data, query, limit, json),
         Command::Stats { data, json } => cli::folder::stats(&data, json),
         Command::Reindex { data } => cli::folder::reindex(&data),
+        Command::Backup {
+            data,
+            out,
+            force,
+            json,
+        } => cli::backup::backup(&data, &out, force, json),
+        Command::Restore {
+            data,
+            file,
+            check,
+            json,
+        } => cli::backup::restore(data.as_deref(), &file, check, json),
         Command::Serve(args) => cli::serve::serve(args),
         Command::Aggregate(args) => cli::aggregate::aggregate(args),
         Command::Audit(args) => cli::audit::audit(args),

@@ -184,6 +184,26 @@ impl Node {
         &self.dir
     }
 
+    /// The store (for the crate's own tests).
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Writes a backup of the node's data into `out` ([`crate::backup`]),
+    /// while it serves; returns the sink.
+    pub fn backup<W: std::io::Write>(&self, out: W) -> Result<W> {
+        crate::backup::write(
+            crate::backup::Source {
+                store: &self.store,
+                audit: &self.audit,
+                data: &self.dir,
+                node: &self.config.name,
+            },
+            out,
+        )
+    }
+
     pub fn name(&self) -> &str {
         &self.config.name
     }

@@ -23,7 +23,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -89,6 +89,14 @@ pub struct Store {
     /// Bumped (in memory) after every write of observations or catalogue
     /// entries: what was derived from them under another version is stale.
     observations_version: Arc<AtomicU64>,
+    /// Every write to the store's own trees holds this shared; a backup
+    /// holds it exclusively while it copies them ([`Store::snapshot`]), so
+    /// that it sees one state of all trees. A write is one batch or one
+    /// transaction, so a backup waits for at most one of them, and an
+    /// import in progress is caught between two of its steps, which the
+    /// crash recovery already makes a consistent state (see the module
+    /// documentation). Reads never take it.
+    writes: Arc<RwLock<()>>,
 }
 
 impl Store {
@@ -127,24 +135,13 @@ impl Store {
             staging: db.open_tree("staging")?,
             importing: Arc::default(),
             observations_version: Arc::default(),
+            writes: Arc::default(),
             db,
         };
         store.check_schema(node_dir)?;
         store.recover_documents()?;
         if store.meta.get(IDENTITY)?.is_none() {
-            use std::hash::{BuildHasher, Hasher};
-            // RandomState is seeded from the OS; the time and process make
-            // two stores created at once differ even without it.
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos()),
-            );
-            hasher.write_u32(std::process::id());
-            store
-                .meta
-                .insert(IDENTITY, &hasher.finish().to_be_bytes())?;
+            store.meta.insert(IDENTITY, &new_identity().to_be_bytes())?;
         }
         Ok(store)
     }
@@ -173,6 +170,7 @@ impl Store {
             );
         }
         if found < SCHEMA_VERSION || self.meta.get(SCHEMA)?.is_none() {
+            let _write = self.writing();
             self.meta
                 .insert(SCHEMA, &u64::from(SCHEMA_VERSION).to_be_bytes())?;
             self.db.flush()?;
@@ -301,6 +299,7 @@ impl Store {
     /// From here on the file is in, whatever happens.
     fn begin_publish(&self) -> Result<u64> {
         self.db.flush()?;
+        let _write = self.writing();
         let next = self
             .meta
             .transaction(|meta| {
@@ -333,6 +332,7 @@ impl Store {
             }
         }
         moved += self.move_staged(&mut pending)?;
+        let _write = self.writing();
         self.meta.remove(PUBLISHING)?;
         self.db.flush()?;
         Ok(moved)
@@ -341,6 +341,7 @@ impl Store {
     /// Writes staged documents into `docs`, flushes, and only then removes
     /// them from `staging`.
     fn move_staged(&self, pending: &mut Vec<(sled::IVec, sled::IVec)>) -> Result<usize> {
+        let _write = self.writing();
         let count = pending.len();
         let mut docs = sled::Batch::default();
         let mut done = sled::Batch::default();
@@ -362,9 +363,11 @@ impl Store {
             batch.remove(entry?.0);
             discarded += 1;
             if discarded % COPY_BATCH_DOCS == 0 {
+                let _write = self.writing();
                 self.staging.apply_batch(std::mem::take(&mut batch))?;
             }
         }
+        let _write = self.writing();
         self.staging.apply_batch(batch)?;
         Ok(discarded)
     }
@@ -429,6 +432,7 @@ impl Store {
             batch.insert(key, value);
         }
         // A batch on one tree is applied atomically.
+        let _write = self.writing();
         tree.apply_batch(batch)?;
         self.db.flush()?;
         Ok(counts)
@@ -444,6 +448,63 @@ impl Store {
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+
+    /// Held (shared) by every write to the store's trees; see [`Store::writes`].
+    fn writing(&self) -> RwLockReadGuard<'_, ()> {
+        self.writes.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Calls `each` with every entry of every tree but `except` (by tree
+    /// name, key order within a tree), as one state of the store: writes
+    /// wait until it returns. Memory stays bounded (one lookup at a time).
+    /// `each` gets the tree's name, the key and the value, and may fail.
+    pub fn snapshot(
+        &self,
+        except: &[&str],
+        mut each: impl FnMut(&[u8], &[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let _all = self.writes.write().unwrap_or_else(PoisonError::into_inner);
+        let mut names = self.db.tree_names();
+        names.sort();
+        for name in names {
+            if except.iter().any(|e| e.as_bytes() == name.as_ref()) {
+                continue;
+            }
+            let tree = self.db.open_tree(&name)?;
+            for entry in scan(&tree) {
+                let (key, value) = entry?;
+                each(&name, &key, &value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws a new [`IDENTITY`]: a restored store is a new line of
+    /// generations, not comparable with those of the store it was copied
+    /// from (which may have gone on to the same generation numbers with
+    /// other documents).
+    pub fn renew_identity(&self) -> Result<u64> {
+        let _write = self.writing();
+        let identity = new_identity();
+        self.meta.insert(IDENTITY, &identity.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(identity)
+    }
+}
+
+/// A random number for [`IDENTITY`].
+fn new_identity() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded from the OS; the time and process make two
+    // stores created at once differ even without it.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }
 
 /// One file of documents on its way into the store: [`DocumentImport::stage`]
@@ -538,6 +599,7 @@ impl DocumentImport<'_> {
                 self.added.push(doc.id.clone());
             }
         }
+        let _write = self.store.writing();
         self.store.staging.insert(doc.id.as_bytes(), bytes)?;
         Ok(())
     }

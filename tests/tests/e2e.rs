@@ -18,6 +18,7 @@ mod e2e {
     mod adversarial_relay;
     mod adversarial_tls;
     mod aggregate;
+    mod backup;
     mod cli;
     mod demo;
     mod deploy;

@@ -37,6 +37,10 @@ pub struct AuditLog {
     /// Set after a failed prune has been logged once, so that a broken
     /// archive folder does not flood the log at every check.
     pub(super) prune_failed: AtomicBool,
+    /// Held shared by a backup copying the entries ([`AuditLog::snapshot`]),
+    /// exclusively by a prune: entries below the head's count never change
+    /// but by a prune, so a backup sees them whole while appends go on.
+    pub(super) backups: std::sync::RwLock<()>,
 }
 
 impl AuditLog {
@@ -55,6 +59,7 @@ impl AuditLog {
             node: format!("node:{node}"),
             signer: Mutex::new(None),
             prune_failed: AtomicBool::new(false),
+            backups: std::sync::RwLock::new(()),
         }
     }
 
@@ -180,6 +185,31 @@ impl AuditLog {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Calls `each` with every entry present and then the head, as of one
+    /// moment (tree name, key, value as stored); returns the head's count.
+    /// Appends go on meanwhile (they come after that moment); a periodic
+    /// prune waits for the next check.
+    pub fn snapshot(&self, mut each: impl FnMut(&str, &[u8], &[u8]) -> Result<()>) -> Result<u64> {
+        let _no_prune = self
+            .backups
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let head = {
+            let _serial = self.lock();
+            self.head.get(HEAD_KEY)?
+        };
+        let Some(head) = head else {
+            return Ok(0);
+        };
+        let (count, _, _) = decode_head(&head)?;
+        for item in self.entries.range(..count.to_be_bytes()) {
+            let (key, value) = item?;
+            each(super::TREE, &key, &value)?;
+        }
+        each(super::HEAD_TREE, HEAD_KEY, &head)?;
+        Ok(count)
     }
 
     /// The sequence number of the first entry present.

@@ -60,6 +60,15 @@ const DELETE_BATCH: usize = 10_000;
 impl AuditLog {
     /// [`AuditLog::prune`], a failure logged (once in a row) instead of returned.
     pub(super) fn prune_logged(&self) {
+        // A backup is copying the entries: the next check prunes.
+        let _no_backup = match self.backups.try_write() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                tracing::debug!("audit prune deferred: a backup is reading the log");
+                return;
+            }
+        };
         match self.prune_locked() {
             Ok(pruned) => {
                 self.prune_failed.store(false, Ordering::Relaxed);
@@ -84,6 +93,11 @@ impl AuditLog {
     /// documentation); `None` if nothing was beyond them. Blocking: sled
     /// and file writes.
     pub fn prune(&self) -> Result<Option<Pruned>> {
+        // The same order as a backup's: backups, then appends.
+        let _no_backup = self
+            .backups
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let _serial = self.lock();
         self.prune_locked()
     }

@@ -324,7 +324,7 @@ fn print_visibility_changes(report: &FileReport) {
     }
 }
 
-fn progress_bar(json: bool, template: &str) -> ProgressBar {
+pub(crate) fn progress_bar(json: bool, template: &str) -> ProgressBar {
     if json || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -4,6 +4,7 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod audit;
+pub(crate) mod backup;
 pub(crate) mod documents;
 pub(crate) mod folder;
 pub(crate) mod import;

@@ -93,6 +93,18 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
+        // `tudashalo-node backup` beside the serving node asks it here.
+        #[cfg(unix)]
+        let control = match tudashalo_node::control::ControlSocket::bind(&args.data) {
+            Ok(socket) => {
+                tracing::info!(path = %socket.path().display(), "control socket");
+                Some(tokio::spawn(socket.serve(node.clone(), when_stopped())))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no control socket: `tudashalo-node backup` cannot reach this node while it serves");
+                None
+            }
+        };
         tracing::info!(node = node.name(), %addr, "serving over mTLS");
         println!("listening on https://{addr}");
         tudashalo_node::server::serve_reloading(node, listener, tls, when_stopped()).await?;
@@ -101,6 +113,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(metrics) = metrics {
             metrics.await??;
+        }
+        #[cfg(unix)]
+        if let Some(control) = control {
+            control.await?;
         }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)

@@ -176,6 +176,7 @@ impl Store {
             });
         }
         let searchable = records.searchable();
+        let _write = self.writing();
         let generation = (&tree, &self.meta)
             .transaction(|(tree, meta)| {
                 for (key, value) in &changed {

@@ -5,7 +5,7 @@
 //! (`portal_browser.rs`) drives too; the tests here speak HTTP to it.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use tudashalo_demo::generate::Spec;
 use tudashalo_demo::{DemoOptions, PORTAL_PASSWORD, PORTAL_USER};
 use tudashalo_hub::config::HubConfig;
 
-use super::support::workspace_binary;
+use super::support::{spawn_server, workspace_binary};
 
 /// The node operator's account on the first node's portal.
 pub const OPERATOR_USER: &str = "kezelo";
@@ -77,34 +77,6 @@ fn run(program: &Path, args: &[&str], stdin: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Starts a server process and reads its stdout until it has printed
-/// every line starting with one of `prefixes`; returns the rest of each.
-fn spawn_server(mut command: Command, prefixes: &[&str]) -> (Child, HashMap<String, String>) {
-    command
-        .env("TUDASHALO_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    let mut child = command.spawn().expect("spawn server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut found = HashMap::new();
-    while found.len() < prefixes.len() {
-        let Some(Ok(line)) = lines.next() else {
-            let _ = child.kill();
-            panic!("server exited before printing {prefixes:?} (got {found:?})");
-        };
-        for p in prefixes {
-            if let Some(rest) = line.strip_prefix(p) {
-                found.insert((*p).to_string(), rest.trim().to_string());
-            }
-        }
-    }
-    // Keep draining stdout so that the server never blocks on it.
-    std::thread::spawn(move || for _ in lines {});
-    (child, found)
 }
 
 impl PortalFederation {

@@ -1019,3 +1019,31 @@ pub fn docx(paragraphs: &[&str], deleted: &str) -> Vec<u8> {
 }
 
 pub use tudashalo_demo::generate::files::{ods, pdf, pdf_pages, xlsx};
+
+/// Starts a server process and reads its stdout until it has printed
+/// every line starting with one of `prefixes`; returns the rest of each.
+pub fn spawn_server(mut command: Command, prefixes: &[&str]) -> (Child, HashMap<String, String>) {
+    command
+        .env("TUDASHALO_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("spawn server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut found = HashMap::new();
+    while found.len() < prefixes.len() {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = child.kill();
+            panic!("server exited before printing {prefixes:?} (got {found:?})");
+        };
+        for p in prefixes {
+            if let Some(rest) = line.strip_prefix(p) {
+                found.insert((*p).to_string(), rest.trim().to_string());
+            }
+        }
+    }
+    // Keep draining stdout so that the server never blocks on it.
+    std::thread::spawn(move || for _ in lines {});
+    (child, found)
+}
