@@ -154,6 +154,15 @@ pub(crate) fn restore(
     // Opening the node rebuilds the index (it is not in the backup).
     let node = Node::open(data)?;
     let documents = node.stats()?.documents;
+    // Files node.toml names outside the data folder are not in a backup.
+    let missing: Vec<String> = node
+        .config()
+        .tls
+        .iter()
+        .flat_map(|t| [&t.cert, &t.key, &t.ca])
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
     let verification = node.audit().verify()?;
     let intact = verification.is_intact();
     if json {
@@ -170,6 +179,7 @@ pub(crate) fn restore(
                 },
                 "seconds": started.elapsed().as_secs_f64(),
                 "read_seconds": read_s,
+                "missing_files": missing,
             })
         );
     } else {
@@ -191,6 +201,11 @@ pub(crate) fn restore(
             println!(
                 "audit chain BROKEN: run `tudashalo-node audit --verify --data {}`",
                 data.display()
+            );
+        }
+        for path in &missing {
+            println!(
+                "note: node.toml names {path}, which is outside the backup and not there: put it back, or give serve --cert/--key/--ca"
             );
         }
     }
