@@ -33,6 +33,7 @@ mod e2e {
     mod reflection;
     mod register;
     mod relevance;
+    mod soak;
     mod suggest;
     mod tls;
 }

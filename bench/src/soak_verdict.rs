@@ -1,0 +1,391 @@
+//! Judging a soak ([`crate::soak`]) and saying what it came to.
+//!
+//! The verdict is a list of named checks, so that the end-to-end test can
+//! assert the ones that do not depend on time (codes and member states)
+//! and the full run can report every one:
+//! - no request ended with another code than `OK`;
+//! - every answer came within the client's deadline, counted from its
+//!   scheduled send time;
+//! - every partial answer lacked only a faulted member, and only while that
+//!   member's fault lasted (from the fault to its first `ok` through the
+//!   hub again);
+//! - both faults were injected and recovered from;
+//! - every member answered `ok` through the hub after the load;
+//! - the resident memory of every process stayed flat ([`RssRule`]).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::soak::{Series, SoakConfig, SoakReport};
+
+pub const NO_ERRORS: &str = "no errors";
+pub const WITHIN_DEADLINE: &str = "every answer within its deadline";
+pub const PARTIAL_IN_FAULTS: &str = "partial answers only for a faulted member during its fault";
+pub const FAULTS_RECOVERED: &str = "both faults injected and recovered from";
+pub const ALL_OK_AT_END: &str = "every member ok at the end";
+pub const RSS_FLAT: &str = "RSS flat over the second half";
+
+/// When a process's memory counts as flat: the largest RSS over the second
+/// half of the run is at most `ratio` × the largest over the first half
+/// after warm-up, plus `slack_mib` (page cache of the index files and
+/// allocator noise move a few MiB either way). A restarted process is
+/// judged on its new life only.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RssRule {
+    pub ratio: f64,
+    pub slack_mib: f64,
+}
+
+/// One process's memory over the run, in MiB.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProcessRss {
+    pub name: String,
+    pub start_mib: f64,
+    pub end_mib: f64,
+    /// Largest after warm-up and before half the run (this life).
+    pub first_half_max_mib: Option<f64>,
+    /// Largest from half the run to the end.
+    pub second_half_max_mib: Option<f64>,
+    /// What the second half may reach under the rule.
+    pub limit_mib: Option<f64>,
+    /// `None`: too few samples to judge.
+    pub flat: Option<bool>,
+    pub restarted: bool,
+}
+
+/// Smallest, median and largest of a set of figures.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Spread {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        match values.len() {
+            0 => Spread::default(),
+            n => Spread {
+                min: values[0],
+                median: if n % 2 == 1 {
+                    values[n / 2]
+                } else {
+                    (values[n / 2 - 1] + values[n / 2]) / 2.0
+                },
+                max: values[n - 1],
+            },
+        }
+    }
+}
+
+/// The memory of every process, judged.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RssReport {
+    pub rule: String,
+    pub sample_every_s: f64,
+    pub hub: ProcessRss,
+    pub nodes_start_mib: Spread,
+    pub nodes_end_mib: Spread,
+    pub nodes_second_half_max_mib: Spread,
+    /// Processes whose memory grew past the rule.
+    pub growing: Vec<String>,
+    /// Processes with too few samples to judge.
+    pub not_judged: Vec<String>,
+    pub processes: Vec<ProcessRss>,
+}
+
+/// One named check of the verdict.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verdict {
+    pub passed: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    /// The check called `name` (one of this module's constants).
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+/// One process's series judged under `rule`.
+fn judge_process(s: &Series, config: &SoakConfig) -> ProcessRss {
+    let half = config.duration.as_secs_f64() / 2.0;
+    let warm_up = config.warm_up.as_secs_f64();
+    let last_pid = s.samples.last().map(|x| x.pid);
+    let pids: BTreeSet<u32> = s.samples.iter().map(|x| x.pid).collect();
+    let life = s.samples.iter().filter(|x| Some(x.pid) == last_pid);
+    let max = |it: &mut dyn Iterator<Item = f64>| it.reduce(f64::max);
+    let first = max(&mut life
+        .clone()
+        .filter(|x| x.t_s >= warm_up && x.t_s < half)
+        .map(|x| x.rss_mib));
+    let second = max(&mut life.filter(|x| x.t_s >= half).map(|x| x.rss_mib));
+    let limit = first.map(|f| config.rss_rule.ratio * f + config.rss_rule.slack_mib);
+    ProcessRss {
+        name: s.name.clone(),
+        start_mib: s.samples.first().map_or(0.0, |x| x.rss_mib),
+        end_mib: s.samples.last().map_or(0.0, |x| x.rss_mib),
+        first_half_max_mib: first,
+        second_half_max_mib: second,
+        limit_mib: limit,
+        flat: match (second, limit) {
+            (Some(second), Some(limit)) => Some(second <= limit),
+            _ => None,
+        },
+        restarted: pids.len() > 1,
+    }
+}
+
+/// The memory of every process in `series` (the hub's named `hub`).
+pub fn rss(config: &SoakConfig, series: &[Series]) -> RssReport {
+    let processes: Vec<ProcessRss> = series.iter().map(|s| judge_process(s, config)).collect();
+    let nodes: Vec<&ProcessRss> = processes.iter().filter(|p| p.name != "hub").collect();
+    RssReport {
+        rule: format!(
+            "flat if max RSS over [{:.0} s, end] <= {} x max RSS over [{:.0} s, {:.0} s) + {} MiB (a restarted process: its new life only)",
+            config.duration.as_secs_f64() / 2.0,
+            config.rss_rule.ratio,
+            config.warm_up.as_secs_f64(),
+            config.duration.as_secs_f64() / 2.0,
+            config.rss_rule.slack_mib
+        ),
+        sample_every_s: config.sample_every.as_secs_f64(),
+        hub: processes
+            .iter()
+            .find(|p| p.name == "hub")
+            .cloned()
+            .unwrap_or_default(),
+        nodes_start_mib: Spread::of(nodes.iter().map(|p| p.start_mib).collect()),
+        nodes_end_mib: Spread::of(nodes.iter().map(|p| p.end_mib).collect()),
+        nodes_second_half_max_mib: Spread::of(
+            nodes.iter().filter_map(|p| p.second_half_max_mib).collect(),
+        ),
+        growing: processes
+            .iter()
+            .filter(|p| p.flat == Some(false))
+            .map(|p| p.name.clone())
+            .collect(),
+        not_judged: processes
+            .iter()
+            .filter(|p| p.flat.is_none())
+            .map(|p| p.name.clone())
+            .collect(),
+        processes,
+    }
+}
+
+/// Partial answers that lacked a member that was not faulted, or lacked it
+/// outside its fault (the time the hub worked on the request — sent to
+/// answered — does not overlap the fault, from its start to the member's
+/// first `ok` again); and partial answers per fault.
+pub fn partials(report: &SoakReport) -> (Vec<String>, Vec<usize>) {
+    // The load's clock starts a moment after the faults' clock.
+    const TOLERANCE_S: f64 = 0.05;
+    let mut unexpected = Vec::new();
+    let mut per_fault = vec![0; report.faults.len()];
+    for s in report.sent.iter().filter(|s| s.partial()) {
+        let sent = (s.scheduled + s.lag).as_secs_f64();
+        let answered = (s.scheduled + s.latency).as_secs_f64();
+        for m in &s.reply.missing {
+            let fault = report.faults.iter().position(|f| {
+                &f.member == m
+                    && sent <= f.recovered_s + TOLERANCE_S
+                    && answered + TOLERANCE_S >= f.at_s
+            });
+            match fault {
+                Some(i) => per_fault[i] += 1,
+                None => unexpected.push(format!(
+                    "request {} ({}, sent at {sent:.2} s, answered at {answered:.2} s) lacked {m}",
+                    s.index, s.kind
+                )),
+            }
+        }
+    }
+    (unexpected, per_fault)
+}
+
+fn check(name: &str, passed: bool, detail: String) -> Check {
+    Check {
+        name: name.to_string(),
+        passed,
+        detail,
+    }
+}
+
+/// Judges `report` (filling in its memory report).
+pub fn judge(config: &SoakConfig, report: &mut SoakReport) -> Verdict {
+    report.rss = rss(config, &report.rss_series);
+    let load = &report.load;
+    let not_ok: Vec<String> = load
+        .all
+        .codes
+        .iter()
+        .filter(|(code, _)| code.as_str() != "OK")
+        .map(|(code, n)| format!("{code} {n}"))
+        .collect();
+    let (unexpected, per_fault) = partials(report);
+    let faults: Vec<String> = report
+        .faults
+        .iter()
+        .zip(&per_fault)
+        .map(|(f, n)| {
+            format!(
+                "{} {} from {:.1} s to {:.1} s: {n} partial",
+                f.kind, f.member, f.at_s, f.recovered_s
+            )
+        })
+        .collect();
+    let mut checks = vec![
+        check(
+            NO_ERRORS,
+            load.all.errors == 0,
+            if not_ok.is_empty() {
+                format!("{} requests, all OK", load.all.requests)
+            } else {
+                not_ok.join(", ")
+            },
+        ),
+        check(
+            WITHIN_DEADLINE,
+            load.all.late == 0 && load.all.requests > 0,
+            format!(
+                "{} past {:.1} s; max {:.1} ms from the scheduled time",
+                load.all.late, load.deadline_s, load.all.latency.max_ms
+            ),
+        ),
+        check(
+            PARTIAL_IN_FAULTS,
+            unexpected.is_empty(),
+            if unexpected.is_empty() {
+                format!(
+                    "{} partial, all during the faults",
+                    load.all.partial_answers
+                )
+            } else {
+                let mut shown: Vec<String> = unexpected.iter().take(5).cloned().collect();
+                if unexpected.len() > 5 {
+                    shown.push(format!("and {} more", unexpected.len() - 5));
+                }
+                format!("{} unexpected: {}", unexpected.len(), shown.join("; "))
+            },
+        ),
+        check(
+            FAULTS_RECOVERED,
+            report.fault_error.is_none() && report.faults.len() == 2,
+            match &report.fault_error {
+                Some(e) => e.clone(),
+                None => faults.join("; "),
+            },
+        ),
+        check(
+            ALL_OK_AT_END,
+            report.members_not_ok_at_end.is_empty(),
+            if report.members_not_ok_at_end.is_empty() {
+                format!("{} of {}", config.nodes, config.nodes)
+            } else {
+                format!("not ok: {}", report.members_not_ok_at_end.join(", "))
+            },
+        ),
+    ];
+    let rss = &report.rss;
+    checks.push(check(
+        RSS_FLAT,
+        rss.growing.is_empty() && rss.not_judged.is_empty(),
+        if rss.growing.is_empty() && rss.not_judged.is_empty() {
+            format!("{} processes flat", rss.processes.len())
+        } else {
+            let grew: Vec<String> = rss
+                .processes
+                .iter()
+                .filter(|p| p.flat != Some(true))
+                .map(|p| {
+                    format!(
+                        "{}: {:.1} MiB in the second half, limit {}",
+                        p.name,
+                        p.second_half_max_mib.unwrap_or(0.0),
+                        p.limit_mib
+                            .map_or("not judged".into(), |l| format!("{l:.1} MiB"))
+                    )
+                })
+                .collect();
+            grew.join("; ")
+        },
+    ));
+    Verdict {
+        passed: checks.iter().all(|c| c.passed),
+        checks,
+    }
+}
+
+/// The run for a person.
+pub fn summary(config: &SoakConfig, report: &SoakReport) -> String {
+    let mut out = format!(
+        "Soak: {} nodes and a hub as processes, {} documents, {:.0} s at {}/s over {} connections (setup {:.0} s)\n",
+        config.nodes,
+        report.documents,
+        config.duration.as_secs_f64(),
+        config.rate_per_s,
+        config.connections,
+        report.setup_s
+    );
+    out.push_str(&format!(
+        "deadlines: client {:.1} s, hub {} ms, every member {}\n",
+        config.client_deadline.as_secs_f64(),
+        config.deadlines.hub_ms,
+        config
+            .deadlines
+            .member_ms
+            .map_or("the request's".into(), |m| format!("{m} ms"))
+    ));
+    out.push_str(&report.load.summary());
+    for f in &report.faults {
+        out.push_str(&format!(
+            "fault: {} {} at {:.1} s, restored at {:.1} s, ok through the hub at {:.1} s\n",
+            f.kind, f.member, f.at_s, f.restored_s, f.recovered_s
+        ));
+    }
+    let r = &report.rss;
+    out.push_str(&format!(
+        "RSS (MiB), start -> end: hub {:.1} -> {:.1} (second-half max {:.1}); nodes min/median/max {:.1}/{:.1}/{:.1} -> {:.1}/{:.1}/{:.1} (second-half max {:.1}/{:.1}/{:.1})\n",
+        r.hub.start_mib,
+        r.hub.end_mib,
+        r.hub.second_half_max_mib.unwrap_or(0.0),
+        r.nodes_start_mib.min,
+        r.nodes_start_mib.median,
+        r.nodes_start_mib.max,
+        r.nodes_end_mib.min,
+        r.nodes_end_mib.median,
+        r.nodes_end_mib.max,
+        r.nodes_second_half_max_mib.min,
+        r.nodes_second_half_max_mib.median,
+        r.nodes_second_half_max_mib.max,
+    ));
+    out.push_str(&format!("RSS rule: {}\n", r.rule));
+    for c in &report.verdict.checks {
+        out.push_str(&format!(
+            "[{}] {}: {}\n",
+            if c.passed { "pass" } else { "FAIL" },
+            c.name,
+            c.detail
+        ));
+    }
+    out.push_str(&format!(
+        "verdict: {}\n",
+        if report.verdict.passed {
+            "PASSED"
+        } else {
+            "FAILED"
+        }
+    ));
+    out
+}
