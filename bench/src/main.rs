@@ -257,6 +257,7 @@ async fn soak(args: SoakArgs) -> Result<ExitCode> {
         "stall_for_s": config.stall_for.as_secs_f64(),
         "sample_every_s": config.sample_every.as_secs_f64(),
         "warm_up_s": config.warm_up.as_secs_f64(),
+        "fault_settle_s": config.fault_settle.as_secs_f64(),
         "rss_ratio": config.rss_rule.ratio,
         "rss_slack_mib": config.rss_rule.slack_mib,
     });

@@ -66,6 +66,9 @@ pub struct SoakConfig {
     pub sample_every: Duration,
     /// RSS samples before this are start-up, not judged.
     pub warm_up: Duration,
+    /// RSS samples from a fault's start to this long after its recovery
+    /// are the fault's transient, not judged as growth (reported apart).
+    pub fault_settle: Duration,
     pub rss_rule: RssRule,
     /// The longest a faulted member may take to be `ok` through the hub
     /// again once restored.
@@ -98,6 +101,7 @@ impl SoakConfig {
             stall_for: Duration::from_secs(30),
             sample_every: Duration::from_secs(5),
             warm_up: Duration::from_secs(60),
+            fault_settle: Duration::from_secs(30),
             rss_rule: RssRule {
                 ratio: 1.1,
                 slack_mib: 8.0,
@@ -120,6 +124,7 @@ impl SoakConfig {
             stall_for: Duration::from_secs(3),
             sample_every: Duration::from_secs(1),
             warm_up: Duration::from_secs(2),
+            fault_settle: Duration::from_secs(1),
             bucket: Duration::from_secs(1),
             ..SoakConfig::full(mode, work)
         }
@@ -145,7 +150,11 @@ pub struct Fault {
 pub struct Sample {
     pub t_s: f64,
     pub pid: u32,
+    /// `VmRSS`: what is judged.
     pub rss_mib: f64,
+    /// `RssAnon`: the heap and stacks, without the mapped index files
+    /// (`RssFile`), which grow as queries touch more of them.
+    pub anon_mib: f64,
 }
 
 /// The RSS series of one process (a restarted node keeps its name; its
@@ -184,14 +193,15 @@ pub struct SoakReport {
 }
 
 impl SoakReport {
-    /// Every RSS sample as CSV: `t_s,process,pid,rss_mib`.
+    /// Every RSS sample as CSV: `t_s,process,pid,rss_mib,anon_mib`.
     pub fn rss_csv(&self) -> String {
-        let mut out = String::from("t_s,process,pid,rss_mib\n");
+        let mut out = String::from("t_s,process,pid,rss_mib,anon_mib\n");
         for s in &self.rss_series {
             for x in &s.samples {
                 out.push_str(&format!(
-                    "{:.1},{},{},{:.2}\n",
-                    x.t_s, s.name, x.pid, x.rss_mib
+                    "{:.1},{},{},{:.2},{:.2}
+",
+                    x.t_s, s.name, x.pid, x.rss_mib, x.anon_mib
                 ));
             }
         }
@@ -208,6 +218,17 @@ fn set_pid(watched: &Watched, name: &str, pid: Option<u32>) {
     {
         entry.1 = pid;
     }
+}
+
+/// `VmRSS` and `RssAnon` of `pid`, in MiB.
+fn rss_and_anon(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("RssAnon:").unwrap_or(0.0)))
 }
 
 /// Reads the RSS of every watched process every `every` until `stop`.
@@ -236,12 +257,13 @@ async fn sample_rss(
         let now: Vec<(String, Option<u32>)> = watched.lock().map(|w| w.clone()).unwrap_or_default();
         for ((_, pid), s) in now.iter().zip(series.iter_mut()) {
             if let Some(pid) = *pid
-                && let Some(bytes) = cluster::rss_of(pid)
+                && let Some((rss, anon)) = rss_and_anon(pid)
             {
                 s.samples.push(Sample {
                     t_s,
                     pid,
-                    rss_mib: bytes as f64 / (1024.0 * 1024.0),
+                    rss_mib: rss,
+                    anon_mib: anon,
                 });
             }
         }

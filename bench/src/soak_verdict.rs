@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::soak::{Series, SoakConfig, SoakReport};
+use crate::soak::{Fault, Series, SoakConfig, SoakReport};
 
 pub const NO_ERRORS: &str = "no errors";
 pub const WITHIN_DEADLINE: &str = "every answer within its deadline";
@@ -29,8 +29,11 @@ pub const RSS_FLAT: &str = "RSS flat over the second half";
 /// When a process's memory counts as flat: the largest RSS over the second
 /// half of the run is at most `ratio` × the largest over the first half
 /// after warm-up, plus `slack_mib` (page cache of the index files and
-/// allocator noise move a few MiB either way). A restarted process is
-/// judged on its new life only.
+/// allocator noise move a few MiB either way). Samples taken during a fault
+/// (from its start to `fault_settle` after the member is `ok` again) are
+/// its transient, judged in neither half but reported as the fault peak:
+/// the question is growth under steady load. A restarted process is judged
+/// on its new life only.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct RssRule {
     pub ratio: f64,
@@ -52,6 +55,11 @@ pub struct ProcessRss {
     /// `None`: too few samples to judge.
     pub flat: Option<bool>,
     pub restarted: bool,
+    /// Largest during the faults' windows (this life), not judged.
+    pub fault_peak_mib: Option<f64>,
+    /// `RssAnon` (heap, without mapped files) at the start and the end.
+    pub start_anon_mib: f64,
+    pub end_anon_mib: f64,
 }
 
 /// Smallest, median and largest of a set of figures.
@@ -89,6 +97,8 @@ pub struct RssReport {
     pub nodes_start_mib: Spread,
     pub nodes_end_mib: Spread,
     pub nodes_second_half_max_mib: Spread,
+    pub nodes_fault_peak_mib: Spread,
+    pub nodes_end_anon_mib: Spread,
     /// Processes whose memory grew past the rule.
     pub growing: Vec<String>,
     /// Processes with too few samples to judge.
@@ -117,19 +127,23 @@ impl Verdict {
     }
 }
 
-/// One process's series judged under `rule`.
-fn judge_process(s: &Series, config: &SoakConfig) -> ProcessRss {
+/// One process's series judged under `rule`, leaving out `faults` (from,
+/// to) in seconds.
+fn judge_process(s: &Series, config: &SoakConfig, faults: &[(f64, f64)]) -> ProcessRss {
     let half = config.duration.as_secs_f64() / 2.0;
     let warm_up = config.warm_up.as_secs_f64();
     let last_pid = s.samples.last().map(|x| x.pid);
     let pids: BTreeSet<u32> = s.samples.iter().map(|x| x.pid).collect();
+    let in_fault = |t: f64| faults.iter().any(|(from, to)| t >= *from && t <= *to);
     let life = s.samples.iter().filter(|x| Some(x.pid) == last_pid);
+    let steady = life.clone().filter(|x| !in_fault(x.t_s));
     let max = |it: &mut dyn Iterator<Item = f64>| it.reduce(f64::max);
-    let first = max(&mut life
+    let first = max(&mut steady
         .clone()
         .filter(|x| x.t_s >= warm_up && x.t_s < half)
         .map(|x| x.rss_mib));
-    let second = max(&mut life.filter(|x| x.t_s >= half).map(|x| x.rss_mib));
+    let second = max(&mut steady.filter(|x| x.t_s >= half).map(|x| x.rss_mib));
+    let peak = max(&mut life.filter(|x| in_fault(x.t_s)).map(|x| x.rss_mib));
     let limit = first.map(|f| config.rss_rule.ratio * f + config.rss_rule.slack_mib);
     ProcessRss {
         name: s.name.clone(),
@@ -143,21 +157,34 @@ fn judge_process(s: &Series, config: &SoakConfig) -> ProcessRss {
             _ => None,
         },
         restarted: pids.len() > 1,
+        fault_peak_mib: peak,
+        start_anon_mib: s.samples.first().map_or(0.0, |x| x.anon_mib),
+        end_anon_mib: s.samples.last().map_or(0.0, |x| x.anon_mib),
     }
 }
 
-/// The memory of every process in `series` (the hub's named `hub`).
-pub fn rss(config: &SoakConfig, series: &[Series]) -> RssReport {
-    let processes: Vec<ProcessRss> = series.iter().map(|s| judge_process(s, config)).collect();
+/// The memory of every process in `series` (the hub's named `hub`), the
+/// windows of `faults` left out.
+pub fn rss(config: &SoakConfig, series: &[Series], faults: &[Fault]) -> RssReport {
+    let settle = config.fault_settle.as_secs_f64();
+    let windows: Vec<(f64, f64)> = faults
+        .iter()
+        .map(|f| (f.at_s, f.recovered_s + settle))
+        .collect();
+    let processes: Vec<ProcessRss> = series
+        .iter()
+        .map(|s| judge_process(s, config, &windows))
+        .collect();
     let nodes: Vec<&ProcessRss> = processes.iter().filter(|p| p.name != "hub").collect();
     RssReport {
         rule: format!(
-            "flat if max RSS over [{:.0} s, end] <= {} x max RSS over [{:.0} s, {:.0} s) + {} MiB (a restarted process: its new life only)",
+            "flat if max VmRSS over [{:.0} s, end] <= {} x max VmRSS over [{:.0} s, {:.0} s) + {} MiB, leaving out each fault from its start to {:.0} s after its member is ok again (a restarted process: its new life only)",
             config.duration.as_secs_f64() / 2.0,
             config.rss_rule.ratio,
             config.warm_up.as_secs_f64(),
             config.duration.as_secs_f64() / 2.0,
-            config.rss_rule.slack_mib
+            config.rss_rule.slack_mib,
+            settle,
         ),
         sample_every_s: config.sample_every.as_secs_f64(),
         hub: processes
@@ -170,6 +197,8 @@ pub fn rss(config: &SoakConfig, series: &[Series]) -> RssReport {
         nodes_second_half_max_mib: Spread::of(
             nodes.iter().filter_map(|p| p.second_half_max_mib).collect(),
         ),
+        nodes_fault_peak_mib: Spread::of(nodes.iter().filter_map(|p| p.fault_peak_mib).collect()),
+        nodes_end_anon_mib: Spread::of(nodes.iter().map(|p| p.end_anon_mib).collect()),
         growing: processes
             .iter()
             .filter(|p| p.flat == Some(false))
@@ -224,7 +253,7 @@ fn check(name: &str, passed: bool, detail: String) -> Check {
 
 /// Judges `report` (filling in its memory report).
 pub fn judge(config: &SoakConfig, report: &mut SoakReport) -> Verdict {
-    report.rss = rss(config, &report.rss_series);
+    report.rss = rss(config, &report.rss_series, &report.faults);
     let load = &report.load;
     let not_ok: Vec<String> = load
         .all
@@ -356,19 +385,21 @@ pub fn summary(config: &SoakConfig, report: &SoakReport) -> String {
     }
     let r = &report.rss;
     out.push_str(&format!(
-        "RSS (MiB), start -> end: hub {:.1} -> {:.1} (second-half max {:.1}); nodes min/median/max {:.1}/{:.1}/{:.1} -> {:.1}/{:.1}/{:.1} (second-half max {:.1}/{:.1}/{:.1})\n",
+        "RSS (MiB), start -> end: hub {:.1} -> {:.1} (second-half max {:.1}, peak in the faults {:.1}, heap at the end {:.1})\n",
         r.hub.start_mib,
         r.hub.end_mib,
         r.hub.second_half_max_mib.unwrap_or(0.0),
-        r.nodes_start_mib.min,
-        r.nodes_start_mib.median,
-        r.nodes_start_mib.max,
-        r.nodes_end_mib.min,
-        r.nodes_end_mib.median,
-        r.nodes_end_mib.max,
-        r.nodes_second_half_max_mib.min,
-        r.nodes_second_half_max_mib.median,
-        r.nodes_second_half_max_mib.max,
+        r.hub.fault_peak_mib.unwrap_or(0.0),
+        r.hub.end_anon_mib,
+    ));
+    let spread = |s: &Spread| format!("{:.1}/{:.1}/{:.1}", s.min, s.median, s.max);
+    out.push_str(&format!(
+        "  nodes min/median/max: {} -> {} (second-half max {}, peak in the faults {}, heap at the end {})\n",
+        spread(&r.nodes_start_mib),
+        spread(&r.nodes_end_mib),
+        spread(&r.nodes_second_half_max_mib),
+        spread(&r.nodes_fault_peak_mib),
+        spread(&r.nodes_end_anon_mib),
     ));
     out.push_str(&format!("RSS rule: {}\n", r.rule));
     for c in &report.verdict.checks {
