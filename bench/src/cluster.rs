@@ -5,7 +5,11 @@
 //! `import`, `serve`; `tudashalo-hub serve`) as separate processes, as they
 //! run in production; [`Mode::InProcess`] serves the library crates inside
 //! this process instead (the smoke test: no binaries needed). Processes are
-//! stopped by their own id (SIGTERM, then SIGKILL) and killed if dropped.
+//! stopped by their own id (SIGTERM, then SIGKILL) and killed if dropped;
+//! the soak also signals them ([`Server::signal`]: SIGKILL, SIGSTOP,
+//! SIGCONT) and restarts a node on the port its hub knows
+//! ([`Mode::serve_node_on`]), under a hub whose deadlines it sets
+//! ([`Deadlines`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -46,6 +50,16 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// The hub's default deadline: generous, so that a slow answer under load
 /// is measured as slow rather than cut off (cut-offs are counted anyway).
 pub const HUB_DEADLINE_MS: u64 = 60_000;
+
+/// The deadlines a hub is configured with (`hub.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// `deadline_ms`: for a request whose client sets no timeout.
+    pub hub_ms: u64,
+    /// Every `[[member]] deadline_ms`: the longest the hub waits on one
+    /// member, whatever the client's timeout (`None`: the request's).
+    pub member_ms: Option<u64>,
+}
 
 /// How the federation runs.
 #[derive(Debug, Clone)]
@@ -214,13 +228,37 @@ impl Mode {
         pki: &Pki,
         logs: &Path,
     ) -> Result<Server> {
+        self.serve_node_on(data, name, pki, &logs.join(format!("{name}.log")), None)
+            .await
+    }
+
+    /// Serves the node in `data` on `listen` (`127.0.0.1:PORT`: a node
+    /// restarted where its hub expects it; processes only) or, if `None`,
+    /// on an ephemeral loopback port, its log in `log`.
+    pub async fn serve_node_on(
+        &self,
+        data: &Path,
+        name: &str,
+        pki: &Pki,
+        log: &Path,
+        listen: Option<&str>,
+    ) -> Result<Server> {
         match self {
             Mode::Processes { .. } => {
                 let files = pki.files(name);
                 let mut command = tokio::process::Command::new(self.binary("tudashalo-node")?);
-                command.args(config::node_serve_args(data, &files));
-                Server::spawn(name, command, &logs.join(format!("{name}.log"))).await
+                let mut args = config::node_serve_args(data, &files);
+                if let Some(listen) = listen {
+                    let at = args
+                        .iter()
+                        .position(|a| a == "--listen")
+                        .context("node_serve_args has no --listen")?;
+                    args[at + 1] = listen.into();
+                }
+                command.args(args);
+                Server::spawn(name, command, log).await
             }
+            Mode::InProcess if listen.is_some() => bail!("in-process nodes take ephemeral ports"),
             Mode::InProcess => {
                 let (data, tls) = (data.to_path_buf(), pki.files(name).load()?);
                 let node = tokio::task::spawn_blocking(move || tudashalo_node::Node::open(&data))
@@ -234,12 +272,29 @@ impl Mode {
         }
     }
 
-    /// Writes `hub.toml` for `members` (name, url) and serves the hub.
+    /// Writes `hub.toml` for `members` (name, url) and serves the hub,
+    /// with the benchmarks' generous [`HUB_DEADLINE_MS`].
     pub async fn serve_hub(
         &self,
         dir: &Path,
         members: &[(String, String)],
         pki: &Pki,
+    ) -> Result<Server> {
+        let deadlines = Deadlines {
+            hub_ms: HUB_DEADLINE_MS,
+            member_ms: None,
+        };
+        self.serve_hub_with(dir, members, pki, deadlines).await
+    }
+
+    /// [`Mode::serve_hub`] with the hub's default deadline and every
+    /// member's own one as `deadlines` says.
+    pub async fn serve_hub_with(
+        &self,
+        dir: &Path,
+        members: &[(String, String)],
+        pki: &Pki,
+        deadlines: Deadlines,
     ) -> Result<Server> {
         let mut config = config::hub_config(
             HUB_NAME,
@@ -249,7 +304,10 @@ impl Mode {
                 .iter()
                 .map(|(name, url)| (name.as_str(), url.as_str())),
         );
-        config.deadline_ms = HUB_DEADLINE_MS;
+        config.deadline_ms = deadlines.hub_ms;
+        for member in &mut config.members {
+            member.deadline_ms = deadlines.member_ms;
+        }
         let config_path = dir.join("hub.toml");
         config::write_hub_toml(&config_path, &config, "")?;
         match self {
@@ -348,6 +406,37 @@ impl Server {
     /// Resident memory in bytes (`VmRSS`), for a separate process.
     pub fn rss(&self) -> Option<u64> {
         rss_of(self.pid()?)
+    }
+
+    /// The port of `url`.
+    pub fn port(&self) -> Option<u16> {
+        self.url.rsplit(':').next()?.parse().ok()
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, `KILL`, …) to this process, by its
+    /// id (`kill -SIGNAL PID`).
+    pub async fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self
+            .pid()
+            .with_context(|| format!("{} is not a running process", self.name))?;
+        let status = tokio::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("kill -{signal} {pid} ({}) failed: {status}", self.name);
+        }
+        Ok(())
+    }
+
+    /// SIGKILL, and reaps the process.
+    pub async fn kill(&mut self) -> Result<()> {
+        self.signal("KILL").await?;
+        if let Running::Process(child) = &mut self.running {
+            child.wait().await?;
+        }
+        Ok(())
     }
 
     /// Stops gracefully (SIGTERM to this process only, by its id), killing

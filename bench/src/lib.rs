@@ -11,12 +11,18 @@
 //!   query sets.
 //! - [`cluster`]: certificates, node folders, nodes and hub as processes
 //!   (or in-process, for the smoke test); resident memory.
-//! - [`load`]: bounded request loops, percentiles, memory sampling.
+//! - [`load`]: bounded request loops (closed loop), percentiles, memory
+//!   sampling.
+//! - [`open_loop`]: requests at a constant rate over N connections, timed
+//!   from their scheduled send time, counted by gRPC code.
 //! - [`pg`]: the private PostgreSQL cluster, its schema, load and queries.
 //! - [`run`]: one scale from start to finish.
 //! - [`report`]: JSON, the Markdown table and the targets.
 //! - [`relevance`]: the judged queries through a hub and one node (the
 //!   `relevance` command; ranking, not speed).
+//! - [`soak`], [`soak_verdict`]: the `soak` command — a constant rate
+//!   through the hub for minutes, a member killed and one stalled on the
+//!   way, memory sampled — and its verdict.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -24,10 +30,13 @@ use std::process::ExitCode;
 pub mod cluster;
 pub mod corpus;
 pub mod load;
+pub mod open_loop;
 pub mod pg;
 pub mod relevance;
 pub mod report;
 pub mod run;
+pub mod soak;
+pub mod soak_verdict;
 
 /// What the bench's commands do in `main`: runs `run` on a new tokio
 /// runtime and turns its outcome into the exit code (an error goes to

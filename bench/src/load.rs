@@ -1,6 +1,9 @@
-//! Request loops and their statistics: a fixed set of queries sent by a
-//! few concurrent clients, bounded in count and in time, and the latency
-//! percentiles and throughput of what they measured.
+//! Request loops and their statistics (closed loop): a fixed set of
+//! queries sent by a few concurrent clients, each waiting for its answer
+//! before sending the next, bounded in count and in time, and the latency
+//! percentiles and throughput of what they measured — the figures at
+//! saturation. The constant-rate mode, which does not wait, is
+//! [`crate::open_loop`].
 
 use std::future::Future;
 use std::sync::Arc;
