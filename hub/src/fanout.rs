@@ -134,14 +134,19 @@ where
             Ok(value)
         }
         Ok(Err(error)) => {
-            if let (MemberState::Unavailable, message) = error.member_state() {
-                member.report_unreachable(message);
+            match error.member_state() {
+                (MemberState::Unavailable, message) => member.report_unreachable(message),
+                (MemberState::TimedOut, _) => member.report_timeout(),
+                _ => {}
             }
             Err(error)
         }
-        Err(_) => Err(Error::MemberTimedOut {
-            budget_ms: prepared.budget.as_millis(),
-        }),
+        Err(_) => {
+            member.report_timeout();
+            Err(Error::MemberTimedOut {
+                budget_ms: prepared.budget.as_millis(),
+            })
+        }
     };
     rpc.finish(match &result {
         Ok(_) => tonic::Code::Ok,

@@ -5,7 +5,8 @@
 //! request: a prober checks it with the standard gRPC health service, backs
 //! off while it stays down (up to [`MAX_BACKOFF`]) and marks it up again as
 //! soon as it answers. A request that fails with `Unavailable` marks it down
-//! at once and wakes the prober.
+//! at once and wakes the prober; one that times out wakes the prober, which
+//! marks the member down if its health check hangs too.
 //!
 //! The channel checks whom it reaches: every connection's TLS handshake
 //! verifies the member's server certificate against the CA and the CRL in
@@ -165,6 +166,17 @@ impl Member {
             since: Instant::now(),
             error,
         });
+        self.wake.notify_one();
+    }
+
+    /// A request got no answer within its deadline: probe the member now
+    /// rather than at the next interval. A member that is merely slow for
+    /// one heavy request still answers its health check and stays up; one
+    /// that hangs (stopped, swapping, deadlocked) fails the probe within
+    /// [`PROBE_TIMEOUT`] and is then marked down, so that the requests
+    /// after it stop waiting out their deadlines on it (the soak measured
+    /// up to ten seconds of such requests before this).
+    pub fn report_timeout(&self) {
         self.wake.notify_one();
     }
 
