@@ -183,9 +183,15 @@ pub(crate) fn check_rejections(file: &str, lines: usize, rejected: &[crate::impo
             "a rejection that does not read file:line: {r}"
         );
         if let Some(field) = &r.field {
-            assert!(!field.trim().is_empty(), "a rejection names an empty field: {r:?}");
+            assert!(
+                !field.trim().is_empty(),
+                "a rejection names an empty field: {r:?}"
+            );
         }
-        assert!(!r.reason.trim().is_empty(), "a rejection without a reason: {r:?}");
+        assert!(
+            !r.reason.trim().is_empty(),
+            "a rejection without a reason: {r:?}"
+        );
     }
 }
 

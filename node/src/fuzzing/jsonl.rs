@@ -56,7 +56,11 @@ pub fn jsonl(data: &[u8]) {
                 "line {line}: a body of {} bytes was accepted",
                 doc.body.len()
             );
-            assert!(ids.insert(doc.id.as_str()), "id {:?} accepted twice", doc.id);
+            assert!(
+                ids.insert(doc.id.as_str()),
+                "id {:?} accepted twice",
+                doc.id
+            );
         }
     }
     // The same file through a 5-byte buffer, two documents at a time.

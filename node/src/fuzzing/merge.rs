@@ -51,7 +51,8 @@ impl Bytes<'_> {
 
     /// A signed 24-bit integer.
     fn int24(&mut self) -> i32 {
-        let raw = i32::from(self.byte()) << 16 | i32::from(self.byte()) << 8 | i32::from(self.byte());
+        let raw =
+            i32::from(self.byte()) << 16 | i32::from(self.byte()) << 8 | i32::from(self.byte());
         raw - (1 << 23)
     }
 
@@ -230,7 +231,10 @@ pub fn merge(data: &[u8]) {
         ("reversed", from_empty(&d.partials, &reversed)),
         ("chosen order", from_empty(&d.partials, &chosen)),
         ("from the first", from_first(&d.partials, &given)),
-        ("from the first, reversed", from_first(&d.partials, &reversed)),
+        (
+            "from the first, reversed",
+            from_first(&d.partials, &reversed),
+        ),
         ("right fold", right_fold(&d.partials, &chosen)),
         ("tree", tree(&d.partials, &given)),
         ("tree, chosen order", tree(&d.partials, &chosen)),
@@ -244,7 +248,10 @@ pub fn merge(data: &[u8]) {
                 sum: reference.sum,
                 ..result.clone()
             };
-            assert_eq!(exact, reference, "{how}: merged differently (beyond the sum)");
+            assert_eq!(
+                exact, reference,
+                "{how}: merged differently (beyond the sum)"
+            );
             assert!(
                 (result.sum - reference.sum).abs() <= tolerance,
                 "{how}: sum {} against {} (tolerance {tolerance})",

@@ -52,7 +52,12 @@ fn catalogue() -> Catalogue {
             "%",
             Aggregation::WeightedMean("nepesseg".to_string()),
         ),
-        entry("legkisebb_jov", "Legkisebb jövedelem", "Ft", Aggregation::Min),
+        entry(
+            "legkisebb_jov",
+            "Legkisebb jövedelem",
+            "Ft",
+            Aggregation::Min,
+        ),
         entry("kod", "Településkód", "", Aggregation::None),
     ])
 }
@@ -71,7 +76,10 @@ pub fn csv(data: &[u8]) {
             check_rejections(CSV_LABEL, lines, &parsed.rejected);
             check_lines(lines, parsed.records.iter().map(|(l, _)| *l));
             for (_, o) in &parsed.records {
-                assert!(o.value.is_finite(), "a non-finite value was accepted: {o:?}");
+                assert!(
+                    o.value.is_finite(),
+                    "a non-finite value was accepted: {o:?}"
+                );
                 assert!(
                     catalogue.contains_key(&o.indicator),
                     "an observation of an indicator not in the catalogue: {o:?}"
