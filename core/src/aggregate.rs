@@ -235,9 +235,10 @@ impl Partial {
         self.top.truncate(2);
         self.missing_weight += other.missing_weight;
         // An empty side has no data to be public or not; of two empty
-        // sides, neither's flag may win by the order of the merge.
+        // sides, neither's flag may win by the order of the merge, and
+        // `Partial::empty()` (not public) stays neutral: either says so.
         let public = match (before, other.n) {
-            (0, 0) => self.rules.public_information && other.rules.public_information,
+            (0, 0) => self.rules.public_information || other.rules.public_information,
             (0, _) => other.rules.public_information,
             (_, 0) => self.rules.public_information,
             _ => self.rules.public_information && other.rules.public_information,
@@ -458,7 +459,11 @@ mod tests {
         other.merge(&private);
         other.merge(&public);
         assert_eq!(one, other);
-        assert!(!one.rules.public_information);
+        assert!(one.rules.public_information);
+        // And the empty partial is neutral, for an empty one too.
+        let mut neutral = Partial::empty();
+        neutral.merge(&public);
+        assert_eq!(neutral, public);
         let mut direct = public.clone();
         direct.merge(&private);
         let mut reversed = private.clone();
