@@ -100,7 +100,7 @@ fn fault(path: &str, e: &serde_json::Error) -> Fault {
     let top = path
         .split(['.', '['])
         .next()
-        .filter(|s| !s.is_empty() && path != ".")
+        .filter(|s| !s.trim().is_empty() && path != ".")
         .map(str::to_string);
     if let Some(name) = quoted("missing field ") {
         return match top {
