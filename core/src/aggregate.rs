@@ -234,8 +234,11 @@ impl Partial {
         self.top.sort_by(|a, b| b.total_cmp(a));
         self.top.truncate(2);
         self.missing_weight += other.missing_weight;
-        // An empty side has no data to be public or not.
+        // An empty side has no data to be public or not; of two empty
+        // sides, neither's flag may win by the order of the merge, and
+        // `Partial::empty()` (not public) stays neutral: either says so.
         let public = match (before, other.n) {
+            (0, 0) => self.rules.public_information || other.rules.public_information,
             (0, _) => other.rules.public_information,
             (_, 0) => self.rules.public_information,
             _ => self.rules.public_information && other.rules.public_information,
@@ -435,4 +438,46 @@ pub fn add_totals(cells: &mut Vec<Cell>, query: &AggregateQuery) {
     }
     cells.extend(totals.into_values());
     cells.sort_by(|a, b| a.key.cmp(&b.key));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `aggregate_merge` fuzz target: two empty partials whose
+    /// rules disagree on `public_information` merged to the second one's
+    /// flag, so that the order of the members' answers decided it.
+    #[test]
+    fn merging_empty_partials_does_not_depend_on_their_order() {
+        let mut public = Partial::empty();
+        public.rules = public.rules.with_public(true);
+        let private = Partial::empty();
+        let mut one = Partial::empty();
+        one.merge(&public);
+        one.merge(&private);
+        let mut other = Partial::empty();
+        other.merge(&private);
+        other.merge(&public);
+        assert_eq!(one, other);
+        assert!(one.rules.public_information);
+        // And the empty partial is neutral, for an empty one too.
+        let mut neutral = Partial::empty();
+        neutral.merge(&public);
+        assert_eq!(neutral, public);
+        let mut direct = public.clone();
+        direct.merge(&private);
+        let mut reversed = private.clone();
+        reversed.merge(&public);
+        assert_eq!(direct, reversed);
+        // With data on one side, that side's flag decides, in either order.
+        let mut data = Partial::empty();
+        data.add_settlement(5.0, None);
+        data.rules = data.rules.with_public(true);
+        let mut left = private.clone();
+        left.merge(&data);
+        let mut right = data.clone();
+        right.merge(&private);
+        assert_eq!(left, right);
+        assert!(left.rules.public_information);
+    }
 }

@@ -114,7 +114,8 @@ impl Field {
 }
 
 /// Combined cells: each key's partials merged in the order they came, with
-/// their provenance. Keys are compared as ids of their fields' values
+/// their provenance; a cell's unit and aggregation, should members disagree
+/// on them, are the least of theirs, whatever the order. Keys are compared as ids of their fields' values
 /// (comparing the strings of thousands of keys dominated the hub's time).
 #[derive(Default)]
 struct Combined {
@@ -141,6 +142,18 @@ impl Combined {
                 let entry = &mut self.entries[i];
                 entry.1.partial.merge(&cell.partial);
                 entry.2.extend(&provenance);
+                // Members whose catalogues disagree on an indicator's unit
+                // or aggregation: the order of their answers (the
+                // network's) must not decide which the combined cell
+                // carries, so the lesser of the two is kept, in any order.
+                let kept = &mut entry.1;
+                if (kept.aggregation != cell.aggregation || kept.unit != cell.unit)
+                    && (cell.aggregation.to_string(), &cell.unit)
+                        < (kept.aggregation.to_string(), &kept.unit)
+                {
+                    kept.aggregation = cell.aggregation;
+                    kept.unit = cell.unit;
+                }
             }
             None => {
                 let partial = std::mem::replace(&mut cell.partial, Partial::empty());
@@ -691,6 +704,34 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn members_disagreeing_on_unit_or_aggregation_combine_in_any_order() {
+        // Found while writing the aggregate_merge fuzz target: the first
+        // member to answer decided the combined cell's aggregation (and so
+        // its value: a sum or a maximum) and unit (and so the count rule).
+        let mut other = cell("2021", "", "", "", 4.0);
+        other.aggregation = Aggregation::Max;
+        other.unit = "db".into();
+        let cells = [
+            cell("2021", "", "", "", 3.0),
+            other,
+            cell("2021", "", "", "", 5.0),
+        ];
+        let combine = |order: &[usize]| {
+            let mut combined = Combined::default();
+            for &i in order {
+                combined.add(cells[i].clone(), provenance(&["m"], &[], false));
+            }
+            combined.into_sorted().0
+        };
+        let expected = combine(&[0, 1, 2]);
+        assert_eq!(expected[0].aggregation, Aggregation::Max);
+        assert_eq!(expected[0].unit, "db");
+        for order in [[0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] {
+            assert_eq!(combine(&order), expected, "order {order:?}");
+        }
     }
 
     #[test]

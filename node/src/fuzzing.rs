@@ -1,5 +1,12 @@
-//! The fuzzing entry points: the query parser ([`QueryHarness`]) and the
-//! file extractors ([`extract`]).
+//! The fuzzing entry points: the query parser ([`QueryHarness`]), the
+//! file extractors ([`extract`]), the CSV, JSON Lines and text importers
+//! ([`tables::csv`], [`jsonl::jsonl`], [`text::text`]) and the merging of
+//! aggregate partials ([`merge::merge`]).
+//!
+//! Each entry point is shared by a cargo-fuzz target (`fuzz/fuzz_targets/`,
+//! outside the workspace) and a workspace test that replays its corpus
+//! (`fuzz/corpus/<target>`) and past findings (`fuzz/regressions/<target>`)
+//! on stable. None of them writes anything anywhere.
 //!
 //! The query parser's entry point is shared by the cargo-fuzz target
 //! (`fuzz/fuzz_targets/query_parser.rs`, outside the workspace) and the
@@ -15,6 +22,11 @@
 //! panic, and a refusal must name its limit.
 
 use serde_json::json;
+
+pub mod jsonl;
+pub mod merge;
+pub mod tables;
+pub mod text;
 
 use crate::index::SearchIndex;
 use tudashalo_core::limits::{QueryShape, RequestLimits};
@@ -148,4 +160,64 @@ pub fn extract(format: &str, bytes: &[u8]) -> Option<crate::import::FailureKind>
         return Some(crate::import::FailureKind::Unsupported);
     };
     run_unguarded(&job, bytes, &limits).err().map(|f| f.kind)
+}
+
+/// How many lines `data` has, as the importers number them: one more than
+/// its `\n`s (the last may be empty).
+pub(crate) fn line_count(data: &[u8]) -> usize {
+    data.iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Every rejection names `file` and a line of it (`file:line` is how it is
+/// shown), and a field, when it names one, by a name.
+pub(crate) fn check_rejections(file: &str, lines: usize, rejected: &[crate::import::Rejection]) {
+    for r in rejected {
+        assert_eq!(r.file, file, "a rejection names another file: {r:?}");
+        assert!(
+            (1..=lines).contains(&r.line),
+            "a rejection at line {} of a file of {lines} lines: {r:?}",
+            r.line
+        );
+        assert!(
+            r.to_string().starts_with(&format!("{file}:{}: ", r.line)),
+            "a rejection that does not read file:line: {r}"
+        );
+        if let Some(field) = &r.field {
+            assert!(
+                !field.trim().is_empty(),
+                "a rejection names an empty field: {r:?}"
+            );
+        }
+        assert!(
+            !r.reason.trim().is_empty(),
+            "a rejection without a reason: {r:?}"
+        );
+    }
+}
+
+/// Every record's line is one the file has.
+pub(crate) fn check_lines(lines: usize, records: impl Iterator<Item = usize>) {
+    for line in records {
+        assert!(
+            (1..=lines).contains(&line),
+            "a record at line {line} of a file of {lines} lines"
+        );
+    }
+}
+
+/// A node that holds one organisation (`kisterseg-tars`), one development
+/// (`top-plusz-1`) and one document (`terv-1`), for the register's
+/// reference check.
+pub(crate) struct KnowsLittle;
+
+impl crate::import::register::Known for KnowsLittle {
+    fn organisation(&self, id: &str) -> crate::error::Result<bool> {
+        Ok(id == "kisterseg-tars")
+    }
+    fn development(&self, id: &str) -> crate::error::Result<bool> {
+        Ok(id == "top-plusz-1")
+    }
+    fn document(&self, id: &str) -> crate::error::Result<bool> {
+        Ok(id == "terv-1")
+    }
 }

@@ -100,7 +100,7 @@ fn fault(path: &str, e: &serde_json::Error) -> Fault {
     let top = path
         .split(['.', '['])
         .next()
-        .filter(|s| !s.is_empty() && path != ".")
+        .filter(|s| !s.trim().is_empty() && path != ".")
         .map(str::to_string);
     if let Some(name) = quoted("missing field ") {
         return match top {
@@ -112,6 +112,8 @@ fn fault(path: &str, e: &serde_json::Error) -> Fault {
         Some(top) if top == path => Fault::field(&top, message),
         Some(top) => Fault::field(&top, format!("at {path}: {message}")),
         None => match quoted("unknown field ").or_else(|| quoted("duplicate field ")) {
+            // An empty key is no field to name: the line is at fault.
+            Some(name) if name.trim().is_empty() => Fault::line(message),
             Some(name) => Fault::field(&name, message),
             None => Fault::line(message),
         },

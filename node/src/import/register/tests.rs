@@ -572,3 +572,27 @@ fn a_workbook_sheet_of_developments() {
     assert_eq!(devs[0].total_cost, Some(250_000_000));
     assert_eq!(devs[0].planned_start.as_deref(), Some("2019-01-01"));
 }
+
+#[test]
+fn an_empty_key_is_the_lines_fault_not_a_field() {
+    // Found by the import_jsonl fuzz target: `{"": …}` and `{" ": …}`
+    // were rejected naming the field `""` or `" "`.
+    for key in ["", " "] {
+        let line = format!(r#"{{"id":"o1","name":"N","legal_form":"civil","{key}":1}}"#);
+        let parsed = parse_jsonl(
+            "szervezetek.jsonl",
+            line.as_bytes(),
+            RegisterKind::Organisations,
+        )
+        .unwrap();
+        assert_eq!(parsed.rejected.len(), 1);
+        assert_eq!(parsed.rejected[0].field, None, "{:?}", parsed.rejected[0]);
+        assert!(
+            parsed.rejected[0]
+                .reason
+                .contains(&format!("unknown field `{key}`")),
+            "{:?}",
+            parsed.rejected[0]
+        );
+    }
+}
