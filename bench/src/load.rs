@@ -191,13 +191,7 @@ pub async fn search(
     query: String,
     extras: Extras,
 ) -> Result<Answer> {
-    let mut request = tonic::Request::new(pb::SearchRequest {
-        query,
-        limit: 10,
-        no_snippets: !extras.snippets,
-        no_facets: !extras.facets,
-        ..Default::default()
-    });
+    let mut request = tonic::Request::new(search_request(query, extras));
     request.set_timeout(REQUEST_TIMEOUT);
     let response = client.search(request).await?.into_inner();
     Ok(Answer {
@@ -294,5 +288,16 @@ impl RssSampler {
     pub async fn finish(self) -> Vec<u64> {
         self.stop.store(true, Ordering::Relaxed);
         self.task.await.unwrap_or_default()
+    }
+}
+
+/// The benchmarks' search: the top 10, with snippets and facets as `extras` says.
+pub fn search_request(query: String, extras: Extras) -> pb::SearchRequest {
+    pb::SearchRequest {
+        query,
+        limit: 10,
+        no_snippets: !extras.snippets,
+        no_facets: !extras.facets,
+        ..Default::default()
     }
 }

@@ -393,13 +393,7 @@ pub async fn send(mut client: FederationClient<Channel>, call: Call, deadline: D
     let outcome: std::result::Result<(), tonic::Status> = async {
         match call {
             Call::Search(query, extras) => {
-                let mut request = tonic::Request::new(pb::SearchRequest {
-                    query,
-                    limit: 10,
-                    no_snippets: !extras.snippets,
-                    no_facets: !extras.facets,
-                    ..Default::default()
-                });
+                let mut request = tonic::Request::new(crate::load::search_request(query, extras));
                 request.set_timeout(deadline);
                 let response = client.search(request).await?.into_inner();
                 not_ok(&response.members, &mut missing);

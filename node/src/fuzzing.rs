@@ -33,6 +33,18 @@ use tudashalo_core::limits::{QueryShape, RequestLimits};
 use tudashalo_core::model::Document;
 use tudashalo_core::search::{Audience, SearchQuery};
 
+/// Every kind of register file, for the importer targets.
+pub(crate) const REGISTER_KINDS: [crate::import::register::RegisterKind; 5] = {
+    use crate::import::register::RegisterKind;
+    [
+        RegisterKind::Organisations,
+        RegisterKind::Contacts,
+        RegisterKind::Developments,
+        RegisterKind::Indicators,
+        RegisterKind::Groups,
+    ]
+};
+
 /// A few documents with accents, stems and stop words, so that queries
 /// match, score, highlight and facet.
 fn documents() -> Vec<Document> {

@@ -13,19 +13,11 @@
 use std::io::BufReader;
 
 use super::{KnowsLittle, check_lines, check_rejections, line_count};
-use crate::import::register::{self, RegisterKind};
+use crate::import::register;
 use crate::import::{DocumentReader, Limits, detect_jsonl, parse_documents};
 
 /// The label rejections must name.
 pub const JSONL_LABEL: &str = "dokumentumok.jsonl";
-
-const KINDS: [RegisterKind; 5] = [
-    RegisterKind::Organisations,
-    RegisterKind::Contacts,
-    RegisterKind::Developments,
-    RegisterKind::Indicators,
-    RegisterKind::Groups,
-];
 
 /// Small limits, so that the body limit is reached by fuzzed inputs.
 fn limits() -> Limits {
@@ -82,7 +74,7 @@ pub fn jsonl(data: &[u8]) {
         (a, b) => panic!("whole and streamed reads disagree: {a:?} / {b:?}"),
     }
 
-    for kind in KINDS {
+    for kind in super::REGISTER_KINDS {
         let Ok(parsed) = register::parse_jsonl(JSONL_LABEL, data, kind) else {
             continue;
         };

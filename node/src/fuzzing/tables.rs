@@ -14,20 +14,12 @@
 use std::collections::BTreeMap;
 
 use super::{KnowsLittle, check_lines, check_rejections, line_count};
-use crate::import::register::{self, RegisterKind};
+use crate::import::register;
 use crate::import::{Encoding, table};
 use tudashalo_core::model::{Aggregation, Catalogue, Indicator};
 
 /// The label rejections must name.
 pub const CSV_LABEL: &str = "adatok.csv";
-
-const KINDS: [RegisterKind; 5] = [
-    RegisterKind::Organisations,
-    RegisterKind::Contacts,
-    RegisterKind::Developments,
-    RegisterKind::Indicators,
-    RegisterKind::Groups,
-];
 
 /// A small catalogue: a sum, a weighted mean with its weight, a minimum and
 /// an indicator that cannot be aggregated, so that observation rows pass
@@ -90,7 +82,7 @@ pub fn csv(data: &[u8]) {
             check_rejections(CSV_LABEL, lines, &parsed.rejected);
             check_lines(lines, parsed.records.iter().map(|(l, _)| *l));
         }
-        for kind in KINDS {
+        for kind in super::REGISTER_KINDS {
             let Ok(parsed) = register::parse_csv(CSV_LABEL, data, encoding, kind) else {
                 continue;
             };
