@@ -220,13 +220,32 @@ impl SearchIndex {
         self.commit(writer, generation)
     }
 
+    /// A writer. Writers of this process never overlap (the node writes
+    /// the index from one import at a time), but tantivy releases the
+    /// directory's lock only when the last thread of the previous writer
+    /// has let go of it, which can be a moment after that writer returned:
+    /// a busy lock is retried for up to [`WRITER_LOCK_ATTEMPTS`] × 20 ms
+    /// before it is an error (a flaky end-to-end import found it).
     fn writer(&self) -> Result<IndexWriter> {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .clamp(1, 4);
-        Ok(self
-            .index
-            .writer_with_num_threads(threads, WRITER_MEMORY * threads)?)
+        let mut attempts = 0;
+        loop {
+            match self
+                .index
+                .writer_with_num_threads(threads, WRITER_MEMORY * threads)
+            {
+                Err(tantivy::TantivyError::LockFailure(
+                    tantivy::directory::error::LockError::LockBusy,
+                    _,
+                )) if attempts < WRITER_LOCK_ATTEMPTS => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return Ok(other?),
+            }
+        }
     }
 
     fn commit(&self, mut writer: IndexWriter, generation: u64) -> Result<()> {
@@ -245,6 +264,9 @@ impl SearchIndex {
         Ok(())
     }
 }
+
+/// How often a busy index lock is tried for, 20 ms apart (see `writer`).
+const WRITER_LOCK_ATTEMPTS: u32 = 100;
 
 fn read_state(index: &Index) -> Option<IndexState> {
     let metas = index.load_metas().ok()?;
