@@ -482,17 +482,23 @@ pub fn rss_of(pid: u32) -> Option<u64> {
 
 /// Waits until a search through `url` is answered by `members` members, all
 /// `ok` (for a node, `members` is 0 and any answer will do).
+/// The one-hit search that checks every member answers (readiness, and
+/// the soak's check after its load).
+pub fn probe_request() -> pb::SearchRequest {
+    pb::SearchRequest {
+        query: "fejlesztés".into(),
+        limit: 1,
+        no_snippets: true,
+        no_facets: true,
+        ..Default::default()
+    }
+}
+
 pub async fn wait_ready(client: &mut FederationClient<Channel>, members: usize) -> Result<()> {
     let started = Instant::now();
     let mut last = String::new();
     while started.elapsed() < START_TIMEOUT {
-        let mut request = tonic::Request::new(pb::SearchRequest {
-            query: "fejlesztés".into(),
-            limit: 1,
-            no_snippets: true,
-            no_facets: true,
-            ..Default::default()
-        });
+        let mut request = tonic::Request::new(probe_request());
         request.set_timeout(Duration::from_secs(30));
         match client.search(request).await {
             Ok(response) => {

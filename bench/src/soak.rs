@@ -600,13 +600,7 @@ async fn serve_and_load(
 
     // After the load: is every member ok again?
     let mut check = pki.client(&hub_url).await?;
-    let mut request = tonic::Request::new(pb::SearchRequest {
-        query: "fejlesztés".into(),
-        limit: 1,
-        no_snippets: true,
-        no_facets: true,
-        ..Default::default()
-    });
+    let mut request = tonic::Request::new(crate::cluster::probe_request());
     request.set_timeout(config.client_deadline);
     let answer = check.search(request).await?.into_inner();
     let mut not_ok: Vec<String> = slugs
