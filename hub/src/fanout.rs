@@ -65,6 +65,7 @@ impl<T> Outcome<T> {
             latency_ms: self.latency.as_millis().min(u128::from(u32::MAX)) as u32,
             message,
             total,
+            ..Default::default()
         }
     }
 }

@@ -39,7 +39,13 @@ pub struct Hub {
     pub parents: std::collections::BTreeSet<String>,
     default_deadline: Duration,
     members: Vec<Arc<Member>>,
+    /// Each member's prober and version watcher ([`crate::watch`]).
     probers: Vec<tokio::task::JoinHandle<()>>,
+    /// Bumped whenever a member's data version changes: wakes this hub's
+    /// own `WatchVersion` streams.
+    pub(crate) version_changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The version watches open at this hub now (bounded).
+    pub(crate) watches: tudashalo_proto::watch::Watches,
     pub(crate) stats_cache: StatsCache,
     limits: HubLimits,
     /// What `/metrics` reports of this hub ([`crate::metrics`]).
@@ -67,9 +73,18 @@ impl Hub {
             .filter(|m| m.enabled)
             .map(|m| Member::new(m, &tls).map(Arc::new))
             .collect::<Result<_, _>>()?;
+        let version_changes = Arc::new(tokio::sync::watch::Sender::new(0));
         let probers = members
             .iter()
-            .map(|m| tokio::spawn(m.clone().probe_forever()))
+            .flat_map(|m| {
+                [
+                    tokio::spawn(m.clone().probe_forever()),
+                    tokio::spawn(crate::watch::watch_forever(
+                        m.clone(),
+                        version_changes.clone(),
+                    )),
+                ]
+            })
             .collect();
         let metrics = HubMetrics::new(&members);
         Ok(Hub {
@@ -83,6 +98,8 @@ impl Hub {
             default_deadline: config.deadline(),
             members,
             probers,
+            version_changes,
+            watches: Default::default(),
             stats_cache: StatsCache::default(),
             limits: config.limits.clone(),
         })

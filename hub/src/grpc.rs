@@ -97,6 +97,26 @@ impl HubService {
             .map_err(Status::from)
     }
 
+    async fn answer_watch_version(
+        &self,
+        request: Request<pb::WatchVersionRequest>,
+    ) -> Result<Response<Chunks<pb::DataVersion>>, Status> {
+        let principal = tudashalo_proto::identity::peer_principal(&request)
+            .map(|p| p.to_string())
+            .ok_or_else(|| Status::unauthenticated("no client certificate"))?;
+        let slot = self.hub.watches.open(&principal)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let hub = self.hub.clone();
+        let changes = hub.version_changes.subscribe();
+        tokio::spawn(async move {
+            let version = || Ok(hub.data_version());
+            tudashalo_proto::watch::stream_versions(changes, version, tx, slot).await;
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
     async fn answer_search(
         &self,
         request: Request<pb::SearchRequest>,

@@ -27,6 +27,7 @@
 //!   search, aggregate pulls, register records and network.
 
 pub mod aggregates;
+pub mod asking;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -44,3 +45,4 @@ pub mod relay;
 pub mod search;
 pub mod server;
 pub mod stats_cache;
+pub mod watch;

@@ -65,6 +65,9 @@ pub struct Member {
     /// A std lock: held for a clone or an assignment, never across an await.
     health: RwLock<Health>,
     wake: Notify,
+    /// The member's data version as its `WatchVersion` stream last said,
+    /// 0 while no watch is live ([`crate::watch`]).
+    data_version: std::sync::atomic::AtomicU64,
 }
 
 impl Member {
@@ -87,6 +90,7 @@ impl Member {
             channel: RwLock::new((generation, channel)),
             health: RwLock::new(Health::Unknown),
             wake: Notify::new(),
+            data_version: Default::default(),
         })
     }
 
@@ -129,6 +133,22 @@ impl Member {
             }
         }
         current.1.clone()
+    }
+
+    /// The member's data version, while a live watch reports it: what the
+    /// hub may trust about a member it does not ask ([`crate::watch`]).
+    pub fn data_version(&self) -> Option<u64> {
+        match self.data_version.load(std::sync::atomic::Ordering::Acquire) {
+            0 => None,
+            v => Some(v),
+        }
+    }
+
+    /// Records what the watch said (0: no live watch); whether it changed.
+    pub(crate) fn set_data_version(&self, version: u64) -> bool {
+        self.data_version
+            .swap(version, std::sync::atomic::Ordering::AcqRel)
+            != version
     }
 
     pub fn health(&self) -> Health {

@@ -34,6 +34,7 @@ use tudashalo_core::suggest::{self, Suggestion};
 use tudashalo_proto::pb::federation_client::FederationClient;
 use tudashalo_proto::pb::{self, MemberState};
 
+use crate::asking::{self, Known, Source};
 use crate::error::{Error, Result};
 use crate::fanout::{Counted, Outcome, Target, fan_out, nested};
 use crate::federation::Hub;
@@ -56,14 +57,14 @@ impl Hub {
         Ok(self.round_one(request, deadline, relay).await?.0)
     }
 
-    /// Round one: the summed statistics, and the version each direct member
-    /// reported (absent for a member that did not answer).
+    /// Round one: the summed statistics, and what each direct member said
+    /// (absent for a member that did not answer), in the order asked.
     async fn round_one(
         &self,
         request: pb::SearchRequest,
         deadline: Instant,
         relay: &Relay,
-    ) -> Result<(pb::TermStatsResponse, Vec<(String, Option<u64>)>)> {
+    ) -> Result<(pb::TermStatsResponse, Vec<(String, Option<Known>)>)> {
         let targets = self.select_members(&request.members)?;
         let counted = self.counted("TermStats");
         let outcomes = ask_narrowed(
@@ -78,36 +79,59 @@ impl Hub {
         let mut sum = StatsSum::default();
         let mut statuses = Vec::new();
         let mut ignored = Vec::new();
-        let mut versions = Vec::with_capacity(outcomes.len());
+        let mut members = Vec::with_capacity(outcomes.len());
+        // Summed over the members that answered; unknown if one of them
+        // did not count.
+        let mut matches = Some(0u64);
         for outcome in outcomes {
-            versions.push((
-                outcome.member.name.clone(),
-                outcome.result.as_ref().ok().map(|r| r.stats_version),
-            ));
+            let known = outcome.result.as_ref().ok().map(|r| Known {
+                stats_version: r.stats_version,
+                matches: r.matches,
+                data_version: r.data_version,
+            });
+            members.push((outcome.member.name.clone(), known));
             let total_docs = match &outcome.result {
                 Ok(r) => r.stats.as_ref().map_or(0, |s| s.total_docs),
                 Err(_) => 0,
             };
-            statuses.push(outcome.status(total_docs));
+            let mut status = outcome.status(total_docs);
             if let Ok(mut response) = outcome.result {
+                status.matches = response.matches;
+                matches = match (matches, response.matches) {
+                    (Some(sum), Some(m)) => Some(sum.saturating_add(m)),
+                    _ => None,
+                };
                 response.members.truncate(self.limits().max_member_statuses);
                 if let Some(stats) = &response.stats {
                     sum.add(stats);
                 }
                 push_unique(&mut ignored, response.ignored);
+                statuses.push(status);
                 statuses.extend(nested(&outcome.member.name, response.members));
+            } else {
+                statuses.push(status);
             }
         }
-        let stats_version =
-            stats_cache::combine(versions.iter().map(|(name, v)| (name.as_str(), *v)));
+        let stats_version = stats_cache::combine(
+            members
+                .iter()
+                .map(|(name, k)| (name.as_str(), k.map(|k| k.stats_version))),
+        );
+        let data_version = stats_cache::combine(
+            members
+                .iter()
+                .map(|(name, k)| (name.as_str(), k.map(|k| k.data_version))),
+        );
         Ok((
             pb::TermStatsResponse {
                 stats: Some(sum.into_pb()),
                 ignored,
                 members: statuses,
                 stats_version,
+                matches,
+                data_version,
             },
-            versions,
+            members,
         ))
     }
 
@@ -171,10 +195,16 @@ impl Hub {
         if request.stats.is_none() {
             self.metrics().stats_cache(remembered.is_some());
         }
+        // What round one said of each member, and how far that is to be
+        // trusted for a member not asked again (crate::asking).
+        let mut known: HashMap<String, Known> = HashMap::new();
+        let mut source = Source::Fresh;
         let stats = match (&request.stats, &remembered) {
             (Some(stats), _) => stats.clone(),
             (None, Some(entry)) => {
                 ignored = entry.ignored.clone();
+                known = entry.members.clone();
+                source = Source::Remembered;
                 entry.stats.clone()
             }
             (None, None) => {
@@ -182,17 +212,18 @@ impl Hub {
                 // that stalls in it leaves the others time for round two.
                 let now = Instant::now();
                 let half = now + deadline.saturating_duration_since(now) / 2;
-                let (round_one, versions) = self.round_one(request.clone(), half, relay).await?;
+                let (round_one, members) = self.round_one(request.clone(), half, relay).await?;
+                known = members
+                    .into_iter()
+                    .filter_map(|(name, k)| Some((name, k?)))
+                    .collect();
                 if round_one.stats_version != 0 {
                     self.stats_cache.insert(
                         cache_key.clone(),
                         stats_cache::Entry {
                             stats: round_one.stats.clone().unwrap_or_default(),
                             ignored: round_one.ignored.clone(),
-                            versions: versions
-                                .into_iter()
-                                .filter_map(|(name, v)| Some((name, v?)))
-                                .collect(),
+                            members: known.clone(),
                         },
                     );
                 }
@@ -208,16 +239,22 @@ impl Hub {
             }
         };
 
+        let depth = request.offset + limit;
+        // The order the members' versions are combined in (see below).
+        let order: Vec<String> = targets.iter().map(|(m, _)| m.name.clone()).collect();
+        let plan = asking::plan(targets, &known, source, limit, depth);
         // Ranking needs only scores. Round two asks for ids, scores and
         // ties (no stored fields, no snippets, which are the dearest part of
         // a hit), and round three fetches the final page whole from the
         // members that hold it: `limit` full hits instead of members × depth.
-        // A request already narrowed to ids (a higher hub's round three) is
-        // small and takes its hits whole in one go; a request for ids only
-        // (a higher hub's round two) needs no page.
-        let fetch_page =
-            !request.ids_only && request.filters.as_ref().is_none_or(|f| f.ids.is_empty());
-        let depth = request.offset + limit;
+        // When the members asked hold few matches, they send whole hits in
+        // round two instead (crate::asking). A request already narrowed to
+        // ids (a higher hub's round three) is small and takes its hits whole
+        // in one go; a request for ids only (a higher hub's round two)
+        // needs no page.
+        let fetch_page = !request.ids_only
+            && request.filters.as_ref().is_none_or(|f| f.ids.is_empty())
+            && !plan.one_round;
         let member_request = pb::SearchRequest {
             offset: 0,
             limit: depth,
@@ -233,8 +270,9 @@ impl Hub {
         } else {
             deadline
         };
+        let skipped = plan.skipped.len();
         let outcomes = ask_narrowed(
-            targets,
+            plan.ask,
             round_two_deadline,
             relay,
             self.counted("Search"),
@@ -245,7 +283,10 @@ impl Hub {
 
         if let Some(entry) = &remembered {
             let stale = outcomes.iter().any(|o| match &o.result {
-                Ok(r) => entry.versions.get(&o.member.name) != Some(&r.stats_version),
+                Ok(r) => {
+                    entry.members.get(&o.member.name).map(|k| k.stats_version)
+                        != Some(r.stats_version)
+                }
                 Err(_) => false,
             });
             if stale {
@@ -254,11 +295,24 @@ impl Hub {
                 return Ok(None);
             }
         }
-        let stats_version = stats_cache::combine(outcomes.iter().map(|o| {
-            (
-                o.member.name.as_str(),
-                o.result.as_ref().ok().map(|r| r.stats_version),
-            )
+        // Over every member, asked or not (a member not asked has the
+        // version its round one reported), in the order round one combines
+        // them, so that a hub above sees the version TermStats gave it.
+        let answered: HashMap<&str, Option<u64>> = outcomes
+            .iter()
+            .map(|o| {
+                (
+                    o.member.name.as_str(),
+                    o.result.as_ref().ok().map(|r| r.stats_version),
+                )
+            })
+            .collect();
+        let stats_version = stats_cache::combine(order.iter().map(|name| {
+            let version = match answered.get(name.as_str()) {
+                Some(version) => *version,
+                None => known.get(name).map(|k| k.stats_version),
+            };
+            (name.as_str(), version)
         }));
 
         let mut hits: Vec<pb::Hit> = Vec::new();
@@ -266,6 +320,10 @@ impl Hub {
         let mut facets: BTreeMap<String, HashMap<String, u64>> = BTreeMap::new();
         let mut member_facet: HashMap<String, u64> = HashMap::new();
         let mut suggestions: Vec<Suggestion> = Vec::new();
+        for status in plan.skipped {
+            member_facet.insert(status.member.clone(), 0);
+            statuses.push(status);
+        }
         for mut outcome in outcomes {
             // A member's answer is cleaned before it counts (crate::limits):
             // what was dropped shows in its status, which stays OK.
@@ -360,6 +418,8 @@ impl Hub {
             answered,
             total,
             hits = hits.len(),
+            skipped,
+            rounds = if !fetch_page { 1 } else { 2 } + u8::from(request.stats.is_none() && remembered.is_none()),
             elapsed_ms = started.elapsed().as_millis() as u64,
             statistics = if request.stats.is_some() {
                 "supplied"

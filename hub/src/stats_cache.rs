@@ -13,14 +13,19 @@
 //! drops the entry and runs both rounds again. Scores are therefore always
 //! those of fresh statistics; a change costs one repeated search.
 //!
-//! What is kept is term document frequencies and token counts: no document,
-//! snippet or observation, and only in memory (invariant 1).
+//! With the sums go each member's match count and data version from the
+//! same round one, which let a later search leave out the members that
+//! hold no match ([`crate::asking`]).
+//!
+//! What is kept is term document frequencies, token and match counts: no
+//! document, snippet or observation, and only in memory (invariant 1).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use tudashalo_proto::pb;
 
+use crate::asking::Known;
 use crate::relay::Relay;
 
 /// How many queries' statistics are kept; the oldest goes first.
@@ -49,13 +54,15 @@ impl Key {
     }
 }
 
-/// Summed statistics and the per-member versions they were summed from.
+/// Summed statistics and what each member said in the round one they were
+/// summed from.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub stats: pb::CorpusStats,
     pub ignored: Vec<String>,
-    /// Direct member name → the `stats_version` it reported.
-    pub versions: HashMap<String, u64>,
+    /// Direct member name → its `stats_version`, `matches` and
+    /// `data_version` ([`crate::asking`] decides whom to ask from them).
+    pub members: HashMap<String, Known>,
 }
 
 #[derive(Debug, Default)]
@@ -145,7 +152,14 @@ mod tests {
         Entry {
             stats: pb::CorpusStats::default(),
             ignored: Vec::new(),
-            versions: HashMap::from([("a".to_string(), version)]),
+            members: HashMap::from([(
+                "a".to_string(),
+                Known {
+                    stats_version: version,
+                    matches: None,
+                    data_version: 0,
+                },
+            )]),
         }
     }
 

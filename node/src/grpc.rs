@@ -34,6 +34,8 @@ pub(crate) mod record;
 #[derive(Debug, Clone)]
 pub struct FederationService {
     requests: Requests,
+    /// The version watches open now (bounded: [`crate::watch`]).
+    watches: tudashalo_proto::watch::Watches,
     /// `grpc_server_*` of the node's registry.
     metrics: RpcMetrics,
 }
@@ -43,6 +45,7 @@ impl FederationService {
         FederationService {
             metrics: node.metrics().registry().server().clone(),
             requests: Requests::new(node),
+            watches: Default::default(),
         }
     }
 
@@ -144,20 +147,41 @@ impl FederationService {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> Result<Response<pb::TermStatsResponse>, Status> {
-        let (who, record) = (
-            requester(&request),
-            record::search("TermStats", request.get_ref()),
-        );
-        let text = request.into_inner().query;
+        let who = requester(&request);
+        let record = record::search("TermStats", request.get_ref());
+        let (_, search) = search_request(request.into_inner());
         let answer = self
-            .call(move |r| r.term_stats(&who, record, &text))
+            .call(move |r| r.term_stats(&who, record, search))
             .await?;
         Ok(Response::new(pb::TermStatsResponse {
             stats: Some(pb::CorpusStats::from(&answer.stats)),
             ignored: answer.ignored,
             members: Vec::new(),
             stats_version: answer.stats_version,
+            matches: Some(answer.matches),
+            data_version: answer.data_version,
         }))
+    }
+
+    async fn answer_watch_version(
+        &self,
+        request: Request<pb::WatchVersionRequest>,
+    ) -> Result<Response<Chunks<pb::DataVersion>>, Status> {
+        let who = requester(&request);
+        let principal = who
+            .principal
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        self.call(move |r| r.watch_version(&who, record::watch_version()))
+            .await?;
+        let slot = self.watches.open(&principal)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let node = self.requests.node_arc();
+        tokio::spawn(crate::watch::stream(node, tx, slot));
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 
     async fn answer_search(

@@ -48,6 +48,7 @@ pub mod portal;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use node::Node;

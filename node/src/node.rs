@@ -59,6 +59,9 @@ pub struct Node {
     originals: Originals,
     /// What `/metrics` reports of this node ([`crate::metrics`]).
     metrics: crate::metrics::NodeMetrics,
+    /// Drawn at open: part of [`Node::data_version`], so that a restart
+    /// (which may bring another policy) never repeats an old version.
+    boot: u64,
 }
 
 /// Sizes on disk, for the metrics.
@@ -125,6 +128,7 @@ impl Node {
             aggregates: Default::default(),
             originals: Originals::new(dir),
             metrics: Default::default(),
+            boot: crate::store::new_identity(),
         };
         node.repair()?;
         Ok(node)
@@ -280,6 +284,14 @@ impl Node {
         self.index.term_stats(text, audience)
     }
 
+    /// How many documents `audience` may see match `query` (text and
+    /// filters): the total its search would report.
+    pub fn matches(&self, query: &SearchQuery, audience: Audience) -> Result<u64> {
+        self.request_limits()
+            .check_search(&query.text, &query.filters, &[])?;
+        self.index.count(query, audience)
+    }
+
     /// What one request may ask for (`[limits]` of `node.toml`).
     pub fn request_limits(&self) -> &tudashalo_core::limits::RequestLimits {
         &self.config.limits.requests
@@ -425,6 +437,25 @@ impl Node {
         self.store.generation()
     }
 
+    /// Names what any caller's search at this node sees: it changes when
+    /// the index makes a commit searchable (every import that changes a
+    /// document or a register record ends in one) and when the node opens
+    /// again. Read it before a search and the search sees at least that
+    /// state. Never 0, which means "unknown" (`WatchVersion`).
+    pub fn data_version(&self) -> Result<u64> {
+        Ok(data_version(
+            self.store.identity()?,
+            self.boot,
+            *self.index.commits().borrow(),
+        ))
+    }
+
+    /// [`Node::data_version`]'s changes as they happen: the receiver wakes
+    /// after each commit the index makes searchable.
+    pub fn data_version_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.index.commits()
+    }
+
     pub fn visible_documents(&self, audience: Audience) -> Result<u64> {
         self.index.visible_docs(audience)
     }
@@ -483,4 +514,14 @@ fn folder_bytes(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// See [`Node::data_version`].
+fn data_version(identity: u64, boot: u64, commits: u64) -> u64 {
+    let mut bytes = Vec::with_capacity(28);
+    bytes.extend_from_slice(&identity.to_be_bytes());
+    bytes.extend_from_slice(&boot.to_be_bytes());
+    bytes.extend_from_slice(&commits.to_be_bytes());
+    bytes.extend_from_slice(&crate::index::INDEX_VERSION.to_be_bytes());
+    tudashalo_core::search::fnv1a(&bytes).max(1)
 }

@@ -84,6 +84,10 @@ pub struct TermStats {
     pub ignored: Vec<String>,
     /// See [`Node::stats_version`].
     pub stats_version: u64,
+    /// How many documents the caller may see match the query and filters.
+    pub matches: u64,
+    /// See [`Node::data_version`]; read before the statistics.
+    pub data_version: u64,
 }
 
 /// A search as asked.
@@ -176,6 +180,11 @@ impl Requests {
         &self.node
     }
 
+    /// The node itself, for work that outlives one call (a watch).
+    pub fn node_arc(&self) -> Arc<Node> {
+        self.node.clone()
+    }
+
     /// `Info`: what the node holds, as far as the caller may see it.
     pub fn info(&self, who: &Requester) -> Result<NodeInfo> {
         let record = audit::Record::new("", "Info");
@@ -196,26 +205,42 @@ impl Requests {
         )
     }
 
-    /// `TermStats`: the BM25 statistics of `text` over what the caller sees.
+    /// `TermStats`: the BM25 statistics of the query's text over what the
+    /// caller sees, and how many documents match it with its filters.
     pub fn term_stats(
         &self,
         who: &Requester,
         record: audit::Record,
-        text: &str,
+        search: Search,
     ) -> Result<TermStats> {
         let access = self.authorize(who, Permission::Search, record)?;
         self.audited(
             access,
             |node, audience| {
-                let (stats, ignored) = node.term_stats(text, audience)?;
+                node.request_limits().check_members(&search.members)?;
+                let query = search.query?;
+                // First, so that the statistics are of this state or newer
+                // (a hub trusts the version, never more than it says).
+                let data_version = node.data_version()?;
+                let (stats, ignored) = node.term_stats(&query.text, audience)?;
                 Ok(TermStats {
+                    matches: node.matches(&query, audience)?,
                     stats,
                     ignored,
                     stats_version: node.stats_version(audience)?,
+                    data_version,
                 })
             },
-            |_| None,
+            |answer| Some(answer.matches),
         )
+    }
+
+    /// `WatchVersion`: whether the caller may watch this node's
+    /// [`Node::data_version`] (whoever may search may), audited once when
+    /// the watch opens.
+    pub fn watch_version(&self, who: &Requester, record: audit::Record) -> Result<()> {
+        let access = self.authorize(who, Permission::Search, record)?;
+        self.audited(access, |_, _| Ok(()), |_| None)
     }
 
     /// `Search`: the caller's documents matching the query.

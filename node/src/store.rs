@@ -493,7 +493,7 @@ impl Store {
 }
 
 /// A random number for [`IDENTITY`].
-fn new_identity() -> u64 {
+pub(crate) fn new_identity() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     // RandomState is seeded from the OS; the time and process make two
     // stores created at once differ even without it.

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod metrics;
 pub mod relay;
 pub mod tls;
+pub mod watch;
 
 /// Generated protobuf types and gRPC stubs for package `tudashalo.v1`.
 #[allow(clippy::all, missing_docs, unreachable_pub)]

@@ -34,6 +34,7 @@ mod e2e {
     mod reflection;
     mod register;
     mod relevance;
+    mod skipping;
     mod soak;
     mod suggest;
     mod tls;

@@ -94,6 +94,11 @@ pub(crate) fn network(request: &pb::NetworkRequest) -> Record {
     record
 }
 
+/// The record of a `WatchVersion` request (one, when the watch opens).
+pub(crate) fn watch_version() -> Record {
+    Record::new("", "WatchVersion")
+}
+
 /// The record of a `GetOriginal` request.
 pub(crate) fn get_original(request: &pb::GetDocumentRequest) -> Record {
     let mut record = Record::new("", "GetOriginal");

@@ -73,6 +73,10 @@ pub struct SearchIndex {
     fields: Fields,
     parser: QueryParser,
     totals: Mutex<Option<Arc<Totals>>>,
+    /// Counts the commits this process made searchable: bumped after the
+    /// reader has reloaded, so whoever sees a new value searches at least
+    /// that commit ([`SearchIndex::commits`]).
+    commits: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -138,7 +142,14 @@ impl SearchIndex {
             fields,
             parser,
             totals: Mutex::new(None),
+            commits: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// The commits made searchable since the index was opened, now and as
+    /// they happen: what a node's data version is made of.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
     }
 
     /// The segments of the index as the reader sees it now (for the metrics).
@@ -261,6 +272,7 @@ impl SearchIndex {
         // releases the writer's memory before we return.
         writer.wait_merging_threads()?;
         self.reader.reload()?;
+        self.commits.send_modify(|n| *n += 1);
         Ok(())
     }
 }

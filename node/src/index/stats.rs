@@ -12,7 +12,7 @@ use tantivy::{Searcher, Term};
 
 use super::SearchIndex;
 use crate::error::{Error, Result};
-use tudashalo_core::search::{Audience, CorpusStats};
+use tudashalo_core::search::{Audience, CorpusStats, SearchQuery};
 
 /// Per-field token totals and the document count over what one audience may
 /// see, for one searcher generation. Computing them walks every document, so
@@ -61,6 +61,15 @@ impl SearchIndex {
         }
         Ok((stats, ignored))
     }
+    /// How many documents `audience` may see match `request`, its text and
+    /// its filters: what a search would report as its total. Counting needs
+    /// no scores, so no statistics are read.
+    pub fn count(&self, request: &SearchQuery, audience: Audience) -> Result<u64> {
+        let searcher = self.reader.searcher();
+        let (query, _) = self.full_query(request, audience)?;
+        Ok(searcher.search(&*query, &tantivy::collector::Count)? as u64)
+    }
+
     /// Number of live documents `audience` may see.
     pub fn visible_docs(&self, audience: Audience) -> Result<u64> {
         let searcher = self.reader.searcher();

@@ -354,6 +354,22 @@ macro_rules! counted_federation {
                     .start($crate::metrics::RpcKind::Unary, "Network");
                 rpc.unary(self.answer_network(request).await)
             }
+
+            type WatchVersionStream = $crate::metrics::Observed<
+                tokio_stream::wrappers::ReceiverStream<
+                    Result<$crate::pb::DataVersion, tonic::Status>,
+                >,
+            >;
+
+            async fn watch_version(
+                &self,
+                request: tonic::Request<$crate::pb::WatchVersionRequest>,
+            ) -> Result<tonic::Response<Self::WatchVersionStream>, tonic::Status> {
+                let rpc = self
+                    .metrics
+                    .start($crate::metrics::RpcKind::ServerStream, "WatchVersion");
+                rpc.stream(self.answer_watch_version(request).await)
+            }
         }
     };
 }

@@ -56,6 +56,15 @@ impl Federation for Silent {
         Err(tonic::Status::unimplemented("not this test's server"))
     }
 
+    type WatchVersionStream = tokio_stream::Empty<Result<pb::DataVersion, tonic::Status>>;
+
+    async fn watch_version(
+        &self,
+        _request: tonic::Request<pb::WatchVersionRequest>,
+    ) -> Result<tonic::Response<Self::WatchVersionStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not this test's server"))
+    }
+
     async fn info(
         &self,
         _: Request<pb::InfoRequest>,
