@@ -20,6 +20,7 @@ pub async fn serve(
     tls: &TlsMaterial,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let shutdown = hub.watches.closing_with(shutdown);
     tudashalo_proto::serve::serve(HubService::new(hub), listener, tls, shutdown).await
 }
 
@@ -32,5 +33,6 @@ pub async fn serve_reloading(
     tls: ReloadingTls,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let shutdown = hub.watches.closing_with(shutdown);
     tudashalo_proto::serve::serve_reloading(HubService::new(hub), listener, tls, shutdown).await
 }

@@ -49,6 +49,11 @@ impl FederationService {
         }
     }
 
+    /// The version watches this service has open (closed at shutdown).
+    pub fn watches(&self) -> &tudashalo_proto::watch::Watches {
+        &self.watches
+    }
+
     /// Runs `call` on the blocking pool and maps its error.
     async fn call<T: Send + 'static>(
         &self,

@@ -20,7 +20,9 @@ pub async fn serve(
     tls: &TlsMaterial,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    tudashalo_proto::serve::serve(FederationService::new(node), listener, tls, shutdown).await
+    let service = FederationService::new(node);
+    let shutdown = service.watches().closing_with(shutdown);
+    tudashalo_proto::serve::serve(service, listener, tls, shutdown).await
 }
 
 /// Like [`serve`], with a TLS configuration that is reloaded (SIGHUP, file
@@ -32,6 +34,7 @@ pub async fn serve_reloading(
     tls: ReloadingTls,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    tudashalo_proto::serve::serve_reloading(FederationService::new(node), listener, tls, shutdown)
-        .await
+    let service = FederationService::new(node);
+    let shutdown = service.watches().closing_with(shutdown);
+    tudashalo_proto::serve::serve_reloading(service, listener, tls, shutdown).await
 }

@@ -30,10 +30,22 @@ pub const MAX_WATCHES: usize = 64;
 /// Open watches one principal may hold at once.
 pub const MAX_WATCHES_PER_PRINCIPAL: usize = 4;
 
-/// The open watches, by principal.
-#[derive(Debug, Default, Clone)]
+/// The open watches, by principal, and whether the server is closing.
+#[derive(Debug, Clone)]
 pub struct Watches {
     open: Arc<Mutex<HashMap<String, usize>>>,
+    /// Set when the server shuts down: a graceful shutdown waits for open
+    /// streams, and a watch would otherwise never end.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Watches {
+    fn default() -> Self {
+        Watches {
+            open: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+        }
+    }
 }
 
 /// One open watch; dropping it frees the slot.
@@ -41,11 +53,15 @@ pub struct Watches {
 pub struct WatchSlot {
     open: Arc<Mutex<HashMap<String, usize>>>,
     principal: String,
+    closing: Receiver<bool>,
 }
 
 impl Watches {
     /// A slot for one more watch by `principal`, or the limit it meets.
     pub fn open(&self, principal: &str) -> Result<WatchSlot, Status> {
+        if *self.closing.borrow() {
+            return Err(Status::unavailable("the server is shutting down"));
+        }
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let total: usize = open.values().sum();
         if total >= MAX_WATCHES {
@@ -63,7 +79,27 @@ impl Watches {
         Ok(WatchSlot {
             open: self.open.clone(),
             principal: principal.to_string(),
+            closing: self.closing.subscribe(),
         })
+    }
+
+    /// Ends every open watch and refuses new ones: the server is shutting
+    /// down.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// `shutdown`, then [`Watches::close`]: the shutdown future a server
+    /// serving watches is given.
+    pub fn closing_with<F: std::future::Future<Output = ()> + Send>(
+        &self,
+        shutdown: F,
+    ) -> impl std::future::Future<Output = ()> + Send + use<F> {
+        let watches = self.clone();
+        async move {
+            shutdown.await;
+            watches.close();
+        }
     }
 }
 
@@ -90,7 +126,7 @@ pub async fn stream_versions(
     tx: Sender<Result<pb::DataVersion, Status>>,
     slot: WatchSlot,
 ) {
-    let _slot = slot;
+    let mut slot = slot;
     let mut sent = None;
     loop {
         changes.mark_unchanged();
@@ -118,6 +154,7 @@ pub async fn stream_versions(
                 sent = None;
             }
             _ = tx.closed() => return,
+            _ = slot.closing.wait_for(|closing| *closing) => return,
         }
     }
 }
