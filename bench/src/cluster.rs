@@ -133,6 +133,8 @@ impl Pki {
 pub struct Imported {
     pub seconds: f64,
     pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
     pub rejected: u64,
 }
 
@@ -160,8 +162,7 @@ impl Mode {
     ) -> Result<Imported> {
         match self {
             Mode::Processes { .. } => {
-                let node = self.binary("tudashalo-node")?;
-                let status = tokio::process::Command::new(&node)
+                let status = tokio::process::Command::new(self.binary("tudashalo-node")?)
                     .args(["init", "--data"])
                     .arg(data)
                     .args(["--name", name])
@@ -171,9 +172,26 @@ impl Mode {
                 if !status.success() {
                     bail!("tudashalo-node init for {name} failed: {status}");
                 }
-                config::set_policy(data, POLICY)?;
+            }
+            Mode::InProcess => {
+                let (data, name) = (data.to_path_buf(), name.to_string());
+                tokio::task::spawn_blocking(move || tudashalo_node::Node::init(&data, &name, None))
+                    .await??;
+            }
+        }
+        config::set_policy(data, POLICY)?;
+        self.import(data, name, files).await
+    }
+
+    /// Imports `files` into the initialised node folder `data` in one
+    /// command (`tudashalo-node import --json`), timing its wall time: the
+    /// import of [`Mode::prepare_node`], and the benchmark's re-import of
+    /// the same files.
+    pub async fn import(&self, data: &Path, name: &str, files: &[PathBuf]) -> Result<Imported> {
+        match self {
+            Mode::Processes { .. } => {
                 let started = Instant::now();
-                let output = tokio::process::Command::new(&node)
+                let output = tokio::process::Command::new(self.binary("tudashalo-node")?)
                     .args(["import", "--json", "--data"])
                     .arg(data)
                     .args(files)
@@ -191,17 +209,18 @@ impl Mode {
                 }
                 let report: serde_json::Value = serde_json::from_slice(&output.stdout)
                     .context("reading the import's --json report")?;
+                let total = |key: &str| report["totals"][key].as_u64().unwrap_or(0);
                 Ok(Imported {
                     seconds,
-                    added: report["totals"]["added"].as_u64().unwrap_or(0),
-                    rejected: report["totals"]["rejected"].as_u64().unwrap_or(0),
+                    added: total("added"),
+                    updated: total("updated"),
+                    unchanged: total("unchanged"),
+                    rejected: total("rejected"),
                 })
             }
             Mode::InProcess => {
-                let (data, name, files) = (data.to_path_buf(), name.to_string(), files.to_vec());
+                let (data, files) = (data.to_path_buf(), files.to_vec());
                 tokio::task::spawn_blocking(move || -> Result<Imported> {
-                    tudashalo_node::Node::init(&data, &name, None)?;
-                    config::set_policy(&data, POLICY)?;
                     let started = Instant::now();
                     let node = tudashalo_node::Node::open(&data)?;
                     let options = tudashalo_node::node::ImportOptions::default();
@@ -209,6 +228,8 @@ impl Mode {
                     for file in &files {
                         let report = node.import_file(file, &options, &|_| {})?;
                         imported.added += report.added as u64;
+                        imported.updated += report.updated as u64;
+                        imported.unchanged += report.unchanged as u64;
                         imported.rejected += report.rejected as u64;
                     }
                     drop(node);

@@ -11,6 +11,9 @@
 //!   query sets.
 //! - [`cluster`]: certificates, node folders, nodes and hub as processes
 //!   (or in-process, for the smoke test); resident memory.
+//! - [`cpu`]: CPU time of the processes answering a phase, from `/proc`.
+//! - [`footprint`]: a node's data folder on disk (store, index, the rest)
+//!   against its input.
 //! - [`load`]: bounded request loops (closed loop), percentiles, memory
 //!   sampling.
 //! - [`open_loop`]: requests at a constant rate over N connections, timed
@@ -29,6 +32,8 @@ use std::process::ExitCode;
 
 pub mod cluster;
 pub mod corpus;
+pub mod cpu;
+pub mod footprint;
 pub mod load;
 pub mod open_loop;
 pub mod pg;

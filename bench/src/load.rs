@@ -98,6 +98,9 @@ pub struct SearchPhase {
     pub mean_matches: f64,
     /// Answers in which some member did not contribute.
     pub partial_answers: usize,
+    /// CPU time of the processes that answered the measured requests
+    /// (`None` in-process).
+    pub cpu: Option<crate::cpu::CpuUse>,
     #[serde(skip)]
     pub answers: Vec<Answer>,
 }
@@ -117,11 +120,34 @@ where
     F: Fn(usize, String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Answer>> + Send,
 {
+    let (phase, ()) = run_queries_between(queries, clients, bounds, ask, || (), |(), _| ()).await?;
+    Ok(phase)
+}
+
+/// [`run_queries`], calling `start` when the measured requests begin
+/// (after the warm-up pass) and `end` with what `start` returned and the
+/// requests answered when the last one has been (a CPU meter's readings
+/// around exactly the measured requests).
+pub async fn run_queries_between<F, Fut, S, B, E, T>(
+    queries: &[String],
+    clients: usize,
+    bounds: Bounds,
+    ask: F,
+    start: S,
+    end: E,
+) -> Result<(SearchPhase, T)>
+where
+    F: Fn(usize, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Answer>> + Send,
+    S: FnOnce() -> B,
+    E: FnOnce(B, usize) -> T,
+{
     let ask = Arc::new(ask);
     let mut answers = Vec::with_capacity(queries.len());
     for q in queries {
         answers.push(ask(0, q.clone()).await?);
     }
+    let begun = start();
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::with_capacity(clients);
@@ -158,14 +184,17 @@ where
         partial += p;
     }
     let wall = started.elapsed();
+    let ended = end(begun, samples.len());
     let mean_matches =
         answers.iter().map(|a| a.total as f64).sum::<f64>() / answers.len().max(1) as f64;
-    Ok(SearchPhase {
+    let phase = SearchPhase {
         latency: Latency::of(samples, errors, wall, clients),
         mean_matches,
         partial_answers: partial + answers.iter().filter(|a| a.partial).count(),
+        cpu: None,
         answers,
-    })
+    };
+    Ok((phase, ended))
 }
 
 /// What a search asks for besides the hits.

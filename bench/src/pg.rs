@@ -148,6 +148,17 @@ impl Postgres {
             .with_context(|| format!("{program} {}", args.join(" ")))
     }
 
+    /// The postmaster's process id (the first line of `postmaster.pid`).
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// A connection to database `db` over the Unix socket.
     pub async fn connect(&self, db: &str) -> Result<Client> {
         let (client, connection) = tokio_postgres::Config::new()

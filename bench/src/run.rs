@@ -13,6 +13,8 @@ use tudashalo_demo::generate::Spec;
 
 use crate::cluster::{self, Mode, Pki, SINGLE_NAME, Server};
 use crate::corpus::{self, BROAD_QUERIES, Corpus, SELECTIVE_QUERIES};
+use crate::cpu::Meter;
+use crate::footprint::{Disk, Footprint};
 use crate::load::{self, Answer, Bounds, Extras, Latency, RssSampler, SearchPhase};
 use crate::pg::{self, Postgres};
 
@@ -149,6 +151,9 @@ pub struct Scale {
     pub search: Searches,
     pub aggregate: Aggregates,
     pub memory: Memory,
+    /// Every node's data folder after the import and after importing the
+    /// same files again; the one node's after its import.
+    pub disk: Disk,
     /// Why PostgreSQL was not measured at this scale, if it was not.
     pub postgres_skipped: Option<String>,
 }
@@ -163,11 +168,12 @@ fn max_mean(values: &[u64]) -> (f64, f64) {
     (mb(max), mean / 1e6)
 }
 
-/// Searches `queries` through a federation server with `clients` clients,
-/// each on its own connection.
 /// One search phase against `url` (a hub or a node): says what it measures,
-/// runs `queries` with the configured clients and bounds, and prints the
-/// latency summary.
+/// runs `queries` with the configured clients (each on its own connection)
+/// and bounds, reads `meter` (the processes answering, each query answered
+/// by `members` members) around the measured requests, and prints the
+/// latency and CPU summary.
+#[allow(clippy::too_many_arguments)]
 async fn federation_phase(
     say: &(dyn Fn(String) + Sync),
     what: String,
@@ -175,6 +181,8 @@ async fn federation_phase(
     url: &str,
     queries: &[String],
     config: &RunConfig,
+    meter: &Meter,
+    members: usize,
 ) -> Result<SearchPhase> {
     say(what);
     let clients = config.clients;
@@ -184,12 +192,44 @@ async fn federation_phase(
         connections.push(pki.client(url).await?);
     }
     let connections = Arc::new(connections);
-    let phase = load::run_queries(queries, clients, config.bounds, move |c, q| {
+    let ask = move |c: usize, q| {
         let mut client = connections[c % connections.len()].clone();
         async move { load::search(&mut client, q, extras).await }
-    })
+    };
+    metered_phase(say, queries, config, meter, members, ask).await
+}
+
+/// Runs `queries` with `ask`, CPU measured by `meter` (if it has any
+/// process), and prints the summary.
+async fn metered_phase<F, Fut>(
+    say: &(dyn Fn(String) + Sync),
+    queries: &[String],
+    config: &RunConfig,
+    meter: &Meter,
+    members: usize,
+    ask: F,
+) -> Result<SearchPhase>
+where
+    F: Fn(usize, String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Answer>> + Send,
+{
+    let (mut phase, cpu) = load::run_queries_between(
+        queries,
+        config.clients,
+        config.bounds,
+        ask,
+        || meter.read(),
+        |before, answered| (!meter.is_empty()).then(|| meter.since(&before, answered, members)),
+    )
     .await?;
-    say(format!("  {}", summary(&phase.latency)));
+    phase.cpu = cpu;
+    let cpu = phase.cpu.as_ref().map_or(String::new(), |c| {
+        format!(
+            "; CPU {:.2} ms/query, {:.3} ms/query/member, {:.2} cores busy",
+            c.ms_per_query, c.ms_per_query_per_member, c.cores_busy
+        )
+    });
+    say(format!("  {}{cpu}", summary(&phase.latency)));
     Ok(phase)
 }
 
@@ -268,6 +308,7 @@ pub async fn scale(
         "  {:.1} s, {:.0} documents/s",
         seconds, result.import.tudashalo.documents_per_s
     ));
+    reimport_and_measure(config, &dir, &corpus, &mut result.disk, say).await?;
     // Every node's documents file in one command: the union, file by file
     // (one file of every document would be read and parsed whole: see
     // BENCHMARKS.md on memory).
@@ -291,6 +332,12 @@ pub async fn scale(
     say(format!(
         "  {:.1} s, {:.0} documents/s",
         imported.seconds, result.import.single_node.documents_per_s
+    ));
+    result.disk.single_after_import =
+        Footprint::measure([(SINGLE_NAME, single_dir.as_path(), corpus.union_bytes)])?;
+    say(format!(
+        "  on disk: {}",
+        disk_summary(&result.disk.single_after_import)
     ));
 
     // Serve.
@@ -328,6 +375,83 @@ pub async fn scale(
     // Node folders and corpora take space; the results are in `result`.
     let _ = std::fs::remove_dir_all(&dir);
     Ok(result)
+}
+
+/// Every node's folder after the import; the same `import` commands again
+/// (what an operator re-running an import does, and what must not grow the
+/// folder); every folder again. Before anything is served, so that no
+/// audit entry of a search is counted.
+async fn reimport_and_measure(
+    config: &RunConfig,
+    dir: &Path,
+    corpus: &Corpus,
+    disk: &mut Disk,
+    say: &(dyn Fn(String) + Sync),
+) -> Result<()> {
+    let nodes = corpus.nodes.len();
+    let folders: Vec<(String, PathBuf, u64)> = corpus
+        .nodes
+        .iter()
+        .map(|n| {
+            let slug = n.kisterseg.slug.clone();
+            let folder = dir.join("nodes").join(&slug);
+            (slug, folder, n.bytes)
+        })
+        .collect();
+    let measure = || {
+        Footprint::measure(
+            folders
+                .iter()
+                .map(|(slug, folder, bytes)| (slug.as_str(), folder.as_path(), *bytes)),
+        )
+    };
+    disk.after_import = measure()?;
+    say(format!("  on disk: {}", disk_summary(&disk.after_import)));
+    say(format!(
+        "N={nodes}: importing the same files into every node again"
+    ));
+    let mut seconds = 0.0;
+    for (input, (slug, folder, _)) in corpus.nodes.iter().zip(&folders) {
+        let imported = config
+            .mode
+            .import(folder, slug, &input.paths())
+            .await
+            .with_context(|| format!("importing {slug} again"))?;
+        seconds += imported.seconds;
+        disk.reimport_added += imported.added;
+        disk.reimport_updated += imported.updated;
+        disk.reimport_unchanged += imported.unchanged;
+        disk.reimport_rejected += imported.rejected;
+    }
+    disk.reimport = Throughput::of(seconds, corpus.documents as u64, corpus.input_bytes);
+    disk.after_reimport = measure()?;
+    say(format!(
+        "  {seconds:.1} s ({} added, {} updated, {} unchanged); on disk: {}",
+        disk.reimport_added,
+        disk.reimport_updated,
+        disk.reimport_unchanged,
+        disk_summary(&disk.after_reimport)
+    ));
+    Ok(())
+}
+
+/// `… MiB allocated (… apparent), …× the input; store … / index … / rest …`.
+pub fn disk_summary(f: &Footprint) -> String {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    format!(
+        "{:.1} MiB allocated ({:.1} MiB apparent), {:.2}× the input ({:.2}× apparent; \
+         largest {:.2}× at {}); store {:.1} / index {:.1} / rest {:.1} MiB, {} segments",
+        mib(f.total.allocated_bytes),
+        mib(f.total.apparent_bytes),
+        f.ratio_allocated,
+        f.ratio_apparent,
+        f.largest_ratio_allocated,
+        f.largest_ratio_node,
+        mib(f.store.allocated_bytes),
+        mib(f.index.allocated_bytes),
+        mib(f.rest.allocated_bytes),
+        f.index_segments
+    )
 }
 
 /// Hub cells with a value: (kistérség, period, indicator) → value.
@@ -389,6 +513,10 @@ async fn measure_federation(
     watched.extend(hub_pid);
     let sampler = RssSampler::start(watched);
     let q = &config.queries;
+    // CPU per federated query: the hub and every node, all of it.
+    let meter = Meter::default()
+        .group("hub", hub_pid)
+        .group("nodes", node_pids.iter().copied());
     result.search.hub_selective = federation_phase(
         say,
         format!("N={nodes}: selective queries through the hub"),
@@ -396,6 +524,8 @@ async fn measure_federation(
         &hub_url,
         &q.selective,
         config,
+        &meter,
+        nodes,
     )
     .await?;
     result.search.hub_broad = federation_phase(
@@ -405,6 +535,8 @@ async fn measure_federation(
         &hub_url,
         &q.broad,
         config,
+        &meter,
+        nodes,
     )
     .await?;
 
@@ -460,6 +592,7 @@ async fn measure_federation(
 
     // The one node holding every document.
     let sampler = RssSampler::start(single_pid.into_iter().collect());
+    let meter = Meter::default().group("node", single_pid);
     result.search.single_selective = federation_phase(
         say,
         format!("N={nodes}: selective queries against the one node"),
@@ -467,6 +600,8 @@ async fn measure_federation(
         &single_url,
         &q.selective,
         config,
+        &meter,
+        1,
     )
     .await?;
     result.search.single_broad = federation_phase(
@@ -476,6 +611,8 @@ async fn measure_federation(
         &single_url,
         &q.broad,
         config,
+        &meter,
+        1,
     )
     .await?;
     result.memory.single_load_max_mb = mb(sampler.finish().await.first().copied().unwrap_or(0));
@@ -544,7 +681,15 @@ async fn measure_postgres(
     ] {
         say(format!("N={nodes}: PostgreSQL {set} queries"));
         let c = clients.clone();
-        let mut phase = load::run_queries(queries, config.clients, config.bounds, move |i, q| {
+        // The postmaster and its children: the backends serving the
+        // clients, and the background processes.
+        let meter = match postgres.postmaster_pid() {
+            Some(pid) => Meter::default()
+                .group("postmaster", [pid])
+                .group("children", crate::cpu::children_of(pid)),
+            None => Meter::default(),
+        };
+        let ask = move |i: usize, q: String| {
             let (client, statement) = c[i % c.len()].clone();
             async move {
                 let rows = client.query(&statement, &[&q]).await?;
@@ -554,8 +699,8 @@ async fn measure_postgres(
                     ids: rows.iter().map(|r| r.get::<_, String>(0)).collect(),
                 })
             }
-        })
-        .await?;
+        };
+        let mut phase = metered_phase(say, queries, config, &meter, 1, ask).await?;
         let mut matches = 0u64;
         for q in queries.iter() {
             matches += counter
@@ -564,7 +709,6 @@ async fn measure_postgres(
                 .get::<_, i64>(0) as u64;
         }
         phase.mean_matches = matches as f64 / queries.len().max(1) as f64;
-        say(format!("  {}", summary(&phase.latency)));
         if set == "selective" {
             result.search.postgres_selective = Some(phase);
         } else {

@@ -69,6 +69,21 @@ async fn a_tiny_run_measures_every_figure() {
     assert_eq!(scale.aggregate.hub_incomplete, 0);
     assert!(scale.aggregate.hub.requests >= 1);
     assert_eq!(scale.postgres_skipped.as_deref(), Some("smoke test"));
+    // In-process there is no process of a server to read the CPU of.
+    assert!(scale.search.hub_selective.cpu.is_none());
+    // Every node's folder, after the import and after the same import again.
+    let disk = &scale.disk;
+    assert_eq!(disk.after_import.nodes, 2);
+    assert_eq!(disk.after_reimport.nodes, 2);
+    assert!(disk.after_import.store.allocated_bytes > 0, "{disk:?}");
+    assert!(disk.after_import.index.allocated_bytes > 0, "{disk:?}");
+    assert!(disk.after_import.ratio_allocated > 0.0);
+    assert_eq!(disk.reimport.documents, 20);
+    assert!(
+        disk.reimport_unchanged + disk.reimport_updated >= 20,
+        "{disk:?}"
+    );
+    assert_eq!(disk.single_after_import.nodes, 1);
 
     let report = Report {
         targets: report::targets(&scale),
