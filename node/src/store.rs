@@ -8,22 +8,28 @@
 //! and the index, which records the generation it reflects, can tell that it
 //! is behind.
 //!
+//! Documents are kept compressed ([`codec`]; schema 3, to which a store of
+//! schema 2 is upgraded at open, [`upgrade`]).
+//!
 //! A file of documents may be far larger than memory, so it is not one sled
-//! transaction ([`DocumentImport`]): its changed documents are first written
-//! to the `staging` tree, a batch at a time, and flushed. Publishing is then
-//! one small transaction in `meta` that bumps the generation and sets the
+//! transaction ([`DocumentImport`]): its changed documents are first appended
+//! to the staged file beside sled's ([`staged`]: written once, outside sled,
+//! so that they cost sled no space), which is synced. Publishing is then one
+//! small transaction in `meta` that bumps the generation and sets the
 //! `publishing` marker (naming that generation), flushed; after it the staged
-//! documents move into `docs` in batches (each flushed in `docs` before it
-//! leaves `staging`), and the marker is cleared. [`Store::open`] (and the
-//! next import) finishes a publish that a crash interrupted (the marker is
-//! set: the file is in), and discards a staging tree without the marker (the
-//! file never was): nothing reads `docs` before that.
+//! documents are written into `docs` in batches, flushed, the marker is
+//! cleared, and the file removed. [`Store::open`] (and the next import)
+//! finishes a publish that a crash interrupted (the marker is set: the file
+//! is in), and discards a staged file without the marker (the file never
+//! was): nothing reads `docs` before that. The `staging` tree is where
+//! schema 2 staged, and how a backup carries a publish caught half-way; it
+//! is recovered the same way.
 //!
 //! The store must not know about tantivy or gRPC.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,11 +37,15 @@ use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::error::{Error, Result};
-use crate::import::{Incoming, VisibilityChange};
 use tudashalo_core::model::Catalogue;
-use tudashalo_core::model::{Document, Indicator, Observation, Visibility};
+use tudashalo_core::model::{Document, Indicator, Observation};
 
+mod codec;
+mod document_import;
 mod register;
+mod staged;
+mod upgrade;
+pub use document_import::{DocumentImport, DocumentsPublished};
 pub use register::{Register, RegisterRecords, RegisterUpsert};
 
 const GENERATION: &[u8] = b"doc_generation";
@@ -52,8 +62,10 @@ const IDENTITY: &[u8] = b"identity";
 /// The store's schema version: what the trees hold and how. A store of a
 /// newer version is refused at open (an older binary cannot know what it
 /// would misread); an older one is upgraded in place, then stamped.
-/// History: 1 documents, observations, catalogue, audit; 2 the register.
-pub const SCHEMA_VERSION: u32 = 2;
+/// History: 1 documents, observations, catalogue, audit; 2 the register;
+/// 3 documents compressed ([`codec`]; a store of 2 is upgraded at open by
+/// [`upgrade`]).
+pub const SCHEMA_VERSION: u32 = 3;
 const SCHEMA: &[u8] = b"schema_version";
 /// How often to try for the store's lock, 50 ms apart.
 const LOCK_ATTEMPTS: u32 = 30;
@@ -82,8 +94,13 @@ pub struct Store {
     obs: Tree,
     catalogue: Tree,
     meta: Tree,
-    /// A file's changed documents before they are published into `docs`.
+    /// A file's changed documents before they are published into `docs`,
+    /// as schema 2 staged them (and as a backup taken while publishing
+    /// carries them): read by recovery only. Imports stage into the file
+    /// at `staged` instead ([`staged`]).
     staging: Tree,
+    /// Where an import stages its changed documents ([`staged`]).
+    staged: PathBuf,
     /// One document import at a time: they share `staging`.
     importing: Arc<Mutex<()>>,
     /// Bumped (in memory) after every write of observations or catalogue
@@ -133,6 +150,7 @@ impl Store {
             catalogue: db.open_tree("catalogue")?,
             meta: db.open_tree("meta")?,
             staging: db.open_tree("staging")?,
+            staged: staged::path(dir),
             importing: Arc::default(),
             observations_version: Arc::default(),
             writes: Arc::default(),
@@ -140,6 +158,7 @@ impl Store {
         };
         store.check_schema(node_dir)?;
         store.recover_documents()?;
+        store.compress_documents()?;
         if store.meta.get(IDENTITY)?.is_none() {
             store.meta.insert(IDENTITY, &new_identity().to_be_bytes())?;
         }
@@ -170,9 +189,17 @@ impl Store {
             );
         }
         if found < SCHEMA_VERSION || self.meta.get(SCHEMA)?.is_none() {
+            // The stamp and the order to compress the documents (from 2 to
+            // 3) are one batch: from here on no older binary opens the
+            // store, and [`Store::compress_documents`] runs at every open
+            // until it has finished.
+            let mut batch = sled::Batch::default();
+            batch.insert(SCHEMA, &u64::from(SCHEMA_VERSION).to_be_bytes());
+            if found < 3 && !self.meta.is_empty() {
+                batch.insert(upgrade::COMPRESSING, &[1]);
+            }
             let _write = self.writing();
-            self.meta
-                .insert(SCHEMA, &u64::from(SCHEMA_VERSION).to_be_bytes())?;
+            self.meta.apply_batch(batch)?;
             self.db.flush()?;
         }
         Ok(())
@@ -205,14 +232,14 @@ impl Store {
     pub fn document(&self, id: &str) -> Result<Option<Document>> {
         self.docs
             .get(id.as_bytes())?
-            .map(|v| decode(&v, "document"))
+            .map(|v| decode_document(id.as_bytes(), &v))
             .transpose()
     }
 
     /// Every document, in id order, read one lookup at a time so that memory
     /// stays bounded however many there are.
     pub fn documents(&self) -> impl Iterator<Item = Result<Document>> + '_ {
-        scan(&self.docs).map(|entry| entry.and_then(|(_, v)| decode(&v, "document")))
+        scan(&self.docs).map(|entry| entry.and_then(|(k, v)| decode_document(&k, &v)))
     }
 
     pub fn document_count(&self) -> usize {
@@ -286,6 +313,7 @@ impl Store {
         Ok(DocumentImport {
             store: self,
             _exclusive: exclusive,
+            file: None,
             counts: Counts::default(),
             added: Vec::new(),
             updated: Vec::new(),
@@ -314,10 +342,11 @@ impl Store {
         Ok(next)
     }
 
-    /// Step two: moves the staged documents into `docs` a batch at a time
-    /// (each batch flushed in `docs` before it leaves `staging`), then clears
-    /// the marker. Doing it again after a crash is harmless: what is still
-    /// staged is written again.
+    /// Step two: writes the staged documents into `docs` a batch at a time
+    /// (those of the `staging` tree, each batch flushed in `docs` before it
+    /// leaves the tree; then those of the staged file), then clears the
+    /// marker and removes the file. Doing it again after a crash is
+    /// harmless: what is still staged is written again.
     fn complete_publish(&self) -> Result<usize> {
         let mut moved = 0;
         let mut pending = Vec::new();
@@ -332,8 +361,41 @@ impl Store {
             }
         }
         moved += self.move_staged(&mut pending)?;
+        moved += self.publish_staged_file()?;
+        {
+            let _write = self.writing();
+            self.meta.remove(PUBLISHING)?;
+            self.db.flush()?;
+        }
+        // Only once the marker is gone: without it, a file left by a crash
+        // here is discarded at the next open.
+        staged::remove(&self.staged)?;
+        Ok(moved)
+    }
+
+    /// Writes the documents of the staged file (if any) into `docs`, a
+    /// batch at a time, and flushes. The file stays until the publish is
+    /// finished: doing it again after a crash writes the same values.
+    fn publish_staged_file(&self) -> Result<usize> {
+        let Some(records) = staged::read(&self.staged)? else {
+            return Ok(0);
+        };
+        let mut moved = 0;
+        let mut batch = sled::Batch::default();
+        let mut bytes = 0;
+        for record in records {
+            let (key, value) = record?;
+            bytes += key.len() + value.len();
+            batch.insert(key, value);
+            moved += 1;
+            if moved % COPY_BATCH_DOCS == 0 || bytes >= COPY_BATCH_BYTES {
+                let _write = self.writing();
+                self.docs.apply_batch(std::mem::take(&mut batch))?;
+                bytes = 0;
+            }
+        }
         let _write = self.writing();
-        self.meta.remove(PUBLISHING)?;
+        self.docs.apply_batch(batch)?;
         self.db.flush()?;
         Ok(moved)
     }
@@ -355,8 +417,10 @@ impl Store {
         Ok(count)
     }
 
-    /// Discards whatever is staged, returning how many documents that was.
+    /// Discards whatever is staged (the file, and the tree of schema 2),
+    /// returning how many documents of the tree that was.
     fn discard_staging(&self) -> Result<usize> {
+        staged::remove(&self.staged)?;
         let mut discarded = 0;
         let mut batch = sled::Batch::default();
         for entry in scan(&self.staging) {
@@ -383,7 +447,7 @@ impl Store {
                 documents,
                 "finished publishing an import that was interrupted"
             );
-        } else if !self.staging.is_empty() {
+        } else if !self.staging.is_empty() || self.staged.exists() {
             let documents = self.discard_staging()?;
             self.db.flush()?;
             tracing::warn!(
@@ -475,6 +539,18 @@ impl Store {
                 let (key, value) = entry?;
                 each(&name, &key, &value)?;
             }
+            // A publish caught half-way: its staged file (complete and
+            // synced once the marker is set) is part of this state, carried
+            // as the `staging` tree, which recovery at open reads too.
+            if name.as_ref() == b"staging"
+                && self.meta.get(PUBLISHING)?.is_some()
+                && let Some(records) = staged::read(&self.staged)?
+            {
+                for record in records {
+                    let (key, value) = record?;
+                    each(&name, &key, &value)?;
+                }
+            }
         }
         Ok(())
     }
@@ -505,141 +581,6 @@ pub(crate) fn new_identity() -> u64 {
     );
     hasher.write_u32(std::process::id());
     hasher.finish()
-}
-
-/// One file of documents on its way into the store: [`DocumentImport::stage`]
-/// compares each document with the stored one and writes the changed ones to
-/// `staging`; [`DocumentImport::publish`] makes them the store's documents as
-/// one unit (see the module documentation). Dropped unpublished (the file was
-/// refused or failed), it discards what it staged. Ids must not repeat within
-/// one import.
-#[derive(Debug)]
-pub struct DocumentImport<'a> {
-    store: &'a Store,
-    _exclusive: MutexGuard<'a, ()>,
-    counts: Counts,
-    /// Ids of the staged documents, for the index.
-    added: Vec<String>,
-    updated: Vec<String>,
-    /// Stored documents whose visibility this import changes.
-    visibility_changes: Vec<VisibilityChange>,
-    finished: bool,
-}
-
-/// The outcome of publishing an import.
-#[derive(Debug, Default)]
-pub struct DocumentsPublished {
-    pub counts: Counts,
-    /// Ids of the documents added (new ids), in the order they were staged.
-    pub added: Vec<String>,
-    /// Ids of the documents whose stored copy changed.
-    pub updated: Vec<String>,
-    /// The generation they were published as (the current one if nothing
-    /// changed).
-    pub generation: u64,
-    /// Stored documents whose visibility changed, in the order staged.
-    pub visibility_changes: Vec<VisibilityChange>,
-}
-
-/// Only the visibility of a stored document (the rest of its JSON is skipped).
-#[derive(serde::Deserialize)]
-struct StoredVisibility {
-    #[serde(default)]
-    visibility: Visibility,
-}
-
-impl DocumentImport<'_> {
-    /// Stages a batch of documents whose visibility is as stated: those
-    /// that differ from (or are not in) the store are written to `staging`;
-    /// the rest are counted unchanged.
-    pub fn stage(&mut self, docs: &[Document]) -> Result<()> {
-        for doc in docs {
-            self.stage_one(doc.clone(), true)?;
-        }
-        Ok(())
-    }
-
-    /// Stages a batch of imported documents. One whose record did not state
-    /// a visibility keeps the visibility of its stored copy (a new one gets
-    /// the default): leaving the field out never widens who sees it. Every
-    /// stored document whose visibility changes is listed for the report.
-    pub fn stage_incoming(&mut self, docs: Vec<Incoming>) -> Result<()> {
-        for incoming in docs {
-            self.stage_one(incoming.document, incoming.visibility_stated)?;
-        }
-        Ok(())
-    }
-
-    fn stage_one(&mut self, mut doc: Document, visibility_stated: bool) -> Result<()> {
-        let old = self.store.docs.get(doc.id.as_bytes())?;
-        if let Some(old) = &old {
-            let stored = decode::<StoredVisibility>(old, "document")?.visibility;
-            if !visibility_stated {
-                doc.visibility = stored;
-            } else if stored != doc.visibility {
-                self.visibility_changes.push(VisibilityChange {
-                    id: doc.id.clone(),
-                    from: stored,
-                    to: doc.visibility,
-                });
-            }
-        }
-        let bytes = encode(&doc)?;
-        match old {
-            Some(old) if old.as_ref() == bytes.as_slice() => {
-                self.counts.unchanged += 1;
-                return Ok(());
-            }
-            Some(_) => {
-                self.counts.updated += 1;
-                self.updated.push(doc.id.clone());
-            }
-            None => {
-                self.counts.added += 1;
-                self.added.push(doc.id.clone());
-            }
-        }
-        let _write = self.store.writing();
-        self.store.staging.insert(doc.id.as_bytes(), bytes)?;
-        Ok(())
-    }
-
-    /// The counts so far.
-    pub fn counts(&self) -> Counts {
-        self.counts
-    }
-
-    /// Publishes the staged documents as one unit with a new generation, if
-    /// any document changed, and flushes before returning.
-    pub fn publish(mut self) -> Result<DocumentsPublished> {
-        self.finished = true;
-        let store = self.store;
-        let generation = if self.added.is_empty() && self.updated.is_empty() {
-            store.generation()?
-        } else {
-            let next = store.begin_publish()?;
-            store.complete_publish()?;
-            next
-        };
-        Ok(DocumentsPublished {
-            counts: self.counts,
-            added: std::mem::take(&mut self.added),
-            updated: std::mem::take(&mut self.updated),
-            generation,
-            visibility_changes: std::mem::take(&mut self.visibility_changes),
-        })
-    }
-}
-
-impl Drop for DocumentImport<'_> {
-    fn drop(&mut self) {
-        if !self.finished
-            && let Err(e) = self.store.discard_staging()
-        {
-            // The next import or open clears it.
-            tracing::warn!(error = %e, "could not discard staged documents");
-        }
-    }
 }
 
 /// Every entry of `tree`, in key order, one lookup at a time. A sled `Iter`
@@ -685,6 +626,11 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| Error::Internal(format!("encoding a record: {e}")))
 }
 
+/// A document as stored in `docs` under `key` (either form, [`codec`]).
+fn decode_document(key: &[u8], value: &[u8]) -> Result<Document> {
+    decode(&codec::json(value, key)?, "document")
+}
+
 fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("{what}: {e}")))
 }
@@ -697,49 +643,13 @@ fn u64_of(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(buf)
 }
 
-/// Crashes of a document import, for tests: what the process would leave on
-/// disk if it died at that point (the import is ended without cleaning up).
-#[cfg(test)]
-impl DocumentImport<'_> {
-    /// Dies before publishing: the staged documents are on disk, no marker.
-    pub(crate) fn crash_before_publish(mut self) -> Result<()> {
-        let store = self.store;
-        self.finished = true;
-        drop(self);
-        store.db.flush()?;
-        Ok(())
-    }
-
-    /// Dies while publishing: the transaction is done, the first `moved`
-    /// staged documents have been moved into `docs` and the next 10 copied
-    /// there but not yet removed from `staging`. Returns the generation the
-    /// file was published as.
-    pub(crate) fn crash_during_publish(mut self, moved: usize) -> Result<u64> {
-        let store = self.store;
-        self.finished = true;
-        drop(self);
-        let generation = store.begin_publish()?;
-        let mut first: Vec<_> = scan(&store.staging).take(moved).collect::<Result<_>>()?;
-        store.move_staged(&mut first)?;
-        for entry in scan(&store.staging).take(10) {
-            let (key, value) = entry?;
-            store.docs.insert(key, value)?;
-        }
-        store.db.flush()?;
-        Ok(generation)
-    }
-
-    /// How many documents are staged (for checks).
-    pub(crate) fn staged_len(store: &Store) -> usize {
-        store.staging.len()
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod document_import_tests {
     use super::*;
+    use crate::import::{Incoming, VisibilityChange};
     use tudashalo_core::model::Kind;
+    use tudashalo_core::model::Visibility;
 
     fn doc(id: &str, body: &str) -> Document {
         Document {
@@ -824,6 +734,7 @@ mod document_import_tests {
         let store = open(dir.path());
         let mut import = store.begin_documents().unwrap();
         import.stage(&docs(0..10, "x")).unwrap();
+        import.sync_staged().unwrap();
         assert_eq!(DocumentImport::staged_len(&store), 10);
         drop(import);
         assert_eq!(DocumentImport::staged_len(&store), 0);
@@ -981,5 +892,120 @@ mod schema_tests {
         let store = Store::open(&path, dir.path()).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert!(store.register().unwrap().is_empty());
+    }
+
+    /// Documents of every size and shape; the last two are long enough to
+    /// be compressed.
+    fn varied() -> Vec<Document> {
+        let long = "Árvízvédelmi fejlesztés a kistérség tíz településén. ".repeat(400);
+        [
+            ("a-empty", String::new()),
+            ("b-short", "x".to_string()),
+            ("c-quoted", "\"idézet\"\n\tsor\\vége\u{1F600}".to_string()),
+            ("d-long", long.clone()),
+            ("e-huge", long.repeat(50)),
+        ]
+        .into_iter()
+        .map(|(id, body)| {
+            let mut doc: Document = serde_json::from_value(serde_json::json!({
+                "id": id, "title": format!("Cím {id}"), "body": body, "kind": "project",
+                "settlements": ["Edelény"], "year": 2019, "extra": {"forrás": "teszt"},
+            }))
+            .unwrap();
+            doc.body = body;
+            doc
+        })
+        .collect()
+    }
+
+    fn all(store: &Store) -> Vec<Document> {
+        store.documents().collect::<Result<_>>().unwrap()
+    }
+
+    /// Writes `docs` as schema 2 did (raw JSON in `docs`) and stamps the
+    /// store 2.
+    fn write_schema_2(path: &Path, node_dir: &Path, docs: &[Document]) {
+        let store = Store::open(path, node_dir).unwrap();
+        for doc in docs {
+            let json = serde_json::to_vec(doc).unwrap();
+            store.docs.insert(doc.id.as_bytes(), json).unwrap();
+        }
+        store.set_schema_version(2).unwrap();
+    }
+
+    fn compressed(store: &Store) -> Vec<bool> {
+        scan(&store.docs)
+            .map(|e| codec::is_compressed(&e.unwrap().1))
+            .collect()
+    }
+
+    #[test]
+    fn a_schema_2_store_is_upgraded_at_open_and_reads_back_identically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let docs = varied();
+        write_schema_2(&path, dir.path(), &docs);
+        let store = Store::open(&path, dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.meta.get(upgrade::COMPRESSING).unwrap(), None);
+        assert_eq!(all(&store), docs);
+        assert_eq!(compressed(&store)[3..], [true, true]);
+        for doc in &docs {
+            assert_eq!(store.document(&doc.id).unwrap().as_ref(), Some(doc));
+        }
+        // The same documents again are unchanged: compared by their JSON.
+        let upsert = store.upsert_documents(&docs).unwrap();
+        assert_eq!(upsert.counts.unchanged, docs.len());
+        assert_eq!(store.generation().unwrap(), 0);
+    }
+
+    #[test]
+    fn an_upgrade_cut_short_is_resumed_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let docs = varied();
+        write_schema_2(&path, dir.path(), &docs);
+        {
+            // What a crash part-way leaves: stamped 3, marker set, one of the
+            // long documents compressed, the other still raw.
+            let store = Store::open(&path, dir.path()).unwrap();
+            store.meta.insert(upgrade::COMPRESSING, &[1]).unwrap();
+            let json = serde_json::to_vec(&docs[4]).unwrap();
+            store.docs.insert(docs[4].id.as_bytes(), json).unwrap();
+            assert_eq!(compressed(&store)[3..], [true, false]);
+            assert_eq!(all(&store), docs, "readable in either form");
+            store.db.flush().unwrap();
+        }
+        let store = Store::open(&path, dir.path()).unwrap();
+        assert_eq!(store.meta.get(upgrade::COMPRESSING).unwrap(), None);
+        assert_eq!(compressed(&store)[3..], [true, true]);
+        assert_eq!(all(&store), docs);
+    }
+
+    #[test]
+    fn a_schema_3_store_reads_back_everything_it_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let docs = varied();
+        {
+            let store = Store::open(&path, dir.path()).unwrap();
+            assert_eq!(store.upsert_documents(&docs).unwrap().counts.added, 5);
+            assert_eq!(compressed(&store)[3..], [true, true]);
+        }
+        let store = Store::open(&path, dir.path()).unwrap();
+        assert_eq!(all(&store), docs);
+        let upsert = store.upsert_documents(&docs).unwrap();
+        assert_eq!(upsert.counts.unchanged, 5);
+        assert_eq!(store.generation().unwrap(), 1);
+        // Nothing is left staged, in the file or the tree.
+        assert!(!store.staged.exists());
+        assert_eq!(DocumentImport::staged_len(&store), 0);
+        // A damaged value is an error naming the document, not a panic.
+        store
+            .docs
+            .insert(b"d-long", &[codec::ZSTD_TAG, 1, 2, 3][..])
+            .unwrap();
+        let e = store.document("d-long").unwrap_err().to_string();
+        assert!(e.contains("\"d-long\""), "{e}");
     }
 }

@@ -183,3 +183,67 @@ fn paths_outside_the_data_folder_are_refused() {
         assert!(safe_path(good).is_some(), "{good:?} refused");
     }
 }
+
+/// Documents long enough for the store to keep them compressed.
+fn long_documents(n: usize) -> Vec<Document> {
+    documents(7, n)
+        .into_iter()
+        .map(|mut d| {
+            d.body = format!("{} {}", d.id, "Közösségi tér és árvízvédelem. ".repeat(40));
+            d
+        })
+        .collect()
+}
+
+#[test]
+fn a_backup_of_a_schema_2_store_is_upgraded_when_restored() {
+    let temp = tempfile::tempdir().unwrap();
+    let node = node_in(&temp.path().join("node"));
+    let docs = long_documents(30);
+    // The documents as schema 2 kept them: raw JSON.
+    let tree = node.store().tree("docs").unwrap();
+    for doc in &docs {
+        tree.insert(doc.id.as_bytes(), serde_json::to_vec(doc).unwrap())
+            .unwrap();
+    }
+    node.store().set_schema_version(2).unwrap();
+    let backup = temp.path().join("v2.thbak");
+    let summary = backup_of(&node, &backup);
+    assert_eq!(summary.manifest.schema_version, 2);
+
+    let target = temp.path().join("back");
+    restore(&backup, &target, &|_| {}).unwrap();
+    let restored = Node::open(&target).unwrap();
+    assert_eq!(restored.store().schema_version().unwrap(), SCHEMA_VERSION);
+    let back: Vec<Document> = restored.store().documents().collect::<Result<_>>().unwrap();
+    assert_eq!(back, docs);
+    let raw = restored.store().tree("docs").unwrap();
+    for entry in raw.iter() {
+        let (_, value) = entry.unwrap();
+        assert_ne!(value.first(), Some(&b'{'), "rewritten compressed");
+    }
+}
+
+#[test]
+fn a_backup_taken_while_publishing_carries_the_staged_documents() {
+    let temp = tempfile::tempdir().unwrap();
+    let node = node_in(&temp.path().join("node"));
+    let docs = long_documents(40);
+    let mut import = node.store().begin_documents().unwrap();
+    import.stage(&docs).unwrap();
+    // The generation is bumped, 15 of the 40 are in `docs`, the rest only
+    // in the staged file: the backup must carry them.
+    import.crash_during_publish(15).unwrap();
+    let backup = temp.path().join("mid.thbak");
+    backup_of(&node, &backup);
+    let target = temp.path().join("back");
+    restore(&backup, &target, &|_| {}).unwrap();
+    let restored = Node::open(&target).unwrap();
+    let back: Vec<Document> = restored.store().documents().collect::<Result<_>>().unwrap();
+    assert_eq!(back, docs);
+    assert_eq!(restored.generation().unwrap(), 1);
+    // And the original finishes its publish at its next open.
+    drop(node);
+    let reopened = Node::open(&temp.path().join("node")).unwrap();
+    assert_eq!(reopened.store().document_count(), 40);
+}
