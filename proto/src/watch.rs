@@ -192,7 +192,9 @@ mod tests {
         let (signal, changes) = tokio::sync::watch::channel(0u64);
         let current = Arc::new(std::sync::atomic::AtomicU64::new(7));
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-        let slot = Watches::default().open("hub:regio").unwrap();
+        // Kept alive: a dropped `Watches` ends its streams, as a closed server.
+        let watches = Watches::default();
+        let slot = watches.open("hub:regio").unwrap();
         let read = current.clone();
         let task = tokio::spawn(stream_versions(
             changes,
