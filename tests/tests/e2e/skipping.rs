@@ -244,7 +244,7 @@ async fn a_node_streams_its_version_and_bounds_the_watches_per_caller() {
     let files = Files::new();
     let path = files.write(
         "more.jsonl",
-        &jsonl(vec![doc("alfa-uj", "Új terv", "Egy új fejlesztési terv.")]),
+        jsonl(vec![doc("alfa-uj", "Új terv", "Egy új fejlesztési terv.")]),
     );
     import(&node.node, &path);
     let next = guard("next version", streams[0].message())
